@@ -1,0 +1,96 @@
+#pragma once
+// actiond's configuration: a daemon file (`actiond.json`) and one file per camera (`cameras/*.json`),
+// read as defaults -> file -> validation -> an immutable `Config` shared by `shared_ptr<const Config>`.
+//
+// Example:
+//   auto cfg = actiond::config::load_config("/etc/actiond");   // throws ConfigError
+//   for (const auto& cam : cfg->cameras) { ... }
+//
+// Thread-safety: a loaded Config is immutable and may be read from any thread.
+#include "actiond/config/json_reader.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actiond::config {
+
+// Turns per-frame scores into segment events (see daemon/segment_tracker.hpp).
+struct TrackerConfig {
+  double threshold = 0.5;            // min probability for a non-background label to count
+  int confirm_frames = 3;            // a new label must hold this many frames before it is accepted
+  double min_duration_s = 1.0;       // a segment is published only once it has lasted this long
+  double boundary_threshold = 0.5;   // boundary events for local peaks of the boundary score above this
+};
+
+struct CameraModels {
+  std::string backbone;   // name of an entry of DaemonConfig::models
+  std::string segmenter;  // name of an entry of DaemonConfig::models
+};
+
+struct CameraConfig {
+  std::string file;    // label of the file it came from, e.g. "cameras/door.json"
+  std::string id;      // unique, [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
+  std::string uri;     // file://, test://, rtsp(s)://, http(s)://
+  double fps = 5.0;    // analysis frames per second
+  bool realtime = true;       // files: play at real-time pace (true) or as fast as analysis allows
+  int queue_frames = 4;       // frames buffered between decoder and inference (drop oldest when full)
+  CameraModels models;
+  TrackerConfig tracker;
+};
+
+struct ModelEntry {
+  std::string name;
+  std::filesystem::path path;  // absolute after loading
+};
+
+struct PublishConfig {
+  std::string endpoint = "tcp://127.0.0.1:7700";
+  int sndhwm = 10000;            // ZeroMQ PUB high-water mark per subscriber (messages)
+  int queue_capacity = 65536;    // events waiting for the publisher thread (drop newest when full)
+  int startup_grace_ms = 300;    // after binding, lets subscribers waiting for a (re)start reconnect
+                                 // before the first event (ZeroMQ reconnects every 100 ms)
+};
+
+struct InferenceConfig {
+  int intra_op_threads = 1;  // LibTorch starts with 1 here; set explicitly
+  int inter_op_threads = 1;
+  int max_batch = 8;         // frames per backbone call, across cameras
+  int max_wait_ms = 5;       // how long the loop waits to fill a batch once a frame is ready
+};
+
+struct DaemonConfig {
+  PublishConfig publish;
+  InferenceConfig inference;
+  std::string log_level = "info";
+  std::filesystem::path model_dir;               // absolute after loading
+  std::map<std::string, ModelEntry> models;      // by name
+};
+
+struct Config {
+  std::filesystem::path dir;  // the configuration directory
+  DaemonConfig daemon;
+  std::vector<CameraConfig> cameras;  // sorted by file name
+
+  const CameraConfig* find_camera(const std::string& id) const;
+};
+
+struct LoadOptions {
+  // Overrides actiond.json's `model_dir` (e.g. `actiond --model-dir build/models/tiny`).
+  std::filesystem::path model_dir_override;
+};
+
+// Reads DIR/actiond.json and DIR/cameras/*.json. Throws ConfigError naming file and key path.
+std::shared_ptr<const Config> load_config(const std::filesystem::path& dir, const LoadOptions& options = {});
+
+// The parts, for tests and tools. `label` is the file name used in messages.
+DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& label,
+                                 const std::filesystem::path& config_dir, const LoadOptions& options);
+CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& label, const DaemonConfig& daemon);
+
+// URI scheme ("file", "test", ...) or "" when the string has none.
+std::string uri_scheme(const std::string& uri);
+
+}  // namespace actiond::config

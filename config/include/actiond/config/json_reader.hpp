@@ -1,0 +1,67 @@
+#pragma once
+// Strict reading of one JSON object of a config file: typed getters with defaults, every key a
+// getter did not ask for is an error, and every error names the file and the JSON pointer of the
+// key ("cameras/door.json: /fps: must be > 0, got 0").
+//
+// Thread-safety: none needed; a reader lives on one thread while a file is parsed.
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+namespace actiond::config {
+
+// Every error of config loading is one of these; what() is the full, user-facing message.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads a file into JSON; errors name the file (`label`) and, for syntax errors, line and column.
+nlohmann::json read_json_file(const std::string& path, const std::string& label);
+
+class ObjectReader {
+ public:
+  // `file` is the label used in messages, `pointer` the JSON pointer of `object` ("" for the root).
+  ObjectReader(const nlohmann::json& object, std::string file, std::string pointer);
+
+  std::string required_string(const std::string& key);
+  std::string string(const std::string& key, const std::string& fallback);
+  double number(const std::string& key, double fallback);
+  int integer(const std::string& key, int fallback);
+  bool boolean(const std::string& key, bool fallback);
+  // Nested object; absent means an empty object (all defaults).
+  ObjectReader object(const std::string& key);
+  // Calls `fn(name, reader)` for each member of the object at `key` (absent = none).
+  void each_object(const std::string& key, const std::function<void(const std::string&, ObjectReader&)>& fn);
+  bool has(const std::string& key) const;
+  // The raw value at `key` (nullptr when absent), marked as known; for values with custom checks.
+  const nlohmann::json* raw(const std::string& key) { return find(key); }
+
+  // Throws for the first key no getter asked for.
+  void finish() const;
+
+  [[noreturn]] void fail(const std::string& key, const std::string& message) const;
+  std::string pointer_of(const std::string& key) const;
+  const std::string& file() const { return file_; }
+
+ private:
+  const nlohmann::json* find(const std::string& key);
+
+  const nlohmann::json& object_;
+  std::string file_;
+  std::string pointer_;
+  std::set<std::string> known_;
+};
+
+// Range checks that produce the project's standard messages.
+void require_greater(ObjectReader& r, const std::string& key, double value, double bound);
+void require_range(ObjectReader& r, const std::string& key, double value, double lo, double hi);
+
+// Human-readable number for messages: 0, 2.5, 1e-06.
+std::string format_number(double v);
+
+}  // namespace actiond::config

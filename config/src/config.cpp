@@ -1,0 +1,192 @@
+#include "actiond/config/config.hpp"
+
+#include <algorithm>
+#include <regex>
+
+namespace actiond::config {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kSchemes = {"file", "http", "https", "rtsp", "rtsps", "test"};
+const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+TrackerConfig parse_tracker(ObjectReader r) {
+  TrackerConfig t;
+  t.threshold = r.number("threshold", t.threshold);
+  require_range(r, "threshold", t.threshold, 0.0, 1.0);
+  t.confirm_frames = r.integer("confirm_frames", t.confirm_frames);
+  require_range(r, "confirm_frames", t.confirm_frames, 1, 1000);
+  t.min_duration_s = r.number("min_duration_s", t.min_duration_s);
+  require_range(r, "min_duration_s", t.min_duration_s, 0.0, 86400.0);
+  t.boundary_threshold = r.number("boundary_threshold", t.boundary_threshold);
+  require_range(r, "boundary_threshold", t.boundary_threshold, 0.0, 1.0);
+  r.finish();
+  return t;
+}
+
+std::string model_ref(ObjectReader& r, const std::string& key, const DaemonConfig& daemon) {
+  std::string name = r.required_string(key);
+  if (daemon.models.count(name) == 0) {
+    std::vector<std::string> names;
+    for (const auto& [n, m] : daemon.models) names.push_back(n);
+    r.fail(key, "unknown model \"" + name + "\" (actiond.json /models has: " +
+                    (names.empty() ? std::string("none") : join(names)) + ")");
+  }
+  return name;
+}
+
+}  // namespace
+
+std::string uri_scheme(const std::string& uri) {
+  static const std::regex re("^([A-Za-z][A-Za-z0-9+.-]*)://");
+  std::smatch m;
+  if (!std::regex_search(uri, m, re)) return "";
+  std::string s = m[1];
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+const CameraConfig* Config::find_camera(const std::string& id) const {
+  for (const auto& c : cameras) {
+    if (c.id == id) return &c;
+  }
+  return nullptr;
+}
+
+DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& label, const fs::path& config_dir,
+                                 const LoadOptions& options) {
+  DaemonConfig d;
+  ObjectReader root(j, label, "");
+
+  {
+    ObjectReader p = root.object("publish");
+    d.publish.endpoint = p.string("endpoint", d.publish.endpoint);
+    if (d.publish.endpoint.rfind("tcp://", 0) != 0 && d.publish.endpoint.rfind("ipc://", 0) != 0) {
+      p.fail("endpoint", "must start with tcp:// or ipc://, got \"" + d.publish.endpoint + "\"");
+    }
+    d.publish.sndhwm = p.integer("sndhwm", d.publish.sndhwm);
+    require_range(p, "sndhwm", d.publish.sndhwm, 1, 10000000);
+    d.publish.queue_capacity = p.integer("queue_capacity", d.publish.queue_capacity);
+    require_range(p, "queue_capacity", d.publish.queue_capacity, 16, 10000000);
+    d.publish.startup_grace_ms = p.integer("startup_grace_ms", d.publish.startup_grace_ms);
+    require_range(p, "startup_grace_ms", d.publish.startup_grace_ms, 0, 10000);
+    p.finish();
+  }
+  {
+    ObjectReader inf = root.object("inference");
+    d.inference.intra_op_threads = inf.integer("intra_op_threads", d.inference.intra_op_threads);
+    require_range(inf, "intra_op_threads", d.inference.intra_op_threads, 1, 256);
+    d.inference.inter_op_threads = inf.integer("inter_op_threads", d.inference.inter_op_threads);
+    require_range(inf, "inter_op_threads", d.inference.inter_op_threads, 1, 256);
+    d.inference.max_batch = inf.integer("max_batch", d.inference.max_batch);
+    require_range(inf, "max_batch", d.inference.max_batch, 1, 256);
+    d.inference.max_wait_ms = inf.integer("max_wait_ms", d.inference.max_wait_ms);
+    require_range(inf, "max_wait_ms", d.inference.max_wait_ms, 0, 1000);
+    inf.finish();
+  }
+  {
+    ObjectReader log = root.object("log");
+    d.log_level = log.string("level", d.log_level);
+    if (std::find(kLogLevels.begin(), kLogLevels.end(), d.log_level) == kLogLevels.end()) {
+      log.fail("level", "must be one of " + join(kLogLevels) + ", got \"" + d.log_level + "\"");
+    }
+    log.finish();
+  }
+
+  // model_dir in the file is relative to the config directory; the override to the working directory.
+  const fs::path model_dir = root.string("model_dir", "models");
+  d.model_dir = options.model_dir_override.empty()
+                    ? fs::absolute(model_dir.is_absolute() ? model_dir : config_dir / model_dir).lexically_normal()
+                    : fs::absolute(options.model_dir_override).lexically_normal();
+
+  root.each_object("models", [&](const std::string& name, ObjectReader& m) {
+    static const std::regex name_re("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
+    if (!std::regex_match(name, name_re)) {
+      throw ConfigError(label + ": /models/" + name + ": model name must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    }
+    fs::path path = m.required_string("path");
+    ModelEntry e{name, (path.is_absolute() ? path : d.model_dir / path).lexically_normal()};
+    d.models.emplace(name, std::move(e));
+  });
+
+  root.finish();
+  return d;
+}
+
+CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& label, const DaemonConfig& daemon) {
+  CameraConfig c;
+  c.file = label;
+  ObjectReader r(j, label, "");
+
+  c.id = r.required_string("id");
+  static const std::regex id_re("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
+  if (!std::regex_match(c.id, id_re)) {
+    r.fail("id", "must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, got \"" + c.id + "\"");
+  }
+
+  c.uri = r.required_string("uri");
+  std::string scheme = uri_scheme(c.uri);
+  if (scheme.empty()) r.fail("uri", "must be a URI such as file:///path/video.mp4 or test://pattern, got \"" + c.uri + "\"");
+  if (std::find(kSchemes.begin(), kSchemes.end(), scheme) == kSchemes.end()) {
+    r.fail("uri", "unsupported scheme \"" + scheme + "\" (supported: " + join(kSchemes) + ")");
+  }
+
+  c.fps = r.number("fps", c.fps);
+  require_greater(r, "fps", c.fps, 0.0);
+  require_range(r, "fps", c.fps, 0.0, 120.0);
+  c.realtime = r.boolean("realtime", c.realtime);
+  c.queue_frames = r.integer("queue_frames", c.queue_frames);
+  require_range(r, "queue_frames", c.queue_frames, 1, 1024);
+
+  if (!r.has("models")) r.fail("models", "is required");
+  {
+    ObjectReader m = r.object("models");
+    c.models.backbone = model_ref(m, "backbone", daemon);
+    c.models.segmenter = model_ref(m, "segmenter", daemon);
+    m.finish();
+  }
+  c.tracker = parse_tracker(r.object("tracker"));
+  r.finish();
+  return c;
+}
+
+std::shared_ptr<const Config> load_config(const fs::path& dir, const LoadOptions& options) {
+  auto cfg = std::make_shared<Config>();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw ConfigError(dir.string() + ": not a directory");
+  cfg->dir = fs::absolute(dir).lexically_normal();
+
+  const fs::path daemon_file = cfg->dir / "actiond.json";
+  if (!fs::exists(daemon_file)) throw ConfigError("actiond.json: cannot open file (" + daemon_file.string() + " does not exist)");
+  cfg->daemon = parse_daemon_config(read_json_file(daemon_file.string(), "actiond.json"), "actiond.json", cfg->dir, options);
+
+  const fs::path cam_dir = cfg->dir / "cameras";
+  std::vector<fs::path> files;
+  if (fs::is_directory(cam_dir, ec)) {
+    for (const auto& entry : fs::directory_iterator(cam_dir)) {
+      const auto& p = entry.path();
+      if (p.extension() == ".json" && p.filename().string()[0] != '.' && entry.is_regular_file()) files.push_back(p);
+    }
+  }
+  std::sort(files.begin(), files.end());
+
+  std::map<std::string, std::string> seen;  // id -> file
+  for (const auto& p : files) {
+    std::string label = "cameras/" + p.filename().string();
+    CameraConfig cam = parse_camera_config(read_json_file(p.string(), label), label, cfg->daemon);
+    auto [it, inserted] = seen.emplace(cam.id, label);
+    if (!inserted) throw ConfigError(label + ": /id: duplicate camera id \"" + cam.id + "\" (also in " + it->second + ")");
+    cfg->cameras.push_back(std::move(cam));
+  }
+  return cfg;
+}
+
+}  // namespace actiond::config

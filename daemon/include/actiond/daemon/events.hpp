@@ -1,0 +1,41 @@
+#pragma once
+// The JSON bodies of actiond's events (schema "actiond.event/1"). See docs/EVENTS.md.
+//
+// Thread-safety: EventFactory is owned by the inference loop (one per camera); the free functions are pure.
+#include "actiond/daemon/segment_tracker.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace actiond::daemon {
+
+inline constexpr const char* kEventSchema = "actiond.event/1";
+
+// "2026-11-23T22:30:00.123Z"
+std::string iso_time(WallTime t);
+
+// Builds events of one camera, numbering them with `seq` (+1 per event).
+class EventFactory {
+ public:
+  EventFactory(std::string camera, std::vector<std::string> labels);
+
+  nlohmann::json from_tracker(const TrackerEvent& ev);
+  nlohmann::json stream_status(const std::string& state, const std::string& reason, double pts);
+
+  const std::string& camera() const { return camera_; }
+  std::uint64_t last_seq() const { return seq_; }
+
+ private:
+  nlohmann::json envelope(const std::string& type, double pts);
+  nlohmann::json segment_json(const SegmentInfo& s) const;
+  const std::string& label(int id) const;
+
+  std::string camera_;
+  std::vector<std::string> labels_;
+  std::uint64_t seq_ = 0;
+};
+
+}  // namespace actiond::daemon

@@ -1,0 +1,90 @@
+#pragma once
+// InferenceLoop: the single thread that owns the models and every camera's analysis state.
+//
+//   FrameHub --(frames, batched across cameras)--> backbone --> per-camera FeatureRing
+//       --> segmenter over the ring's latest window --> SegmentTracker --> EventFactory --> Publisher
+//
+// Other threads never touch that state: they post commands (add/remove a camera, a status change)
+// which the loop applies between batches. End-of-stream and error markers travel in order with the
+// frames through the hub, so a camera's last frames are decided before its segment is closed.
+//
+// Thread-safety: all public methods may be called from any thread (they post to the loop).
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/publisher.hpp"
+#include "actiond/models/models.hpp"
+#include "actiond/pipeline/frame_hub.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace actiond::daemon {
+
+// Models by name, as declared in actiond.json. Moved into the loop, which then owns them.
+struct ModelSet {
+  std::map<std::string, std::unique_ptr<models::Backbone>> backbones;
+  std::map<std::string, std::unique_ptr<models::Segmenter>> segmenters;
+};
+
+struct LoopCounters {
+  std::uint64_t frames = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t inference_errors = 0;
+  std::uint64_t frames_skipped = 0;  // fell out of the segmenter window before being decided
+  std::uint64_t events = 0;
+};
+
+class InferenceLoop {
+ public:
+  InferenceLoop(const config::InferenceConfig& cfg, pipeline::FrameHub& hub, Publisher& publisher, ModelSet models);
+  ~InferenceLoop();
+  InferenceLoop(const InferenceLoop&) = delete;
+  InferenceLoop& operator=(const InferenceLoop&) = delete;
+
+  void start();
+  // Stops after closing every camera's open segment with `reason`. Idempotent.
+  void stop(const std::string& reason);
+
+  // Registers a camera; returns once the loop has applied it. Its models must be in the ModelSet.
+  void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera);
+  // Closes the camera's open segment with `reason` and forgets it; returns once applied.
+  void remove_camera(pipeline::CameraHandle handle, const std::string& reason);
+  // Publishes a stream.status event for the camera (ordered after events already emitted).
+  void post_status(pipeline::CameraHandle handle, const std::string& state, const std::string& reason);
+
+  LoopCounters counters() const;
+
+ private:
+  struct Camera;
+  void run();
+  void run_commands();
+  void post(std::function<void()> fn, bool wait);
+  void process(std::vector<pipeline::SourceItem>& items);
+  void analyse_frames(std::vector<pipeline::SourceItem*>& frames);
+  void decide(Camera& cam, bool final);
+  void end_stream(Camera& cam, const std::string& state, const std::string& end_reason, const std::string& why);
+  void emit(Camera& cam, const nlohmann::json& event);
+  void count_inference_error(const char* stage, const std::string& what);
+
+  config::InferenceConfig cfg_;
+  pipeline::FrameHub& hub_;
+  Publisher& publisher_;
+  ModelSet models_;
+  std::map<pipeline::CameraHandle, std::unique_ptr<Camera>> cameras_;  // loop thread only
+
+  std::mutex cmd_mu_;
+  std::vector<std::function<void()>> commands_;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  mutable std::mutex counters_mu_;
+  LoopCounters counters_;
+};
+
+}  // namespace actiond::daemon

@@ -1,0 +1,115 @@
+#pragma once
+// SegmentTracker: turns a camera's per-frame segmenter output into a clean event lifecycle.
+//
+// Each decided frame has a label (argmax of the class probabilities; a non-background label below
+// `threshold` counts as background) and a boundary score. Rules:
+//   - a label change is accepted only after the new label held `confirm_frames` consecutive frames
+//     (one noisy frame never opens or closes a segment); the change is dated to the first of them;
+//   - a non-background segment is published (`segment.start`) only once it has lasted
+//     `min_duration_s`; a shorter one is dropped silently (and counted);
+//   - every published start gets exactly one end: on a label change (`action_changed`), on return to
+//     background (`background`), or through close() (`eos`, `source_lost`, `shutdown`, ...);
+//   - a `boundary` is reported at local peaks of the boundary score at or above `boundary_threshold`
+//     (decided one frame late, when the next score is known).
+//
+// Thread-safety: none; owned by the inference loop, one tracker per camera.
+#include "actiond/config/config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace actiond::daemon {
+
+using WallTime = std::chrono::system_clock::time_point;
+
+struct FramePoint {
+  double pts = 0.0;
+  WallTime time;
+};
+
+struct SegmentInfo {
+  std::string id;
+  int label_id = 0;
+  double confidence = 0.0;  // mean probability of the label over the segment's frames
+  FramePoint start;
+  std::optional<FramePoint> end;
+  std::string end_reason;   // empty while open
+};
+
+struct TrackerEvent {
+  enum class Type { segment_start, segment_end, boundary };
+  Type type = Type::segment_start;
+  FramePoint at;            // the frame the event refers to
+  SegmentInfo segment;      // segment events
+  double score = 0.0;       // boundary
+  int from_label = 0;       // boundary
+  int to_label = 0;         // boundary
+};
+
+struct DecidedFrame {
+  FramePoint at;
+  std::vector<float> probs;  // one per class
+  float boundary = 0.0f;
+};
+
+struct TrackerCounters {
+  std::uint64_t frames = 0;
+  std::uint64_t segments_published = 0;
+  std::uint64_t segments_too_short = 0;
+  std::uint64_t boundaries = 0;
+};
+
+class SegmentTracker {
+ public:
+  using IdGenerator = std::function<std::string()>;
+
+  // `frame_period_s` dates the end of the last frame on close(). `background` is the label index.
+  SegmentTracker(config::TrackerConfig cfg, int background, double frame_period_s, IdGenerator ids);
+
+  // Feeds the next decided frame (in pts order); appends resulting events to `out`.
+  void push(const DecidedFrame& frame, std::vector<TrackerEvent>& out);
+  // Ends the open segment, if published, with `reason`, dated just after the last frame seen.
+  // Afterwards the tracker starts again from background.
+  void close(const std::string& reason, std::vector<TrackerEvent>& out);
+
+  std::optional<SegmentInfo> open_segment() const;  // published and open
+  const TrackerCounters& counters() const { return counters_; }
+
+ private:
+  struct Candidate {
+    int label = -1;
+    int count = 0;
+    FramePoint first;
+    double confidence_sum = 0.0;
+  };
+  struct Open {
+    SegmentInfo info;
+    double confidence_sum = 0.0;
+    int frames = 0;
+    bool published = false;
+  };
+
+  void end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out);
+  void maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out);
+  void detect_boundary(const DecidedFrame& frame, int label, std::vector<TrackerEvent>& out);
+
+  config::TrackerConfig cfg_;
+  int background_;
+  double frame_period_s_;
+  IdGenerator ids_;
+  int current_ = -1;  // accepted label; -1 before the first accepted frame (treated as background)
+  Candidate candidate_;
+  std::optional<Open> open_;
+  std::optional<FramePoint> last_;
+  // Boundary peak detection over the last three frames.
+  std::vector<float> b_scores_;
+  std::vector<FramePoint> b_points_;
+  std::vector<int> b_labels_;
+  TrackerCounters counters_;
+};
+
+}  // namespace actiond::daemon

@@ -1,0 +1,137 @@
+#include "actiond/daemon/daemon.hpp"
+
+#include "actiond/daemon/inference_loop.hpp"
+#include "actiond/daemon/publisher.hpp"
+#include "actiond/models/models.hpp"
+#include "actiond/pipeline/camera_source.hpp"
+#include "actiond/pipeline/source_uri.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace actiond::daemon {
+
+namespace {
+
+void check_uris(const config::Config& cfg) {
+  for (const auto& cam : cfg.cameras) {
+    try {
+      pipeline::parse_source_uri(cam.uri);
+    } catch (const pipeline::UriError& e) {
+      throw config::ConfigError(cam.file + ": /uri: " + e.what());
+    }
+  }
+}
+
+// Loads every model the cameras use, once each, and checks each camera's pair fits together.
+ModelSet load_models(const config::Config& cfg) {
+  ModelSet set;
+  for (const auto& cam : cfg.cameras) {
+    const auto& bb_entry = cfg.daemon.models.at(cam.models.backbone);
+    const auto& seg_entry = cfg.daemon.models.at(cam.models.segmenter);
+    if (set.backbones.count(bb_entry.name) == 0) {
+      set.backbones[bb_entry.name] = models::Backbone::load(bb_entry.path);
+      spdlog::info("model {}: backbone {} v{} ({})", bb_entry.name, set.backbones[bb_entry.name]->manifest().name,
+                   set.backbones[bb_entry.name]->manifest().version, bb_entry.path.string());
+    }
+    if (set.segmenters.count(seg_entry.name) == 0) {
+      set.segmenters[seg_entry.name] = models::Segmenter::load(seg_entry.path);
+      spdlog::info("model {}: segmenter {} v{} ({})", seg_entry.name, set.segmenters[seg_entry.name]->manifest().name,
+                   set.segmenters[seg_entry.name]->manifest().version, seg_entry.path.string());
+    }
+    try {
+      models::check_compatible(set.backbones[bb_entry.name]->manifest(), bb_entry.path,
+                               set.segmenters[seg_entry.name]->manifest(), seg_entry.path);
+    } catch (const models::ModelError& e) {
+      throw models::ModelError(cam.file + ": /models: " + e.what());
+    }
+  }
+  return set;
+}
+
+}  // namespace
+
+struct Daemon::Impl {
+  std::shared_ptr<const config::Config> cfg;
+  pipeline::FrameHub hub;
+  std::unique_ptr<Publisher> publisher;
+  std::unique_ptr<InferenceLoop> loop;
+  std::vector<std::unique_ptr<pipeline::CameraSource>> sources;
+  std::map<std::string, std::pair<int, int>> input_sizes;  // camera id -> backbone input
+  bool started = false;
+};
+
+void check_config(const config::Config& config) {
+  check_uris(config);
+  models::set_threads(config.daemon.inference.intra_op_threads, config.daemon.inference.inter_op_threads);
+  load_models(config);
+}
+
+Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_unique<Impl>()) {
+  impl_->cfg = std::move(config);
+  const auto& cfg = *impl_->cfg;
+  check_uris(cfg);
+  models::set_threads(cfg.daemon.inference.intra_op_threads, cfg.daemon.inference.inter_op_threads);
+  ModelSet set = load_models(cfg);
+  for (const auto& cam : cfg.cameras) {
+    const auto& m = set.backbones.at(cam.models.backbone)->manifest();
+    impl_->input_sizes[cam.id] = {m.input_width, m.input_height};
+  }
+  impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish);
+  impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set));
+}
+
+Daemon::~Daemon() { stop(); }
+
+const std::string& Daemon::publish_endpoint() const { return impl_->publisher->endpoint(); }
+
+void Daemon::start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(impl_->cfg->daemon.publish.startup_grace_ms));
+  impl_->loop->start();
+  pipeline::CameraHandle next = 1;
+  for (const auto& cam : impl_->cfg->cameras) {
+    const pipeline::CameraHandle handle = next++;
+    pipeline::SourceOptions opt;
+    opt.handle = handle;
+    opt.camera_id = cam.id;
+    opt.uri = cam.uri;
+    opt.fps = cam.fps;
+    opt.width = impl_->input_sizes.at(cam.id).first;
+    opt.height = impl_->input_sizes.at(cam.id).second;
+    opt.realtime = cam.realtime;
+    opt.queue_frames = static_cast<std::size_t>(cam.queue_frames);
+    impl_->loop->add_camera(handle, cam);
+    InferenceLoop* loop = impl_->loop.get();
+    const std::string id = cam.id;
+    auto on_status = [loop, handle, id](const pipeline::SourceStatus& st) {
+      // End of stream and errors reach the loop in order through the hub; only "running" is posted here.
+      if (st.state == pipeline::SourceStatus::State::running) loop->post_status(handle, "running", st.reason);
+      else spdlog::info("camera {}: {}", id, st.reason);
+    };
+    try {
+      auto source = std::make_unique<pipeline::CameraSource>(opt, impl_->hub, on_status);
+      source->start();
+      impl_->sources.push_back(std::move(source));
+    } catch (const std::exception& e) {
+      // One camera that cannot even be built never stops the others.
+      spdlog::error("camera {}: cannot start: {}", cam.id, e.what());
+      loop->post_status(handle, "failed", e.what());
+    }
+  }
+  spdlog::info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());
+}
+
+void Daemon::stop(const std::string& reason) {
+  if (!impl_ || !impl_->started) return;
+  impl_->started = false;
+  for (auto& s : impl_->sources) s->stop();  // intake stops first
+  impl_->sources.clear();
+  impl_->loop->stop(reason);                  // ends open segments, emits their events
+  if (!impl_->publisher->flush(std::chrono::seconds(5))) spdlog::warn("publisher: not drained after 5 s");
+  spdlog::info("actiond stopped ({})", reason);
+}
+
+}  // namespace actiond::daemon

@@ -1,0 +1,91 @@
+#include "actiond/daemon/events.hpp"
+
+#include <cmath>
+#include <ctime>
+
+namespace actiond::daemon {
+
+using nlohmann::json;
+
+std::string iso_time(WallTime t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  const int millis = static_cast<int>(ms - static_cast<long long>(secs) * 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return buf;
+}
+
+namespace {
+// Rounds to `digits` decimals so JSON shows 4.208072, not 4.208071999999999.
+double round_to(double v, int digits) {
+  const double scale = std::pow(10.0, digits);
+  return std::round(v * scale) / scale;
+}
+json point_json(const FramePoint& p) { return json{{"pts", round_to(p.pts, 6)}, {"time", iso_time(p.time)}}; }
+}  // namespace
+
+EventFactory::EventFactory(std::string camera, std::vector<std::string> labels)
+    : camera_(std::move(camera)), labels_(std::move(labels)) {}
+
+const std::string& EventFactory::label(int id) const {
+  static const std::string unknown = "unknown";
+  return id >= 0 && static_cast<std::size_t>(id) < labels_.size() ? labels_[static_cast<std::size_t>(id)] : unknown;
+}
+
+json EventFactory::envelope(const std::string& type, double pts) {
+  return json{{"schema", kEventSchema},
+              {"type", type},
+              {"camera", camera_},
+              {"seq", ++seq_},
+              {"emitted_at", iso_time(std::chrono::system_clock::now())},
+              {"pts", round_to(pts, 6)}};
+}
+
+json EventFactory::segment_json(const SegmentInfo& s) const {
+  return json{{"id", s.id},
+              {"label", label(s.label_id)},
+              {"label_id", s.label_id},
+              {"confidence", round_to(s.confidence, 4)},
+              {"start", point_json(s.start)},
+              {"end", s.end ? point_json(*s.end) : json(nullptr)},
+              {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)}};
+}
+
+json EventFactory::from_tracker(const TrackerEvent& ev) {
+  switch (ev.type) {
+    case TrackerEvent::Type::segment_start: {
+      json j = envelope("segment.start", ev.at.pts);
+      j["time"] = iso_time(ev.at.time);
+      j["segment"] = segment_json(ev.segment);
+      return j;
+    }
+    case TrackerEvent::Type::segment_end: {
+      json j = envelope("segment.end", ev.at.pts);
+      j["time"] = iso_time(ev.at.time);
+      j["segment"] = segment_json(ev.segment);
+      return j;
+    }
+    case TrackerEvent::Type::boundary:
+    default: {
+      json j = envelope("boundary", ev.at.pts);
+      j["time"] = iso_time(ev.at.time);
+      j["score"] = round_to(ev.score, 4);
+      j["from"] = label(ev.from_label);
+      j["to"] = label(ev.to_label);
+      return j;
+    }
+  }
+}
+
+json EventFactory::stream_status(const std::string& state, const std::string& reason, double pts) {
+  json j = envelope("stream.status", pts);
+  j["state"] = state;
+  j["reason"] = reason;
+  return j;
+}
+
+}  // namespace actiond::daemon

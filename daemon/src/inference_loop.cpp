@@ -1,0 +1,265 @@
+#include "actiond/daemon/inference_loop.hpp"
+
+#include "actiond/daemon/events.hpp"
+#include "actiond/daemon/segment_tracker.hpp"
+#include "actiond/models/feature_ring.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <random>
+#include <set>
+
+namespace actiond::daemon {
+
+using pipeline::SourceItem;
+
+struct InferenceLoop::Camera {
+  pipeline::CameraHandle handle;
+  config::CameraConfig config;
+  models::Backbone* backbone;
+  models::Segmenter* segmenter;
+  models::FeatureRing ring;
+  SegmentTracker tracker;
+  EventFactory events;
+  std::uint64_t next_decide = 0;  // ring index of the next frame to decide
+  bool streaming = false;         // frames seen since the last end of stream
+
+  Camera(pipeline::CameraHandle h, const config::CameraConfig& c, models::Backbone* bb, models::Segmenter* seg)
+      : handle(h),
+        config(c),
+        backbone(bb),
+        segmenter(seg),
+        ring(std::max<std::size_t>(static_cast<std::size_t>(seg->manifest().window) * 2, 64),
+             static_cast<std::size_t>(seg->manifest().feature_dim)),
+        tracker(c.tracker, seg->manifest().background, 1.0 / c.fps, make_ids(c.id)),
+        events(c.id, seg->manifest().labels) {}
+
+  static SegmentTracker::IdGenerator make_ids(const std::string& camera) {
+    auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+    return [rng, camera] {
+      char buf[17];
+      std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>((*rng)()));
+      return camera + "-" + buf;
+    };
+  }
+};
+
+InferenceLoop::InferenceLoop(const config::InferenceConfig& cfg, pipeline::FrameHub& hub, Publisher& publisher,
+                             ModelSet models)
+    : cfg_(cfg), hub_(hub), publisher_(publisher), models_(std::move(models)) {}
+
+InferenceLoop::~InferenceLoop() { stop("shutdown"); }
+
+void InferenceLoop::start() {
+  if (running_.exchange(true)) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void InferenceLoop::stop(const std::string& reason) {
+  if (!running_.load()) return;
+  post([this, reason] {
+    for (auto& [h, cam] : cameras_) end_stream(*cam, "stopped", reason, "daemon stopping");
+    cameras_.clear();
+    running_.store(false);
+  }, true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void InferenceLoop::post(std::function<void()> fn, bool wait) {
+  if (!running_.load()) {
+    fn();  // loop not running: the caller is the only thread touching the state
+    return;
+  }
+  if (!wait) {
+    std::lock_guard lock(cmd_mu_);
+    commands_.push_back(std::move(fn));
+    return;
+  }
+  auto done = std::make_shared<std::promise<void>>();
+  auto fut = done->get_future();
+  {
+    std::lock_guard lock(cmd_mu_);
+    commands_.push_back([fn = std::move(fn), done] {
+      fn();
+      done->set_value();
+    });
+  }
+  fut.wait();
+}
+
+void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera) {
+  post([this, handle, camera] {
+    auto* bb = models_.backbones.at(camera.models.backbone).get();
+    auto* seg = models_.segmenters.at(camera.models.segmenter).get();
+    auto cam = std::make_unique<Camera>(handle, camera, bb, seg);
+    emit(*cam, cam->events.stream_status("starting", "configured", 0.0));
+    cameras_[handle] = std::move(cam);
+  }, true);
+}
+
+void InferenceLoop::remove_camera(pipeline::CameraHandle handle, const std::string& reason) {
+  post([this, handle, reason] {
+    auto it = cameras_.find(handle);
+    if (it == cameras_.end()) return;
+    end_stream(*it->second, "stopped", reason, reason);
+    cameras_.erase(it);
+  }, true);
+}
+
+void InferenceLoop::post_status(pipeline::CameraHandle handle, const std::string& state, const std::string& reason) {
+  post([this, handle, state, reason] {
+    auto it = cameras_.find(handle);
+    if (it != cameras_.end()) emit(*it->second, it->second->events.stream_status(state, reason, 0.0));
+  }, false);
+}
+
+LoopCounters InferenceLoop::counters() const {
+  std::lock_guard lock(counters_mu_);
+  return counters_;
+}
+
+void InferenceLoop::count_inference_error(const char* stage, const std::string& what) {
+  std::lock_guard lock(counters_mu_);
+  const std::uint64_t n = ++counters_.inference_errors;
+  if ((n & (n - 1)) == 0) spdlog::error("{}: {} ({} failures so far)", stage, what, n);  // rate-limited: 1,2,4,8...
+}
+
+void InferenceLoop::run_commands() {
+  std::vector<std::function<void()>> cmds;
+  {
+    std::lock_guard lock(cmd_mu_);
+    cmds.swap(commands_);
+  }
+  for (auto& c : cmds) c();
+}
+
+void InferenceLoop::run() {
+  spdlog::debug("inference loop started");
+  std::vector<SourceItem> items;
+  while (running_.load()) {
+    run_commands();
+    if (!running_.load()) break;
+    if (!hub_.wait(std::chrono::milliseconds(20))) break;
+    // A frame is ready: give other cameras up to max_wait_ms to fill the batch.
+    if (cfg_.max_wait_ms > 0 && hub_.pending_frames() > 0 &&
+        hub_.pending_frames() < static_cast<std::size_t>(cfg_.max_batch)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(cfg_.max_wait_ms));
+    }
+    items.clear();
+    hub_.take(static_cast<std::size_t>(cfg_.max_batch), items);
+    if (!items.empty()) process(items);
+  }
+  run_commands();
+  spdlog::debug("inference loop stopped");
+}
+
+void InferenceLoop::process(std::vector<SourceItem>& items) {
+  std::vector<SourceItem*> frames;
+  for (auto& item : items) {
+    auto it = cameras_.find(item.camera);
+    if (it == cameras_.end()) continue;  // camera removed meanwhile
+    if (item.kind == SourceItem::Kind::frame) {
+      frames.push_back(&item);
+      continue;
+    }
+    // A marker: analyse the frames before it first, so the stream ends after its last frame.
+    analyse_frames(frames);
+    frames.clear();
+    if (item.kind == SourceItem::Kind::eos) {
+      end_stream(*it->second, "eos", "eos", "end of stream");
+    } else {
+      end_stream(*it->second, "failed", "source_lost", item.reason);
+    }
+  }
+  analyse_frames(frames);
+}
+
+void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
+  if (frames.empty()) return;
+  // One backbone call per model over all cameras that use it.
+  std::map<models::Backbone*, std::vector<SourceItem*>> by_model;
+  for (auto* f : frames) by_model[cameras_.at(f->camera)->backbone].push_back(f);
+  std::set<Camera*> touched;
+  std::vector<models::ImageView> images;
+  std::vector<float> features;
+  for (auto& [bb, group] : by_model) {
+    images.clear();
+    for (auto* f : group) images.push_back({f->frame.data, f->frame.width, f->frame.height, f->frame.stride});
+    try {
+      bb->infer(images, features);
+    } catch (const models::ModelError& e) {
+      count_inference_error("backbone", e.what());
+      continue;
+    }
+    const std::size_t dim = static_cast<std::size_t>(bb->manifest().feature_dim);
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      Camera& cam = *cameras_.at(group[i]->camera);
+      const auto& fr = group[i]->frame;
+      cam.ring.push(models::FeatureMeta{fr.pts, fr.time, fr.arrival}, features.data() + i * dim);
+      cam.streaming = true;
+      touched.insert(&cam);
+    }
+    std::lock_guard lock(counters_mu_);
+    counters_.frames += group.size();
+    ++counters_.batches;
+  }
+  for (Camera* cam : touched) decide(*cam, false);
+}
+
+void InferenceLoop::decide(Camera& cam, bool final) {
+  const auto& m = cam.segmenter->manifest();
+  std::vector<float> feats;
+  std::vector<models::FeatureMeta> meta;
+  const std::uint64_t start = cam.ring.latest(static_cast<std::size_t>(m.window), feats, &meta);
+  if (meta.empty()) return;
+  const std::uint64_t newest = start + meta.size() - 1;
+  if (!final && newest < static_cast<std::uint64_t>(m.lookahead)) return;
+  const std::uint64_t upto = final ? newest : newest - static_cast<std::uint64_t>(m.lookahead);
+  if (cam.next_decide > upto) return;
+  if (cam.next_decide < start) {
+    std::lock_guard lock(counters_mu_);
+    counters_.frames_skipped += start - cam.next_decide;
+    cam.next_decide = start;
+  }
+  models::SegmenterOutput out;
+  try {
+    cam.segmenter->run(feats.data(), static_cast<int>(meta.size()), out);
+  } catch (const models::ModelError& e) {
+    count_inference_error("segmenter", e.what());
+    return;
+  }
+  std::vector<TrackerEvent> events;
+  for (std::uint64_t i = cam.next_decide; i <= upto; ++i) {
+    const std::size_t p = static_cast<std::size_t>(i - start);
+    DecidedFrame df;
+    df.at = FramePoint{meta[p].pts, meta[p].time};
+    df.probs.assign(out.probs.begin() + static_cast<std::ptrdiff_t>(p * out.classes),
+                    out.probs.begin() + static_cast<std::ptrdiff_t>((p + 1) * out.classes));
+    df.boundary = out.boundary[p];
+    cam.tracker.push(df, events);
+  }
+  cam.next_decide = upto + 1;
+  for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
+}
+
+void InferenceLoop::end_stream(Camera& cam, const std::string& state, const std::string& end_reason,
+                               const std::string& why) {
+  if (cam.streaming) decide(cam, true);
+  std::vector<TrackerEvent> events;
+  cam.tracker.close(end_reason, events);
+  for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
+  auto last = cam.ring.meta_at(cam.ring.total_pushed() - 1);
+  emit(cam, cam.events.stream_status(state, why, last ? last->pts : 0.0));
+  cam.ring.clear();
+  cam.next_decide = cam.ring.total_pushed();
+  cam.streaming = false;
+}
+
+void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
+  publisher_.publish(cam.config.id + "/" + event.at("type").get<std::string>(), event.dump());
+  std::lock_guard lock(counters_mu_);
+  ++counters_.events;
+}
+
+}  // namespace actiond::daemon

@@ -1,0 +1,64 @@
+// actiond: the daemon's entry point. Parses the command line, loads the config, runs until a signal.
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/daemon.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{"actiond: real-time video action analytics daemon"};
+  std::string config_dir;
+  std::string model_dir;
+  std::string log_level;
+  bool check_only = false;
+  app.add_option("-c,--config", config_dir, "configuration directory (actiond.json + cameras/*.json)")->required();
+  app.add_option("--model-dir", model_dir, "directory model paths are relative to (overrides actiond.json model_dir)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (overrides actiond.json log.level)");
+  app.add_flag("--check-config", check_only, "validate the configuration and models, then exit 0 (valid) or 1");
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("actiond"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    actiond::config::LoadOptions opts;
+    opts.model_dir_override = model_dir;
+    auto cfg = actiond::config::load_config(config_dir, opts);
+    spdlog::set_level(spdlog::level::from_str(log_level.empty() ? cfg->daemon.log_level : log_level));
+    if (check_only) {
+      actiond::daemon::check_config(*cfg);
+      std::cout << config_dir << ": configuration is valid (" << cfg->cameras.size() << " camera(s))\n";
+      return 0;
+    }
+    actiond::daemon::Daemon daemon(cfg);
+    daemon.start();
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        spdlog::warn("SIGHUP: configuration reload is not supported yet; keeping the running configuration");
+        continue;
+      }
+      spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    daemon.stop("shutdown");
+    return 0;
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    std::cerr << "actiond: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,86 @@
+#include "actiond/daemon/publisher.hpp"
+
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include <future>
+
+namespace actiond::daemon {
+
+Publisher::Publisher(const config::PublishConfig& cfg) : capacity_(static_cast<std::size_t>(cfg.queue_capacity)) {
+  std::promise<std::string> bound;
+  auto result = bound.get_future();
+  thread_ = std::thread([this, ep = cfg.endpoint, hwm = cfg.sndhwm, p = std::move(bound)]() mutable {
+    zmq::context_t ctx(1);
+    zmq::socket_t sock(ctx, zmq::socket_type::pub);
+    try {
+      sock.set(zmq::sockopt::sndhwm, hwm);
+      sock.set(zmq::sockopt::linger, 2000);
+      sock.bind(ep);
+      p.set_value(sock.get(zmq::sockopt::last_endpoint));
+    } catch (const zmq::error_t& e) {
+      p.set_exception(std::make_exception_ptr(std::runtime_error("publish endpoint " + ep + ": " + e.what())));
+      return;
+    }
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) break;
+      std::deque<Message> batch;
+      batch.swap(queue_);
+      in_flight_ = true;
+      lock.unlock();
+      for (auto& m : batch) {
+        try {
+          sock.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+          sock.send(zmq::buffer(m.body), zmq::send_flags::dontwait);
+          sent_.fetch_add(1);
+        } catch (const zmq::error_t& e) {
+          spdlog::error("publisher: send failed: {}", e.what());
+        }
+      }
+      lock.lock();
+      in_flight_ = false;
+      drained_.notify_all();
+    }
+    lock.unlock();
+    sock.close();  // linger lets connected subscribers receive what was sent
+  });
+  try {
+    endpoint_ = result.get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+  spdlog::info("publishing events on {}", endpoint_);
+}
+
+Publisher::~Publisher() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Publisher::publish(std::string topic, std::string body) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= capacity_) {
+      const auto n = dropped_.fetch_add(1) + 1;
+      if ((n & (n - 1)) == 0) spdlog::error("publisher: queue full, {} events dropped so far", n);
+      return false;
+    }
+    queue_.push_back(Message{std::move(topic), std::move(body)});
+  }
+  cv_.notify_one();
+  return true;
+}
+
+bool Publisher::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return drained_.wait_for(lock, timeout, [&] { return queue_.empty() && !in_flight_; });
+}
+
+}  // namespace actiond::daemon

@@ -1,0 +1,50 @@
+#pragma once
+// The contract every model file carries inside itself: a `manifest.json` extra file of the
+// TorchScript archive (torch.jit.save(..., _extra_files={"manifest.json": ...})).
+//
+//   backbone:  {"kind":"backbone","name":..,"version":..,"input":{"width":112,"height":112,"format":"RGB"},
+//               "feature_dim":8}
+//              forward(uint8 [N,H,W,3]) -> float [N,feature_dim]
+//   segmenter: {"kind":"segmenter","name":..,"version":..,"feature_dim":8,"labels":["background",...],
+//               "background":0,"window":16,"lookahead":2}
+//              forward(float [B,T,feature_dim]) -> (probs float [B,T,C], boundary float [B,T])
+//
+// Thread-safety: plain values.
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace actiond::models {
+
+// Every model loading/running failure; what() names the model file.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class ModelKind { backbone, segmenter };
+
+struct Manifest {
+  ModelKind kind = ModelKind::backbone;
+  std::string name;
+  std::string version;
+  int input_width = 0;      // backbone
+  int input_height = 0;     // backbone
+  int feature_dim = 0;      // backbone output / segmenter input
+  std::vector<std::string> labels;  // segmenter
+  int background = 0;       // segmenter: index of the background label
+  int window = 0;           // segmenter: frames of history it reads
+  int lookahead = 0;        // segmenter: frames after the decided frame it needs
+};
+
+// Parses and validates manifest text; `model_path` prefixes every message. Throws ModelError.
+Manifest parse_manifest(const std::string& text, const std::filesystem::path& model_path);
+
+// Checks that a segmenter can read a backbone's features. Throws ModelError naming both files.
+void check_compatible(const Manifest& backbone, const std::filesystem::path& backbone_path, const Manifest& segmenter,
+                      const std::filesystem::path& segmenter_path);
+
+std::string to_string(ModelKind kind);
+
+}  // namespace actiond::models

@@ -1,0 +1,88 @@
+#include "actiond/models/manifest.hpp"
+
+#include "actiond/config/json_reader.hpp"
+
+#include <set>
+
+namespace actiond::models {
+
+using config::ConfigError;
+using config::ObjectReader;
+
+std::string to_string(ModelKind kind) { return kind == ModelKind::backbone ? "backbone" : "segmenter"; }
+
+Manifest parse_manifest(const std::string& text, const std::filesystem::path& model_path) {
+  const std::string label = model_path.string() + ": manifest.json";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ModelError(label + ": invalid JSON: " + e.what());
+  }
+  try {
+    Manifest m;
+    ObjectReader r(j, label, "");
+    const std::string kind = r.required_string("kind");
+    if (kind == "backbone") m.kind = ModelKind::backbone;
+    else if (kind == "segmenter") m.kind = ModelKind::segmenter;
+    else r.fail("kind", "must be \"backbone\" or \"segmenter\", got \"" + kind + "\"");
+    m.name = r.required_string("name");
+    m.version = r.required_string("version");
+    m.feature_dim = r.integer("feature_dim", 0);
+    config::require_range(r, "feature_dim", m.feature_dim, 1, 65536);
+    if (m.kind == ModelKind::backbone) {
+      if (!r.has("input")) r.fail("input", "is required for a backbone");
+      ObjectReader in = r.object("input");
+      m.input_width = in.integer("width", 0);
+      config::require_range(in, "width", m.input_width, 8, 4096);
+      m.input_height = in.integer("height", 0);
+      config::require_range(in, "height", m.input_height, 8, 4096);
+      const std::string format = in.string("format", "RGB");
+      if (format != "RGB") in.fail("format", "must be \"RGB\", got \"" + format + "\"");
+      in.finish();
+    } else {
+      const nlohmann::json* raw_labels = r.raw("labels");
+      if (raw_labels == nullptr) r.fail("labels", "is required for a segmenter");
+      const auto& labels = *raw_labels;
+      if (!labels.is_array() || labels.size() < 2) r.fail("labels", "must be an array of at least 2 strings");
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < labels.size(); ++i) {
+        if (!labels[i].is_string() || labels[i].get<std::string>().empty()) {
+          r.fail("labels", "item " + std::to_string(i) + " must be a non-empty string");
+        }
+        if (!seen.insert(labels[i].get<std::string>()).second) {
+          r.fail("labels", "duplicate label \"" + labels[i].get<std::string>() + "\"");
+        }
+        m.labels.push_back(labels[i].get<std::string>());
+      }
+      m.background = r.integer("background", 0);
+      config::require_range(r, "background", m.background, 0, static_cast<double>(m.labels.size()) - 1);
+      m.window = r.integer("window", 0);
+      config::require_range(r, "window", m.window, 1, 100000);
+      m.lookahead = r.integer("lookahead", 0);
+      config::require_range(r, "lookahead", m.lookahead, 0, m.window - 1);
+    }
+    r.finish();
+    return m;
+  } catch (const ConfigError& e) {
+    throw ModelError(e.what());
+  }
+}
+
+void check_compatible(const Manifest& backbone, const std::filesystem::path& backbone_path, const Manifest& segmenter,
+                      const std::filesystem::path& segmenter_path) {
+  if (backbone.kind != ModelKind::backbone) {
+    throw ModelError(backbone_path.string() + ": used as a backbone but its manifest kind is \"" +
+                     to_string(backbone.kind) + "\"");
+  }
+  if (segmenter.kind != ModelKind::segmenter) {
+    throw ModelError(segmenter_path.string() + ": used as a segmenter but its manifest kind is \"" +
+                     to_string(segmenter.kind) + "\"");
+  }
+  if (backbone.feature_dim != segmenter.feature_dim) {
+    throw ModelError(segmenter_path.string() + ": expects feature_dim " + std::to_string(segmenter.feature_dim) +
+                     " but backbone " + backbone_path.string() + " produces " + std::to_string(backbone.feature_dim));
+  }
+}
+
+}  // namespace actiond::models

@@ -1,0 +1,43 @@
+#pragma once
+// Camera URIs: what each scheme means and how it is shown in logs.
+//   file:///abs/path.mp4           decoded by uridecodebin (gst-libav decoders)
+//   rtsp://, http(s)://            decoded by uridecodebin
+//   test://pattern?cycle=black,red&period=4&width=640&height=480&fps=25
+//                                  built-in live camera over videotestsrc; switches pattern every
+//                                  `period` seconds through `cycle` (videotestsrc pattern nicknames)
+//
+// Thread-safety: pure functions.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace actiond::pipeline {
+
+struct TestPatternSpec {
+  std::vector<std::string> cycle{"smpte"};
+  double period_s = 4.0;
+  int width = 640;
+  int height = 480;
+  int fps = 25;
+};
+
+struct SourceSpec {
+  enum class Kind { decode, test_pattern };
+  Kind kind = Kind::decode;
+  std::string uri;         // for decode
+  bool live = false;       // true for network and test sources
+  TestPatternSpec pattern; // for test_pattern
+};
+
+class UriError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Throws UriError with a message meant to follow "<file>: /uri: ".
+SourceSpec parse_source_uri(const std::string& uri);
+
+// The URI with any user:password replaced by *** (for logs, events, errors).
+std::string redact_uri(const std::string& uri);
+
+}  // namespace actiond::pipeline

@@ -1,0 +1,113 @@
+#include "actiond/pipeline/source_uri.hpp"
+
+#include "gst_init.hpp"
+
+#include <charconv>
+#include <regex>
+
+namespace actiond::pipeline {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+bool is_pattern_name(const std::string& name) {
+  detail::ensure_gst_initialized();
+  detail::ElementPtr probe(gst_element_factory_make("videotestsrc", nullptr));
+  if (!probe) throw UriError("GStreamer element videotestsrc is missing (install gstreamer1.0-plugins-base)");
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(probe.get()), "pattern");
+  auto* klass = G_PARAM_SPEC_ENUM(spec)->enum_class;
+  return g_enum_get_value_by_nick(klass, name.c_str()) != nullptr;
+}
+
+template <typename T>
+T parse_num(const std::string& uri, const std::string& key, const std::string& value, T lo, T hi) {
+  T out{};
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc() || p != value.data() + value.size() || out < lo || out > hi) {
+    throw UriError(uri + ": " + key + " must be a number between " + std::to_string(lo) + " and " +
+                   std::to_string(hi) + ", got \"" + value + "\"");
+  }
+  return out;
+}
+
+SourceSpec parse_test_uri(const std::string& uri) {
+  SourceSpec spec;
+  spec.kind = SourceSpec::Kind::test_pattern;
+  spec.live = true;
+  std::string rest = uri.substr(std::string("test://").size());
+  std::string path = rest;
+  std::string query;
+  if (auto q = rest.find('?'); q != std::string::npos) {
+    path = rest.substr(0, q);
+    query = rest.substr(q + 1);
+  }
+  if (path != "pattern") throw UriError(uri + ": unknown test camera \"" + path + "\" (known: pattern)");
+  if (query.empty()) return spec;
+  for (const auto& kv : split(query, '&')) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) throw UriError(uri + ": query item \"" + kv + "\" is not key=value");
+    std::string key = kv.substr(0, eq);
+    std::string value = kv.substr(eq + 1);
+    if (key == "cycle" || key == "pattern") {
+      spec.pattern.cycle = split(value, ',');
+      for (const auto& name : spec.pattern.cycle) {
+        if (!is_pattern_name(name)) throw UriError(uri + ": unknown pattern \"" + name + "\" (see gst-inspect-1.0 videotestsrc)");
+      }
+    } else if (key == "period") {
+      spec.pattern.period_s = parse_num<double>(uri, key, value, 0.04, 86400.0);
+    } else if (key == "width") {
+      spec.pattern.width = parse_num<int>(uri, key, value, 16, 7680);
+    } else if (key == "height") {
+      spec.pattern.height = parse_num<int>(uri, key, value, 16, 4320);
+    } else if (key == "fps") {
+      spec.pattern.fps = parse_num<int>(uri, key, value, 1, 240);
+    } else {
+      throw UriError(uri + ": unknown parameter \"" + key + "\" (known: cycle, period, width, height, fps)");
+    }
+  }
+  return spec;
+}
+
+}  // namespace
+
+SourceSpec parse_source_uri(const std::string& uri) {
+  static const std::regex scheme_re("^([a-z][a-z0-9+.-]*)://(.*)$");
+  std::smatch m;
+  if (!std::regex_match(uri, m, scheme_re)) throw UriError("\"" + redact_uri(uri) + "\" is not a URI");
+  const std::string scheme = m[1];
+  if (scheme == "test") return parse_test_uri(uri);
+  SourceSpec spec;
+  spec.uri = uri;
+  if (scheme == "file") {
+    if (m[2].str().empty() || m[2].str()[0] != '/') {
+      throw UriError(uri + ": file URIs need an absolute path (file:///path/to/video.mp4)");
+    }
+    spec.live = false;
+  } else if (scheme == "rtsp" || scheme == "rtsps" || scheme == "http" || scheme == "https") {
+    spec.live = true;
+  } else {
+    throw UriError(redact_uri(uri) + ": unsupported scheme \"" + scheme + "\"");
+  }
+  return spec;
+}
+
+std::string redact_uri(const std::string& uri) {
+  static const std::regex cred_re("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@");
+  return std::regex_replace(uri, cred_re, "$1***@", std::regex_constants::format_first_only);
+}
+
+}  // namespace actiond::pipeline

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, runs actiond on the built-in demo configuration
+# (config/examples/demo/) and prints every event as one JSON line. Stops by itself after
+# DEMO_SECONDS (default 60). Daemon logs go to build/demo-actiond.log.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ACTIOND_ROOT"
+
+DEMO_SECONDS="${DEMO_SECONDS:-60}"
+BUILD_DIR="${BUILD_DIR:-build}"
+actiond_build "$BUILD_DIR" >&2
+
+ENDPOINT="tcp://127.0.0.1:7700"
+LOG="$BUILD_DIR/demo-actiond.log"
+
+# Subscribe first: the SUB socket retries until actiond binds, so no event is missed.
+"$BUILD_DIR/daemon/actionctl" events --endpoint "$ENDPOINT" &
+SUB_PID=$!
+"$BUILD_DIR/daemon/actiond" --config config/examples/demo --model-dir "$BUILD_DIR/models/tiny" 2>"$LOG" &
+DAEMON_PID=$!
+cleanup() { kill "$SUB_PID" "$DAEMON_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+echo "demo: actiond running (pid $DAEMON_PID), events on $ENDPOINT for ${DEMO_SECONDS}s; log in $LOG" >&2
+end=$((SECONDS + DEMO_SECONDS))
+while [ $SECONDS -lt $end ]; do
+  if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+    echo "demo: actiond exited early; last log lines:" >&2
+    tail -n 20 "$LOG" >&2
+    exit 1
+  fi
+  sleep 1
+done
+
+kill -TERM "$DAEMON_PID"
+status=0
+wait "$DAEMON_PID" || status=$?
+sleep 0.5  # let the subscriber print the shutdown events
+kill -TERM "$SUB_PID" 2>/dev/null || true
+wait "$SUB_PID" 2>/dev/null || true
+trap - EXIT
+if [ "$status" -ne 0 ]; then
+  echo "demo: actiond exited with status $status; see $LOG" >&2
+  exit 1
+fi
+echo "demo: done" >&2

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package actiond needs to build, test and run.
+# Idempotent: packages already installed are skipped; apt runs only when something is missing.
+# Uses sudo only when not running as root.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libtorch-dev python3-torch python3-torchvision libopenblas0-openmp
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  libgstrtspserver-1.0-dev gir1.2-gst-rtsp-server-1.0
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
+  libzmq3-dev cppzmq-dev nlohmann-json3-dev catch2 libspdlog-dev libfmt-dev libcli11-dev
+  libsystemd-dev systemd libcpp-httplib-dev
+  python3-zmq python3-numpy python3-gi
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Builds the tiny, deterministic TorchScript models used by the tests and the demo.
+
+They have no learned weights: the backbone summarises colour (per-channel mean and spread), and the
+segmenter labels frames by their dominant colour (background / red / green / blue), and scores boundaries by the change of features between frames. That is enough
+to drive the whole path from decoder to events with predictable results on the test camera
+(test://pattern?cycle=black,red,...). A later issue replaces the demo's models with trained ones.
+
+Usage: /usr/bin/python3 scripts/make_tiny_models.py --out DIR [--size 112]
+Writes DIR/backbone.pt and DIR/segmenter.pt, each with its manifest.json inside.
+"""
+import argparse
+import json
+import os
+from typing import Tuple
+
+import torch
+
+FEATURE_DIM = 8
+LABELS = ["background", "red", "green", "blue"]
+
+
+class ColourBackbone(torch.nn.Module):
+    """uint8 [N,H,W,3] -> float [N,8]: channel means, channel std, mean range, constant 1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(torch.float32) / 255.0
+        flat = x.reshape(x.shape[0], -1, 3)
+        mean = flat.mean(dim=1)
+        std = flat.std(dim=1, unbiased=False)
+        spread = mean.max(dim=1).values - mean.min(dim=1).values
+        ones = torch.ones_like(spread)
+        return torch.cat([mean, std, spread.unsqueeze(1), ones.unsqueeze(1)], dim=1)
+
+
+class ColourSegmenter(torch.nn.Module):
+    """float [B,T,8] -> (probs [B,T,4], boundary [B,T])."""
+
+    def forward(self, f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        mean = f[:, :, 0:3]
+        r, g, b = mean[:, :, 0], mean[:, :, 1], mean[:, :, 2]
+        sat_r = r - torch.maximum(g, b)
+        sat_g = g - torch.maximum(r, b)
+        sat_b = b - torch.maximum(r, g)
+        sat = torch.stack([sat_r, sat_g, sat_b], dim=2)
+        bg = 0.2 - sat.max(dim=2).values
+        logits = 20.0 * torch.cat([bg.unsqueeze(2), sat], dim=2)  # [B,T,4]
+        probs = torch.softmax(logits, dim=2)
+        diff = (f[:, 1:, 0:7] - f[:, :-1, 0:7]).abs().sum(dim=2)
+        diff = torch.cat([torch.zeros_like(diff[:, :1]), diff], dim=1)
+        boundary = torch.sigmoid(10.0 * (diff - 0.3))
+        return probs, boundary
+
+
+def save(module: torch.nn.Module, manifest: dict, path: str) -> None:
+    scripted = torch.jit.script(module)
+    torch.jit.save(scripted, path, _extra_files={"manifest.json": json.dumps(manifest, indent=2)})
+
+
+class WrongWidthBackbone(torch.nn.Module):
+    """A backbone whose output (5 features) contradicts its manifest (8)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(torch.float32).mean(dim=(1, 2)).repeat(1, 2)[:, :5]
+
+
+def write_broken(out: str, size: int) -> None:
+    """Fixtures for the daemon's refusal tests: each file is wrong in exactly one way."""
+    scripted = torch.jit.script(ColourBackbone())
+    torch.jit.save(scripted, os.path.join(out, "no_manifest.pt"))
+    save(WrongWidthBackbone(), {
+        "kind": "backbone", "name": "wrong-width", "version": "1",
+        "input": {"width": size, "height": size, "format": "RGB"}, "feature_dim": FEATURE_DIM,
+    }, os.path.join(out, "wrong_output.pt"))
+    save(ColourSegmenter(), {
+        "kind": "segmenter", "name": "wide-seg", "version": "1",
+        "feature_dim": 16, "labels": LABELS, "background": 0, "window": 16, "lookahead": 1,
+    }, os.path.join(out, "segmenter_dim16.pt"))
+    with open(os.path.join(out, "not_torchscript.pt"), "w") as f:
+        f.write("this is not a TorchScript archive\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--size", type=int, default=112, help="backbone input width and height")
+    ap.add_argument("--broken", action="store_true", help="also write deliberately broken models for tests")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.manual_seed(0)
+    save(ColourBackbone(), {
+        "kind": "backbone", "name": "tiny-colour", "version": "1",
+        "input": {"width": args.size, "height": args.size, "format": "RGB"},
+        "feature_dim": FEATURE_DIM,
+    }, os.path.join(args.out, "backbone.pt"))
+    save(ColourSegmenter(), {
+        "kind": "segmenter", "name": "tiny-colour-seg", "version": "1",
+        "feature_dim": FEATURE_DIM, "labels": LABELS, "background": 0,
+        "window": 16, "lookahead": 1,
+    }, os.path.join(args.out, "segmenter.pt"))
+    if args.broken:
+        write_broken(args.out, args.size)
+    print(f"tiny models written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite (ctest). Non-zero on any failure.
+#   scripts/test.sh                       # build/ , every test
+#   scripts/test.sh --sanitize address    # build-address/ with ASan+UBSan
+#   scripts/test.sh --sanitize thread     # build-thread/ with TSan
+#   scripts/test.sh -L unit               # extra arguments go to ctest
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ACTIOND_ROOT"
+
+SANITIZE=""
+CTEST_ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sanitize) SANITIZE="$2"; shift 2 ;;
+    --sanitize=*) SANITIZE="${1#*=}"; shift ;;
+    *) CTEST_ARGS+=("$1"); shift ;;
+  esac
+done
+
+BUILD_DIR="${BUILD_DIR:-build${SANITIZE:+-$SANITIZE}}"
+actiond_build "$BUILD_DIR" -DACTIOND_BUILD_TESTS=ON -DACTIOND_WERROR=ON -DACTIOND_SANITIZE="$SANITIZE"
+
+export ACTIOND_SHARED_DIR="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
+cd "$BUILD_DIR"
+ctest --output-on-failure --timeout 600 "${CTEST_ARGS[@]}"

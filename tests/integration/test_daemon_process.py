@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""The real binaries end to end: actiond on a generated H.264 file, a Python subscriber (python3-zmq)
+and `actionctl events` connected at the same time must receive the same events; SIGTERM exits 0;
+`actiond --check-config` accepts a good directory and rejects a bad one with a clear message.
+
+Usage (from ctest): test_daemon_process.py --actiond BIN --actionctl BIN --models DIR --source DIR
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import zmq
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_video(path: str) -> None:
+    parts = [("black", 1), ("red", 2), ("black", 1)]
+    cmd = ["gst-launch-1.0", "-q", "concat", "name=c", "!", "videoconvert", "!", "x264enc",
+           "speed-preset=ultrafast", "!", "h264parse", "!", "mp4mux", "!", "filesink", f"location={path}"]
+    for pattern, seconds in parts:
+        cmd += ["videotestsrc", f"pattern={pattern}", f"num-buffers={int(seconds * 25)}", "!",
+                "video/x-raw,format=I420,width=320,height=240,framerate=25/1", "!", "c."]
+    subprocess.run(cmd, check=True, timeout=60)
+
+
+def write_config(root: str, endpoint: str, video: str) -> None:
+    os.makedirs(os.path.join(root, "cameras"), exist_ok=True)
+    with open(os.path.join(root, "actiond.json"), "w") as f:
+        json.dump({"publish": {"endpoint": endpoint},
+                   "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
+    with open(os.path.join(root, "cameras", "desk.json"), "w") as f:
+        json.dump({"id": "desk", "uri": "file://" + video, "fps": 5, "realtime": True,
+                   "models": {"backbone": "bb", "segmenter": "seg"}}, f)
+
+
+def fail(msg: str) -> None:
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--actiond", required=True)
+    ap.add_argument("--actionctl", required=True)
+    ap.add_argument("--models", required=True)
+    ap.add_argument("--source", required=True)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="actiond-proc-") as tmp:
+        video = os.path.join(tmp, "desk.mp4")
+        make_video(video)
+        endpoint = f"tcp://127.0.0.1:{free_port()}"
+        conf = os.path.join(tmp, "conf")
+        write_config(conf, endpoint, video)
+
+        # --check-config: good directory, then a bad one.
+        ok = subprocess.run([args.actiond, "--config", conf, "--model-dir", args.models, "--check-config"],
+                            capture_output=True, text=True, timeout=60)
+        if ok.returncode != 0:
+            fail(f"--check-config rejected a good config: {ok.stderr}")
+        bad = os.path.join(tmp, "bad")
+        write_config(bad, endpoint, video)
+        with open(os.path.join(bad, "cameras", "desk.json"), "w") as f:
+            json.dump({"id": "desk", "uri": "file://" + video, "fps": 0,
+                       "models": {"backbone": "bb", "segmenter": "seg"}}, f)
+        rejected = subprocess.run([args.actiond, "--config", bad, "--check-config"],
+                                  capture_output=True, text=True, timeout=60)
+        if rejected.returncode != 1 or "cameras/desk.json: /fps: must be > 0, got 0" not in rejected.stderr:
+            fail(f"--check-config on a bad config: rc={rejected.returncode} stderr={rejected.stderr!r}")
+
+        # Subscribers first (they reconnect until the daemon binds), then the daemon.
+        ctx = zmq.Context()
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.setsockopt(zmq.RCVTIMEO, 200)
+        sub.connect(endpoint)
+        ctl = subprocess.Popen([args.actionctl, "events", "--endpoint", endpoint],
+                               stdout=subprocess.PIPE, text=True)
+        ctl_lines = []
+        reader = threading.Thread(target=lambda: ctl_lines.extend(line for line in ctl.stdout), daemon=True)
+        reader.start()
+        time.sleep(0.3)
+        daemon = subprocess.Popen([args.actiond, "--config", conf, "--model-dir", args.models],
+                                  stderr=subprocess.PIPE, text=True)
+
+        py_events = []
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                topic, body = sub.recv_multipart()
+            except zmq.Again:
+                if daemon.poll() is not None:
+                    fail(f"actiond exited early: {daemon.stderr.read()}")
+                continue
+            event = json.loads(body)
+            if topic.decode() != f"{event['camera']}/{event['type']}":
+                fail(f"topic {topic!r} does not match event {event}")
+            py_events.append(event)
+            if event["type"] == "stream.status" and event["state"] == "eos":
+                break
+        else:
+            fail(f"no eos within 60 s; got {py_events}")
+
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            rc = daemon.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            fail("actiond did not exit within 20 s of SIGTERM")
+        if rc != 0:
+            fail(f"actiond exited with {rc}: {daemon.stderr.read()}")
+        # Collect what was published during shutdown.
+        while True:
+            try:
+                py_events.append(json.loads(sub.recv_multipart()[1]))
+            except zmq.Again:
+                break
+        time.sleep(0.3)
+        ctl.send_signal(signal.SIGTERM)
+        ctl.wait(timeout=10)
+        reader.join(timeout=5)
+
+        ctl_events = [json.loads(line) for line in ctl_lines if line.strip()]
+        types = [e["type"] for e in py_events]
+        if types.count("segment.start") != 1 or types.count("segment.end") != 1:
+            fail(f"expected one segment start and end, got {types}")
+        seqs = [e["seq"] for e in py_events]
+        if seqs != list(range(1, len(seqs) + 1)):
+            fail(f"seq not contiguous from 1: {seqs}")
+        start = next(e for e in py_events if e["type"] == "segment.start")
+        end = next(e for e in py_events if e["type"] == "segment.end")
+        if start["segment"]["label"] != "red" or start["segment"]["id"] != end["segment"]["id"]:
+            fail(f"unexpected segment: {start} / {end}")
+        if py_events != ctl_events:
+            fail(f"python and actionctl saw different events:\n{py_events}\n{ctl_events}")
+        print(f"ok: {len(py_events)} events, identical for python3-zmq and actionctl; {types}")
+
+
+if __name__ == "__main__":
+    main()

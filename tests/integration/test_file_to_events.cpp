@@ -1,0 +1,171 @@
+// End to end in one process: a generated H.264 file (or the test camera) through real GStreamer
+// pipelines, real tiny TorchScript models and a real ZeroMQ PUB socket to a SUB socket.
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/daemon.hpp"
+
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace actiond;
+using namespace std::chrono_literals;
+using test::of_type;
+using test::TempDir;
+
+namespace {
+
+std::string daemon_json() {
+  return R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
+             "inference": {"max_batch": 4, "max_wait_ms": 2},
+             "log": {"level": "warn"},
+             "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}})";
+}
+
+std::string camera_json(const std::string& id, const std::string& uri, const std::string& extra = "") {
+  return R"({"id": ")" + id + R"(", "uri": ")" + uri + R"(", "fps": 5, )" + extra +
+         R"("models": {"backbone": "bb", "segmenter": "seg"}})";
+}
+
+std::shared_ptr<const config::Config> load(const TempDir& dir) {
+  config::LoadOptions opts;
+  opts.model_dir_override = test::test_model_dir();
+  return config::load_config(dir.path(), opts);
+}
+
+bool has_status(const std::vector<nlohmann::json>& events, const std::string& camera, const std::string& state) {
+  for (const auto& e : events) {
+    if (e["type"] == "stream.status" && e["camera"] == camera && e["state"] == state) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("H.264 file -> decode -> models -> segment events on a SUB socket", "[integration][file]") {
+  TempDir dir;
+  const auto video = dir.path() / "colours.mp4";
+  test::make_h264_video(video, {{"black", 2}, {"red", 3}, {"black", 2}, {"green", 3}, {"black", 1.2}});
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/kitchen.json", camera_json("kitchen", "file://" + video.string(), R"("realtime": false, )"));
+
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "kitchen", "eos"); }, 60s));
+  d.stop();
+  REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "kitchen", "stopped"); }, 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+
+  const auto starts = of_type(events, "segment.start");
+  const auto ends = of_type(events, "segment.end");
+  REQUIRE(starts.size() == 2);
+  REQUIRE(ends.size() == 2);
+  CHECK(starts[0]["segment"]["label"] == "red");
+  CHECK(starts[0]["segment"]["start"]["pts"].get<double>() == Approx(2.0).margin(0.25));
+  CHECK(ends[0]["segment"]["end"]["pts"].get<double>() == Approx(5.0).margin(0.25));
+  CHECK(ends[0]["segment"]["end_reason"] == "background");
+  CHECK(starts[1]["segment"]["label"] == "green");
+  CHECK(starts[1]["segment"]["start"]["pts"].get<double>() == Approx(7.0).margin(0.25));
+  CHECK(ends[1]["segment"]["end"]["pts"].get<double>() == Approx(10.0).margin(0.25));
+  CHECK(ends[1]["segment"]["confidence"].get<double>() > 0.9);
+
+  // Boundaries at both ends of both coloured parts.
+  const auto boundaries = of_type(events, "boundary");
+  REQUIRE(boundaries.size() == 4);
+  CHECK(boundaries[0]["to"] == "red");
+  CHECK(boundaries[1]["from"] == "red");
+
+  // Topics are "<camera>/<type>".
+  for (const auto& t : sub.topics()) CHECK(t.rfind("kitchen/", 0) == 0);
+  // The file ends: eos follows every segment event; stopping the daemon then reports "stopped".
+  std::size_t eos_at = 0;
+  std::size_t last_segment_at = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (events[i]["type"] == "stream.status" && events[i]["state"] == "eos") eos_at = i;
+    if (events[i]["type"].get<std::string>().rfind("segment.", 0) == 0) last_segment_at = i;
+  }
+  CHECK(eos_at > last_segment_at);
+  CHECK(events.back()["state"] == "stopped");
+}
+
+TEST_CASE("file ending inside a segment closes it with eos", "[integration][file]") {
+  TempDir dir;
+  const auto video = dir.path() / "ends_red.mp4";
+  test::make_h264_video(video, {{"black", 1}, {"blue", 3}});
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/a.json", camera_json("a", "file://" + video.string(), R"("realtime": false, )"));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "a", "eos"); }, 60s));
+  d.stop();
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  const auto ends = of_type(events, "segment.end");
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0]["segment"]["label"] == "blue");
+  CHECK(ends[0]["segment"]["end_reason"] == "eos");
+  CHECK(ends[0]["segment"]["end"]["pts"].get<double>() == Approx(4.0).margin(0.25));
+}
+
+TEST_CASE("live test camera: shutdown closes the open segment and a bad file fails alone", "[integration][live]") {
+  TempDir dir;
+  const auto junk = dir.write("junk.mp4", std::string(4096, 'x'));
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/live.json", camera_json("live", "test://pattern?cycle=red&width=160&height=120&fps=10",
+                                             R"("tracker": {"min_duration_s": 0.4}, )"));
+  dir.write("cameras/junk.json", camera_json("junk", "file://" + junk.string()));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for([](const auto& ev) { return !of_type(ev, "segment.start").empty(); }, 30s));
+  REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "junk", "failed"); }, 30s));
+  d.stop("shutdown");
+  REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "live", "stopped"); }, 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  const auto ends = of_type(events, "segment.end");
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0]["camera"] == "live");
+  CHECK(ends[0]["segment"]["label"] == "red");
+  CHECK(ends[0]["segment"]["end_reason"] == "shutdown");
+  for (const auto& e : events) {
+    if (e["type"] == "stream.status" && e["camera"] == "junk" && e["state"] == "failed") {
+      CHECK_FALSE(e["reason"].get<std::string>().empty());
+    }
+  }
+}
+
+TEST_CASE("daemon start-up refuses what does not fit, naming the file", "[integration][config]") {
+  TempDir dir;
+  dir.write("actiond.json", R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
+     "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter_dim16.pt"}, "bad": {"path": "no_manifest.pt"}}})");
+  SECTION("segmenter that cannot read the backbone's features") {
+    dir.write("cameras/door.json", camera_json("door", "test://pattern"));
+    CHECK_THROWS_WITH(daemon::Daemon(load(dir)),
+                      Catch::StartsWith("cameras/door.json: /models: ") && Catch::Contains("expects feature_dim 16"));
+  }
+  SECTION("model without manifest") {
+    dir.write("cameras/door.json",
+              R"({"id": "door", "uri": "test://pattern", "models": {"backbone": "bad", "segmenter": "seg"}})");
+    CHECK_THROWS_WITH(daemon::Daemon(load(dir)), Catch::EndsWith("no_manifest.pt: manifest.json is missing (save it "
+                                                                 "with torch.jit.save(..., _extra_files=...))"));
+  }
+  SECTION("bad test URI") {
+    dir.write("cameras/door.json", camera_json("door", "test://pattern?cycle=plaid"));
+    CHECK_THROWS_WITH(daemon::Daemon(load(dir)),
+                      "cameras/door.json: /uri: test://pattern?cycle=plaid: unknown pattern \"plaid\" (see "
+                      "gst-inspect-1.0 videotestsrc)");
+  }
+}
+
+TEST_CASE("a publish endpoint already in use is a clear start-up error", "[integration][zmq]") {
+  TempDir dir;
+  dir.write("actiond.json", daemon_json());
+  daemon::Daemon first(load(dir));
+  const std::string taken = first.publish_endpoint();
+  TempDir dir2;
+  dir2.write("actiond.json", R"({"publish": {"endpoint": ")" + taken + R"("}})");
+  CHECK_THROWS_WITH(daemon::Daemon(load(dir2)), "publish endpoint " + taken + ": Address already in use");
+}

@@ -1,0 +1,128 @@
+#include "actiond/config/config.hpp"
+
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using actiond::config::ConfigError;
+using actiond::config::load_config;
+using actiond::test::TempDir;
+
+namespace {
+
+const char* kDaemon = R"({"models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}})";
+const char* kModels = R"("models": {"backbone": "bb", "segmenter": "seg"})";
+
+std::string camera(const std::string& fields) { return "{" + fields + ", " + kModels + "}"; }
+
+std::string load_error(const std::string& daemon, const std::vector<std::pair<std::string, std::string>>& cameras) {
+  TempDir dir;
+  dir.write("actiond.json", daemon);
+  for (const auto& [name, content] : cameras) dir.write("cameras/" + name, content);
+  try {
+    load_config(dir.path());
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("a valid configuration loads with defaults filled in", "[config]") {
+  TempDir dir;
+  dir.write("actiond.json", kDaemon);
+  dir.write("cameras/door.json", camera(R"("id": "door", "uri": "file:///tmp/door.mp4", "fps": 2.5)"));
+  dir.write("cameras/yard.json", camera(R"("id": "yard", "uri": "test://pattern")"));
+  dir.write("cameras/notes.txt", "not a camera");
+  auto cfg = load_config(dir.path());
+  REQUIRE(cfg->cameras.size() == 2);
+  CHECK(cfg->cameras[0].id == "door");
+  CHECK(cfg->cameras[0].file == "cameras/door.json");
+  CHECK(cfg->cameras[0].fps == 2.5);
+  CHECK(cfg->cameras[1].fps == 5.0);
+  CHECK(cfg->cameras[1].tracker.confirm_frames == 3);
+  CHECK(cfg->daemon.publish.endpoint == "tcp://127.0.0.1:7700");
+  CHECK(cfg->daemon.inference.max_batch == 8);
+  CHECK(cfg->daemon.models.at("bb").path == dir.path() / "models" / "backbone.pt");
+  CHECK(cfg->find_camera("yard") != nullptr);
+  CHECK(cfg->find_camera("gate") == nullptr);
+}
+
+TEST_CASE("model_dir override is relative to the working directory", "[config]") {
+  TempDir dir;
+  dir.write("actiond.json", kDaemon);
+  actiond::config::LoadOptions opts;
+  opts.model_dir_override = "/opt/models";
+  auto cfg = load_config(dir.path(), opts);
+  CHECK(cfg->daemon.models.at("seg").path == "/opt/models/segmenter.pt");
+  CHECK(cfg->cameras.empty());
+}
+
+TEST_CASE("config errors name the file and key path", "[config]") {
+  struct Case {
+    std::string daemon;
+    std::string camera;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fps": 0)"),
+       "cameras/door.json: /fps: must be > 0, got 0"},
+      {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fps": "fast")"),
+       "cameras/door.json: /fps: must be a number, got string"},
+      {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fps": 500)"),
+       "cameras/door.json: /fps: must be between 0 and 120, got 500"},
+      {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fsp": 5)"),
+       "cameras/door.json: /fsp: unknown key (expected one of: fps, id, models, queue_frames, realtime, tracker, uri)"},
+      {kDaemon, camera(R"("uri": "file:///a.mp4")"), "cameras/door.json: /id: is required"},
+      {kDaemon, camera(R"("id": "front door", "uri": "file:///a.mp4")"),
+       "cameras/door.json: /id: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, got \"front door\""},
+      {kDaemon, camera(R"("id": "door", "uri": "ftp://host/a.mp4")"),
+       "cameras/door.json: /uri: unsupported scheme \"ftp\" (supported: file, http, https, rtsp, rtsps, test)"},
+      {kDaemon, camera(R"("id": "door", "uri": "/videos/a.mp4")"),
+       "cameras/door.json: /uri: must be a URI such as file:///path/video.mp4 or test://pattern, got \"/videos/a.mp4\""},
+      {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"confirm_frames": 0})"),
+       "cameras/door.json: /tracker/confirm_frames: must be between 1 and 1000, got 0"},
+      {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"threshold": 1.5})"),
+       "cameras/door.json: /tracker/threshold: must be between 0 and 1, got 1.5"},
+      {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration": 1})"),
+       "cameras/door.json: /tracker/min_duration: unknown key (expected one of: boundary_threshold, confirm_frames, "
+       "min_duration_s, threshold)"},
+      {kDaemon, R"({"id": "door", "uri": "test://pattern", "models": {"backbone": "big", "segmenter": "seg"}})",
+       "cameras/door.json: /models/backbone: unknown model \"big\" (actiond.json /models has: bb, seg)"},
+      {kDaemon, R"({"id": "door", "uri": "test://pattern"})", "cameras/door.json: /models: is required"},
+      {kDaemon, R"({"id": "door", "uri": "test://pattern", "models": {"backbone": "bb"}})",
+       "cameras/door.json: /models/segmenter: is required"},
+      {kDaemon, "[1, 2]", "cameras/door.json: /: must be an object, got array"},
+      {kDaemon, R"({"id": "door",)",
+       "cameras/door.json: invalid JSON: parse error at line 1, column 15: syntax error while parsing object key - "
+       "unexpected end of input; expected string literal"},
+      {R"({"publish": {"endpoint": "udp://1.2.3.4:5"}})", "",
+       "actiond.json: /publish/endpoint: must start with tcp:// or ipc://, got \"udp://1.2.3.4:5\""},
+      {R"({"inference": {"max_batch": 0}})", "", "actiond.json: /inference/max_batch: must be between 1 and 256, got 0"},
+      {R"({"inference": {"intra_op_threads": 1.5}})", "",
+       "actiond.json: /inference/intra_op_threads: must be an integer, got 1.5"},
+      {R"({"log": {"level": "loud"}})", "",
+       "actiond.json: /log/level: must be one of trace, debug, info, warn, error, critical, off, got \"loud\""},
+      {R"({"models": {"bb": {"file": "x.pt"}}})", "", "actiond.json: /models/bb/path: is required"},
+      {R"({"modelz": {}})", "", "actiond.json: /modelz: unknown key (expected one of: inference, log, model_dir, "
+                                "models, publish)"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::pair<std::string, std::string>> cams;
+    if (!c.camera.empty()) cams.emplace_back("door.json", c.camera);
+    CHECK(load_error(c.daemon, cams) == c.message);
+  }
+}
+
+TEST_CASE("duplicate camera ids are rejected naming both files", "[config]") {
+  CHECK(load_error(kDaemon, {{"a.json", camera(R"("id": "door", "uri": "test://pattern")")},
+                             {"b.json", camera(R"("id": "door", "uri": "test://pattern")")}}) ==
+        "cameras/b.json: /id: duplicate camera id \"door\" (also in cameras/a.json)");
+}
+
+TEST_CASE("missing daemon file and directory", "[config]") {
+  TempDir dir;
+  CHECK_THROWS_WITH(load_config(dir.path()), Catch::StartsWith("actiond.json: cannot open file ("));
+  CHECK_THROWS_WITH(load_config(dir.path() / "nope"), Catch::EndsWith("nope: not a directory"));
+}

@@ -1,0 +1,127 @@
+#include "actiond/daemon/segment_tracker.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+using namespace actiond::daemon;
+
+namespace {
+
+constexpr double kPeriod = 0.2;  // 5 fps
+constexpr int kClasses = 4;
+
+// Frame i of a label string: '0'..'3' = that label with probability 0.9; 'l' = label 1 at 0.4 (too weak).
+DecidedFrame frame_of(char c, int i, float boundary) {
+  DecidedFrame f;
+  f.at.pts = i * kPeriod;
+  f.at.time = WallTime(std::chrono::milliseconds(1000000 + i * 200));
+  f.probs.assign(kClasses, 0.0f);
+  if (c == 'l') {
+    f.probs[1] = 0.4f;
+    f.probs[0] = 0.3f;
+    f.probs[2] = 0.3f;
+  } else {
+    const int label = c - '0';
+    for (int k = 0; k < kClasses; ++k) f.probs[static_cast<std::size_t>(k)] = k == label ? 0.9f : 0.1f / 3;
+  }
+  f.boundary = boundary;
+  return f;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", v);
+  return buf;
+}
+
+std::string describe(const TrackerEvent& e) {
+  switch (e.type) {
+    case TrackerEvent::Type::segment_start:
+      return "start " + std::to_string(e.segment.label_id) + " @" + fmt(e.segment.start.pts) + " " + e.segment.id;
+    case TrackerEvent::Type::segment_end:
+      return "end " + std::to_string(e.segment.label_id) + " @" + fmt(e.segment.start.pts) + ".." +
+             fmt(e.segment.end->pts) + " " + e.segment.end_reason + " " + e.segment.id;
+    case TrackerEvent::Type::boundary:
+    default:
+      return "boundary @" + fmt(e.at.pts) + " " + fmt(e.score) + " " + std::to_string(e.from_label) + "->" +
+             std::to_string(e.to_label);
+  }
+}
+
+struct Case {
+  std::string name;
+  std::string labels;
+  std::vector<float> boundary;  // per frame, 0 when shorter
+  std::string close_reason;     // "" = do not close
+  std::vector<std::string> expected;
+};
+
+}  // namespace
+
+TEST_CASE("segment tracker: score sequences -> events", "[tracker]") {
+  actiond::config::TrackerConfig cfg;  // threshold 0.5, confirm 3, min 1.0 s, boundary 0.5
+  const std::vector<Case> cases = {
+      {"one noisy frame opens nothing", "0000100000", {}, "", {}},
+      {"a segment opens after confirmation and min duration, dated to its first frame",
+       "000111111111100000", {}, "", {"start 1 @0.6 s1", "end 1 @0.6..2.6 background s1"}},
+      {"a too-short segment is never published", "0001111000000", {}, "eos", {}},
+      {"action change ends one segment and starts the next at the same frame",
+       "11111111112222222222", {}, "eos",
+       {"start 1 @0.0 s1", "end 1 @0.0..2.0 action_changed s1", "start 2 @2.0 s2", "end 2 @2.0..4.0 eos s2"}},
+      {"a weak label counts as background", "0llllllllll000", {}, "eos", {}},
+      {"a noisy frame inside a segment does not split it", "111111101111111", {}, "shutdown",
+       {"start 1 @0.0 s1", "end 1 @0.0..3.0 shutdown s1"}},
+      {"two noisy frames of different labels do not switch", "11111112311111", {}, "source_lost",
+       {"start 1 @0.0 s1", "end 1 @0.0..2.8 source_lost s1"}},
+      {"boundary at the local peak above threshold", "000111111", {0, 0, 0.2f, 0.9f, 0.3f, 0, 0, 0, 0}, "",
+       {"boundary @0.6 0.9 0->1", "start 1 @0.6 s1"}},
+      {"boundary below threshold or on a plateau rise is reported once", "0000000",
+       {0.4f, 0.45f, 0, 0.6f, 0.6f, 0.1f, 0}, "", {"boundary @0.8 0.6 0->0"}},
+      {"close with nothing open emits nothing", "000", {}, "shutdown", {}},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      int next_id = 0;
+      SegmentTracker tracker(cfg, 0, kPeriod, [&] { return "s" + std::to_string(++next_id); });
+      std::vector<TrackerEvent> events;
+      for (std::size_t i = 0; i < c.labels.size(); ++i) {
+        const float b = i < c.boundary.size() ? c.boundary[i] : 0.0f;
+        tracker.push(frame_of(c.labels[i], static_cast<int>(i), b), events);
+      }
+      if (!c.close_reason.empty()) tracker.close(c.close_reason, events);
+      std::vector<std::string> got;
+      for (const auto& e : events) got.push_back(describe(e));
+      CHECK(got == c.expected);
+    }
+  }
+}
+
+TEST_CASE("segment tracker: min duration 0 publishes on confirmation and counts", "[tracker]") {
+  actiond::config::TrackerConfig cfg;
+  cfg.min_duration_s = 0.0;
+  cfg.confirm_frames = 1;
+  SegmentTracker tracker(cfg, 0, kPeriod, [] { return std::string("x"); });
+  std::vector<TrackerEvent> events;
+  tracker.push(frame_of('0', 0, 0), events);
+  tracker.push(frame_of('3', 1, 0), events);
+  REQUIRE(events.size() == 1);
+  CHECK(describe(events[0]) == "start 3 @0.2 x");
+  REQUIRE(tracker.open_segment().has_value());
+  CHECK(tracker.open_segment()->confidence == Approx(0.9));
+  tracker.push(frame_of('0', 2, 0), events);
+  CHECK(describe(events.back()) == "end 3 @0.2..0.4 background x");
+  CHECK_FALSE(tracker.open_segment().has_value());
+  CHECK(tracker.counters().segments_published == 1);
+  CHECK(tracker.counters().frames == 3);
+}
+
+TEST_CASE("segment tracker: a segment too short at close is counted, not published", "[tracker]") {
+  actiond::config::TrackerConfig cfg;
+  SegmentTracker tracker(cfg, 0, kPeriod, [] { return std::string("x"); });
+  std::vector<TrackerEvent> events;
+  for (int i = 0; i < 4; ++i) tracker.push(frame_of('2', i, 0), events);
+  tracker.close("eos", events);
+  CHECK(events.empty());
+  CHECK(tracker.counters().segments_too_short == 1);
+}

@@ -1,0 +1,108 @@
+#include "actiond/pipeline/frame_hub.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+using namespace actiond::pipeline;
+using namespace std::chrono_literals;
+
+namespace {
+SourceItem frame(CameraHandle cam, double pts) {
+  SourceItem it;
+  it.camera = cam;
+  it.frame.pts = pts;
+  return it;
+}
+SourceItem marker(CameraHandle cam, SourceItem::Kind kind) {
+  SourceItem it;
+  it.camera = cam;
+  it.kind = kind;
+  return it;
+}
+}  // namespace
+
+TEST_CASE("a full live queue drops its oldest frame and counts it", "[hub]") {
+  FrameHub hub;
+  hub.add_camera(1, 2, false);
+  for (int i = 0; i < 5; ++i) REQUIRE(hub.push(frame(1, i)));
+  CHECK(hub.counters(1).dropped_queue_full == 3);
+  CHECK(hub.counters(1).pushed == 5);
+  std::vector<SourceItem> out;
+  CHECK(hub.take(10, out) == 2);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].frame.pts == 3);  // newest frames survive
+  CHECK(out[1].frame.pts == 4);
+}
+
+TEST_CASE("markers are never dropped and keep their order", "[hub]") {
+  FrameHub hub;
+  hub.add_camera(1, 1, false);
+  hub.push(frame(1, 0));
+  hub.push(marker(1, SourceItem::Kind::eos));
+  hub.push(frame(1, 1));  // drops frame 0, not the marker
+  std::vector<SourceItem> out;
+  hub.take(10, out);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].kind == SourceItem::Kind::eos);
+  CHECK(out[1].frame.pts == 1);
+}
+
+TEST_CASE("take is fair across cameras and bounded by max_frames", "[hub]") {
+  FrameHub hub;
+  hub.add_camera(1, 8, false);
+  hub.add_camera(2, 8, false);
+  for (int i = 0; i < 4; ++i) hub.push(frame(1, i));
+  hub.push(frame(2, 100));
+  std::vector<SourceItem> out;
+  CHECK(hub.take(2, out) == 2);
+  CHECK(out[0].camera == 1);
+  CHECK(out[1].camera == 2);
+  CHECK(hub.pending_frames() == 3);
+}
+
+TEST_CASE("a blocking queue makes the producer wait instead of dropping", "[hub]") {
+  FrameHub hub;
+  hub.add_camera(1, 1, true);
+  hub.push(frame(1, 0));
+  std::atomic<bool> pushed{false};
+  std::thread producer([&] {
+    hub.push(frame(1, 1));
+    pushed = true;
+  });
+  std::this_thread::sleep_for(50ms);
+  CHECK_FALSE(pushed.load());
+  std::vector<SourceItem> out;
+  hub.take(1, out);
+  producer.join();
+  CHECK(pushed.load());
+  CHECK(hub.counters(1).dropped_queue_full == 0);
+}
+
+TEST_CASE("removing a camera releases a blocked producer", "[hub]") {
+  FrameHub hub;
+  hub.add_camera(1, 1, true);
+  hub.push(frame(1, 0));
+  bool result = true;
+  std::thread producer([&] { result = hub.push(frame(1, 1)); });
+  std::this_thread::sleep_for(20ms);
+  hub.remove_camera(1);
+  producer.join();
+  CHECK_FALSE(result);
+  CHECK_FALSE(hub.push(frame(1, 2)));
+}
+
+TEST_CASE("wait wakes on push and reports close", "[hub]") {
+  FrameHub hub;
+  hub.add_camera(1, 4, false);
+  std::thread producer([&] {
+    std::this_thread::sleep_for(20ms);
+    hub.push(frame(1, 0));
+  });
+  CHECK(hub.wait(5s));
+  producer.join();
+  std::vector<SourceItem> out;
+  hub.take(4, out);
+  hub.close();
+  CHECK_FALSE(hub.wait(10ms));
+}

@@ -1,0 +1,40 @@
+#include "actiond/pipeline/source_uri.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace actiond::pipeline;
+
+TEST_CASE("test camera URIs", "[uri]") {
+  auto s = parse_source_uri("test://pattern?cycle=black,red&period=2.5&width=320&height=240&fps=10");
+  CHECK(s.kind == SourceSpec::Kind::test_pattern);
+  CHECK(s.live);
+  CHECK(s.pattern.cycle == std::vector<std::string>{"black", "red"});
+  CHECK(s.pattern.period_s == 2.5);
+  CHECK(s.pattern.width == 320);
+  CHECK(s.pattern.fps == 10);
+  CHECK(parse_source_uri("test://pattern").pattern.cycle == std::vector<std::string>{"smpte"});
+
+  CHECK_THROWS_WITH(parse_source_uri("test://pattern?cycle=black,purple"),
+                    "test://pattern?cycle=black,purple: unknown pattern \"purple\" (see gst-inspect-1.0 videotestsrc)");
+  CHECK_THROWS_WITH(parse_source_uri("test://pattern?fps=0"),
+                    "test://pattern?fps=0: fps must be a number between 1 and 240, got \"0\"");
+  CHECK_THROWS_WITH(parse_source_uri("test://pattern?colour=red"),
+                    "test://pattern?colour=red: unknown parameter \"colour\" (known: cycle, period, width, height, fps)");
+  CHECK_THROWS_WITH(parse_source_uri("test://ball"), "test://ball: unknown test camera \"ball\" (known: pattern)");
+}
+
+TEST_CASE("decoded URIs", "[uri]") {
+  auto f = parse_source_uri("file:///videos/a.mp4");
+  CHECK(f.kind == SourceSpec::Kind::decode);
+  CHECK_FALSE(f.live);
+  CHECK(parse_source_uri("rtsp://cam/stream").live);
+  CHECK_THROWS_WITH(parse_source_uri("file://videos/a.mp4"),
+                    "file://videos/a.mp4: file URIs need an absolute path (file:///path/to/video.mp4)");
+  CHECK_THROWS_WITH(parse_source_uri("rtmp://admin:secret@cam/live"), "rtmp://***@cam/live: unsupported scheme \"rtmp\"");
+}
+
+TEST_CASE("credentials are redacted", "[uri]") {
+  CHECK(redact_uri("rtsp://admin:secret@10.0.0.2:554/live") == "rtsp://***@10.0.0.2:554/live");
+  CHECK(redact_uri("rtsp://10.0.0.2/live") == "rtsp://10.0.0.2/live");
+  CHECK(redact_uri("http://u@h/x?a=b@c") == "http://***@h/x?a=b@c");
+}
