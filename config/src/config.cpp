@@ -1,6 +1,7 @@
 #include "actiond/config/config.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 
 namespace actiond::config {
@@ -9,7 +10,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kSchemes = {"file", "http", "https", "rtsp", "rtsps", "test"};
+const std::vector<std::string> kSchemes = {"file", "http", "https", "rtsp", "rtsps", "test", "v4l2"};
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 std::string join(const std::vector<std::string>& items) {
@@ -145,6 +146,48 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
   c.realtime = r.boolean("realtime", c.realtime);
   c.queue_frames = r.integer("queue_frames", c.queue_frames);
   require_range(r, "queue_frames", c.queue_frames, 1, 1024);
+
+  c.loop = r.boolean("loop", c.loop);
+  c.transport = r.string("transport", c.transport);
+  if (c.transport != "tcp" && c.transport != "udp") r.fail("transport", "must be \"tcp\" or \"udp\", got \"" + c.transport + "\"");
+  c.latency_ms = r.integer("latency_ms", c.latency_ms);
+  require_range(r, "latency_ms", c.latency_ms, 0, 60000);
+  c.username = r.string("username", "");
+  const std::string password_file = r.string("password_file", "");
+  if (!password_file.empty()) {
+    if (c.username.empty()) r.fail("password_file", "needs \"username\" as well");
+    std::ifstream in(password_file);
+    if (!in) r.fail("password_file", "cannot read \"" + password_file + "\"");
+    std::getline(in, c.password);
+    while (!c.password.empty() && (c.password.back() == '\r' || c.password.back() == ' ')) c.password.pop_back();
+  }
+  c.decoder_threads = r.integer("decoder_threads", c.decoder_threads);
+  require_range(r, "decoder_threads", c.decoder_threads, 0, 64);
+  {
+    ObjectReader roi = r.object("roi");
+    c.roi.x = roi.integer("x", 0);
+    require_range(roi, "x", c.roi.x, 0, 100000);
+    c.roi.y = roi.integer("y", 0);
+    require_range(roi, "y", c.roi.y, 0, 100000);
+    c.roi.width = roi.integer("width", 0);
+    require_range(roi, "width", c.roi.width, 0, 100000);
+    c.roi.height = roi.integer("height", 0);
+    require_range(roi, "height", c.roi.height, 0, 100000);
+    if ((c.roi.width == 0) != (c.roi.height == 0)) roi.fail("width", "roi needs both width and height (or neither)");
+    roi.finish();
+  }
+  {
+    ObjectReader rc = r.object("reconnect");
+    c.reconnect.initial_s = rc.number("initial_s", c.reconnect.initial_s);
+    require_range(rc, "initial_s", c.reconnect.initial_s, 0.01, 3600);
+    c.reconnect.max_s = rc.number("max_s", c.reconnect.max_s);
+    require_range(rc, "max_s", c.reconnect.max_s, c.reconnect.initial_s, 86400);
+    c.reconnect.max_attempts = rc.integer("max_attempts", c.reconnect.max_attempts);
+    require_range(rc, "max_attempts", c.reconnect.max_attempts, 0, 1000000);
+    rc.finish();
+  }
+  c.stall_timeout_s = r.number("stall_timeout_s", c.stall_timeout_s);
+  require_range(r, "stall_timeout_s", c.stall_timeout_s, 0.2, 3600);
 
   if (!r.has("models")) r.fail("models", "is required");
   {

@@ -96,29 +96,21 @@ void Daemon::start() {
     const pipeline::CameraHandle handle = next++;
     pipeline::SourceOptions opt;
     opt.handle = handle;
-    opt.camera_id = cam.id;
-    opt.uri = cam.uri;
-    opt.fps = cam.fps;
+    opt.camera = cam;
     opt.width = impl_->input_sizes.at(cam.id).first;
     opt.height = impl_->input_sizes.at(cam.id).second;
-    opt.realtime = cam.realtime;
-    opt.queue_frames = static_cast<std::size_t>(cam.queue_frames);
     impl_->loop->add_camera(handle, cam);
-    InferenceLoop* loop = impl_->loop.get();
-    const std::string id = cam.id;
-    auto on_status = [loop, handle, id](const pipeline::SourceStatus& st) {
-      // End of stream and errors reach the loop in order through the hub; only "running" is posted here.
-      if (st.state == pipeline::SourceStatus::State::running) loop->post_status(handle, "running", st.reason);
-      else spdlog::info("camera {}: {}", id, st.reason);
-    };
     try {
-      auto source = std::make_unique<pipeline::CameraSource>(opt, impl_->hub, on_status);
+      auto source = std::make_unique<pipeline::CameraSource>(opt, impl_->hub);
       source->start();
       impl_->sources.push_back(std::move(source));
     } catch (const std::exception& e) {
       // One camera that cannot even be built never stops the others.
       spdlog::error("camera {}: cannot start: {}", cam.id, e.what());
-      loop->post_status(handle, "failed", e.what());
+      pipeline::StreamStatus st;
+      st.state = "failed";
+      st.reason = e.what();
+      impl_->loop->post_status(handle, st);
     }
   }
   spdlog::info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());

@@ -41,6 +41,7 @@ json EventFactory::envelope(const std::string& type, double pts) {
               {"type", type},
               {"camera", camera_},
               {"seq", ++seq_},
+              {"epoch", epoch_},
               {"emitted_at", iso_time(std::chrono::system_clock::now())},
               {"pts", round_to(pts, 6)}};
 }
@@ -81,10 +82,15 @@ json EventFactory::from_tracker(const TrackerEvent& ev) {
   }
 }
 
-json EventFactory::stream_status(const std::string& state, const std::string& reason, double pts) {
+json EventFactory::stream_status(const StatusInfo& status, double pts) {
   json j = envelope("stream.status", pts);
-  j["state"] = state;
-  j["reason"] = reason;
+  j["state"] = status.state;
+  j["reason"] = status.reason;
+  j["attempt"] = status.attempt;
+  j["fps_in"] = round_to(status.fps_in, 2);
+  j["fps_processed"] = round_to(status.fps_processed, 2);
+  j["clock"] = status.clock;
+  j["dropped"] = status.dropped;
   return j;
 }
 

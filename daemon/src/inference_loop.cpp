@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <future>
 #include <random>
 #include <set>
@@ -23,7 +24,20 @@ struct InferenceLoop::Camera {
   SegmentTracker tracker;
   EventFactory events;
   std::uint64_t next_decide = 0;  // ring index of the next frame to decide
+  std::uint64_t skipped = 0;      // frames that left the window before being decided
   bool streaming = false;         // frames seen since the last end of stream
+  std::deque<std::chrono::steady_clock::time_point> analysed;  // recent analysis times (fps_processed)
+  pipeline::StreamStatus last_status;
+
+  double fps_processed() const {
+    if (analysed.size() < 2) return 0.0;
+    const double span = std::chrono::duration<double>(analysed.back() - analysed.front()).count();
+    return span > 0 ? static_cast<double>(analysed.size() - 1) / span : 0.0;
+  }
+  void note_analysed() {
+    analysed.push_back(std::chrono::steady_clock::now());
+    while (analysed.size() > 2 && analysed.back() - analysed.front() > std::chrono::seconds(3)) analysed.pop_front();
+  }
 
   Camera(pipeline::CameraHandle h, const config::CameraConfig& c, models::Backbone* bb, models::Segmenter* seg)
       : handle(h),
@@ -59,7 +73,7 @@ void InferenceLoop::start() {
 void InferenceLoop::stop(const std::string& reason) {
   if (!running_.load()) return;
   post([this, reason] {
-    for (auto& [h, cam] : cameras_) end_stream(*cam, "stopped", reason, "daemon stopping");
+    for (auto& [h, cam] : cameras_) stop_camera(*cam, reason);
     cameras_.clear();
     running_.store(false);
   }, true);
@@ -92,9 +106,7 @@ void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::Came
   post([this, handle, camera] {
     auto* bb = models_.backbones.at(camera.models.backbone).get();
     auto* seg = models_.segmenters.at(camera.models.segmenter).get();
-    auto cam = std::make_unique<Camera>(handle, camera, bb, seg);
-    emit(*cam, cam->events.stream_status("starting", "configured", 0.0));
-    cameras_[handle] = std::move(cam);
+    cameras_[handle] = std::make_unique<Camera>(handle, camera, bb, seg);
   }, true);
 }
 
@@ -102,16 +114,24 @@ void InferenceLoop::remove_camera(pipeline::CameraHandle handle, const std::stri
   post([this, handle, reason] {
     auto it = cameras_.find(handle);
     if (it == cameras_.end()) return;
-    end_stream(*it->second, "stopped", reason, reason);
+    stop_camera(*it->second, reason);
     cameras_.erase(it);
   }, true);
 }
 
-void InferenceLoop::post_status(pipeline::CameraHandle handle, const std::string& state, const std::string& reason) {
-  post([this, handle, state, reason] {
+void InferenceLoop::post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status) {
+  post([this, handle, status] {
     auto it = cameras_.find(handle);
-    if (it != cameras_.end()) emit(*it->second, it->second->events.stream_status(state, reason, 0.0));
+    if (it != cameras_.end()) on_status(*it->second, status);
   }, false);
+}
+
+void InferenceLoop::stop_camera(Camera& cam, const std::string& reason) {
+  pipeline::StreamStatus st = cam.last_status;
+  st.state = "stopped";
+  st.reason = reason;
+  close_segment(cam, reason);
+  emit_status(cam, st);
 }
 
 LoopCounters InferenceLoop::counters() const {
@@ -163,14 +183,10 @@ void InferenceLoop::process(std::vector<SourceItem>& items) {
       frames.push_back(&item);
       continue;
     }
-    // A marker: analyse the frames before it first, so the stream ends after its last frame.
+    // A status marker: analyse the frames before it first, so a loss comes after the last frame.
     analyse_frames(frames);
     frames.clear();
-    if (item.kind == SourceItem::Kind::eos) {
-      end_stream(*it->second, "eos", "eos", "end of stream");
-    } else {
-      end_stream(*it->second, "failed", "source_lost", item.reason);
-    }
+    on_status(*it->second, item.status);
   }
   analyse_frames(frames);
 }
@@ -198,6 +214,7 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
       const auto& fr = group[i]->frame;
       cam.ring.push(models::FeatureMeta{fr.pts, fr.time, fr.arrival}, features.data() + i * dim);
       cam.streaming = true;
+      cam.note_analysed();
       touched.insert(&cam);
     }
     std::lock_guard lock(counters_mu_);
@@ -220,6 +237,7 @@ void InferenceLoop::decide(Camera& cam, bool final) {
   if (cam.next_decide < start) {
     std::lock_guard lock(counters_mu_);
     counters_.frames_skipped += start - cam.next_decide;
+    cam.skipped += start - cam.next_decide;
     cam.next_decide = start;
   }
   models::SegmenterOutput out;
@@ -243,17 +261,42 @@ void InferenceLoop::decide(Camera& cam, bool final) {
   for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
 }
 
-void InferenceLoop::end_stream(Camera& cam, const std::string& state, const std::string& end_reason,
-                               const std::string& why) {
+void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
   if (cam.streaming) decide(cam, true);
   std::vector<TrackerEvent> events;
   cam.tracker.close(end_reason, events);
   for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
-  auto last = cam.ring.meta_at(cam.ring.total_pushed() - 1);
-  emit(cam, cam.events.stream_status(state, why, last ? last->pts : 0.0));
   cam.ring.clear();
   cam.next_decide = cam.ring.total_pushed();
   cam.streaming = false;
+}
+
+void InferenceLoop::on_status(Camera& cam, const pipeline::StreamStatus& status) {
+  const std::string& s = status.state;
+  if (s == "eos") {
+    close_segment(cam, "eos");
+  } else if (s == "reconnecting" || s == "stalled" || s == "failed") {
+    close_segment(cam, "source_lost");
+  } else if (s == "running") {
+    cam.events.set_epoch(status.epoch);
+  }
+  emit_status(cam, status);
+}
+
+void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& status) {
+  cam.last_status = status;
+  StatusInfo info;
+  info.state = status.state;
+  info.reason = status.reason;
+  info.attempt = status.attempt;
+  info.fps_in = status.fps_in;
+  info.fps_processed = cam.fps_processed();
+  info.clock = status.clock;
+  info.dropped["rate_limit"] = status.dropped_rate_limit;
+  info.dropped["queue_full"] = hub_.counters(cam.handle).dropped_queue_full;
+  info.dropped["undecided"] = cam.skipped;
+  auto last = cam.ring.meta_at(cam.ring.total_pushed() - 1);
+  emit(cam, cam.events.stream_status(info, last ? last->pts : 0.0));
 }
 
 void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {

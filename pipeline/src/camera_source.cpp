@@ -7,13 +7,24 @@
 #include <gst/video/video.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <random>
 #include <thread>
 
 namespace actiond::pipeline {
 
 using namespace detail;
+using Clock = std::chrono::steady_clock;
+
+double backoff_seconds(const config::ReconnectConfig& cfg, int attempt, double unit_random, double jitter) {
+  const double base = cfg.initial_s * std::pow(2.0, std::max(0, attempt - 1));
+  const double capped = std::min(cfg.max_s, base);
+  return std::min(cfg.max_s, capped * (1.0 - jitter + 2.0 * jitter * unit_random));
+}
 
 namespace {
 
@@ -28,95 +39,220 @@ struct MappedSample {
   }
 };
 
-GstElement* make_element(const char* factory, const char* name) {
-  GstElement* e = gst_element_factory_make(factory, name);
+GstElement* make_element(const char* factory) {
+  GstElement* e = gst_element_factory_make(factory, nullptr);
   if (e == nullptr) throw std::runtime_error(std::string("GStreamer element ") + factory + " is missing (run scripts/install-deps.sh)");
   return e;
 }
+
+void set_caps(GstElement* capsfilter, GstCaps* caps) {
+  g_object_set(capsfilter, "caps", caps, nullptr);
+  gst_caps_unref(caps);
+}
+
+bool has_property(gpointer obj, const char* name) {
+  return g_object_class_find_property(G_OBJECT_GET_CLASS(obj), name) != nullptr;
+}
+
+std::int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+
+// How one connection ended.
+struct Outcome {
+  enum class Kind { stopped, error, eos, stalled };
+  Kind kind = Kind::stopped;
+  std::string reason;
+};
 
 }  // namespace
 
 struct CameraSource::Impl {
   SourceOptions opt;
+  const config::CameraConfig& cam;
   SourceSpec spec;
   FrameHub& hub;
-  StatusCallback on_status;
-  ElementPtr pipeline;
-  GstElement* appsink = nullptr;     // owned by pipeline
-  GstElement* tail_sink = nullptr;   // first element of the processing tail (owned by pipeline)
-  GstElement* pattern_src = nullptr; // videotestsrc for test://
-  std::thread bus_thread;
-  std::atomic<bool> running{false};
-  int last_pattern = -1;
+  bool blocking = false;
 
-  Impl(SourceOptions o, FrameHub& h, StatusCallback cb) : opt(std::move(o)), hub(h), on_status(std::move(cb)) {
+  std::thread supervisor;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;  // guarded by mu
+  bool started = false;
+
+  // The current connection's pipeline (supervisor thread), and what streaming threads update.
+  ElementPtr pipeline;
+  GstElement* pattern_src = nullptr;
+  GstElement* crop = nullptr;
+  GstElement* rate = nullptr;
+  GstElement* tail_sink = nullptr;
+  std::atomic<std::int64_t> last_decoded_ns{0};
+  std::atomic<std::uint64_t> decoded{0};
+  std::atomic<bool> awaiting_first_frame{true};
+  std::atomic<std::uint64_t> epoch{0};
+  std::atomic<int> attempt{0};
+  std::atomic<int> last_pattern{-1};
+  int caps_width = 0;   // streaming thread: last decoded size of this connection
+  int caps_height = 0;
+  double fps_in = 0.0;  // supervisor thread
+  std::uint64_t dropped_rate_total = 0;  // videorate drops of finished connections
+  std::atomic<bool> clock_ntp{false};
+  std::mt19937_64 rng{std::random_device{}()};
+
+  Impl(SourceOptions o, FrameHub& h) : opt(std::move(o)), cam(opt.camera), hub(h) {
     ensure_gst_initialized();
-    spec = parse_source_uri(opt.uri);
-    build();
-    hub.add_camera(opt.handle, opt.queue_frames, !spec.live && !opt.realtime);
+    spec = parse_source_uri(cam.uri);
+    blocking = !spec.live && !cam.realtime;
+    hub.add_camera(opt.handle, static_cast<std::size_t>(cam.queue_frames), blocking);
   }
 
+  // ---- status markers -------------------------------------------------------------------------
+  void push_status(const std::string& state, const std::string& reason) {
+    SourceItem item;
+    item.kind = SourceItem::Kind::status;
+    item.camera = opt.handle;
+    item.status.state = state;
+    item.status.reason = redact_uri(reason);
+    item.status.attempt = attempt.load();
+    item.status.epoch = epoch.load();
+    item.status.fps_in = fps_in;
+    item.status.dropped_rate_limit = dropped_rate_total + current_rate_drops();
+    item.status.clock = clock_ntp.load() ? "ntp" : "arrival";
+    hub.push(std::move(item));
+  }
+
+  // ---- pipeline -------------------------------------------------------------------------------
   void build() {
-    pipeline.reset(gst_pipeline_new(("cam-" + opt.camera_id).c_str()));
+    pipeline.reset(gst_pipeline_new(("cam-" + cam.id).c_str()));
     GstBin* bin = GST_BIN(pipeline.get());
+    caps_width = caps_height = 0;
 
     // Processing tail, identical for every source kind.
-    GstElement* rate = make_element("videorate", nullptr);
+    rate = make_element("videorate");
     g_object_set(rate, "drop-only", TRUE, nullptr);
-    GstElement* rate_caps = make_element("capsfilter", nullptr);
+    GstElement* rate_caps = make_element("capsfilter");
     int num = 0;
     int den = 1;
-    gst_util_double_to_fraction(opt.fps, &num, &den);
-    GstCaps* rc = gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, num, den, nullptr);
-    g_object_set(rate_caps, "caps", rc, nullptr);
-    gst_caps_unref(rc);
-    GstElement* scale = make_element("videoscale", nullptr);
+    gst_util_double_to_fraction(cam.fps, &num, &den);
+    set_caps(rate_caps, gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, num, den, nullptr));
+    crop = make_element("videocrop");
+    GstElement* scale = make_element("videoscale");
     g_object_set(scale, "add-borders", FALSE, nullptr);
-    GstElement* convert = make_element("videoconvert", nullptr);
-    GstElement* out_caps = make_element("capsfilter", nullptr);
-    GstCaps* oc = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, opt.width,
-                                      "height", G_TYPE_INT, opt.height, nullptr);
-    g_object_set(out_caps, "caps", oc, nullptr);
-    gst_caps_unref(oc);
-    appsink = make_element("appsink", "sink");
-    const bool blocking = !spec.live && !opt.realtime;
+    GstElement* convert = make_element("videoconvert");
+    GstElement* out_caps = make_element("capsfilter");
+    set_caps(out_caps, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, opt.width,
+                                           "height", G_TYPE_INT, opt.height, nullptr));
+    GstElement* appsink = make_element("appsink");
     g_object_set(appsink, "max-buffers", blocking ? 2u : 1u, "drop", blocking ? FALSE : TRUE, "sync",
-                 blocking ? FALSE : TRUE, "enable-last-sample", FALSE, nullptr);
-    gst_bin_add_many(bin, rate, rate_caps, scale, convert, out_caps, appsink, nullptr);
-    if (!gst_element_link_many(rate, rate_caps, scale, convert, out_caps, appsink, nullptr)) {
-      throw std::runtime_error("cannot link the processing tail of camera " + opt.camera_id);
+                 (blocking || spec.live) ? FALSE : TRUE, "enable-last-sample", FALSE, nullptr);
+    gst_bin_add_many(bin, rate, rate_caps, crop, scale, convert, out_caps, appsink, nullptr);
+    if (!gst_element_link_many(rate, rate_caps, crop, scale, convert, out_caps, appsink, nullptr)) {
+      throw std::runtime_error("cannot link the processing tail of camera " + cam.id);
     }
     tail_sink = rate;
+    PadPtr rate_pad(gst_element_get_static_pad(rate, "sink"));
+    gst_pad_add_probe(rate_pad.get(), GST_PAD_PROBE_TYPE_BUFFER, &Impl::on_decoded, this, nullptr);
+    PadPtr crop_pad(gst_element_get_static_pad(crop, "sink"));
+    gst_pad_add_probe(crop_pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, &Impl::on_crop_caps, this, nullptr);
 
     GstAppSinkCallbacks cbs{};
     cbs.new_sample = &Impl::on_new_sample;
-    cbs.eos = &Impl::on_eos;
     gst_app_sink_set_callbacks(GST_APP_SINK(appsink), &cbs, this, nullptr);
+    g_signal_connect(pipeline.get(), "deep-element-added", G_CALLBACK(&Impl::on_element_added), this);
 
-    if (spec.kind == SourceSpec::Kind::test_pattern) {
-      pattern_src = make_element("videotestsrc", nullptr);
-      g_object_set(pattern_src, "is-live", TRUE, nullptr);
-      gst_util_set_object_arg(G_OBJECT(pattern_src), "pattern", spec.pattern.cycle.front().c_str());
-      GstElement* caps = make_element("capsfilter", nullptr);
-      GstCaps* tc = gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, spec.pattern.width, "height", G_TYPE_INT,
-                                        spec.pattern.height, "framerate", GST_TYPE_FRACTION, spec.pattern.fps, 1, nullptr);
-      g_object_set(caps, "caps", tc, nullptr);
-      gst_caps_unref(tc);
-      gst_bin_add_many(bin, pattern_src, caps, nullptr);
-      if (!gst_element_link_many(pattern_src, caps, rate, nullptr)) throw std::runtime_error("cannot link test camera");
-      if (spec.pattern.cycle.size() > 1) {
-        PadPtr pad(gst_element_get_static_pad(pattern_src, "src"));
-        gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, &Impl::on_pattern_buffer, this, nullptr);
+    switch (spec.kind) {
+      case SourceSpec::Kind::test_pattern: build_test_source(bin); break;
+      case SourceSpec::Kind::v4l2: {
+        GstElement* src = make_element("v4l2src");
+        g_object_set(src, "device", spec.device.c_str(), nullptr);
+        GstElement* dec = make_element("decodebin");
+        g_signal_connect(dec, "pad-added", G_CALLBACK(&Impl::on_pad_added), this);
+        gst_bin_add_many(bin, src, dec, nullptr);
+        if (!gst_element_link(src, dec)) throw std::runtime_error("cannot link v4l2src");
+        break;
       }
-    } else {
-      GstElement* dec = make_element("uridecodebin", nullptr);
-      g_object_set(dec, "uri", spec.uri.c_str(), nullptr);
-      g_signal_connect(dec, "pad-added", G_CALLBACK(&Impl::on_pad_added), this);
-      gst_bin_add(bin, dec);
+      case SourceSpec::Kind::decode:
+      default: {
+        GstElement* dec = make_element("uridecodebin");
+        g_object_set(dec, "uri", spec.uri.c_str(), nullptr);
+        g_signal_connect(dec, "pad-added", G_CALLBACK(&Impl::on_pad_added), this);
+        g_signal_connect(dec, "source-setup", G_CALLBACK(&Impl::on_source_setup), this);
+        gst_bin_add(bin, dec);
+        break;
+      }
     }
   }
 
-  // Test camera: switch pattern every period (runs in the source's streaming thread).
+  void build_test_source(GstBin* bin) {
+    pattern_src = make_element("videotestsrc");
+    g_object_set(pattern_src, "is-live", TRUE, nullptr);
+    gst_util_set_object_arg(G_OBJECT(pattern_src), "pattern", spec.pattern.cycle.front().c_str());
+    last_pattern = -1;
+    GstElement* caps = make_element("capsfilter");
+    set_caps(caps, gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, spec.pattern.width, "height", G_TYPE_INT,
+                                       spec.pattern.height, "framerate", GST_TYPE_FRACTION, spec.pattern.fps, 1, nullptr));
+    gst_bin_add_many(bin, pattern_src, caps, nullptr);
+    if (!gst_element_link_many(pattern_src, caps, tail_sink, nullptr)) throw std::runtime_error("cannot link test camera");
+    if (spec.pattern.cycle.size() > 1) {
+      PadPtr pad(gst_element_get_static_pad(pattern_src, "src"));
+      gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, &Impl::on_pattern_buffer, this, nullptr);
+    }
+  }
+
+  std::uint64_t current_rate_drops() const {
+    guint64 dropped = 0;
+    if (rate != nullptr) g_object_get(rate, "drop", &dropped, nullptr);
+    return dropped;
+  }
+
+  void teardown() {
+    if (!pipeline) return;
+    dropped_rate_total += current_rate_drops();
+    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+    pipeline.reset();
+    pattern_src = crop = rate = tail_sink = nullptr;
+  }
+
+  // ---- GStreamer callbacks (streaming threads) ------------------------------------------------
+  static void on_source_setup(GstElement*, GstElement* source, gpointer user) {
+    auto* self = static_cast<Impl*>(user);
+    const auto& c = self->cam;
+    if (has_property(source, "protocols") && has_property(source, "latency")) {  // rtspsrc
+      gst_util_set_object_arg(G_OBJECT(source), "protocols", c.transport == "udp" ? "udp" : "tcp");
+      g_object_set(source, "latency", static_cast<guint>(c.latency_ms), nullptr);
+      if (has_property(source, "add-reference-timestamp-meta")) {
+        g_object_set(source, "add-reference-timestamp-meta", TRUE, nullptr);
+      }
+    }
+    if (has_property(source, "is-live")) g_object_set(source, "is-live", TRUE, nullptr);  // souphttpsrc
+    if (!c.username.empty() && has_property(source, "user-id")) {
+      g_object_set(source, "user-id", c.username.c_str(), "user-pw", c.password.c_str(), nullptr);
+    }
+  }
+
+  static void on_element_added(GstBin*, GstBin*, GstElement* element, gpointer user) {
+    auto* self = static_cast<Impl*>(user);
+    GstElementFactory* f = gst_element_get_factory(element);
+    if (f == nullptr || self->cam.decoder_threads <= 0) return;
+    const gchar* name = GST_OBJECT_NAME(f);
+    if (g_str_has_prefix(name, "avdec_") && has_property(element, "max-threads")) {
+      g_object_set(element, "max-threads", self->cam.decoder_threads, nullptr);
+    }
+  }
+
+  static void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
+    auto* self = static_cast<Impl*>(user);
+    GstCaps* caps = gst_pad_get_current_caps(pad);
+    if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
+    const bool video = g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
+    gst_caps_unref(caps);
+    if (!video) return;  // audio and data streams are left unlinked
+    PadPtr sink(gst_element_get_static_pad(self->tail_sink, "sink"));
+    if (gst_pad_is_linked(sink.get())) return;  // first video stream wins
+    if (gst_pad_link(pad, sink.get()) != GST_PAD_LINK_OK) {
+      spdlog::warn("camera {}: cannot link decoded video pad", self->cam.id);
+    }
+  }
+
+  // Test camera: switch pattern every period.
   static GstPadProbeReturn on_pattern_buffer(GstPad*, GstPadProbeInfo* info, gpointer user) {
     auto* self = static_cast<Impl*>(user);
     GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
@@ -124,26 +260,52 @@ struct CameraSource::Impl {
     const double t = static_cast<double>(GST_BUFFER_PTS(buf)) / GST_SECOND;
     const auto& cycle = self->spec.pattern.cycle;
     const int idx = static_cast<int>(std::floor(t / self->spec.pattern.period_s)) % static_cast<int>(cycle.size());
-    if (idx != self->last_pattern) {
-      self->last_pattern = idx;
-      gst_util_set_object_arg(G_OBJECT(self->pattern_src), "pattern", cycle[idx].c_str());
+    if (idx != self->last_pattern.exchange(idx)) {
+      gst_util_set_object_arg(G_OBJECT(self->pattern_src), "pattern", cycle[static_cast<std::size_t>(idx)].c_str());
     }
     return GST_PAD_PROBE_OK;
   }
 
-  static void on_pad_added(GstElement*, GstPad* pad, gpointer user) {
+  // Every decoded frame, before rate limiting: liveness for the stall detector and fps_in.
+  static GstPadProbeReturn on_decoded(GstPad*, GstPadProbeInfo*, gpointer user) {
     auto* self = static_cast<Impl*>(user);
-    GstCaps* caps = gst_pad_get_current_caps(pad);
-    if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
-    const gchar* name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
-    const bool video = g_str_has_prefix(name, "video/");
-    gst_caps_unref(caps);
-    if (!video) return;  // audio and data streams are left unlinked
-    PadPtr sink(gst_element_get_static_pad(self->tail_sink, "sink"));
-    if (gst_pad_is_linked(sink.get())) return;  // first video stream wins
-    if (gst_pad_link(pad, sink.get()) != GST_PAD_LINK_OK) {
-      spdlog::warn("camera {}: cannot link decoded video pad", self->opt.camera_id);
+    self->last_decoded_ns.store(now_ns());
+    self->decoded.fetch_add(1);
+    return GST_PAD_PROBE_OK;
+  }
+
+  // Resolution known (or changed): log it and set the crop for the region of interest.
+  static GstPadProbeReturn on_crop_caps(GstPad*, GstPadProbeInfo* info, gpointer user) {
+    GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(ev) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+    auto* self = static_cast<Impl*>(user);
+    GstCaps* caps = nullptr;
+    gst_event_parse_caps(ev, &caps);
+    int w = 0;
+    int h = 0;
+    GstStructure* st = gst_caps_get_structure(caps, 0);
+    if (!gst_structure_get_int(st, "width", &w) || !gst_structure_get_int(st, "height", &h)) return GST_PAD_PROBE_OK;
+    if (self->caps_width != 0 && (w != self->caps_width || h != self->caps_height)) {
+      const std::string reason = "resolution changed from " + std::to_string(self->caps_width) + "x" +
+                                 std::to_string(self->caps_height) + " to " + std::to_string(w) + "x" + std::to_string(h);
+      spdlog::warn("camera {}: {}", self->cam.id, reason);
+      self->push_status("running", reason);
     }
+    self->caps_width = w;
+    self->caps_height = h;
+    const auto& roi = self->cam.roi;
+    if (roi.width > 0) {
+      const int x = std::min(roi.x, w - 1);
+      const int y = std::min(roi.y, h - 1);
+      const int cw = std::min(roi.width, w - x);
+      const int ch = std::min(roi.height, h - y);
+      if (cw != roi.width || ch != roi.height || x != roi.x || y != roi.y) {
+        spdlog::warn("camera {}: roi {}x{}+{}+{} clipped to the {}x{} frame", self->cam.id, roi.width, roi.height, roi.x,
+                     roi.y, w, h);
+      }
+      g_object_set(self->crop, "left", x, "top", y, "right", w - x - cw, "bottom", h - y - ch, nullptr);
+    }
+    return GST_PAD_PROBE_OK;
   }
 
   static GstFlowReturn on_new_sample(GstAppSink* sink, gpointer user) {
@@ -164,8 +326,17 @@ struct CameraSource::Impl {
     item.kind = SourceItem::Kind::frame;
     item.camera = self->opt.handle;
     Frame& f = item.frame;
-    f.arrival = std::chrono::steady_clock::now();
+    f.arrival = Clock::now();
     f.time = std::chrono::system_clock::now();
+    static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");
+    if (GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps)) {
+      // NTP epoch (1900) to Unix epoch (1970): 2208988800 s.
+      const auto unix_ns = static_cast<std::int64_t>(meta->timestamp) - 2208988800LL * 1000000000LL;
+      f.time = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(unix_ns)));
+      f.clock = ClockSource::ntp;
+      self->clock_ntp.store(true);
+    }
     const GstSegment* seg = gst_sample_get_segment(sample);
     GstClockTime pts = GST_BUFFER_PTS(buf);
     if (seg != nullptr && GST_CLOCK_TIME_IS_VALID(pts)) {
@@ -178,98 +349,174 @@ struct CameraSource::Impl {
     f.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&mapped->vframe, 0);
     f.data = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&mapped->vframe, 0));
     f.storage = std::move(mapped);
+
+    if (self->awaiting_first_frame.exchange(false)) {
+      // A successful (re)connect: new epoch, announced in order before its first frame.
+      self->epoch.fetch_add(1);
+      const int a = self->attempt.load();
+      self->push_status("running", a == 0 ? "connected" : "reconnected after " + std::to_string(a) + " attempt(s)");
+      self->attempt.store(0);
+    }
     self->hub.push(std::move(item));
     return GST_FLOW_OK;
   }
 
-  static void on_eos(GstAppSink*, gpointer user) {
-    auto* self = static_cast<Impl*>(user);
-    SourceItem item;
-    item.kind = SourceItem::Kind::eos;
-    item.camera = self->opt.handle;
-    self->hub.push(std::move(item));
+  // ---- supervision (supervisor thread) --------------------------------------------------------
+  bool wait_stop(double seconds) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return stopping; });
   }
 
-  void report(SourceStatus::State state, std::string reason) {
-    if (on_status) on_status(SourceStatus{state, std::move(reason)});
+  bool is_stopping() {
+    std::lock_guard lock(mu);
+    return stopping;
   }
 
-  void bus_loop() {
+  Outcome run_connection() {
+    awaiting_first_frame = true;
+    try {
+      build();
+    } catch (const std::exception& e) {
+      return {Outcome::Kind::error, e.what()};
+    }
     BusPtr bus(gst_element_get_bus(pipeline.get()));
-    while (running.load()) {
-      MessagePtr msg(gst_bus_timed_pop_filtered(bus.get(), 100 * GST_MSECOND,
-                                                static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS |
-                                                                            GST_MESSAGE_WARNING | GST_MESSAGE_STATE_CHANGED)));
-      if (!msg) continue;
-      switch (GST_MESSAGE_TYPE(msg.get())) {
-        case GST_MESSAGE_ERROR: {
-          GError* raw = nullptr;
-          gchar* dbg = nullptr;
-          gst_message_parse_error(msg.get(), &raw, &dbg);
-          ErrorPtr err(raw);
-          CharPtr debug(dbg);
-          std::string reason = redact_uri(err ? err->message : "unknown error");
-          spdlog::error("camera {}: pipeline error from {}: {} ({})", opt.camera_id, GST_OBJECT_NAME(msg->src), reason,
-                        debug ? redact_uri(debug.get()) : "");
-          SourceItem item;
-          item.kind = SourceItem::Kind::error;
-          item.camera = opt.handle;
-          item.reason = reason;
-          hub.push(std::move(item));
-          report(SourceStatus::State::error, reason);
-          return;  // the pipeline is dead; stop() tears it down
-        }
-        case GST_MESSAGE_EOS:
-          report(SourceStatus::State::eos, "end of stream");
-          return;
-        case GST_MESSAGE_WARNING: {
-          GError* raw = nullptr;
-          gst_message_parse_warning(msg.get(), &raw, nullptr);
-          ErrorPtr err(raw);
-          spdlog::warn("camera {}: {}", opt.camera_id, redact_uri(err ? err->message : "warning"));
-          break;
-        }
-        case GST_MESSAGE_STATE_CHANGED:
-          if (GST_MESSAGE_SRC(msg.get()) == GST_OBJECT(pipeline.get())) {
-            GstState old_state;
-            GstState new_state;
-            gst_message_parse_state_changed(msg.get(), &old_state, &new_state, nullptr);
-            if (new_state == GST_STATE_PLAYING && old_state != GST_STATE_PLAYING) {
-              report(SourceStatus::State::running, "playing");
-            }
+    const auto started_ns = now_ns();
+    last_decoded_ns = started_ns;
+    gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);  // failures arrive on the bus
+
+    std::uint64_t drops_seen = hub.counters(opt.handle).dropped_queue_full;
+    auto last_drop = Clock::now() - std::chrono::hours(1);
+    bool blocked = false;
+    auto rate_window = Clock::now();
+    std::uint64_t decoded_at_window = decoded.load();
+    const auto stall_ns = static_cast<std::int64_t>(cam.stall_timeout_s * 1e9);
+
+    while (!is_stopping()) {
+      MessagePtr msg(gst_bus_timed_pop_filtered(
+          bus.get(), 100 * GST_MSECOND,
+          static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS | GST_MESSAGE_WARNING)));
+      if (msg) {
+        switch (GST_MESSAGE_TYPE(msg.get())) {
+          case GST_MESSAGE_ERROR: {
+            GError* raw = nullptr;
+            gchar* dbg = nullptr;
+            gst_message_parse_error(msg.get(), &raw, &dbg);
+            ErrorPtr err(raw);
+            CharPtr debug(dbg);
+            const std::string reason = redact_uri(err ? err->message : "unknown error");
+            spdlog::error("camera {}: {} (from {}; {})", cam.id, reason, GST_OBJECT_NAME(msg->src),
+                          debug ? redact_uri(debug.get()) : "");
+            return {Outcome::Kind::error, reason};
           }
-          break;
-        default:
-          break;
+          case GST_MESSAGE_EOS:
+            return {Outcome::Kind::eos, "end of stream"};
+          case GST_MESSAGE_WARNING: {
+            GError* raw = nullptr;
+            gst_message_parse_warning(msg.get(), &raw, nullptr);
+            ErrorPtr err(raw);
+            spdlog::warn("camera {}: {}", cam.id, redact_uri(err ? err->message : "warning"));
+            break;
+          }
+          default:
+            break;
+        }
       }
+      const auto now = Clock::now();
+      // fps_in over ~1 s windows.
+      if (now - rate_window >= std::chrono::seconds(1)) {
+        const std::uint64_t d = decoded.load();
+        fps_in = static_cast<double>(d - decoded_at_window) / std::chrono::duration<double>(now - rate_window).count();
+        decoded_at_window = d;
+        rate_window = now;
+      }
+      // Stall: a live source that stopped sending (or never started).
+      if (spec.live && now_ns() - last_decoded_ns.load() > stall_ns) {
+        return {Outcome::Kind::stalled,
+                "no frames from the source for " + config::format_number(cam.stall_timeout_s) + " s"};
+      }
+      // Backpressure: frames dropped because analysis is slower than the source.
+      const std::uint64_t drops = hub.counters(opt.handle).dropped_queue_full;
+      if (drops > drops_seen) {
+        drops_seen = drops;
+        last_drop = now;
+        if (!blocked && !awaiting_first_frame.load()) {
+          blocked = true;
+          spdlog::warn("camera {}: analysis slower than the source; dropping oldest frames", cam.id);
+          push_status("blocked", "analysis slower than the source; dropping oldest frames");
+        }
+      } else if (blocked && now - last_drop > std::chrono::seconds(2)) {
+        blocked = false;
+        push_status("running", "analysis caught up");
+      }
+    }
+    return {Outcome::Kind::stopped, "stopped"};
+  }
+
+  void supervise() {
+    attempt = 0;
+    push_status("starting", "connecting to " + cam.uri);
+    while (!is_stopping()) {
+      const Outcome o = run_connection();
+      teardown();
+      if (o.kind == Outcome::Kind::stopped) break;
+
+      if (!spec.live) {
+        // Files: end of file is final unless looping; an error is final.
+        if (o.kind == Outcome::Kind::eos) {
+          push_status("eos", cam.loop ? "end of file; starting again" : "end of file");
+          if (cam.loop) continue;
+        } else {
+          push_status("failed", o.reason);
+        }
+        break;
+      }
+
+      // Live sources: report the loss (closes the open segment), then back off and retry.
+      if (o.kind == Outcome::Kind::eos) push_status("eos", "the source ended the stream");
+      if (o.kind == Outcome::Kind::stalled) {
+        spdlog::warn("camera {}: stalled: {}", cam.id, o.reason);
+        push_status("stalled", o.reason);
+      }
+      const int next = attempt.load() + 1;
+      if (cam.reconnect.max_attempts > 0 && next > cam.reconnect.max_attempts) {
+        push_status("failed", "gave up after " + std::to_string(cam.reconnect.max_attempts) + " attempt(s): " + o.reason);
+        break;
+      }
+      attempt = next;
+      const double delay = backoff_seconds(cam.reconnect, next, std::uniform_real_distribution<double>(0, 1)(rng));
+      spdlog::info("camera {}: reconnecting in {:.2f} s (attempt {}): {}", cam.id, delay, next, o.reason);
+      push_status("reconnecting", o.reason);
+      if (wait_stop(delay)) break;
     }
   }
 };
 
-CameraSource::CameraSource(SourceOptions options, FrameHub& hub, StatusCallback on_status)
-    : impl_(std::make_unique<Impl>(std::move(options), hub, std::move(on_status))) {}
+CameraSource::CameraSource(SourceOptions options, FrameHub& hub)
+    : impl_(std::make_unique<Impl>(std::move(options), hub)) {}
 
 CameraSource::~CameraSource() { stop(); }
 
 const SourceOptions& CameraSource::options() const { return impl_->opt; }
 
 void CameraSource::start() {
-  if (impl_->running.exchange(true)) return;
-  spdlog::info("camera {}: starting {} at {} fps -> {}x{} RGB", impl_->opt.camera_id, redact_uri(impl_->opt.uri),
-               impl_->opt.fps, impl_->opt.width, impl_->opt.height);
-  impl_->bus_thread = std::thread([this] { impl_->bus_loop(); });
-  if (gst_element_set_state(impl_->pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    // The bus carries the detailed error; the bus thread reports it.
-    spdlog::debug("camera {}: set_state(PLAYING) failed", impl_->opt.camera_id);
-  }
+  if (impl_->started) return;
+  impl_->started = true;
+  spdlog::info("camera {}: starting {} at {} fps -> {}x{} RGB", impl_->cam.id, redact_uri(impl_->cam.uri),
+               impl_->cam.fps, impl_->opt.width, impl_->opt.height);
+  impl_->supervisor = std::thread([this] { impl_->supervise(); });
 }
 
 void CameraSource::stop() {
-  if (!impl_ || !impl_->pipeline) return;
-  impl_->running.store(false);
-  impl_->hub.remove_camera(impl_->opt.handle);
-  if (impl_->bus_thread.joinable()) impl_->bus_thread.join();
-  gst_element_set_state(impl_->pipeline.get(), GST_STATE_NULL);
+  if (!impl_ || !impl_->started) return;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  impl_->hub.remove_camera(impl_->opt.handle);  // releases a producer waiting for space
+  if (impl_->supervisor.joinable()) impl_->supervisor.join();
+  impl_->teardown();
 }
 
 }  // namespace actiond::pipeline

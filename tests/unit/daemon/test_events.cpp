@@ -41,8 +41,19 @@ TEST_CASE("segment events carry the envelope and the segment", "[events]") {
   CHECK(e["segment"]["end"]["pts"] == 15.0);
   CHECK(e["segment"]["end_reason"] == "background");
 
-  auto s = f.stream_status("eos", "end of stream", 15.0);
+  StatusInfo info;
+  info.state = "reconnecting";
+  info.reason = "connection refused";
+  info.attempt = 2;
+  info.dropped["queue_full"] = 7;
+  f.set_epoch(4);
+  auto s = f.stream_status(info, 15.0);
   CHECK(s["type"] == "stream.status");
   CHECK(s["seq"] == 3);
+  CHECK(s["epoch"] == 4);
+  CHECK(s["state"] == "reconnecting");
+  CHECK(s["attempt"] == 2);
+  CHECK(s["dropped"]["queue_full"] == 7);
+  CHECK(j["epoch"] == 0);
   CHECK(f.last_seq() == 3);
 }

@@ -39,12 +39,12 @@ TEST_CASE("markers are never dropped and keep their order", "[hub]") {
   FrameHub hub;
   hub.add_camera(1, 1, false);
   hub.push(frame(1, 0));
-  hub.push(marker(1, SourceItem::Kind::eos));
+  hub.push(marker(1, SourceItem::Kind::status));
   hub.push(frame(1, 1));  // drops frame 0, not the marker
   std::vector<SourceItem> out;
   hub.take(10, out);
   REQUIRE(out.size() == 2);
-  CHECK(out[0].kind == SourceItem::Kind::eos);
+  CHECK(out[0].kind == SourceItem::Kind::status);
   CHECK(out[1].frame.pts == 1);
 }
 

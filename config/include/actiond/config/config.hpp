@@ -30,13 +30,37 @@ struct CameraModels {
   std::string segmenter;  // name of an entry of DaemonConfig::models
 };
 
+// Exponential backoff with jitter between reconnect attempts of a live source.
+struct ReconnectConfig {
+  double initial_s = 1.0;
+  double max_s = 30.0;
+  int max_attempts = 0;  // 0 = forever; after that many failed attempts the camera is "failed"
+};
+
+// Region of interest cropped (in source pixels) before scaling; width 0 = whole frame.
+struct RoiConfig {
+  int x = 0;
+  int y = 0;
+  int width = 0;
+  int height = 0;
+};
+
 struct CameraConfig {
   std::string file;    // label of the file it came from, e.g. "cameras/door.json"
   std::string id;      // unique, [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
-  std::string uri;     // file://, test://, rtsp(s)://, http(s)://
+  std::string uri;     // file://, test://, rtsp(s)://, http(s)://, v4l2://
   double fps = 5.0;    // analysis frames per second
   bool realtime = true;       // files: play at real-time pace (true) or as fast as analysis allows
   int queue_frames = 4;       // frames buffered between decoder and inference (drop oldest when full)
+  bool loop = false;          // files: start again at the end instead of stopping
+  std::string transport = "tcp";  // rtsp: "tcp" or "udp"
+  int latency_ms = 200;       // rtsp: jitter buffer latency
+  std::string username;       // rtsp/http credentials (alternative to user:pass@ in the URI)
+  std::string password;       // read from `password_file`; never logged
+  int decoder_threads = 0;    // 0 = decoder's default
+  RoiConfig roi;
+  ReconnectConfig reconnect;
+  double stall_timeout_s = 10.0;  // no frame for this long -> "stalled" -> restart the source
   CameraModels models;
   TrackerConfig tracker;
 };

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,14 +18,27 @@ inline constexpr const char* kEventSchema = "actiond.event/1";
 // "2026-11-23T22:30:00.123Z"
 std::string iso_time(WallTime t);
 
-// Builds events of one camera, numbering them with `seq` (+1 per event).
+// The body of a stream.status event.
+struct StatusInfo {
+  std::string state;
+  std::string reason;
+  int attempt = 0;
+  double fps_in = 0.0;
+  double fps_processed = 0.0;
+  std::string clock = "arrival";
+  std::map<std::string, std::uint64_t> dropped;  // by reason
+};
+
+// Builds events of one camera, numbering them with `seq` (+1 per event) and stamping the current
+// connection `epoch` on each.
 class EventFactory {
  public:
   EventFactory(std::string camera, std::vector<std::string> labels);
 
   nlohmann::json from_tracker(const TrackerEvent& ev);
-  nlohmann::json stream_status(const std::string& state, const std::string& reason, double pts);
+  nlohmann::json stream_status(const StatusInfo& status, double pts);
 
+  void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
   const std::string& camera() const { return camera_; }
   std::uint64_t last_seq() const { return seq_; }
 
@@ -36,6 +50,7 @@ class EventFactory {
   std::string camera_;
   std::vector<std::string> labels_;
   std::uint64_t seq_ = 0;
+  std::uint64_t epoch_ = 0;
 };
 
 }  // namespace actiond::daemon

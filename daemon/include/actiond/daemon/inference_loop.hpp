@@ -57,7 +57,7 @@ class InferenceLoop {
   // Closes the camera's open segment with `reason` and forgets it; returns once applied.
   void remove_camera(pipeline::CameraHandle handle, const std::string& reason);
   // Publishes a stream.status event for the camera (ordered after events already emitted).
-  void post_status(pipeline::CameraHandle handle, const std::string& state, const std::string& reason);
+  void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
 
   LoopCounters counters() const;
 
@@ -69,7 +69,10 @@ class InferenceLoop {
   void process(std::vector<pipeline::SourceItem>& items);
   void analyse_frames(std::vector<pipeline::SourceItem*>& frames);
   void decide(Camera& cam, bool final);
-  void end_stream(Camera& cam, const std::string& state, const std::string& end_reason, const std::string& why);
+  void close_segment(Camera& cam, const std::string& end_reason);
+  void on_status(Camera& cam, const pipeline::StreamStatus& status);
+  void stop_camera(Camera& cam, const std::string& reason);
+  void emit_status(Camera& cam, const pipeline::StreamStatus& status);
   void emit(Camera& cam, const nlohmann::json& event);
   void count_inference_error(const char* stage, const std::string& what);
 

@@ -1,21 +1,24 @@
 #pragma once
-// CameraSource: one camera's GStreamer pipeline, from URI to RGB frames at the analysis rate and the
-// backbone's input size, pushed into a FrameHub.
+// CameraSource: one camera's ingest, supervised. It builds the GStreamer pipeline
 //
-//   source (uridecodebin | videotestsrc) -> videorate (drop only, <= fps) -> videoscale -> videoconvert
+//   source (uridecodebin | v4l2src ! decodebin | videotestsrc)
+//     -> videorate (drop only, <= fps) -> videocrop (roi) -> videoscale -> videoconvert
 //     -> RGB WxH -> appsink (bounded; never blocks a live decoder)
 //
-// Frames are dropped by videorate before any scaling or conversion when the camera runs faster than
-// the analysis rate. End of stream and errors reach the hub in order after the last frame, and are also
-// reported through `on_status` (called from the source's bus thread).
+// and keeps it alive from its own supervisor thread:
+//   - error or end of a live stream: tear down, retry with exponential backoff and jitter
+//     (reconnect.initial_s .. max_s, forever unless max_attempts); files fail or end instead
+//     (or start again with `loop`);
+//   - no decoded frame from a live source for stall_timeout_s: "stalled", restart;
+//   - frames dropped because analysis is slower than the source: "blocked" (never restarted for it).
+// Every state change travels through the FrameHub as a status marker, in order with the frames; the
+// first frame of each connection is preceded by a "running" marker carrying the new epoch.
 //
-// The source registers its queue in the hub when constructed and removes it in stop() (before the
-// pipeline is torn down, so a producer waiting for space is released).
-//
-// Thread-safety: start()/stop() from one controlling thread. `on_status` runs on an internal thread.
+// Thread-safety: start()/stop() from one controlling thread. Internals run on the supervisor thread
+// and GStreamer's streaming threads.
+#include "actiond/config/config.hpp"
 #include "actiond/pipeline/frame_hub.hpp"
 
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,33 +26,21 @@ namespace actiond::pipeline {
 
 struct SourceOptions {
   CameraHandle handle = 0;
-  std::string camera_id;
-  std::string uri;
-  double fps = 5.0;         // analysis rate
-  int width = 112;          // backbone input size
+  config::CameraConfig camera;  // id, uri, fps, realtime, loop, rtsp options, roi, reconnect, stall
+  int width = 112;              // backbone input size
   int height = 112;
-  bool realtime = true;     // files: real-time pace; false = as fast as the hub accepts (no drops)
-  std::size_t queue_frames = 4;  // the camera's FrameHub queue
-};
-
-struct SourceStatus {
-  enum class State { running, eos, error };
-  State state = State::running;
-  std::string reason;       // human-readable, credentials redacted
 };
 
 class CameraSource {
  public:
-  using StatusCallback = std::function<void(const SourceStatus&)>;
-
-  // Throws UriError / std::runtime_error when the pipeline cannot be built (bad URI, missing plugin).
-  CameraSource(SourceOptions options, FrameHub& hub, StatusCallback on_status);
+  // Throws UriError for a URI that cannot work. Registers the camera's queue in `hub`.
+  CameraSource(SourceOptions options, FrameHub& hub);
   ~CameraSource();
   CameraSource(const CameraSource&) = delete;
   CameraSource& operator=(const CameraSource&) = delete;
 
   void start();
-  // Stops the pipeline and joins its threads. Idempotent.
+  // Stops the supervisor and the pipeline, removes the camera from the hub. Idempotent.
   void stop();
 
   const SourceOptions& options() const;
@@ -58,5 +49,9 @@ class CameraSource {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Delay before reconnect attempt `attempt` (1-based): min(max, initial * 2^(attempt-1)), then scaled
+// by a factor in [1 - jitter, 1 + jitter] from `unit_random` in [0, 1), capped at max.
+double backoff_seconds(const config::ReconnectConfig& cfg, int attempt, double unit_random, double jitter = 0.2);
 
 }  // namespace actiond::pipeline

@@ -11,11 +11,11 @@
 namespace actiond::pipeline {
 
 // Where a frame's wall-clock `time` comes from (events carry it as `clock`).
-enum class ClockSource { arrival };
+enum class ClockSource { arrival, ntp };
 
 struct Frame {
   double pts = 0.0;                                    // stream time, seconds
-  std::chrono::system_clock::time_point time;          // wall clock of capture (arrival for now)
+  std::chrono::system_clock::time_point time;          // wall clock of capture (see `clock`)
   std::chrono::steady_clock::time_point arrival;       // monotonic arrival at the appsink
   ClockSource clock = ClockSource::arrival;
   int width = 0;

@@ -1,12 +1,13 @@
 #pragma once
-// FrameHub: the bounded hand-off between camera pipelines (producers, GStreamer streaming threads)
-// and the single inference loop (consumer).
+// FrameHub: the bounded hand-off between camera pipelines (producers: GStreamer streaming threads and
+// each camera's supervisor thread) and the single inference loop (consumer).
 //
 // Each camera has its own small queue. Policy when full:
 //   - live / real-time cameras: drop the OLDEST frame and count it as `queue_full`, so analysis
 //     always works on the newest frames and latency cannot grow;
 //   - `blocking` cameras (files read as fast as analysis allows): the producer waits for space.
-// Stream markers (end of stream, errors) are never dropped and keep their order relative to frames.
+// Status markers (state changes of the stream) are never dropped and keep their order relative to
+// frames, so a segment is closed after the last frame before a source loss.
 //
 // Thread-safety: all methods are safe to call from any thread.
 #include "actiond/pipeline/frame.hpp"
@@ -24,12 +25,23 @@ namespace actiond::pipeline {
 
 using CameraHandle = std::uint32_t;
 
+// A camera's stream state as its supervisor sees it (events: `stream.status`).
+struct StreamStatus {
+  std::string state;            // starting|running|reconnecting|stalled|blocked|eos|stopped|failed
+  std::string reason;           // human-readable, credentials redacted
+  int attempt = 0;              // reconnect attempt (0 = first connection)
+  std::uint64_t epoch = 0;      // +1 on each successful (re)connect (first frame received)
+  double fps_in = 0.0;          // decoded frames per second from the source, recent
+  std::uint64_t dropped_rate_limit = 0;  // frames above the analysis rate, dropped before scaling
+  std::string clock = "arrival";         // where frame wall-clock times come from
+};
+
 struct SourceItem {
-  enum class Kind { frame, eos, error };
+  enum class Kind { frame, status };
   Kind kind = Kind::frame;
   CameraHandle camera = 0;
-  Frame frame;         // kind == frame
-  std::string reason;  // kind == error
+  Frame frame;          // kind == frame
+  StreamStatus status;  // kind == status
 };
 
 struct HubCounters {

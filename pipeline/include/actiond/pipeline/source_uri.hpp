@@ -1,7 +1,8 @@
 #pragma once
 // Camera URIs: what each scheme means and how it is shown in logs.
 //   file:///abs/path.mp4           decoded by uridecodebin (gst-libav decoders)
-//   rtsp://, http(s)://            decoded by uridecodebin
+//   rtsp://, http(s)://            decoded by uridecodebin (rtspsrc / souphttpsrc)
+//   v4l2:///dev/video0             v4l2src -> decodebin
 //   test://pattern?cycle=black,red&period=4&width=640&height=480&fps=25
 //                                  built-in live camera over videotestsrc; switches pattern every
 //                                  `period` seconds through `cycle` (videotestsrc pattern nicknames)
@@ -22,9 +23,10 @@ struct TestPatternSpec {
 };
 
 struct SourceSpec {
-  enum class Kind { decode, test_pattern };
+  enum class Kind { decode, test_pattern, v4l2 };
   Kind kind = Kind::decode;
   std::string uri;         // for decode
+  std::string device;      // for v4l2
   bool live = false;       // true for network and test sources
   TestPatternSpec pattern; // for test_pattern
 };
