@@ -64,6 +64,21 @@ class WrongWidthBackbone(torch.nn.Module):
         return x.to(torch.float32).mean(dim=(1, 2)).repeat(1, 2)[:, :5]
 
 
+class SlowBackbone(torch.nn.Module):
+    """ColourBackbone plus ~100 ms of matrix products per frame: a model slower than its camera."""
+
+    def __init__(self, work: int):
+        super().__init__()
+        self.inner = ColourBackbone()
+        self.work = work
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = torch.ones(256, 256) * (x.to(torch.float32).mean() + 1.0) / 256.0
+        for _ in range(x.shape[0] * self.work):
+            a = torch.tanh(torch.mm(a, a))  # each step needs the previous one: no shortcut
+        return self.inner(x) + a.sum() * 0.0
+
+
 def write_broken(out: str, size: int) -> None:
     """Fixtures for the daemon's refusal tests: each file is wrong in exactly one way."""
     scripted = torch.jit.script(ColourBackbone())
@@ -76,6 +91,10 @@ def write_broken(out: str, size: int) -> None:
         "kind": "segmenter", "name": "wide-seg", "version": "1",
         "feature_dim": 16, "labels": LABELS, "background": 0, "window": 16, "lookahead": 1,
     }, os.path.join(out, "segmenter_dim16.pt"))
+    save(SlowBackbone(work=200), {
+        "kind": "backbone", "name": "slow-colour", "version": "1",
+        "input": {"width": size, "height": size, "format": "RGB"}, "feature_dim": FEATURE_DIM,
+    }, os.path.join(out, "slow_backbone.pt"))
     with open(os.path.join(out, "not_torchscript.pt"), "w") as f:
         f.write("this is not a TorchScript archive\n")
 

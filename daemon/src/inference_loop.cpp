@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <future>
 #include <random>
@@ -25,6 +26,7 @@ struct InferenceLoop::Camera {
   EventFactory events;
   std::uint64_t next_decide = 0;  // ring index of the next frame to decide
   std::uint64_t skipped = 0;      // frames that left the window before being decided
+  std::uint64_t queue_full = 0;   // FrameHub drops, as last seen
   bool streaming = false;         // frames seen since the last end of stream
   std::deque<std::chrono::steady_clock::time_point> analysed;  // recent analysis times (fps_processed)
   pipeline::StreamStatus last_status;
@@ -293,7 +295,9 @@ void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& statu
   info.fps_processed = cam.fps_processed();
   info.clock = status.clock;
   info.dropped["rate_limit"] = status.dropped_rate_limit;
-  info.dropped["queue_full"] = hub_.counters(cam.handle).dropped_queue_full;
+  // The hub forgets a camera once its source stops; keep the last count seen.
+  cam.queue_full = std::max(cam.queue_full, hub_.counters(cam.handle).dropped_queue_full);
+  info.dropped["queue_full"] = cam.queue_full;
   info.dropped["undecided"] = cam.skipped;
   auto last = cam.ring.meta_at(cam.ring.total_pushed() - 1);
   emit(cam, cam.events.stream_status(info, last ? last->pts : 0.0));

@@ -390,6 +390,7 @@ struct CameraSource::Impl {
     auto rate_window = Clock::now();
     std::uint64_t decoded_at_window = decoded.load();
     const auto stall_ns = static_cast<std::int64_t>(cam.stall_timeout_s * 1e9);
+    std::string last_warning;
 
     while (!is_stopping()) {
       MessagePtr msg(gst_bus_timed_pop_filtered(
@@ -409,12 +410,15 @@ struct CameraSource::Impl {
             return {Outcome::Kind::error, reason};
           }
           case GST_MESSAGE_EOS:
+            // rtspsrc ends the stream with EOS when it loses the server, after a warning: that is a loss.
+            if (spec.live && !last_warning.empty()) return {Outcome::Kind::error, last_warning};
             return {Outcome::Kind::eos, "end of stream"};
           case GST_MESSAGE_WARNING: {
             GError* raw = nullptr;
             gst_message_parse_warning(msg.get(), &raw, nullptr);
             ErrorPtr err(raw);
-            spdlog::warn("camera {}: {}", cam.id, redact_uri(err ? err->message : "warning"));
+            last_warning = redact_uri(err ? err->message : "warning");
+            spdlog::warn("camera {}: {}", cam.id, last_warning);
             break;
           }
           default:

@@ -111,8 +111,9 @@ SourceSpec parse_source_uri(const std::string& uri) {
 }
 
 std::string redact_uri(const std::string& uri) {
-  static const std::regex cred_re("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@");
-  return std::regex_replace(uri, cred_re, "$1***@", std::regex_constants::format_first_only);
+  // Any URI inside the text (messages quote them too), not only at its start.
+  static const std::regex cred_re("([A-Za-z][A-Za-z0-9+.-]*://)[^/@\\s]*@");
+  return std::regex_replace(uri, cred_re, "$1***@");
 }
 
 }  // namespace actiond::pipeline

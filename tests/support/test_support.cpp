@@ -35,23 +35,29 @@ fs::path TempDir::write(const std::string& relative, const std::string& content)
 
 fs::path test_model_dir() { return ACTIOND_TEST_MODEL_DIR; }
 
-void make_h264_video(const fs::path& out, const std::vector<std::pair<std::string, double>>& parts, int fps, int width,
-                     int height) {
+int run_command(const std::string& cmd, std::string* output) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) throw std::runtime_error("cannot run: " + cmd);
+  std::array<char, 512> buf{};
+  while (fgets(buf.data(), buf.size(), p) != nullptr) out += buf.data();
+  const int rc = pclose(p);
+  if (output != nullptr) *output = out;
+  return rc;
+}
+
+void make_h264_video(const fs::path& out, const std::vector<VideoPart>& parts, int fps) {
+  const bool ts = out.extension() == ".ts";
   std::ostringstream cmd;
   cmd << "gst-launch-1.0 -q concat name=c ! videoconvert ! x264enc speed-preset=ultrafast key-int-max=" << fps
-      << " ! h264parse ! mp4mux ! filesink location='" << out.string() << "'";
-  for (const auto& [pattern, seconds] : parts) {
-    const int frames = static_cast<int>(seconds * fps + 0.5);
-    cmd << " videotestsrc pattern=" << pattern << " num-buffers=" << frames << " ! video/x-raw,format=I420,width="
-        << width << ",height=" << height << ",framerate=" << fps << "/1 ! c.";
+      << " ! h264parse ! " << (ts ? "mpegtsmux" : "mp4mux") << " ! filesink location='" << out.string() << "'";
+  for (const auto& part : parts) {
+    const int frames = static_cast<int>(part.seconds * fps + 0.5);
+    cmd << " videotestsrc pattern=" << part.pattern << " num-buffers=" << frames << " ! video/x-raw,format=I420,width="
+        << part.width << ",height=" << part.height << ",framerate=" << fps << "/1 ! c.";
   }
-  cmd << " 2>&1";
   std::string output;
-  FILE* p = popen(cmd.str().c_str(), "r");
-  if (p == nullptr) throw std::runtime_error("cannot run gst-launch-1.0");
-  std::array<char, 512> buf{};
-  while (fgets(buf.data(), buf.size(), p) != nullptr) output += buf.data();
-  const int rc = pclose(p);
+  const int rc = run_command(cmd.str(), &output);
   if (rc != 0 || !fs::exists(out) || fs::file_size(out) == 0) {
     throw std::runtime_error("video generation failed (" + cmd.str() + "): " + output);
   }

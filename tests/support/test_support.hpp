@@ -28,10 +28,20 @@ class TempDir {
 
 std::filesystem::path test_model_dir();
 
-// Writes an H.264 MP4 with one videotestsrc pattern per (pattern, seconds) part, at `fps`, through a
-// real GStreamer encode pipeline (x264enc). Throws std::runtime_error with the pipeline's output.
-void make_h264_video(const std::filesystem::path& out, const std::vector<std::pair<std::string, double>>& parts,
-                     int fps = 25, int width = 320, int height = 240);
+struct VideoPart {
+  std::string pattern;  // videotestsrc pattern nickname
+  double seconds = 1.0;
+  int width = 320;
+  int height = 240;
+};
+
+// Writes H.264 video with one videotestsrc pattern per part, at `fps`, through a real GStreamer
+// encode pipeline (x264enc): MP4, or MPEG-TS when `out` ends in ".ts" (which allows a resolution
+// change midway). Throws std::runtime_error with the pipeline's output.
+void make_h264_video(const std::filesystem::path& out, const std::vector<VideoPart>& parts, int fps = 25);
+
+// Runs a shell command; returns its exit status and combined output.
+int run_command(const std::string& cmd, std::string* output = nullptr);
 
 // Subscribes to `endpoint` and collects every event body (parsed) until stopped.
 class EventCollector {

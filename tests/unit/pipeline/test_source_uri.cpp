@@ -37,4 +37,5 @@ TEST_CASE("credentials are redacted", "[uri]") {
   CHECK(redact_uri("rtsp://admin:secret@10.0.0.2:554/live") == "rtsp://***@10.0.0.2:554/live");
   CHECK(redact_uri("rtsp://10.0.0.2/live") == "rtsp://10.0.0.2/live");
   CHECK(redact_uri("http://u@h/x?a=b@c") == "http://***@h/x?a=b@c");
+  CHECK(redact_uri("connecting to rtsp://a:b@h/x and http://c:d@k/") == "connecting to rtsp://***@h/x and http://***@k/");
 }

@@ -44,6 +44,7 @@ class EventFactory {
 
  private:
   nlohmann::json envelope(const std::string& type, double pts);
+  nlohmann::json frame_event(const TrackerEvent& ev);
   nlohmann::json segment_json(const SegmentInfo& s) const;
   const std::string& label(int id) const;
 

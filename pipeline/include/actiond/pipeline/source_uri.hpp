@@ -39,7 +39,7 @@ class UriError : public std::invalid_argument {
 // Throws UriError with a message meant to follow "<file>: /uri: ".
 SourceSpec parse_source_uri(const std::string& uri);
 
-// The URI with any user:password replaced by *** (for logs, events, errors).
+// The text with the user:password of every URI in it replaced by *** (for logs, events, errors).
 std::string redact_uri(const std::string& uri);
 
 }  // namespace actiond::pipeline

@@ -1,0 +1,255 @@
+// Ingest under real failures: a real RTSP server (gst-rtsp-server) stopped and restarted, a camera
+// that connects and then says nothing, a model slower than its camera, and bad inputs of every kind.
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/daemon.hpp"
+
+#include "rtsp_server.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace actiond;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::of_type;
+using test::TempDir;
+
+namespace {
+
+std::string daemon_json(const std::string& backbone = "backbone.pt") {
+  return R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
+             "inference": {"max_batch": 4, "max_wait_ms": 2},
+             "log": {"level": "warn"},
+             "models": {"bb": {"path": ")" + backbone + R"("}, "seg": {"path": "segmenter.pt"}}})";
+}
+
+std::string camera_json(const std::string& id, const std::string& uri, const std::string& extra = "") {
+  return R"({"id": ")" + id + R"(", "uri": ")" + uri + R"(", "fps": 5, )" + extra +
+         R"("models": {"backbone": "bb", "segmenter": "seg"}})";
+}
+
+std::shared_ptr<const config::Config> load(const TempDir& dir) {
+  config::LoadOptions opts;
+  opts.model_dir_override = test::test_model_dir();
+  return config::load_config(dir.path(), opts);
+}
+
+std::vector<json> statuses(const std::vector<json>& events, const std::string& camera, const std::string& state = "") {
+  std::vector<json> out;
+  for (const auto& e : events) {
+    if (e["type"] == "stream.status" && (camera.empty() || e["camera"] == camera) &&
+        (state.empty() || e["state"] == state)) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+auto has_status(const std::string& camera, const std::string& state, std::size_t n = 1) {
+  return [=](const std::vector<json>& ev) { return statuses(ev, camera, state).size() >= n; };
+}
+
+}  // namespace
+
+TEST_CASE("rtsp: running, server lost -> reconnecting and source_lost, server back -> running with epoch+1",
+          "[integration][rtsp]") {
+  test::RtspTestServer server;
+  TempDir dir;
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/cam.json",
+            camera_json("cam", server.uri(),
+                        R"("stall_timeout_s": 2, "reconnect": {"initial_s": 0.2, "max_s": 1}, )"
+                        R"("tracker": {"min_duration_s": 0.4}, )"));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+
+  REQUIRE(sub.wait_for(has_status("cam", "running"), 30s));
+  REQUIRE(sub.wait_for([](const auto& ev) { return !of_type(ev, "segment.start").empty(); }, 30s));
+  CHECK(statuses(sub.events(), "cam", "running")[0]["epoch"] == 1);
+
+  server.stop();
+  REQUIRE(sub.wait_for(has_status("cam", "reconnecting"), 30s));
+  REQUIRE(sub.wait_for([](const auto& ev) { return !of_type(ev, "segment.end").empty(); }, 10s));
+  const auto end = of_type(sub.events(), "segment.end").at(0);
+  CHECK(end["segment"]["end_reason"] == "source_lost");
+  CHECK(end["epoch"] == 1);
+
+  std::this_thread::sleep_for(1500ms);  // a few attempts fail while the server is away
+  const auto restarted = std::chrono::steady_clock::now();
+  server.start();
+  REQUIRE(sub.wait_for(has_status("cam", "running", 2), 30s));
+  // Backoff is capped at max_s = 1 s: the camera is back well within a few seconds of the server.
+  CHECK(std::chrono::steady_clock::now() - restarted < 15s);
+  const auto back = statuses(sub.events(), "cam", "running").at(1);
+  CHECK(back["epoch"] == 2);
+  CHECK(back["reason"].get<std::string>().rfind("reconnected after", 0) == 0);
+  REQUIRE(sub.wait_for([](const auto& ev) { return of_type(ev, "segment.start").size() >= 2; }, 30s));
+  CHECK(of_type(sub.events(), "segment.start").at(1)["epoch"] == 2);
+
+  // Every reconnecting status counts attempts upwards.
+  int last_attempt = 0;
+  for (const auto& s : statuses(sub.events(), "cam", "reconnecting")) {
+    CHECK(s["attempt"].get<int>() == last_attempt + 1);
+    last_attempt = s["attempt"].get<int>();
+    CHECK_FALSE(s["reason"].get<std::string>().empty());
+  }
+  d.stop();
+  REQUIRE(sub.wait_for(has_status("cam", "stopped"), 10s));
+  test::check_stream_invariants(sub.events());  // seq continues across the reconnect, every start ended
+}
+
+TEST_CASE("stall: a camera that connects and sends nothing is stalled, restarted, then given up on",
+          "[integration][stall]") {
+  test::SilentTcpServer silent;
+  TempDir dir;
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/quiet.json",
+            camera_json("quiet", "rtsp://127.0.0.1:" + std::to_string(silent.port()) + "/live",
+                        R"("stall_timeout_s": 1, "reconnect": {"initial_s": 0.1, "max_s": 0.2, "max_attempts": 2}, )"));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for(has_status("quiet", "failed"), 30s));
+  const auto events = sub.events();
+  const auto stalled = statuses(events, "quiet", "stalled");
+  REQUIRE(stalled.size() == 3);  // first connection + 2 attempts
+  CHECK(stalled[0]["reason"] == "no frames from the source for 1 s");
+  CHECK(statuses(events, "quiet", "reconnecting").size() == 2);
+  CHECK(statuses(events, "quiet", "failed")[0]["reason"] ==
+        "gave up after 2 attempt(s): no frames from the source for 1 s");
+  CHECK(silent.accepted() >= 3);
+  CHECK(statuses(events, "quiet", "running").empty());
+  d.stop();
+}
+
+TEST_CASE("backpressure: a slow model makes the camera blocked, drops the oldest frames, never restarts",
+          "[integration][backpressure]") {
+  TempDir dir;
+  dir.write("actiond.json", daemon_json("slow_backbone.pt"));
+  // 25 fps source analysed at 10 fps by a model that manages about 8.
+  dir.write("cameras/busy.json",
+            R"({"id": "busy", "uri": "test://pattern?cycle=black,red&period=1&width=160&height=120&fps=25",
+                "fps": 10, "queue_frames": 2, "models": {"backbone": "bb", "segmenter": "seg"},
+                "tracker": {"min_duration_s": 0.2, "confirm_frames": 1}})");
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for(has_status("busy", "blocked"), 30s));
+  std::this_thread::sleep_for(4s);
+  d.stop();
+  REQUIRE(sub.wait_for(has_status("busy", "stopped"), 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  const auto blocked = statuses(events, "busy", "blocked").at(0);
+  CHECK(blocked["reason"] == "analysis slower than the source; dropping oldest frames");
+  CHECK(blocked["dropped"]["queue_full"].get<std::uint64_t>() > 0);
+  CHECK(blocked["fps_in"].get<double>() > 20);  // the source kept its 25 fps
+  const auto last = statuses(events, "busy", "stopped").at(0);
+  CHECK(last["dropped"]["queue_full"].get<std::uint64_t>() >= blocked["dropped"]["queue_full"].get<std::uint64_t>());
+  CHECK(last["fps_processed"].get<double>() > 0);
+  CHECK(last["fps_processed"].get<double>() < 10);
+  CHECK(statuses(events, "busy", "reconnecting").empty());
+  CHECK(statuses(events, "busy", "stalled").empty());
+  // Latency stays bounded: boundaries are reported from fresh frames, not from a growing backlog.
+  const auto boundaries = of_type(events, "boundary");
+  REQUIRE(boundaries.size() >= 2);
+  for (const auto& b : boundaries) CHECK(b["latency_ms"].get<double>() < 2500);
+}
+
+TEST_CASE("bad inputs: each gives a clear status and leaves the other cameras running", "[integration][bad]") {
+  test::RtspTestServer server;
+  test::RtspTestServer locked(test::RtspTestServer::Options{"red", "/test", "admin", "s3cret"});
+  TempDir dir;
+  const auto junk = dir.write("junk.mp4", std::string(4096, 'x'));
+  const auto good = dir.path() / "good.mp4";
+  test::make_h264_video(good, {{"black", 1}, {"red", 2}});
+  const auto truncated = dir.path() / "truncated.mp4";
+  {
+    std::ifstream in(good, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  const auto resized = dir.path() / "resized.ts";
+  test::make_h264_video(resized, {{"black", 1, 320, 240}, {"black", 1, 640, 480}});
+  dir.write("password.txt", "s3cret\n");
+  const std::string retry = R"("reconnect": {"initial_s": 0.2, "max_s": 0.5}, "stall_timeout_s": 3, )";
+
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/live.json", camera_json("live", "test://pattern?cycle=black,red&period=1&width=160&height=120"));
+  dir.write("cameras/refused.json",
+            camera_json("refused", "rtsp://127.0.0.1:" + std::to_string(test::closed_port()) + "/x", retry));
+  dir.write("cameras/nopath.json", camera_json("nopath", "rtsp://127.0.0.1:" + std::to_string(server.port()) + "/nope", retry));
+  dir.write("cameras/noauth.json", camera_json("noauth", locked.uri("admin:wrong@"), retry));
+  dir.write("cameras/auth.json", camera_json("auth", locked.uri(), R"("username": "admin", "password_file": ")" +
+                                                                      (dir.path() / "password.txt").string() + "\", "));
+  dir.write("cameras/junk.json", camera_json("junk", "file://" + junk.string()));
+  dir.write("cameras/truncated.json", camera_json("truncated", "file://" + truncated.string(), R"("realtime": false, )"));
+  dir.write("cameras/resized.json", camera_json("resized", "file://" + resized.string(), R"("realtime": false, )"));
+
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for(has_status("refused", "reconnecting", 2), 30s));
+  REQUIRE(sub.wait_for(has_status("nopath", "reconnecting"), 30s));
+  REQUIRE(sub.wait_for(has_status("noauth", "reconnecting"), 30s));
+  REQUIRE(sub.wait_for(has_status("auth", "running"), 30s));
+  REQUIRE(sub.wait_for(has_status("junk", "failed"), 30s));
+  REQUIRE(sub.wait_for([](const auto& ev) {
+    return !statuses(ev, "truncated", "failed").empty() || !statuses(ev, "truncated", "eos").empty();
+  }, 30s));
+  REQUIRE(sub.wait_for(has_status("resized", "eos"), 30s));
+  // Meanwhile the healthy camera kept producing segments.
+  REQUIRE(sub.wait_for([](const auto& ev) {
+    int n = 0;
+    for (const auto& e : of_type(ev, "segment.end")) n += e["camera"] == "live";
+    return n >= 2;
+  }, 30s));
+  d.stop();
+  REQUIRE(sub.wait_for([](const auto& ev) { return statuses(ev, "", "stopped").size() >= 8; }, 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+
+  auto reason_of = [&](const std::string& cam, const std::string& state) {
+    return statuses(events, cam, state).at(0)["reason"].get<std::string>();
+  };
+  CHECK_THAT(reason_of("refused", "reconnecting"), Catch::Contains("Could not open resource", Catch::CaseSensitive::No) ||
+                                                       Catch::Contains("connection refused", Catch::CaseSensitive::No));
+  CHECK_THAT(reason_of("nopath", "reconnecting"), Catch::Contains("Not Found", Catch::CaseSensitive::No));
+  CHECK_THAT(reason_of("noauth", "reconnecting"), Catch::Contains("Unauthorized", Catch::CaseSensitive::No));
+  CHECK_FALSE(reason_of("junk", "failed").empty());
+  bool announced = false;
+  for (const auto& s : statuses(events, "resized", "running")) {
+    announced |= s["reason"] == "resolution changed from 320x240 to 640x480";
+  }
+  CHECK(announced);
+  // Secrets never leave the process.
+  for (const auto& e : events) {
+    INFO(e.dump());
+    CHECK(e.dump().find("s3cret") == std::string::npos);
+    CHECK(e.dump().find("wrong") == std::string::npos);
+  }
+}
+
+TEST_CASE("a looping file starts again after its end with a new epoch", "[integration][file]") {
+  TempDir dir;
+  const auto video = dir.path() / "short.mp4";
+  test::make_h264_video(video, {{"black", 0.6}, {"red", 1.4}});
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/loop.json", camera_json("loop", "file://" + video.string(),
+                                             R"("realtime": false, "loop": true, "tracker": {"min_duration_s": 0.4}, )"));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for(has_status("loop", "running", 3), 30s));
+  d.stop();
+  REQUIRE(sub.wait_for(has_status("loop", "stopped"), 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  CHECK(statuses(events, "loop", "running")[2]["epoch"] == 3);
+  const auto ends = of_type(events, "segment.end");
+  REQUIRE(ends.size() >= 2);
+  CHECK(ends[0]["segment"]["end_reason"] == "eos");
+}
