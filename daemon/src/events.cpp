@@ -58,6 +58,7 @@ json EventFactory::segment_json(const SegmentInfo& s) const {
 
 json EventFactory::from_tracker(const TrackerEvent& ev) {
   json j = frame_event(ev);
+  j["clock"] = clock_;
   // Time from the frame's arrival (or capture, for NTP clocks) to this event.
   const auto age = std::chrono::system_clock::now() - ev.at.time;
   j["latency_ms"] = round_to(std::chrono::duration<double, std::milli>(age).count(), 1);

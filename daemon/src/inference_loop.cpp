@@ -281,6 +281,7 @@ void InferenceLoop::on_status(Camera& cam, const pipeline::StreamStatus& status)
     close_segment(cam, "source_lost");
   } else if (s == "running") {
     cam.events.set_epoch(status.epoch);
+    cam.events.set_clock(status.clock);
   }
   emit_status(cam, status);
 }

@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <httplib.h>
+
 #include <fstream>
 
 using namespace actiond;
@@ -252,4 +254,62 @@ TEST_CASE("a looping file starts again after its end with a new epoch", "[integr
   const auto ends = of_type(events, "segment.end");
   REQUIRE(ends.size() >= 2);
   CHECK(ends[0]["segment"]["end_reason"] == "eos");
+}
+
+TEST_CASE("http: a stream served over HTTP is decoded; its end is reported and retried", "[integration][http]") {
+  TempDir dir;
+  const auto video = dir.path() / "clip.ts";
+  test::make_h264_video(video, {{"black", 0.6}, {"green", 2}});
+  std::string bytes;
+  {
+    std::ifstream in(video, std::ios::binary);
+    bytes.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  httplib::Server http;
+  http.Get("/clip.ts", [&](const httplib::Request&, httplib::Response& res) { res.set_content(bytes, "video/mp2t"); });
+  const int port = http.bind_to_any_port("127.0.0.1");
+  std::thread server([&] { http.listen_after_bind(); });
+
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/web.json", camera_json("web", "http://127.0.0.1:" + std::to_string(port) + "/clip.ts",
+                                            R"("reconnect": {"initial_s": 0.2, "max_s": 0.5}, )"
+                                            R"("tracker": {"min_duration_s": 0.4}, )"));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for(has_status("web", "running", 2), 30s));  // played, ended, reconnected
+  d.stop();
+  http.stop();
+  server.join();
+  REQUIRE(sub.wait_for(has_status("web", "stopped"), 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  CHECK(statuses(events, "web", "eos").size() >= 1);
+  CHECK(statuses(events, "web", "running")[1]["epoch"] == 2);
+  const auto starts = of_type(events, "segment.start");
+  REQUIRE_FALSE(starts.empty());
+  CHECK(starts[0]["segment"]["label"] == "green");
+}
+
+TEST_CASE("roi: only the region of interest is analysed", "[integration][roi]") {
+  TempDir dir;
+  dir.write("actiond.json", daemon_json());
+  // SMPTE bars, 7 bars of 100 px: the 6th (x 500..600, upper part) is red; the whole frame is not.
+  const std::string uri = "test://pattern?cycle=smpte&width=700&height=480&fps=10";
+  dir.write("cameras/bars.json", camera_json("bars", uri, R"("tracker": {"min_duration_s": 0.4}, )"));
+  dir.write("cameras/red.json", camera_json("red", uri, R"("roi": {"x": 510, "y": 10, "width": 80, "height": 280}, )"
+                                                          R"("tracker": {"min_duration_s": 0.4}, )"));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for([](const auto& ev) { return !of_type(ev, "segment.start").empty(); }, 30s));
+  std::this_thread::sleep_for(1500ms);
+  d.stop();
+  REQUIRE(sub.wait_for([](const auto& ev) { return statuses(ev, "", "stopped").size() >= 2; }, 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  for (const auto& s : of_type(events, "segment.start")) {
+    CHECK(s["camera"] == "red");
+    CHECK(s["segment"]["label"] == "red");
+  }
 }

@@ -39,6 +39,7 @@ class EventFactory {
   nlohmann::json stream_status(const StatusInfo& status, double pts);
 
   void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
+  void set_clock(std::string clock) { clock_ = std::move(clock); }
   const std::string& camera() const { return camera_; }
   std::uint64_t last_seq() const { return seq_; }
 
@@ -52,6 +53,7 @@ class EventFactory {
   std::vector<std::string> labels_;
   std::uint64_t seq_ = 0;
   std::uint64_t epoch_ = 0;
+  std::string clock_ = "arrival";  // where frame `time`s come from: "arrival" or "ntp"
 };
 
 }  // namespace actiond::daemon
