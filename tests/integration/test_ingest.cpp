@@ -256,7 +256,7 @@ TEST_CASE("a looping file starts again after its end with a new epoch", "[integr
   CHECK(ends[0]["segment"]["end_reason"] == "eos");
 }
 
-TEST_CASE("http: a stream served over HTTP is decoded; its end is reported and retried", "[integration][http]") {
+TEST_CASE("http: a stream served over HTTP is decoded, its end reported and retried", "[integration][http]") {
   TempDir dir;
   const auto video = dir.path() / "clip.ts";
   test::make_h264_video(video, {{"black", 0.6}, {"green", 2}});
