@@ -1,6 +1,8 @@
-// actiond: the daemon's entry point. Parses the command line, loads the config, runs until a signal.
+// actiond: the daemon's entry point. Parses the command line, then either runs the daemon until a
+// signal or runs one of its tools (`actiond eval ...`).
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/daemon.hpp"
+#include "actiond/daemon/eval_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -9,21 +11,10 @@
 #include <csignal>
 #include <iostream>
 
-int main(int argc, char** argv) {
-  CLI::App app{"actiond: real-time video action analytics daemon"};
-  std::string config_dir;
-  std::string model_dir;
-  std::string log_level;
-  bool check_only = false;
-  app.add_option("-c,--config", config_dir, "configuration directory (actiond.json + cameras/*.json)")->required();
-  app.add_option("--model-dir", model_dir, "directory model paths are relative to (overrides actiond.json model_dir)");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (overrides actiond.json log.level)");
-  app.add_flag("--check-config", check_only, "validate the configuration and models, then exit 0 (valid) or 1");
-  CLI11_PARSE(app, argc, argv);
+namespace {
 
-  spdlog::set_default_logger(spdlog::stderr_color_mt("actiond"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-
+int run_daemon(const std::string& config_dir, const std::string& model_dir, const std::string& log_level,
+               bool check_only) {
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -32,30 +23,66 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  try {
-    actiond::config::LoadOptions opts;
-    opts.model_dir_override = model_dir;
-    auto cfg = actiond::config::load_config(config_dir, opts);
-    spdlog::set_level(spdlog::level::from_str(log_level.empty() ? cfg->daemon.log_level : log_level));
-    if (check_only) {
-      actiond::daemon::check_config(*cfg);
-      std::cout << config_dir << ": configuration is valid (" << cfg->cameras.size() << " camera(s))\n";
-      return 0;
-    }
-    actiond::daemon::Daemon daemon(cfg);
-    daemon.start();
-    for (;;) {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      if (sig == SIGHUP) {
-        spdlog::warn("SIGHUP: configuration reload is not supported yet; keeping the running configuration");
-        continue;
-      }
-      spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      break;
-    }
-    daemon.stop("shutdown");
+  actiond::config::LoadOptions opts;
+  opts.model_dir_override = model_dir;
+  auto cfg = actiond::config::load_config(config_dir, opts);
+  spdlog::set_level(spdlog::level::from_str(log_level.empty() ? cfg->daemon.log_level : log_level));
+  if (check_only) {
+    actiond::daemon::check_config(*cfg);
+    std::cout << config_dir << ": configuration is valid (" << cfg->cameras.size() << " camera(s))\n";
     return 0;
+  }
+  actiond::daemon::Daemon daemon(cfg);
+  daemon.start();
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      spdlog::warn("SIGHUP: configuration reload is not supported yet; keeping the running configuration");
+      continue;
+    }
+    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    break;
+  }
+  daemon.stop("shutdown");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"actiond: real-time video action analytics daemon"};
+  std::string config_dir;
+  std::string model_dir;
+  std::string log_level;
+  bool check_only = false;
+  app.add_option("-c,--config", config_dir, "configuration directory (actiond.json + cameras/*.json)");
+  app.add_option("--model-dir", model_dir, "directory model paths are relative to (overrides actiond.json model_dir)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error (overrides actiond.json log.level)");
+  app.add_flag("--check-config", check_only, "validate the configuration and models, then exit 0 (valid) or 1");
+
+  actiond::daemon::EvalOptions eval;
+  auto* eval_cmd = app.add_subcommand("eval", "segmentation metrics (MS-TCN definitions) of per-frame score files, "
+                                              "decoded offline and online with the daemon's tracker");
+  eval_cmd->add_option("--scores", eval.scores_file, "score file (format of ../shared/data/gtea-scores)")->required();
+  eval_cmd->add_option("--fps", eval.fps, "frame rate of the scores (per-minute and latency figures)")->capture_default_str();
+  eval_cmd->add_option("--lookahead-frames", eval.lookahead_frames, "online look-ahead")->capture_default_str();
+  eval_cmd->add_option("--history-frames", eval.history_frames, "online averaging over past frames")->capture_default_str();
+  eval_cmd->add_option("--confirm-frames", eval.confirm_frames, "tracker confirmation frames")->capture_default_str();
+  eval_cmd->add_option("--min-frames", eval.min_frames, "tracker minimum segment length")->capture_default_str();
+  eval_cmd->add_option("--threshold", eval.threshold, "tracker minimum label probability")->capture_default_str();
+  eval_cmd->add_flag("--json", eval.json, "print JSON instead of a table");
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("actiond"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  try {
+    if (app.got_subcommand(eval_cmd)) return actiond::daemon::run_eval(eval, std::cout);
+    if (config_dir.empty()) {
+      std::cerr << "actiond: --config DIR is required (see --help)\n";
+      return 1;
+    }
+    return run_daemon(config_dir, model_dir, log_level, check_only);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     std::cerr << "actiond: " << e.what() << "\n";

@@ -4,6 +4,7 @@
 #include <zmq.hpp>
 
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -34,6 +35,12 @@ fs::path TempDir::write(const std::string& relative, const std::string& content)
 }
 
 fs::path test_model_dir() { return ACTIOND_TEST_MODEL_DIR; }
+
+fs::path shared_data_dir() {
+  const char* env = std::getenv("ACTIOND_SHARED_DIR");
+  const fs::path shared = env != nullptr && *env != '\0' ? fs::path(env) : fs::path(ACTIOND_SOURCE_DIR) / ".." / "shared";
+  return (shared / "data").lexically_normal();
+}
 
 int run_command(const std::string& cmd, std::string* output) {
   std::string out;

@@ -27,6 +27,8 @@ class TempDir {
 };
 
 std::filesystem::path test_model_dir();
+// ../shared/data beside the project (ACTIOND_SHARED_DIR overrides ../shared).
+std::filesystem::path shared_data_dir();
 
 struct VideoPart {
   std::string pattern;  // videotestsrc pattern nickname
