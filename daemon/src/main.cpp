@@ -3,6 +3,7 @@
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/daemon.hpp"
 #include "actiond/daemon/eval_command.hpp"
+#include "actiond/daemon/world_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -72,12 +73,23 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--min-frames", eval.min_frames, "tracker minimum segment length")->capture_default_str();
   eval_cmd->add_option("--threshold", eval.threshold, "tracker minimum label probability")->capture_default_str();
   eval_cmd->add_flag("--json", eval.json, "print JSON instead of a table");
+  actiond::daemon::WorldOptions world;
+  auto* world_cmd = app.add_subcommand("world", "write the synthetic workbench benchmark (videos, labels, splits)");
+  world_cmd->add_option("--out", world.out, "output directory")->required();
+  world_cmd->add_option("--videos", world.videos, "number of videos")->capture_default_str();
+  world_cmd->add_option("--seed", world.seed, "seed (the same seed writes the same benchmark)")->capture_default_str();
+  world_cmd->add_option("--activities", world.activities, "activities per video")->capture_default_str();
+  world_cmd->add_option("--width", world.width)->capture_default_str();
+  world_cmd->add_option("--height", world.height)->capture_default_str();
+  world_cmd->add_option("--fps", world.fps)->capture_default_str();
+  world_cmd->add_option("--test-fraction", world.test_fraction, "share of videos in the test split")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("actiond"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
     if (app.got_subcommand(eval_cmd)) return actiond::daemon::run_eval(eval, std::cout);
+    if (app.got_subcommand(world_cmd)) return actiond::daemon::run_world(world, std::cerr);
     if (config_dir.empty()) {
       std::cerr << "actiond: --config DIR is required (see --help)\n";
       return 1;
