@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kSchemes = {"file", "http", "https", "rtsp", "rtsps", "test", "v4l2"};
+const std::vector<std::string> kSchemes = {"file", "http", "https", "rtsp", "rtsps", "synthetic", "test", "v4l2"};
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 std::string join(const std::vector<std::string>& items) {

@@ -1,9 +1,11 @@
 #include "actiond/pipeline/camera_source.hpp"
 
 #include "actiond/pipeline/source_uri.hpp"
+#include "actiond/pipeline/workbench.hpp"
 #include "gst_init.hpp"
 
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 #include <spdlog/spdlog.h>
 
@@ -45,8 +47,9 @@ GstElement* make_element(const char* factory) {
   return e;
 }
 
-void set_caps(GstElement* capsfilter, GstCaps* caps) {
-  g_object_set(capsfilter, "caps", caps, nullptr);
+// Sets the "caps" property (capsfilter, appsrc) and drops our reference.
+void set_caps_property(GstElement* element, GstCaps* caps) {
+  g_object_set(element, "caps", caps, nullptr);
   gst_caps_unref(caps);
 }
 
@@ -81,6 +84,8 @@ struct CameraSource::Impl {
   // The current connection's pipeline (supervisor thread), and what streaming threads update.
   ElementPtr pipeline;
   GstElement* pattern_src = nullptr;
+  std::unique_ptr<WorkbenchWorld> world;  // synthetic camera: persists across reconnects
+  std::uint64_t synthetic_frames = 0;
   GstElement* crop = nullptr;
   GstElement* rate = nullptr;
   GstElement* tail_sink = nullptr;
@@ -132,17 +137,20 @@ struct CameraSource::Impl {
     int num = 0;
     int den = 1;
     gst_util_double_to_fraction(cam.fps, &num, &den);
-    set_caps(rate_caps, gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, num, den, nullptr));
+    set_caps_property(rate_caps, gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, num, den, nullptr));
     crop = make_element("videocrop");
     GstElement* scale = make_element("videoscale");
     g_object_set(scale, "add-borders", FALSE, nullptr);
     GstElement* convert = make_element("videoconvert");
     GstElement* out_caps = make_element("capsfilter");
-    set_caps(out_caps, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, opt.width,
+    set_caps_property(out_caps, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, opt.width,
                                            "height", G_TYPE_INT, opt.height, nullptr));
     GstElement* appsink = make_element("appsink");
+    // Files at real-time pace and the synthetic camera are paced by the sink's clock; network and
+    // capture sources pace themselves, and blocking files run as fast as analysis allows.
+    const bool paced = spec.kind == SourceSpec::Kind::synthetic || (!spec.live && !blocking);
     g_object_set(appsink, "max-buffers", blocking ? 2u : 1u, "drop", blocking ? FALSE : TRUE, "sync",
-                 (blocking || spec.live) ? FALSE : TRUE, "enable-last-sample", FALSE, nullptr);
+                 paced ? TRUE : FALSE, "enable-last-sample", FALSE, nullptr);
     gst_bin_add_many(bin, rate, rate_caps, crop, scale, convert, out_caps, appsink, nullptr);
     if (!gst_element_link_many(rate, rate_caps, crop, scale, convert, out_caps, appsink, nullptr)) {
       throw std::runtime_error("cannot link the processing tail of camera " + cam.id);
@@ -160,6 +168,7 @@ struct CameraSource::Impl {
 
     switch (spec.kind) {
       case SourceSpec::Kind::test_pattern: build_test_source(bin); break;
+      case SourceSpec::Kind::synthetic: build_synthetic_source(bin); break;
       case SourceSpec::Kind::v4l2: {
         GstElement* src = make_element("v4l2src");
         g_object_set(src, "device", spec.device.c_str(), nullptr);
@@ -187,7 +196,7 @@ struct CameraSource::Impl {
     gst_util_set_object_arg(G_OBJECT(pattern_src), "pattern", spec.pattern.cycle.front().c_str());
     last_pattern = -1;
     GstElement* caps = make_element("capsfilter");
-    set_caps(caps, gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, spec.pattern.width, "height", G_TYPE_INT,
+    set_caps_property(caps, gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, spec.pattern.width, "height", G_TYPE_INT,
                                        spec.pattern.height, "framerate", GST_TYPE_FRACTION, spec.pattern.fps, 1, nullptr));
     gst_bin_add_many(bin, pattern_src, caps, nullptr);
     if (!gst_element_link_many(pattern_src, caps, tail_sink, nullptr)) throw std::runtime_error("cannot link test camera");
@@ -201,6 +210,45 @@ struct CameraSource::Impl {
     guint64 dropped = 0;
     if (rate != nullptr) g_object_get(rate, "drop", &dropped, nullptr);
     return dropped;
+  }
+
+  // The workbench world rendered live into an appsrc; the appsink paces it to real time.
+  void build_synthetic_source(GstBin* bin) {
+    if (!world) {
+      pipeline::WorkbenchOptions wo;
+      wo.seed = spec.seed;
+      wo.width = spec.pattern.width;
+      wo.height = spec.pattern.height;
+      wo.fps = spec.pattern.fps;
+      world = std::make_unique<WorkbenchWorld>(wo);
+    }
+    GstElement* src = make_element("appsrc");
+    set_caps_property(src, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT,
+                                               spec.pattern.width, "height", G_TYPE_INT, spec.pattern.height,
+                                               "framerate", GST_TYPE_FRACTION, spec.pattern.fps, 1, nullptr));
+    g_object_set(src, "is-live", TRUE, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
+                 static_cast<guint64>(spec.pattern.width * spec.pattern.height * 3 * 2), nullptr);
+    GstAppSrcCallbacks cbs{};
+    cbs.need_data = &Impl::on_need_data;
+    gst_app_src_set_callbacks(GST_APP_SRC(src), &cbs, this, nullptr);
+    synthetic_frames = 0;
+    gst_bin_add(bin, src);
+    if (!gst_element_link(src, tail_sink)) throw std::runtime_error("cannot link the synthetic camera");
+  }
+
+  static void on_need_data(GstAppSrc* src, guint, gpointer user) {
+    auto* self = static_cast<Impl*>(user);
+    const auto& p = self->spec.pattern;
+    const gsize size = static_cast<gsize>(p.width) * p.height * 3;
+    GstBuffer* buf = gst_buffer_new_allocate(nullptr, size, nullptr);
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_WRITE);
+    self->world->next_frame(map.data);
+    gst_buffer_unmap(buf, &map);
+    GST_BUFFER_PTS(buf) = gst_util_uint64_scale(self->synthetic_frames, GST_SECOND, static_cast<guint64>(p.fps));
+    GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1, GST_SECOND, static_cast<guint64>(p.fps));
+    ++self->synthetic_frames;
+    gst_app_src_push_buffer(src, buf);
   }
 
   void teardown() {

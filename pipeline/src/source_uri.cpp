@@ -44,28 +44,44 @@ T parse_num(const std::string& uri, const std::string& key, const std::string& v
   return out;
 }
 
-SourceSpec parse_test_uri(const std::string& uri) {
+// Built-in cameras: "<scheme>://<name>?key=value&...". `known` lists the keys the camera accepts.
+SourceSpec parse_builtin_uri(const std::string& uri, const std::string& scheme, const std::string& name,
+                             const std::string& known) {
   SourceSpec spec;
-  spec.kind = SourceSpec::Kind::test_pattern;
+  spec.kind = scheme == "test" ? SourceSpec::Kind::test_pattern : SourceSpec::Kind::synthetic;
   spec.live = true;
-  std::string rest = uri.substr(std::string("test://").size());
+  if (spec.kind == SourceSpec::Kind::synthetic) {
+    spec.pattern.width = 320;
+    spec.pattern.height = 240;
+  }
+  std::string rest = uri.substr(scheme.size() + 3);
   std::string path = rest;
   std::string query;
   if (auto q = rest.find('?'); q != std::string::npos) {
     path = rest.substr(0, q);
     query = rest.substr(q + 1);
   }
-  if (path != "pattern") throw UriError(uri + ": unknown test camera \"" + path + "\" (known: pattern)");
+  if (path != name) {
+    throw UriError(uri + ": unknown " + (scheme == "test" ? "test" : "synthetic") + " camera \"" + path +
+                   "\" (known: " + name + ")");
+  }
   if (query.empty()) return spec;
   for (const auto& kv : split(query, '&')) {
     auto eq = kv.find('=');
     if (eq == std::string::npos) throw UriError(uri + ": query item \"" + kv + "\" is not key=value");
     std::string key = kv.substr(0, eq);
     std::string value = kv.substr(eq + 1);
-    if (key == "cycle" || key == "pattern") {
+    if ((key == "cycle" || key == "pattern" || key == "period") && spec.kind != SourceSpec::Kind::test_pattern) {
+      throw UriError(uri + ": unknown parameter \"" + key + "\" (known: " + known + ")");
+    }
+    if (key == "seed" && spec.kind == SourceSpec::Kind::synthetic) {
+      spec.seed = parse_num<std::uint64_t>(uri, key, value, 0, 1000000000000ULL);
+    } else if (key == "cycle" || key == "pattern") {
       spec.pattern.cycle = split(value, ',');
-      for (const auto& name : spec.pattern.cycle) {
-        if (!is_pattern_name(name)) throw UriError(uri + ": unknown pattern \"" + name + "\" (see gst-inspect-1.0 videotestsrc)");
+      for (const auto& pattern : spec.pattern.cycle) {
+        if (!is_pattern_name(pattern)) {
+          throw UriError(uri + ": unknown pattern \"" + pattern + "\" (see gst-inspect-1.0 videotestsrc)");
+        }
       }
     } else if (key == "period") {
       spec.pattern.period_s = parse_num<double>(uri, key, value, 0.04, 86400.0);
@@ -76,7 +92,7 @@ SourceSpec parse_test_uri(const std::string& uri) {
     } else if (key == "fps") {
       spec.pattern.fps = parse_num<int>(uri, key, value, 1, 240);
     } else {
-      throw UriError(uri + ": unknown parameter \"" + key + "\" (known: cycle, period, width, height, fps)");
+      throw UriError(uri + ": unknown parameter \"" + key + "\" (known: " + known + ")");
     }
   }
   return spec;
@@ -89,7 +105,8 @@ SourceSpec parse_source_uri(const std::string& uri) {
   std::smatch m;
   if (!std::regex_match(uri, m, scheme_re)) throw UriError("\"" + redact_uri(uri) + "\" is not a URI");
   const std::string scheme = m[1];
-  if (scheme == "test") return parse_test_uri(uri);
+  if (scheme == "test") return parse_builtin_uri(uri, scheme, "pattern", "cycle, period, width, height, fps");
+  if (scheme == "synthetic") return parse_builtin_uri(uri, scheme, "workbench", "seed, width, height, fps");
   SourceSpec spec;
   spec.uri = uri;
   if (scheme == "file") {

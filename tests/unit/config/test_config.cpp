@@ -79,7 +79,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {kDaemon, camera(R"("id": "front door", "uri": "file:///a.mp4")"),
        "cameras/door.json: /id: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, got \"front door\""},
       {kDaemon, camera(R"("id": "door", "uri": "ftp://host/a.mp4")"),
-       "cameras/door.json: /uri: unsupported scheme \"ftp\" (supported: file, http, https, rtsp, rtsps, test, v4l2)"},
+       "cameras/door.json: /uri: unsupported scheme \"ftp\" (supported: file, http, https, rtsp, rtsps, synthetic, test, v4l2)"},
       {kDaemon, camera(R"("id": "door", "uri": "/videos/a.mp4")"),
        "cameras/door.json: /uri: must be a URI such as file:///path/video.mp4 or test://pattern, got \"/videos/a.mp4\""},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"confirm_frames": 0})"),

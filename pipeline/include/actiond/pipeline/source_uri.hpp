@@ -3,11 +3,14 @@
 //   file:///abs/path.mp4           decoded by uridecodebin (gst-libav decoders)
 //   rtsp://, http(s)://            decoded by uridecodebin (rtspsrc / souphttpsrc)
 //   v4l2:///dev/video0             v4l2src -> decodebin
+//   synthetic://workbench?seed=N&width=320&height=240&fps=25
+//                                  built-in live camera rendering the workbench world (appsrc)
 //   test://pattern?cycle=black,red&period=4&width=640&height=480&fps=25
 //                                  built-in live camera over videotestsrc; switches pattern every
 //                                  `period` seconds through `cycle` (videotestsrc pattern nicknames)
 //
 // Thread-safety: pure functions.
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,12 +26,13 @@ struct TestPatternSpec {
 };
 
 struct SourceSpec {
-  enum class Kind { decode, test_pattern, v4l2 };
+  enum class Kind { decode, test_pattern, v4l2, synthetic };
   Kind kind = Kind::decode;
   std::string uri;         // for decode
   std::string device;      // for v4l2
   bool live = false;       // true for network and test sources
-  TestPatternSpec pattern; // for test_pattern
+  TestPatternSpec pattern; // for test_pattern and synthetic (width, height, fps)
+  std::uint64_t seed = 1;  // for synthetic
 };
 
 class UriError : public std::invalid_argument {
