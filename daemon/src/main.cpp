@@ -3,6 +3,8 @@
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/daemon.hpp"
 #include "actiond/daemon/eval_command.hpp"
+#include "actiond/daemon/extract_command.hpp"
+#include "actiond/daemon/workbench_eval.hpp"
 #include "actiond/daemon/world_command.hpp"
 
 #include <CLI/CLI.hpp>
@@ -65,7 +67,12 @@ int main(int argc, char** argv) {
   actiond::daemon::EvalOptions eval;
   auto* eval_cmd = app.add_subcommand("eval", "segmentation metrics (MS-TCN definitions) of per-frame score files, "
                                               "decoded offline and online with the daemon's tracker");
-  eval_cmd->add_option("--scores", eval.scores_file, "score file (format of ../shared/data/gtea-scores)")->required();
+  actiond::daemon::WorkbenchEvalOptions wb;
+  eval_cmd->add_option("--scores", eval.scores_file, "score file (format of ../shared/data/gtea-scores)");
+  eval_cmd->add_option("--workbench", wb.world, "benchmark root (with --features and --segmenter)");
+  eval_cmd->add_option("--features", wb.features, "output of actiond extract --model");
+  eval_cmd->add_option("--segmenter", wb.segmenter, "segmenter TorchScript file");
+  eval_cmd->add_option("--split", wb.split)->capture_default_str();
   eval_cmd->add_option("--fps", eval.fps, "frame rate of the scores (per-minute and latency figures)")->capture_default_str();
   eval_cmd->add_option("--lookahead-frames", eval.lookahead_frames, "online look-ahead")->capture_default_str();
   eval_cmd->add_option("--history-frames", eval.history_frames, "online averaging over past frames")->capture_default_str();
@@ -83,13 +90,34 @@ int main(int argc, char** argv) {
   world_cmd->add_option("--height", world.height)->capture_default_str();
   world_cmd->add_option("--fps", world.fps)->capture_default_str();
   world_cmd->add_option("--test-fraction", world.test_fraction, "share of videos in the test split")->capture_default_str();
+  actiond::daemon::ExtractOptions extract;
+  auto* extract_cmd = app.add_subcommand("extract", "features (and/or model-input frames) of videos through the "
+                                                    "daemon's own decode + resize + TorchScript path");
+  extract_cmd->add_option("--model", extract.model, "backbone TorchScript file");
+  extract_cmd->add_option("--videos", extract.videos, "directory of videos, or one video")->required();
+  extract_cmd->add_option("--out", extract.out, "output directory")->required();
+  extract_cmd->add_option("--fps", extract.fps, "analysis frames per second")->capture_default_str();
+  extract_cmd->add_option("--frames", extract.frames_size, "also write the model-input frames at WxH (uint8 .npy)");
+  extract_cmd->add_option("--batch", extract.batch)->capture_default_str();
+  extract_cmd->add_option("--threads", extract.threads, "LibTorch intra-op threads")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("actiond"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   try {
-    if (app.got_subcommand(eval_cmd)) return actiond::daemon::run_eval(eval, std::cout);
+    if (app.got_subcommand(eval_cmd)) {
+      if (!wb.world.empty()) {
+        wb.json = eval.json;
+        return actiond::daemon::run_workbench_eval(wb, std::cout);
+      }
+      if (eval.scores_file.empty()) throw std::runtime_error("eval needs --scores FILE or --workbench DIR");
+      return actiond::daemon::run_eval(eval, std::cout);
+    }
     if (app.got_subcommand(world_cmd)) return actiond::daemon::run_world(world, std::cerr);
+    if (app.got_subcommand(extract_cmd)) {
+      spdlog::set_level(spdlog::level::warn);
+      return actiond::daemon::run_extract(extract, std::cerr);
+    }
     if (config_dir.empty()) {
       std::cerr << "actiond: --config DIR is required (see --help)\n";
       return 1;

@@ -26,6 +26,8 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
     if (kind == "backbone") m.kind = ModelKind::backbone;
     else if (kind == "segmenter") m.kind = ModelKind::segmenter;
     else r.fail("kind", "must be \"backbone\" or \"segmenter\", got \"" + kind + "\"");
+    r.raw("training");  // free-form provenance written by the training scripts
+    r.raw("sha256");    // optional checksum of the training inputs
     m.name = r.required_string("name");
     m.version = r.required_string("version");
     m.feature_dim = r.integer("feature_dim", 0);

@@ -52,7 +52,7 @@ TEST_CASE("manifest errors name the model file and key", "[manifest]") {
        "m.pt: manifest.json: /lookahead: must be between 0 and 3, got 4"},
       {R"({"kind":"segmenter","name":"x","version":"1","feature_dim":8,"labels":["a","b"],"window":4,"extra":1})",
        "m.pt: manifest.json: /extra: unknown key (expected one of: background, feature_dim, kind, labels, lookahead, "
-       "name, version, window)"},
+       "name, sha256, training, version, window)"},
       {R"({"kind":"backbone"})", "m.pt: manifest.json: /name: is required"},
   };
   for (const auto& [text, message] : cases) CHECK(manifest_error(text) == message);

@@ -1,0 +1,34 @@
+#pragma once
+// `actiond eval --workbench`: runs a segmenter over extracted features of a benchmark split exactly as
+// the daemon does (windows of the manifest's size ending `lookahead` frames after the decided frame,
+// then the daemon's SegmentTracker), and reports the MS-TCN metrics against the ground truth.
+//
+// Thread-safety: run from one thread.
+#include "actiond/config/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace actiond::daemon {
+
+struct WorkbenchEvalOptions {
+  std::string world;       // dataset root (groundTruth/, mapping.txt, splits/)
+  std::string features;    // output of actiond extract --model
+  std::string segmenter;   // TorchScript segmenter
+  std::string split = "test";
+  double video_fps = 25.0; // frame rate of the ground truth
+  double fps = 5.0;        // analysis rate of the features
+  config::TrackerConfig tracker{0.5, 2, 0.6, 0.5};
+  bool json = false;
+};
+
+nlohmann::json evaluate_workbench(const WorkbenchEvalOptions& options);
+int run_workbench_eval(const WorkbenchEvalOptions& options, std::ostream& out);
+
+// Reads a 1-D or 2-D little-endian .npy of float32 or float64 as doubles; `shape` receives its shape.
+std::vector<double> read_npy(const std::string& path, std::vector<long>& shape);
+
+}  // namespace actiond::daemon

@@ -1,0 +1,179 @@
+#include "actiond/daemon/workbench_eval.hpp"
+
+#include "actiond/daemon/online_decoder.hpp"
+#include "actiond/daemon/segment_tracker.hpp"
+#include "actiond/daemon/segmentation_metrics.hpp"
+#include "actiond/models/models.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace actiond::daemon {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::vector<double> read_npy(const std::string& path, std::vector<long>& shape) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open file");
+  char magic[10];
+  in.read(magic, 10);
+  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw std::runtime_error(path + ": not a .npy file");
+  const std::size_t header_len = static_cast<unsigned char>(magic[8]) | (static_cast<unsigned char>(magic[9]) << 8);
+  std::string header(header_len, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  std::smatch m;
+  if (!std::regex_search(header, m, std::regex("'descr': '([<|][fu][148])'"))) {
+    throw std::runtime_error(path + ": unsupported dtype in " + header);
+  }
+  const std::string descr = m[1];
+  if (!std::regex_search(header, m, std::regex("'shape': \\(([0-9, ]*)\\)"))) throw std::runtime_error(path + ": no shape");
+  shape.clear();
+  std::stringstream dims(m[1].str());
+  std::string d;
+  long count = 1;
+  while (std::getline(dims, d, ',')) {
+    if (d.find_first_not_of(' ') == std::string::npos) continue;
+    shape.push_back(std::stol(d));
+    count *= shape.back();
+  }
+  std::vector<double> out(static_cast<std::size_t>(count));
+  if (descr == "<f4") {
+    std::vector<float> buf(out.size());
+    in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size() * 4));
+    std::copy(buf.begin(), buf.end(), out.begin());
+  } else if (descr == "<f8") {
+    in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size() * 8));
+  } else {
+    throw std::runtime_error(path + ": expected float32 or float64, got " + descr);
+  }
+  if (!in) throw std::runtime_error(path + ": truncated");
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> read_lines(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw std::runtime_error(p.string() + ": cannot open file");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+json row(const std::string& decoding, const SegmentationResult& r) {
+  auto r1 = [](double v) { return std::round(v * 10.0) / 10.0; };
+  return json{{"decoding", decoding},  {"acc", r1(r.accuracy)}, {"edit", r1(r.edit)},
+              {"f1@10", r1(r.f1_10)},  {"f1@25", r1(r.f1_25)}, {"f1@50", r1(r.f1_50)},
+              {"switches_per_min", r1(r.switches_per_minute)},
+              {"boundary_latency_s", std::round(r.boundary_latency_s * 100) / 100}};
+}
+
+}  // namespace
+
+json evaluate_workbench(const WorkbenchEvalOptions& opt) {
+  const fs::path world = opt.world;
+  std::vector<std::string> names;
+  for (const auto& line : read_lines(world / "mapping.txt")) names.push_back(line.substr(line.find(' ') + 1));
+  auto seg = models::Segmenter::load(opt.segmenter);
+  const auto& man = seg->manifest();
+  if (man.labels != names) throw std::runtime_error(opt.segmenter + ": labels differ from " + (world / "mapping.txt").string());
+  const int window = man.window;
+  const int look = man.lookahead;
+  const std::set<int> background{man.background};
+  SegmentationMetrics framewise(background, opt.fps);
+  SegmentationMetrics tracked(background, opt.fps);
+  SegmentationMetrics whole(background, opt.fps);
+  int videos = 0;
+  for (const auto& entry : read_lines(world / "splits" / (opt.split + ".split1.bundle"))) {
+    const std::string video = fs::path(entry).stem().string();
+    std::vector<long> fshape;
+    std::vector<long> pshape;
+    const auto feats64 = read_npy((fs::path(opt.features) / (video + ".features.npy")).string(), fshape);
+    const auto pts = read_npy((fs::path(opt.features) / (video + ".pts.npy")).string(), pshape);
+    if (fshape.size() != 2 || fshape[1] != man.feature_dim || pshape[0] != fshape[0]) {
+      throw std::runtime_error(video + ": features do not fit the segmenter (feature_dim " +
+                               std::to_string(man.feature_dim) + ")");
+    }
+    const std::vector<float> feats(feats64.begin(), feats64.end());
+    const int n = static_cast<int>(fshape[0]);
+    const int d = static_cast<int>(fshape[1]);
+    std::vector<int> gt_frames;
+    for (const auto& l : read_lines(world / "groundTruth" / (video + ".txt"))) {
+      gt_frames.push_back(static_cast<int>(std::find(names.begin(), names.end(), l) - names.begin()));
+    }
+    std::vector<int> gt(static_cast<std::size_t>(n));
+    for (int t = 0; t < n; ++t) {
+      const long idx = std::clamp(std::lround(pts[static_cast<std::size_t>(t)] * opt.video_fps), 0L,
+                                  static_cast<long>(gt_frames.size()) - 1);
+      gt[static_cast<std::size_t>(t)] = gt_frames[static_cast<std::size_t>(idx)];
+    }
+    // As the daemon: frame t is decided when frame t + lookahead arrives, from the window ending there.
+    std::vector<std::vector<float>> probs(static_cast<std::size_t>(n));
+    models::SegmenterOutput out;
+    for (int t = 0; t < n; ++t) {
+      const int end = std::min(n - 1, t + look);
+      const int start = std::max(0, end - window + 1);
+      seg->run(feats.data() + static_cast<std::size_t>(start) * d, end - start + 1, out);
+      const int p = t - start;
+      probs[static_cast<std::size_t>(t)].assign(out.probs.begin() + p * out.classes,
+                                                out.probs.begin() + (p + 1) * out.classes);
+    }
+    framewise.add(argmax_labels(probs), gt);
+    OnlineDecodeOptions dec;
+    dec.tracker = opt.tracker;
+    dec.fps = opt.fps;
+    dec.background = man.background;
+    dec.softmax = false;
+    dec.lookahead = 0;  // probabilities above already used the model's look-ahead
+    dec.history = 0;
+    DecodedVideo dv = decode_online(probs, dec);
+    for (auto& at : dv.decided_at) at = std::min(n - 1, at + look);
+    tracked.add(dv.labels, gt, dv.decided_at);
+    // Reference: the whole video as one window (every frame sees everything before it + look-ahead).
+    seg->run(feats.data(), n, out);
+    std::vector<std::vector<float>> all(static_cast<std::size_t>(n));
+    for (int t = 0; t < n; ++t) all[static_cast<std::size_t>(t)].assign(out.probs.begin() + t * out.classes, out.probs.begin() + (t + 1) * out.classes);
+    whole.add(argmax_labels(all), gt);
+    ++videos;
+  }
+  json result{{"world", opt.world}, {"split", opt.split}, {"videos", videos}, {"segmenter", opt.segmenter},
+              {"window", window}, {"lookahead_frames", look}, {"lookahead_s", look / opt.fps}, {"rows", json::array()}};
+  result["rows"].push_back(row("offline: whole video as one window, argmax", whole.result()));
+  result["rows"].push_back(row("online: daemon windows, frame-wise argmax", framewise.result()));
+  result["rows"].push_back(row("online: daemon windows + segment tracker", tracked.result()));
+  return result;
+}
+
+int run_workbench_eval(const WorkbenchEvalOptions& opt, std::ostream& out) {
+  const json r = evaluate_workbench(opt);
+  if (opt.json) {
+    out << r.dump(2) << "\n";
+    return 0;
+  }
+  out << r["world"].get<std::string>() << " split " << opt.split << " (" << r["videos"] << " videos), window "
+      << r["window"] << ", look-ahead " << r["lookahead_frames"] << " frames (" << r["lookahead_s"] << " s)\n";
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-48s %6s %6s %6s %6s %6s %8s %8s\n", "decoding", "Acc", "Edit", "F1@10", "F1@25",
+                "F1@50", "sw/min", "latency");
+  out << line;
+  for (const auto& row : r["rows"]) {
+    std::snprintf(line, sizeof(line), "%-48s %6.1f %6.1f %6.1f %6.1f %6.1f %8.1f %7.2fs\n",
+                  row["decoding"].get<std::string>().c_str(), row["acc"].get<double>(), row["edit"].get<double>(),
+                  row["f1@10"].get<double>(), row["f1@25"].get<double>(), row["f1@50"].get<double>(),
+                  row["switches_per_min"].get<double>(), row["boundary_latency_s"].get<double>());
+    out << line;
+  }
+  return 0;
+}
+
+}  // namespace actiond::daemon

@@ -1,0 +1,77 @@
+"""Shared by the training scripts: dataset layout, label alignment, TorchScript export with manifest."""
+import hashlib
+import json
+import os
+import random
+from typing import Dict, List, Tuple
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def read_mapping(world: str) -> List[str]:
+    names = []
+    with open(os.path.join(world, "mapping.txt")) as f:
+        for line in f:
+            idx, name = line.split()
+            assert int(idx) == len(names), "mapping.txt must list ids 0..C-1 in order"
+            names.append(name)
+    return names
+
+
+def read_split(world: str, split: str) -> List[str]:
+    with open(os.path.join(world, "splits", f"{split}.split1.bundle")) as f:
+        return [os.path.splitext(line.strip())[0] for line in f if line.strip()]
+
+
+def frame_labels(world: str, video: str, names: List[str], pts: np.ndarray, video_fps: float) -> np.ndarray:
+    """Ground-truth label of each analysed frame: the video frame at its pts."""
+    with open(os.path.join(world, "groundTruth", video + ".txt")) as f:
+        gt = [names.index(line.strip()) for line in f if line.strip()]
+    idx = np.clip(np.round(pts * video_fps).astype(int), 0, len(gt) - 1)
+    return np.asarray(gt)[idx]
+
+
+def load_arrays(extracted: str, world: str, videos: List[str], names: List[str], kind: str,
+                video_fps: float) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """[(array [T,...], labels [T])] for `kind` in {"frames", "features"}."""
+    out = []
+    for v in videos:
+        arr = np.load(os.path.join(extracted, f"{v}.{kind}.npy"))
+        pts = np.load(os.path.join(extracted, f"{v}.pts.npy"))
+        out.append((arr, frame_labels(world, v, names, pts, video_fps)))
+    return out
+
+
+def export(module: torch.nn.Module, manifest: Dict, path: str) -> None:
+    """TorchScript with manifest.json inside; the manifest records the sha256 of the training inputs' code."""
+    module.eval()
+    scripted = torch.jit.script(module)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.jit.save(scripted, path, _extra_files={"manifest.json": json.dumps(manifest, indent=2)})
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    print(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB, sha256 {digest[:16]}...)")
+
+
+class Progress:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, total: int, what: str):
+        self.total, self.what, self.done = total, what, 0
+
+    def step(self, info: str = "") -> None:
+        import sys
+        self.done += 1
+        width = 30
+        filled = int(width * self.done / max(1, self.total))
+        sys.stderr.write(f"\r{self.what} [{'#' * filled}{' ' * (width - filled)}] {self.done}/{self.total} {info}   ")
+        if self.done == self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
