@@ -16,7 +16,7 @@ LOG="$BUILD_DIR/demo-actiond.log"
 # Subscribe first: the SUB socket retries until actiond binds, so no event is missed.
 "$BUILD_DIR/daemon/actionctl" events --endpoint "$ENDPOINT" &
 SUB_PID=$!
-"$BUILD_DIR/daemon/actiond" --config config/examples/demo --model-dir "$BUILD_DIR/models/tiny" 2>"$LOG" &
+"$BUILD_DIR/daemon/actiond" --config config/examples/demo 2>"$LOG" &
 DAEMON_PID=$!
 cleanup() { kill "$SUB_PID" "$DAEMON_PID" 2>/dev/null || true; }
 trap cleanup EXIT

@@ -13,18 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-json row(const std::string& decoding, const SegmentationResult& r, bool online) {
-  auto r1 = [](double v) { return std::round(v * 10.0) / 10.0; };
-  json j{{"decoding", decoding}, {"acc", r1(r.accuracy)},   {"edit", r1(r.edit)},
-         {"f1@10", r1(r.f1_10)},  {"f1@25", r1(r.f1_25)},   {"f1@50", r1(r.f1_50)},
-         {"switches_per_min", r1(r.switches_per_minute)}};
-  if (online) {
-    j["boundary_latency_s"] = std::round(r.boundary_latency_s * 100.0) / 100.0;
-    j["boundaries_matched"] = r.boundaries_matched;
-  }
-  return j;
-}
-
 std::vector<int> ints(const json& j, const std::string& where) {
   if (!j.is_array()) throw std::runtime_error(where + " must be an array of integers");
   return j.get<std::vector<int>>();
@@ -79,13 +67,13 @@ json evaluate_score_file(const EvalOptions& opt) {
     }
   }
   json out{{"file", opt.scores_file}, {"videos", videos}, {"fps", opt.fps}, {"rows", json::array()}};
-  if (has_pred) out["rows"].push_back(row("offline: file's predictions", given.result(), false));
+  if (has_pred) out["rows"].push_back(metrics_row("offline: file's predictions", given.result(), false));
   if (has_scores) {
-    out["rows"].push_back(row("offline: frame-wise argmax", argmax.result(), false));
+    out["rows"].push_back(metrics_row("offline: frame-wise argmax", argmax.result(), false));
     char name[160];
     std::snprintf(name, sizeof(name), "online: look-ahead %d, history %d, confirm %d, min %d (frames)",
                   opt.lookahead_frames, opt.history_frames, opt.confirm_frames, opt.min_frames);
-    out["rows"].push_back(row(name, online.result(), true));
+    out["rows"].push_back(metrics_row(name, online.result(), true));
   }
   return out;
 }
@@ -97,20 +85,7 @@ int run_eval(const EvalOptions& opt, std::ostream& out) {
     return 0;
   }
   out << result["file"].get<std::string>() << " (" << result["videos"] << " videos)\n";
-  char line[256];
-  std::snprintf(line, sizeof(line), "%-64s %6s %6s %6s %6s %6s %8s %9s\n", "decoding", "Acc", "Edit", "F1@10", "F1@25",
-                "F1@50", "sw/min", "latency");
-  out << line;
-  for (const auto& r : result["rows"]) {
-    std::string latency = r.contains("boundary_latency_s")
-                              ? std::to_string(r["boundary_latency_s"].get<double>()).substr(0, 4) + " s"
-                              : "-";
-    std::snprintf(line, sizeof(line), "%-64s %6.1f %6.1f %6.1f %6.1f %6.1f %8.1f %9s\n",
-                  r["decoding"].get<std::string>().c_str(), r["acc"].get<double>(), r["edit"].get<double>(),
-                  r["f1@10"].get<double>(), r["f1@25"].get<double>(), r["f1@50"].get<double>(),
-                  r["switches_per_min"].get<double>(), latency.c_str());
-    out << line;
-  }
+  print_metrics_table(result["rows"], out);
   return 0;
 }
 

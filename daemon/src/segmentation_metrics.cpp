@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 namespace actiond::daemon {
@@ -137,6 +138,34 @@ SegmentationResult SegmentationMetrics::result() const {
   r.boundary_latency_s = latency_n_ > 0 ? latency_sum_s_ / latency_n_ : 0.0;
   r.boundaries_matched = latency_n_;
   return r;
+}
+
+nlohmann::json metrics_row(const std::string& decoding, const SegmentationResult& r, bool with_latency) {
+  auto r1 = [](double v) { return std::round(v * 10.0) / 10.0; };
+  nlohmann::json j{{"decoding", decoding}, {"acc", r1(r.accuracy)}, {"edit", r1(r.edit)},
+                   {"f1@10", r1(r.f1_10)},  {"f1@25", r1(r.f1_25)}, {"f1@50", r1(r.f1_50)},
+                   {"switches_per_min", r1(r.switches_per_minute)}};
+  if (with_latency) {
+    j["boundary_latency_s"] = std::round(r.boundary_latency_s * 100.0) / 100.0;
+    j["boundaries_matched"] = r.boundaries_matched;
+  }
+  return j;
+}
+
+void print_metrics_table(const nlohmann::json& rows, std::ostream& out) {
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-64s %6s %6s %6s %6s %6s %8s %9s\n", "decoding", "Acc", "Edit", "F1@10", "F1@25",
+                "F1@50", "sw/min", "latency");
+  out << line;
+  for (const auto& r : rows) {
+    char latency[32] = "-";
+    if (r.contains("boundary_latency_s")) std::snprintf(latency, sizeof(latency), "%.2f s", r["boundary_latency_s"].get<double>());
+    std::snprintf(line, sizeof(line), "%-64s %6.1f %6.1f %6.1f %6.1f %6.1f %8.1f %9s\n",
+                  r["decoding"].get<std::string>().c_str(), r["acc"].get<double>(), r["edit"].get<double>(),
+                  r["f1@10"].get<double>(), r["f1@25"].get<double>(), r["f1@50"].get<double>(),
+                  r["switches_per_min"].get<double>(), latency);
+    out << line;
+  }
 }
 
 }  // namespace actiond::daemon

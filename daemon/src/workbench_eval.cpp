@@ -70,14 +70,6 @@ std::vector<std::string> read_lines(const fs::path& p) {
   return lines;
 }
 
-json row(const std::string& decoding, const SegmentationResult& r) {
-  auto r1 = [](double v) { return std::round(v * 10.0) / 10.0; };
-  return json{{"decoding", decoding},  {"acc", r1(r.accuracy)}, {"edit", r1(r.edit)},
-              {"f1@10", r1(r.f1_10)},  {"f1@25", r1(r.f1_25)}, {"f1@50", r1(r.f1_50)},
-              {"switches_per_min", r1(r.switches_per_minute)},
-              {"boundary_latency_s", std::round(r.boundary_latency_s * 100) / 100}};
-}
-
 }  // namespace
 
 json evaluate_workbench(const WorkbenchEvalOptions& opt) {
@@ -148,9 +140,9 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
   }
   json result{{"world", opt.world}, {"split", opt.split}, {"videos", videos}, {"segmenter", opt.segmenter},
               {"window", window}, {"lookahead_frames", look}, {"lookahead_s", look / opt.fps}, {"rows", json::array()}};
-  result["rows"].push_back(row("offline: whole video as one window, argmax", whole.result()));
-  result["rows"].push_back(row("online: daemon windows, frame-wise argmax", framewise.result()));
-  result["rows"].push_back(row("online: daemon windows + segment tracker", tracked.result()));
+  result["rows"].push_back(metrics_row("offline: whole video as one window, argmax", whole.result(), false));
+  result["rows"].push_back(metrics_row("online: daemon windows, frame-wise argmax", framewise.result(), false));
+  result["rows"].push_back(metrics_row("online: daemon windows + segment tracker", tracked.result(), true));
   return result;
 }
 
@@ -162,17 +154,7 @@ int run_workbench_eval(const WorkbenchEvalOptions& opt, std::ostream& out) {
   }
   out << r["world"].get<std::string>() << " split " << opt.split << " (" << r["videos"] << " videos), window "
       << r["window"] << ", look-ahead " << r["lookahead_frames"] << " frames (" << r["lookahead_s"] << " s)\n";
-  char line[256];
-  std::snprintf(line, sizeof(line), "%-48s %6s %6s %6s %6s %6s %8s %8s\n", "decoding", "Acc", "Edit", "F1@10", "F1@25",
-                "F1@50", "sw/min", "latency");
-  out << line;
-  for (const auto& row : r["rows"]) {
-    std::snprintf(line, sizeof(line), "%-48s %6.1f %6.1f %6.1f %6.1f %6.1f %8.1f %7.2fs\n",
-                  row["decoding"].get<std::string>().c_str(), row["acc"].get<double>(), row["edit"].get<double>(),
-                  row["f1@10"].get<double>(), row["f1@25"].get<double>(), row["f1@50"].get<double>(),
-                  row["switches_per_min"].get<double>(), row["boundary_latency_s"].get<double>());
-    out << line;
-  }
+  print_metrics_table(r["rows"], out);
   return 0;
 }
 

@@ -40,6 +40,21 @@ Loaded load_module(const fs::path& path, ModelKind expected) {
   return out;
 }
 
+// What every TorchScript model of ours holds: its file, the loaded module and the manifest.
+struct LoadedModel {
+  LoadedModel(const fs::path& p, ModelKind kind) : path(p) {
+    Loaded l = load_module(p, kind);
+    module = std::move(l.module);
+    manifest = std::move(l.manifest);
+  }
+  [[noreturn]] void inference_failed(const c10::Error& e) const {
+    throw ModelError(path.string() + ": inference failed: " + e.what_without_backtrace());
+  }
+  fs::path path;
+  torch::jit::script::Module module;
+  Manifest manifest;
+};
+
 std::string shape_of(const at::Tensor& t) {
   std::string s = "[";
   for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
@@ -48,18 +63,15 @@ std::string shape_of(const at::Tensor& t) {
 
 class TorchBackbone final : public Backbone {
  public:
-  explicit TorchBackbone(const fs::path& path) : path_(path) {
-    Loaded l = load_module(path, ModelKind::backbone);
-    module_ = std::move(l.module);
-    manifest_ = std::move(l.manifest);
+  explicit TorchBackbone(const fs::path& path) : m_(path, ModelKind::backbone) {
     // Verify the output contract once on a black frame.
-    std::vector<std::uint8_t> zeros(static_cast<std::size_t>(manifest_.input_width) * manifest_.input_height * 3, 0);
+    std::vector<std::uint8_t> zeros(static_cast<std::size_t>(m_.manifest.input_width) * m_.manifest.input_height * 3, 0);
     std::vector<float> out;
-    infer({ImageView{zeros.data(), manifest_.input_width, manifest_.input_height, manifest_.input_width * 3}}, out);
+    infer({ImageView{zeros.data(), m_.manifest.input_width, m_.manifest.input_height, m_.manifest.input_width * 3}}, out);
   }
 
-  const Manifest& manifest() const override { return manifest_; }
-  const fs::path& path() const override { return path_; }
+  const Manifest& manifest() const override { return m_.manifest; }
+  const fs::path& path() const override { return m_.path; }
 
   void infer(const std::vector<ImageView>& images, std::vector<float>& features) override {
     const auto n = static_cast<int64_t>(images.size());
@@ -67,72 +79,67 @@ class TorchBackbone final : public Backbone {
       features.clear();
       return;
     }
-    const int64_t h = manifest_.input_height;
-    const int64_t w = manifest_.input_width;
+    const int64_t h = m_.manifest.input_height;
+    const int64_t w = m_.manifest.input_width;
     try {
       c10::InferenceMode guard;
       at::Tensor batch = torch::empty({n, h, w, 3}, torch::kUInt8);
       for (int64_t i = 0; i < n; ++i) {
         const ImageView& im = images[static_cast<std::size_t>(i)];
         if (im.width != w || im.height != h) {
-          throw ModelError(path_.string() + ": frame is " + std::to_string(im.width) + "x" + std::to_string(im.height) +
+          throw ModelError(m_.path.string() + ": frame is " + std::to_string(im.width) + "x" + std::to_string(im.height) +
                            ", model input is " + std::to_string(w) + "x" + std::to_string(h));
         }
         // Wraps the mapped GStreamer buffer (row stride may exceed 3*w) without copying it first.
         at::Tensor view = torch::from_blob(const_cast<std::uint8_t*>(im.data), {h, w, 3}, {im.stride, 3, 1}, torch::kUInt8);
         batch[i].copy_(view);
       }
-      at::Tensor out = module_.forward({batch}).toTensor();
-      if (out.dim() != 2 || out.size(0) != n || out.size(1) != manifest_.feature_dim) {
-        throw ModelError(path_.string() + ": output shape " + shape_of(out) + " does not match manifest [" +
-                         std::to_string(n) + "," + std::to_string(manifest_.feature_dim) + "]");
+      at::Tensor out = m_.module.forward({batch}).toTensor();
+      if (out.dim() != 2 || out.size(0) != n || out.size(1) != m_.manifest.feature_dim) {
+        throw ModelError(m_.path.string() + ": output shape " + shape_of(out) + " does not match manifest [" +
+                         std::to_string(n) + "," + std::to_string(m_.manifest.feature_dim) + "]");
       }
       out = out.to(torch::kFloat32).contiguous();
       features.assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
     } catch (const c10::Error& e) {
-      throw ModelError(path_.string() + ": inference failed: " + e.what_without_backtrace());
+      m_.inference_failed(e);
     }
   }
 
  private:
-  fs::path path_;
-  torch::jit::script::Module module_;
-  Manifest manifest_;
+  LoadedModel m_;
 };
 
 class TorchSegmenter final : public Segmenter {
  public:
-  explicit TorchSegmenter(const fs::path& path) : path_(path) {
-    Loaded l = load_module(path, ModelKind::segmenter);
-    module_ = std::move(l.module);
-    manifest_ = std::move(l.manifest);
-    std::vector<float> zeros(static_cast<std::size_t>(manifest_.window) * manifest_.feature_dim, 0.0f);
+  explicit TorchSegmenter(const fs::path& path) : m_(path, ModelKind::segmenter) {
+    std::vector<float> zeros(static_cast<std::size_t>(m_.manifest.window) * m_.manifest.feature_dim, 0.0f);
     SegmenterOutput out;
-    run(zeros.data(), manifest_.window, out);
+    run(zeros.data(), m_.manifest.window, out);
   }
 
-  const Manifest& manifest() const override { return manifest_; }
-  const fs::path& path() const override { return path_; }
+  const Manifest& manifest() const override { return m_.manifest; }
+  const fs::path& path() const override { return m_.path; }
 
   void run(const float* features, int frames, SegmenterOutput& out) override {
-    const int64_t d = manifest_.feature_dim;
-    const int64_t c = static_cast<int64_t>(manifest_.labels.size());
+    const int64_t d = m_.manifest.feature_dim;
+    const int64_t c = static_cast<int64_t>(m_.manifest.labels.size());
     try {
       c10::InferenceMode guard;
       at::Tensor x = torch::from_blob(const_cast<float*>(features), {1, frames, d}, torch::kFloat32);
-      c10::IValue result = module_.forward({x});
+      c10::IValue result = m_.module.forward({x});
       if (!result.isTuple() || result.toTuple()->elements().size() != 2) {
-        throw ModelError(path_.string() + ": segmenter must return a tuple (probs [B,T,C], boundary [B,T])");
+        throw ModelError(m_.path.string() + ": segmenter must return a tuple (probs [B,T,C], boundary [B,T])");
       }
       at::Tensor probs = result.toTuple()->elements()[0].toTensor().to(torch::kFloat32).contiguous();
       at::Tensor boundary = result.toTuple()->elements()[1].toTensor().to(torch::kFloat32).contiguous();
       if (probs.dim() != 3 || probs.size(0) != 1 || probs.size(1) != frames || probs.size(2) != c) {
-        throw ModelError(path_.string() + ": probs shape " + shape_of(probs) + " does not match [1," +
+        throw ModelError(m_.path.string() + ": probs shape " + shape_of(probs) + " does not match [1," +
                          std::to_string(frames) + "," + std::to_string(c) + "] (labels in manifest: " +
                          std::to_string(c) + ")");
       }
       if (boundary.dim() != 2 || boundary.size(0) != 1 || boundary.size(1) != frames) {
-        throw ModelError(path_.string() + ": boundary shape " + shape_of(boundary) + " does not match [1," +
+        throw ModelError(m_.path.string() + ": boundary shape " + shape_of(boundary) + " does not match [1," +
                          std::to_string(frames) + "]");
       }
       out.frames = frames;
@@ -140,14 +147,12 @@ class TorchSegmenter final : public Segmenter {
       out.probs.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
       out.boundary.assign(boundary.data_ptr<float>(), boundary.data_ptr<float>() + boundary.numel());
     } catch (const c10::Error& e) {
-      throw ModelError(path_.string() + ": inference failed: " + e.what_without_backtrace());
+      m_.inference_failed(e);
     }
   }
 
  private:
-  fs::path path_;
-  torch::jit::script::Module module_;
-  Manifest manifest_;
+  LoadedModel m_;
 };
 
 }  // namespace

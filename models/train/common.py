@@ -9,6 +9,22 @@ import numpy as np
 import torch
 
 
+def add_common_args(ap) -> None:
+    """Options every training script takes."""
+    ap.add_argument("--world", required=True, help="benchmark root (actiond world)")
+    ap.add_argument("--out", required=True, help="TorchScript file to write")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--video-fps", type=float, default=25.0, help="frame rate of groundTruth")
+
+
+def setup(args) -> List[str]:
+    """Seeds, sets threads, returns the label names."""
+    seed_everything(args.seed)
+    torch.set_num_threads(args.threads)
+    return read_mapping(args.world)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

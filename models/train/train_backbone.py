@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Progress, export, load_arrays, read_mapping, read_split, seed_everything
+from common import Progress, add_common_args, export, load_arrays, read_split, setup
 
 
 class FrameBackbone(torch.nn.Module):
@@ -47,18 +47,12 @@ class FrameBackbone(torch.nn.Module):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--world", required=True)
+    add_common_args(ap)
     ap.add_argument("--frames", required=True, help="output of actiond extract --frames")
-    ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--video-fps", type=float, default=25.0)
     args = ap.parse_args()
-    seed_everything(args.seed)
-    torch.set_num_threads(args.threads)
-    names = read_mapping(args.world)
+    names = setup(args)
     train = load_arrays(args.frames, args.world, read_split(args.world, "train"), names, "frames", args.video_fps)
     test = load_arrays(args.frames, args.world, read_split(args.world, "test"), names, "frames", args.video_fps)
     x = torch.from_numpy(np.concatenate([a for a, _ in train]))

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Progress, export, load_arrays, read_mapping, read_split, seed_everything
+from common import Progress, add_common_args, export, load_arrays, read_split, setup
 
 
 class CausalConv(torch.nn.Module):
@@ -125,20 +125,14 @@ def losses(logits: torch.Tensor, labels: torch.Tensor, bounds: torch.Tensor, mas
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--world", required=True)
+    add_common_args(ap)
     ap.add_argument("--features", required=True, help="output of actiond extract --model BACKBONE")
-    ap.add_argument("--out", required=True)
     ap.add_argument("--window", type=int, default=40)
     ap.add_argument("--lookahead", type=int, default=4, help="frames of look-ahead (at 5 fps, 4 = 0.8 s)")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--video-fps", type=float, default=25.0)
     args = ap.parse_args()
-    seed_everything(args.seed)
-    torch.set_num_threads(args.threads)
-    names = read_mapping(args.world)
+    names = setup(args)
     train = [(f.astype(np.float32), l, boundary_targets(l))
              for f, l in load_arrays(args.features, args.world, read_split(args.world, "train"), names, "features",
                                      args.video_fps)]

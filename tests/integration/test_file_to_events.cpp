@@ -3,6 +3,7 @@
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/daemon.hpp"
 
+#include "daemon_fixtures.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,34 +13,10 @@ using namespace std::chrono_literals;
 using test::of_type;
 using test::TempDir;
 
-namespace {
-
-std::string daemon_json() {
-  return R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
-             "inference": {"max_batch": 4, "max_wait_ms": 2},
-             "log": {"level": "warn"},
-             "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}})";
-}
-
-std::string camera_json(const std::string& id, const std::string& uri, const std::string& extra = "") {
-  return R"({"id": ")" + id + R"(", "uri": ")" + uri + R"(", "fps": 5, )" + extra +
-         R"("models": {"backbone": "bb", "segmenter": "seg"}})";
-}
-
-std::shared_ptr<const config::Config> load(const TempDir& dir) {
-  config::LoadOptions opts;
-  opts.model_dir_override = test::test_model_dir();
-  return config::load_config(dir.path(), opts);
-}
-
-bool has_status(const std::vector<nlohmann::json>& events, const std::string& camera, const std::string& state) {
-  for (const auto& e : events) {
-    if (e["type"] == "stream.status" && e["camera"] == camera && e["state"] == state) return true;
-  }
-  return false;
-}
-
-}  // namespace
+using test::camera_json;
+using test::daemon_json;
+using test::has_status;
+using test::load;
 
 TEST_CASE("H.264 file -> decode -> models -> segment events on a SUB socket", "[integration][file]") {
   TempDir dir;

@@ -4,6 +4,7 @@
 #include "actiond/daemon/daemon.hpp"
 
 #include "rtsp_server.hpp"
+#include "daemon_fixtures.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -18,39 +19,16 @@ using nlohmann::json;
 using test::of_type;
 using test::TempDir;
 
+using test::camera_json;
+using test::daemon_json;
+using test::load;
+using test::statuses;
+
 namespace {
 
-std::string daemon_json(const std::string& backbone = "backbone.pt") {
-  return R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
-             "inference": {"max_batch": 4, "max_wait_ms": 2},
-             "log": {"level": "warn"},
-             "models": {"bb": {"path": ")" + backbone + R"("}, "seg": {"path": "segmenter.pt"}}})";
-}
-
-std::string camera_json(const std::string& id, const std::string& uri, const std::string& extra = "") {
-  return R"({"id": ")" + id + R"(", "uri": ")" + uri + R"(", "fps": 5, )" + extra +
-         R"("models": {"backbone": "bb", "segmenter": "seg"}})";
-}
-
-std::shared_ptr<const config::Config> load(const TempDir& dir) {
-  config::LoadOptions opts;
-  opts.model_dir_override = test::test_model_dir();
-  return config::load_config(dir.path(), opts);
-}
-
-std::vector<json> statuses(const std::vector<json>& events, const std::string& camera, const std::string& state = "") {
-  std::vector<json> out;
-  for (const auto& e : events) {
-    if (e["type"] == "stream.status" && (camera.empty() || e["camera"] == camera) &&
-        (state.empty() || e["state"] == state)) {
-      out.push_back(e);
-    }
-  }
-  return out;
-}
-
+// A predicate for EventCollector::wait_for.
 auto has_status(const std::string& camera, const std::string& state, std::size_t n = 1) {
-  return [=](const std::vector<json>& ev) { return statuses(ev, camera, state).size() >= n; };
+  return [=](const std::vector<json>& ev) { return test::has_status(ev, camera, state, n); };
 }
 
 }  // namespace

@@ -10,6 +10,9 @@
 // Plus two online-decoding figures: label switches per minute and boundary detection latency.
 //
 // Thread-safety: pure functions; an accumulator belongs to one thread.
+#include <nlohmann/json.hpp>
+
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -68,5 +71,11 @@ class SegmentationMetrics {
   double latency_sum_s_ = 0;
   int latency_n_ = 0;
 };
+
+// One row of an eval report: {"decoding", "acc", "edit", "f1@10", "f1@25", "f1@50", "switches_per_min"
+// [, "boundary_latency_s", "boundaries_matched"]}, rounded to 0.1.
+nlohmann::json metrics_row(const std::string& decoding, const SegmentationResult& r, bool with_latency);
+// Prints rows as an aligned table (header first).
+void print_metrics_table(const nlohmann::json& rows, std::ostream& out);
 
 }  // namespace actiond::daemon
