@@ -94,6 +94,21 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     inf.finish();
   }
   {
+    ObjectReader jr = root.object("journal");
+    d.journal.enabled = jr.boolean("enabled", d.journal.enabled);
+    const fs::path dir = jr.string("dir", "journal");
+    d.journal.dir = fs::absolute(dir.is_absolute() ? dir : config_dir / dir).lexically_normal();
+    d.journal.fsync = jr.string("fsync", d.journal.fsync);
+    if (d.journal.fsync != "always" && d.journal.fsync != "batch" && d.journal.fsync != "none") {
+      jr.fail("fsync", "must be one of always, batch, none, got \"" + d.journal.fsync + "\"");
+    }
+    d.journal.max_file_mb = jr.integer("max_file_mb", d.journal.max_file_mb);
+    require_range(jr, "max_file_mb", d.journal.max_file_mb, 1, 4096);
+    d.journal.max_files = jr.integer("max_files", d.journal.max_files);
+    require_range(jr, "max_files", d.journal.max_files, 1, 100000);
+    jr.finish();
+  }
+  {
     ObjectReader log = root.object("log");
     d.log_level = log.string("level", d.log_level);
     if (std::find(kLogLevels.begin(), kLogLevels.end(), d.log_level) == kLogLevels.end()) {

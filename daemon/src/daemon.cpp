@@ -1,6 +1,7 @@
 #include "actiond/daemon/daemon.hpp"
 
 #include "actiond/daemon/inference_loop.hpp"
+#include "actiond/daemon/journal.hpp"
 #include "actiond/daemon/publisher.hpp"
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/camera_source.hpp"
@@ -55,6 +56,7 @@ ModelSet load_models(const config::Config& cfg) {
 struct Daemon::Impl {
   std::shared_ptr<const config::Config> cfg;
   pipeline::FrameHub hub;
+  std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<InferenceLoop> loop;
   std::vector<std::unique_ptr<pipeline::CameraSource>> sources;
@@ -78,7 +80,15 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     const auto& m = set.backbones.at(cam.models.backbone)->manifest();
     impl_->input_sizes[cam.id] = {m.input_width, m.input_height};
   }
-  impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish);
+  if (cfg.daemon.journal.enabled) {
+    JournalConfig jc;
+    jc.dir = cfg.daemon.journal.dir;
+    jc.fsync = cfg.daemon.journal.fsync;
+    jc.max_file_bytes = static_cast<std::uint64_t>(cfg.daemon.journal.max_file_mb) << 20;
+    jc.max_files = cfg.daemon.journal.max_files;
+    impl_->journal = std::make_unique<Journal>(jc);
+  }
+  impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get());
   impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set));
 }
 
@@ -99,7 +109,10 @@ void Daemon::start() {
     opt.camera = cam;
     opt.width = impl_->input_sizes.at(cam.id).first;
     opt.height = impl_->input_sizes.at(cam.id).second;
-    impl_->loop->add_camera(handle, cam);
+    // seq and epoch continue where this camera's journal left off.
+    const Journal::Last last = impl_->journal ? Journal::last(impl_->journal->config().dir, cam.id) : Journal::Last{};
+    opt.last_epoch = last.epoch;
+    impl_->loop->add_camera(handle, cam, last.seq, last.epoch);
     try {
       auto source = std::make_unique<pipeline::CameraSource>(opt, impl_->hub);
       source->start();

@@ -1,7 +1,9 @@
 #include "actiond/daemon/events.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <ctime>
+#include <random>
 
 namespace actiond::daemon {
 
@@ -28,8 +30,14 @@ double round_to(double v, int digits) {
 json point_json(const FramePoint& p) { return json{{"pts", round_to(p.pts, 6)}, {"time", iso_time(p.time)}}; }
 }  // namespace
 
-EventFactory::EventFactory(std::string camera, std::vector<std::string> labels)
-    : camera_(std::move(camera)), labels_(std::move(labels)) {}
+EventFactory::EventFactory(std::string camera, std::vector<std::string> labels, std::uint64_t last_seq,
+                           std::uint64_t epoch, nlohmann::json models)
+    : camera_(std::move(camera)),
+      labels_(std::move(labels)),
+      seq_(last_seq),
+      epoch_(epoch),
+      models_(std::move(models)),
+      id_salt_(std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32)) {}
 
 const std::string& EventFactory::label(int id) const {
   static const std::string unknown = "unknown";
@@ -37,10 +45,16 @@ const std::string& EventFactory::label(int id) const {
 }
 
 json EventFactory::envelope(const std::string& type, double pts) {
+  ++seq_;
+  char id[40];
+  std::snprintf(id, sizeof(id), "%016llx-%llu", static_cast<unsigned long long>(id_salt_),
+                static_cast<unsigned long long>(seq_));
   return json{{"schema", kEventSchema},
               {"type", type},
+              {"event_id", camera_ + "-" + id},
               {"camera", camera_},
-              {"seq", ++seq_},
+              {"models", models_},
+              {"seq", seq_},
               {"epoch", epoch_},
               {"emitted_at", iso_time(std::chrono::system_clock::now())},
               {"pts", round_to(pts, 6)}};

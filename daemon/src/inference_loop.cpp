@@ -41,7 +41,8 @@ struct InferenceLoop::Camera {
     while (analysed.size() > 2 && analysed.back() - analysed.front() > std::chrono::seconds(3)) analysed.pop_front();
   }
 
-  Camera(pipeline::CameraHandle h, const config::CameraConfig& c, models::Backbone* bb, models::Segmenter* seg)
+  Camera(pipeline::CameraHandle h, const config::CameraConfig& c, models::Backbone* bb, models::Segmenter* seg,
+         std::uint64_t last_seq, std::uint64_t last_epoch)
       : handle(h),
         config(c),
         backbone(bb),
@@ -49,7 +50,15 @@ struct InferenceLoop::Camera {
         ring(std::max<std::size_t>(static_cast<std::size_t>(seg->manifest().window) * 2, 64),
              static_cast<std::size_t>(seg->manifest().feature_dim)),
         tracker(c.tracker, seg->manifest().background, 1.0 / c.fps, make_ids(c.id)),
-        events(c.id, seg->manifest().labels) {}
+        events(c.id, seg->manifest().labels, last_seq, last_epoch, models_json(bb->manifest(), seg->manifest())) {}
+
+  static nlohmann::json models_json(const models::Manifest& bb, const models::Manifest& seg) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto* m : {&bb, &seg}) {
+      out.push_back({{"name", m->name}, {"version", m->version}, {"sha256", m->file_sha256}});
+    }
+    return out;
+  }
 
   static SegmentTracker::IdGenerator make_ids(const std::string& camera) {
     auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -104,11 +113,12 @@ void InferenceLoop::post(std::function<void()> fn, bool wait) {
   fut.wait();
 }
 
-void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera) {
-  post([this, handle, camera] {
+void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera,
+                               std::uint64_t last_seq, std::uint64_t last_epoch) {
+  post([this, handle, camera, last_seq, last_epoch] {
     auto* bb = models_.backbones.at(camera.models.backbone).get();
     auto* seg = models_.segmenters.at(camera.models.segmenter).get();
-    cameras_[handle] = std::make_unique<Camera>(handle, camera, bb, seg);
+    cameras_[handle] = std::make_unique<Camera>(handle, camera, bb, seg, last_seq, last_epoch);
   }, true);
 }
 
@@ -305,7 +315,8 @@ void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& statu
 }
 
 void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
-  publisher_.publish(cam.config.id + "/" + event.at("type").get<std::string>(), event.dump());
+  publisher_.publish(cam.config.id, event.at("seq").get<std::uint64_t>(),
+                     cam.config.id + "/" + event.at("type").get<std::string>(), event.dump());
   std::lock_guard lock(counters_mu_);
   ++counters_.events;
 }

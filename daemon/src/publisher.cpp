@@ -1,5 +1,7 @@
 #include "actiond/daemon/publisher.hpp"
 
+#include "actiond/daemon/journal.hpp"
+
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
@@ -7,7 +9,8 @@
 
 namespace actiond::daemon {
 
-Publisher::Publisher(const config::PublishConfig& cfg) : capacity_(static_cast<std::size_t>(cfg.queue_capacity)) {
+Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal)
+    : journal_(journal), capacity_(static_cast<std::size_t>(cfg.queue_capacity)) {
   std::promise<std::string> bound;
   auto result = bound.get_future();
   thread_ = std::thread([this, ep = cfg.endpoint, hwm = cfg.sndhwm, p = std::move(bound)]() mutable {
@@ -31,6 +34,7 @@ Publisher::Publisher(const config::PublishConfig& cfg) : capacity_(static_cast<s
       in_flight_ = true;
       lock.unlock();
       for (auto& m : batch) {
+        if (journal_ != nullptr) journal_->append(m.camera, m.seq, m.body);  // before it is published
         try {
           sock.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
           sock.send(zmq::buffer(m.body), zmq::send_flags::dontwait);
@@ -39,6 +43,7 @@ Publisher::Publisher(const config::PublishConfig& cfg) : capacity_(static_cast<s
           spdlog::error("publisher: send failed: {}", e.what());
         }
       }
+      if (journal_ != nullptr) journal_->sync();
       lock.lock();
       in_flight_ = false;
       drained_.notify_all();
@@ -64,7 +69,7 @@ Publisher::~Publisher() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool Publisher::publish(std::string topic, std::string body) {
+bool Publisher::publish(std::string camera, std::uint64_t seq, std::string topic, std::string body) {
   {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= capacity_) {
@@ -72,7 +77,7 @@ bool Publisher::publish(std::string topic, std::string body) {
       if ((n & (n - 1)) == 0) spdlog::error("publisher: queue full, {} events dropped so far", n);
       return false;
     }
-    queue_.push_back(Message{std::move(topic), std::move(body)});
+    queue_.push_back(Message{std::move(camera), seq, std::move(topic), std::move(body)});
   }
   cv_.notify_one();
   return true;

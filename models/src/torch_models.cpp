@@ -5,6 +5,10 @@
 #include <torch/torch.h>
 
 #include <ATen/Parallel.h>
+#include <glib.h>
+
+#include <fstream>
+#include <iterator>
 
 namespace actiond::models {
 
@@ -37,6 +41,12 @@ Loaded load_module(const fs::path& path, ModelKind expected) {
                      to_string(expected) + "\"");
   }
   out.module.eval();
+  // Events name the exact model that produced them.
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  gchar* digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, reinterpret_cast<const guchar*>(bytes.data()), bytes.size());
+  out.manifest.file_sha256 = digest;
+  g_free(digest);
   return out;
 }
 

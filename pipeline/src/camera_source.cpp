@@ -97,7 +97,9 @@ struct CameraSource::Impl {
   std::atomic<int> last_pattern{-1};
   int caps_width = 0;   // streaming thread: last decoded size of this connection
   int caps_height = 0;
-  double fps_in = 0.0;  // supervisor thread
+  double fps_in = 0.0;  // supervisor thread: rate over the last full ~1 s window
+  Clock::time_point rate_window = Clock::now();
+  std::uint64_t decoded_at_window = 0;
   std::uint64_t dropped_rate_total = 0;  // videorate drops of finished connections
   std::atomic<bool> clock_ntp{false};
   std::mt19937_64 rng{std::random_device{}()};
@@ -106,6 +108,7 @@ struct CameraSource::Impl {
     ensure_gst_initialized();
     spec = parse_source_uri(cam.uri);
     blocking = !spec.live && !cam.realtime;
+    epoch = opt.last_epoch;
     hub.add_camera(opt.handle, static_cast<std::size_t>(cam.queue_frames), blocking);
   }
 
@@ -118,10 +121,18 @@ struct CameraSource::Impl {
     item.status.reason = redact_uri(reason);
     item.status.attempt = attempt.load();
     item.status.epoch = epoch.load();
-    item.status.fps_in = fps_in;
+    item.status.fps_in = current_fps_in();
     item.status.dropped_rate_limit = dropped_rate_total + current_rate_drops();
     item.status.clock = clock_ntp.load() ? "ntp" : "arrival";
     hub.push(std::move(item));
+  }
+
+  // fps_in for a status: the last full window's rate, or the current partial window's once it has
+  // lasted long enough to mean something.
+  double current_fps_in() const {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - rate_window).count();
+    if (fps_in > 0.0 || elapsed < 0.2) return fps_in;
+    return static_cast<double>(decoded.load() - decoded_at_window) / elapsed;
   }
 
   // ---- pipeline -------------------------------------------------------------------------------
@@ -429,14 +440,16 @@ struct CameraSource::Impl {
     }
     BusPtr bus(gst_element_get_bus(pipeline.get()));
     const auto started_ns = now_ns();
+    const std::uint64_t decoded_at_start = decoded.load();
     last_decoded_ns = started_ns;
     gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);  // failures arrive on the bus
 
     std::uint64_t drops_seen = hub.counters(opt.handle).dropped_queue_full;
     auto last_drop = Clock::now() - std::chrono::hours(1);
     bool blocked = false;
-    auto rate_window = Clock::now();
-    std::uint64_t decoded_at_window = decoded.load();
+    rate_window = Clock::now();
+    decoded_at_window = decoded.load();
+    fps_in = 0.0;
     const auto stall_ns = static_cast<std::int64_t>(cam.stall_timeout_s * 1e9);
     std::string last_warning;
 
@@ -481,10 +494,15 @@ struct CameraSource::Impl {
         decoded_at_window = d;
         rate_window = now;
       }
-      // Stall: a live source that stopped sending (or never started).
+      // Stall: a live source that stopped sending (or never started); a file that never yields a
+      // first frame (a demuxer stuck on a damaged file). A file already playing may wait on analysis.
       if (spec.live && now_ns() - last_decoded_ns.load() > stall_ns) {
         return {Outcome::Kind::stalled,
                 "no frames from the source for " + config::format_number(cam.stall_timeout_s) + " s"};
+      }
+      if (!spec.live && decoded.load() == decoded_at_start && now_ns() - started_ns > stall_ns) {
+        return {Outcome::Kind::stalled,
+                "no frame decoded within " + config::format_number(cam.stall_timeout_s) + " s"};
       }
       // Backpressure: frames dropped because analysis is slower than the source.
       const std::uint64_t drops = hub.counters(opt.handle).dropped_queue_full;

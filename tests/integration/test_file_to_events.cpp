@@ -2,6 +2,7 @@
 // pipelines, real tiny TorchScript models and a real ZeroMQ PUB socket to a SUB socket.
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/daemon.hpp"
+#include "actiond/daemon/journal.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"
@@ -145,4 +146,36 @@ TEST_CASE("a publish endpoint already in use is a clear start-up error", "[integ
   TempDir dir2;
   dir2.write("actiond.json", R"({"publish": {"endpoint": ")" + taken + R"("}})");
   CHECK_THROWS_WITH(daemon::Daemon(load(dir2)), "publish endpoint " + taken + ": Address already in use");
+}
+
+TEST_CASE("restart: seq and epoch continue from the journal, which holds exactly what was published",
+          "[integration][journal]") {
+  TempDir dir;
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/live.json", camera_json("live", "test://pattern?cycle=red&width=160&height=120&fps=10",
+                                             R"("tracker": {"min_duration_s": 0.4}, )"));
+  std::vector<nlohmann::json> all;
+  for (int run = 0; run < 2; ++run) {
+    daemon::Daemon d(load(dir));
+    test::EventCollector sub(d.publish_endpoint());
+    d.start();
+    REQUIRE(sub.wait_for([](const auto& ev) { return !of_type(ev, "segment.start").empty(); }, 30s));
+    d.stop("shutdown");
+    REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "live", "stopped"); }, 10s));
+    const auto events = sub.events();
+    const auto ends = of_type(events, "segment.end");
+    REQUIRE(ends.size() == 1);
+    CHECK(ends[0]["segment"]["end_reason"] == "shutdown");
+    CHECK(test::statuses(events, "live", "running").at(0)["epoch"] == run + 1);
+    all.insert(all.end(), events.begin(), events.end());
+  }
+  test::check_stream_invariants(all);  // seq 1, 2, ... across both runs, every start ended
+  const auto journal = daemon::Journal::read(dir.path() / "journal", "live", 0, 100000);
+  REQUIRE(journal.size() == all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) CHECK(nlohmann::json::parse(journal[i]) == all[i]);
+  for (const auto& e : all) {
+    CHECK(e["event_id"].get<std::string>().rfind("live-", 0) == 0);
+    REQUIRE(e["models"].size() == 2);
+    CHECK(e["models"][0]["sha256"].get<std::string>().size() == 64);
+  }
 }

@@ -166,7 +166,8 @@ TEST_CASE("bad inputs: each gives a clear status and leaves the other cameras ru
   dir.write("cameras/auth.json", camera_json("auth", locked.uri(), R"("username": "admin", "password_file": ")" +
                                                                       (dir.path() / "password.txt").string() + "\", "));
   dir.write("cameras/junk.json", camera_json("junk", "file://" + junk.string()));
-  dir.write("cameras/truncated.json", camera_json("truncated", "file://" + truncated.string(), R"("realtime": false, )"));
+  dir.write("cameras/truncated.json",
+            camera_json("truncated", "file://" + truncated.string(), R"("realtime": false, "stall_timeout_s": 3, )"));
   dir.write("cameras/resized.json", camera_json("resized", "file://" + resized.string(), R"("realtime": false, )"));
 
   daemon::Daemon d(load(dir));

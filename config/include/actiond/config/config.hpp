@@ -85,8 +85,18 @@ struct InferenceConfig {
   int max_wait_ms = 5;       // how long the loop waits to fill a batch once a frame is ready
 };
 
+// Every event is appended to a per-camera journal before it is published (see daemon/journal.hpp).
+struct JournalSettings {
+  bool enabled = true;
+  std::filesystem::path dir;     // absolute after loading; default <config dir>/journal
+  std::string fsync = "batch";   // always | batch | none
+  int max_file_mb = 64;
+  int max_files = 16;            // per camera; the oldest are deleted
+};
+
 struct DaemonConfig {
   PublishConfig publish;
+  JournalSettings journal;
   InferenceConfig inference;
   std::string log_level = "info";
   std::filesystem::path model_dir;               // absolute after loading

@@ -33,7 +33,10 @@ struct StatusInfo {
 // connection `epoch` on each.
 class EventFactory {
  public:
-  EventFactory(std::string camera, std::vector<std::string> labels);
+  // `first_seq`/`epoch`: where the camera's journal left off (seq continues across restarts).
+  // `models`: [{name, version, sha256}] stamped on every event.
+  EventFactory(std::string camera, std::vector<std::string> labels, std::uint64_t last_seq = 0,
+               std::uint64_t epoch = 0, nlohmann::json models = nlohmann::json::array());
 
   nlohmann::json from_tracker(const TrackerEvent& ev);
   nlohmann::json stream_status(const StatusInfo& status, double pts);
@@ -53,6 +56,8 @@ class EventFactory {
   std::vector<std::string> labels_;
   std::uint64_t seq_ = 0;
   std::uint64_t epoch_ = 0;
+  nlohmann::json models_;
+  std::uint64_t id_salt_ = 0;
   std::string clock_ = "arrival";  // where frame `time`s come from: "arrival" or "ntp"
 };
 

@@ -53,7 +53,9 @@ class InferenceLoop {
   void stop(const std::string& reason);
 
   // Registers a camera; returns once the loop has applied it. Its models must be in the ModelSet.
-  void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera);
+  // `last_seq`/`last_epoch` continue the camera's numbering from its journal.
+  void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, std::uint64_t last_seq = 0,
+                  std::uint64_t last_epoch = 0);
   // Closes the camera's open segment with `reason` and forgets it; returns once applied.
   void remove_camera(pipeline::CameraHandle handle, const std::string& reason);
   // Publishes a stream.status event for the camera (ordered after events already emitted).

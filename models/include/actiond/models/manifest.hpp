@@ -36,6 +36,7 @@ struct Manifest {
   int background = 0;       // segmenter: index of the background label
   int window = 0;           // segmenter: frames of history it reads
   int lookahead = 0;        // segmenter: frames after the decided frame it needs
+  std::string file_sha256;  // of the model file, computed when it is loaded (not part of the JSON)
 };
 
 // Parses and validates manifest text; `model_path` prefixes every message. Throws ModelError.

@@ -29,6 +29,7 @@ struct SourceOptions {
   config::CameraConfig camera;  // id, uri, fps, realtime, loop, rtsp options, roi, reconnect, stall
   int width = 112;              // backbone input size
   int height = 112;
+  std::uint64_t last_epoch = 0; // epochs continue from here (the camera's journal)
 };
 
 class CameraSource {
