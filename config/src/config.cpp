@@ -94,6 +94,14 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     inf.finish();
   }
   {
+    ObjectReader c = root.object("control");
+    d.control_endpoint = c.string("endpoint", d.control_endpoint);
+    if (d.control_endpoint.rfind("tcp://", 0) != 0 && d.control_endpoint.rfind("ipc://", 0) != 0) {
+      c.fail("endpoint", "must start with tcp:// or ipc://, got \"" + d.control_endpoint + "\"");
+    }
+    c.finish();
+  }
+  {
     ObjectReader jr = root.object("journal");
     d.journal.enabled = jr.boolean("enabled", d.journal.enabled);
     const fs::path dir = jr.string("dir", "journal");

@@ -1,5 +1,6 @@
 #include "actiond/daemon/daemon.hpp"
 
+#include "actiond/daemon/control_server.hpp"
 #include "actiond/daemon/inference_loop.hpp"
 #include "actiond/daemon/journal.hpp"
 #include "actiond/daemon/publisher.hpp"
@@ -60,6 +61,8 @@ struct Daemon::Impl {
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<InferenceLoop> loop;
   std::vector<std::unique_ptr<pipeline::CameraSource>> sources;
+  std::unique_ptr<ControlServer> control;
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::map<std::string, std::pair<int, int>> input_sizes;  // camera id -> backbone input
   bool started = false;
 };
@@ -90,11 +93,30 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   }
   impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get());
   impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set));
+  ControlContext control;
+  Impl* impl = impl_.get();
+  control.snapshot = [impl] { return impl->loop->snapshot(); };
+  control.status = [impl] {
+    const auto c = impl->loop->counters();
+    return nlohmann::json{
+        {"daemon", {{"version", "0.1.0"},
+                    {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - impl->started_at).count()},
+                    {"publish_endpoint", impl->publisher->endpoint()},
+                    {"events_sent", impl->publisher->sent()},
+                    {"events_dropped", impl->publisher->dropped_queue_full()},
+                    {"journal_failures", impl->journal ? impl->journal->failures() : 0},
+                    {"frames_analysed", c.frames},
+                    {"inference_errors", c.inference_errors}}},
+        {"cameras", impl->loop->snapshot()}};
+  };
+  if (impl_->journal) control.journal_dir = impl_->journal->config().dir;
+  impl_->control = std::make_unique<ControlServer>(cfg.daemon.control_endpoint, std::move(control));
 }
 
 Daemon::~Daemon() { stop(); }
 
 const std::string& Daemon::publish_endpoint() const { return impl_->publisher->endpoint(); }
+const std::string& Daemon::control_endpoint() const { return impl_->control->endpoint(); }
 
 void Daemon::start() {
   if (impl_->started) return;

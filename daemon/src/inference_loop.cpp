@@ -314,7 +314,23 @@ void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& statu
   emit(cam, cam.events.stream_status(info, last ? last->pts : 0.0));
 }
 
+nlohmann::json InferenceLoop::snapshot() const {
+  std::lock_guard lock(summary_mu_);
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [id, entry] : summary_) out[id] = entry;
+  return out;
+}
+
 void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
+  {
+    const auto open = cam.tracker.open_segment();
+    std::lock_guard lock(summary_mu_);
+    summary_[cam.config.id] = {{"seq", event.at("seq")},
+                               {"epoch", cam.events.epoch()},
+                               {"state", cam.last_status.state.empty() ? "starting" : cam.last_status.state},
+                               {"reason", cam.last_status.reason},
+                               {"open_segment", open ? cam.events.segment(*open) : nlohmann::json(nullptr)}};
+  }
   publisher_.publish(cam.config.id, event.at("seq").get<std::uint64_t>(),
                      cam.config.id + "/" + event.at("type").get<std::string>(), event.dump());
   std::lock_guard lock(counters_mu_);

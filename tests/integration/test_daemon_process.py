@@ -35,10 +35,10 @@ def make_video(path: str) -> None:
     subprocess.run(cmd, check=True, timeout=60)
 
 
-def write_config(root: str, endpoint: str, video: str) -> None:
+def write_config(root: str, endpoint: str, video: str, control: str = "tcp://127.0.0.1:*") -> None:
     os.makedirs(os.path.join(root, "cameras"), exist_ok=True)
     with open(os.path.join(root, "actiond.json"), "w") as f:
-        json.dump({"publish": {"endpoint": endpoint},
+        json.dump({"publish": {"endpoint": endpoint}, "control": {"endpoint": control},
                    "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
     with open(os.path.join(root, "cameras", "desk.json"), "w") as f:
         json.dump({"id": "desk", "uri": "file://" + video, "fps": 5, "realtime": True,

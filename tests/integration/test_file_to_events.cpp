@@ -118,6 +118,7 @@ TEST_CASE("live test camera: shutdown closes the open segment and a bad file fai
 TEST_CASE("daemon start-up refuses what does not fit, naming the file", "[integration][config]") {
   TempDir dir;
   dir.write("actiond.json", R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
+     "control": {"endpoint": "tcp://127.0.0.1:*"},
      "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter_dim16.pt"}, "bad": {"path": "no_manifest.pt"}}})");
   SECTION("segmenter that cannot read the backbone's features") {
     dir.write("cameras/door.json", camera_json("door", "test://pattern"));
@@ -144,7 +145,7 @@ TEST_CASE("a publish endpoint already in use is a clear start-up error", "[integ
   daemon::Daemon first(load(dir));
   const std::string taken = first.publish_endpoint();
   TempDir dir2;
-  dir2.write("actiond.json", R"({"publish": {"endpoint": ")" + taken + R"("}})");
+  dir2.write("actiond.json", R"({"publish": {"endpoint": ")" + taken + R"("}, "control": {"endpoint": "tcp://127.0.0.1:*"}})");
   CHECK_THROWS_WITH(daemon::Daemon(load(dir2)), "publish endpoint " + taken + ": Address already in use");
 }
 

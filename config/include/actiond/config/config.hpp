@@ -96,6 +96,7 @@ struct JournalSettings {
 
 struct DaemonConfig {
   PublishConfig publish;
+  std::string control_endpoint = "tcp://127.0.0.1:7701";  // ROUTER socket for actionctl
   JournalSettings journal;
   InferenceConfig inference;
   std::string log_level = "info";

@@ -28,6 +28,7 @@ class Daemon {
   void stop(const std::string& reason = "shutdown");
 
   const std::string& publish_endpoint() const;
+  const std::string& control_endpoint() const;
 
  private:
   struct Impl;

@@ -41,6 +41,8 @@ class EventFactory {
   nlohmann::json from_tracker(const TrackerEvent& ev);
   nlohmann::json stream_status(const StatusInfo& status, double pts);
 
+  nlohmann::json segment(const SegmentInfo& s) const { return segment_json(s); }
+  std::uint64_t epoch() const { return epoch_; }
   void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
   void set_clock(std::string clock) { clock_ = std::move(clock); }
   const std::string& camera() const { return camera_; }

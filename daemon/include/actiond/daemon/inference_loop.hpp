@@ -14,7 +14,7 @@
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/frame_hub.hpp"
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <functional>
@@ -62,6 +62,8 @@ class InferenceLoop {
   void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
 
   LoopCounters counters() const;
+  // Per camera: {"seq", "epoch", "state", "reason", "open_segment"} as of the last event (any thread).
+  nlohmann::json snapshot() const;
 
  private:
   struct Camera;
@@ -88,6 +90,8 @@ class InferenceLoop {
   std::vector<std::function<void()>> commands_;
   std::atomic<bool> running_{false};
   std::thread thread_;
+  mutable std::mutex summary_mu_;
+  std::map<std::string, nlohmann::json> summary_;  // camera id -> snapshot entry
   mutable std::mutex counters_mu_;
   LoopCounters counters_;
 };
