@@ -77,6 +77,8 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     require_range(p, "sndhwm", d.publish.sndhwm, 1, 10000000);
     d.publish.queue_capacity = p.integer("queue_capacity", d.publish.queue_capacity);
     require_range(p, "queue_capacity", d.publish.queue_capacity, 16, 10000000);
+    d.publish.heartbeat_s = p.number("heartbeat_s", d.publish.heartbeat_s);
+    require_range(p, "heartbeat_s", d.publish.heartbeat_s, 0, 3600);
     d.publish.startup_grace_ms = p.integer("startup_grace_ms", d.publish.startup_grace_ms);
     require_range(p, "startup_grace_ms", d.publish.startup_grace_ms, 0, 10000);
     p.finish();

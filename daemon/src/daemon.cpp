@@ -92,7 +92,8 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     impl_->journal = std::make_unique<Journal>(jc);
   }
   impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get());
-  impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set));
+  impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set),
+                                                cfg.daemon.publish.heartbeat_s);
   ControlContext control;
   Impl* impl = impl_.get();
   control.snapshot = [impl] { return impl->loop->snapshot(); };

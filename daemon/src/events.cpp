@@ -117,4 +117,12 @@ json EventFactory::stream_status(const StatusInfo& status, double pts) {
   return j;
 }
 
+json EventFactory::heartbeat(const std::string& state) {
+  const std::uint64_t previous = seq_;
+  json j = envelope("heartbeat", 0.0);
+  j["last_seq"] = previous;
+  j["state"] = state;
+  return j;
+}
+
 }  // namespace actiond::daemon

@@ -27,6 +27,7 @@ struct InferenceLoop::Camera {
   std::uint64_t next_decide = 0;  // ring index of the next frame to decide
   std::uint64_t skipped = 0;      // frames that left the window before being decided
   std::uint64_t queue_full = 0;   // FrameHub drops, as last seen
+  std::chrono::steady_clock::time_point last_event = std::chrono::steady_clock::now();
   bool streaming = false;         // frames seen since the last end of stream
   std::deque<std::chrono::steady_clock::time_point> analysed;  // recent analysis times (fps_processed)
   pipeline::StreamStatus last_status;
@@ -71,8 +72,17 @@ struct InferenceLoop::Camera {
 };
 
 InferenceLoop::InferenceLoop(const config::InferenceConfig& cfg, pipeline::FrameHub& hub, Publisher& publisher,
-                             ModelSet models)
-    : cfg_(cfg), hub_(hub), publisher_(publisher), models_(std::move(models)) {}
+                             ModelSet models, double heartbeat_s)
+    : cfg_(cfg), heartbeat_s_(heartbeat_s), hub_(hub), publisher_(publisher), models_(std::move(models)) {}
+
+void InferenceLoop::heartbeats() {
+  if (heartbeat_s_ <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [h, cam] : cameras_) {
+    if (now - cam->last_event < std::chrono::duration<double>(heartbeat_s_)) continue;
+    emit(*cam, cam->events.heartbeat(cam->last_status.state.empty() ? "starting" : cam->last_status.state));
+  }
+}
 
 InferenceLoop::~InferenceLoop() { stop("shutdown"); }
 
@@ -181,6 +191,7 @@ void InferenceLoop::run() {
     items.clear();
     hub_.take(static_cast<std::size_t>(cfg_.max_batch), items);
     if (!items.empty()) process(items);
+    heartbeats();
   }
   run_commands();
   spdlog::debug("inference loop stopped");
@@ -322,6 +333,7 @@ nlohmann::json InferenceLoop::snapshot() const {
 }
 
 void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
+  cam.last_event = std::chrono::steady_clock::now();
   {
     const auto open = cam.tracker.open_segment();
     std::lock_guard lock(summary_mu_);

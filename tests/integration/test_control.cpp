@@ -123,3 +123,23 @@ TEST_CASE("a subscriber that lost events recovers them with replay: none missing
   const auto journal = daemon::Journal::read(dir.path() / "journal", "live", 0, 1000000);
   CHECK(journal.size() == recovered.size());
 }
+
+TEST_CASE("heartbeats carry the previous seq while nothing happens", "[integration][heartbeat]") {
+  test::TempDir dir;
+  dir.write("actiond.json", R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0, "heartbeat_s": 0.3},
+                                 "control": {"endpoint": "tcp://127.0.0.1:*"},
+                                 "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}})");
+  dir.write("cameras/quiet.json", test::camera_json("quiet", "test://pattern?cycle=black&width=160&height=120"));
+  daemon::Daemon d(test::load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for([](const auto& ev) { return test::of_type(ev, "heartbeat").size() >= 3; }, 30s));
+  d.stop();
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  for (const auto& h : test::of_type(events, "heartbeat")) {
+    CHECK(h["last_seq"].get<std::uint64_t>() + 1 == h["seq"].get<std::uint64_t>());
+    CHECK(h["state"] == "running");
+  }
+  CHECK(test::of_type(events, "segment.start").empty());
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The real binaries end to end: actiond on a generated H.264 file, a Python subscriber (python3-zmq)
-and `actionctl events` connected at the same time must receive the same events; SIGTERM exits 0;
+and `actionctl events` connected at the same time must receive the same events, every one valid
+against config/schema/events.schema.json (python3-jsonschema); SIGTERM exits 0;
 `actiond --check-config` accepts a good directory and rejects a bad one with a clear message.
 
 Usage (from ctest): test_daemon_process.py --actiond BIN --actionctl BIN --models DIR --source DIR
@@ -17,6 +18,7 @@ import threading
 import time
 
 import zmq
+from jsonschema import Draft202012Validator
 
 
 def free_port() -> int:
@@ -38,7 +40,7 @@ def make_video(path: str) -> None:
 def write_config(root: str, endpoint: str, video: str, control: str = "tcp://127.0.0.1:*") -> None:
     os.makedirs(os.path.join(root, "cameras"), exist_ok=True)
     with open(os.path.join(root, "actiond.json"), "w") as f:
-        json.dump({"publish": {"endpoint": endpoint}, "control": {"endpoint": control},
+        json.dump({"publish": {"endpoint": endpoint, "heartbeat_s": 0.5}, "control": {"endpoint": control},
                    "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
     with open(os.path.join(root, "cameras", "desk.json"), "w") as f:
         json.dump({"id": "desk", "uri": "file://" + video, "fps": 5, "realtime": True,
@@ -143,6 +145,16 @@ def main() -> None:
         end = next(e for e in py_events if e["type"] == "segment.end")
         if start["segment"]["label"] != "red" or start["segment"]["id"] != end["segment"]["id"]:
             fail(f"unexpected segment: {start} / {end}")
+        # Every event validates against the published schema (an independent validator).
+        with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
+            validator = Draft202012Validator(json.load(f))
+        for e in py_events:
+            errors = sorted(validator.iter_errors(e), key=str)
+            if errors:
+                fail(f"event does not match events.schema.json: {errors[0].message}\n{e}")
+        for t in ("stream.status", "segment.start", "segment.end", "boundary", "heartbeat"):
+            if t not in types:
+                fail(f"expected at least one {t} event, got {types}")
         if py_events != ctl_events:
             fail(f"python and actionctl saw different events:\n{py_events}\n{ctl_events}")
         print(f"ok: {len(py_events)} events, identical for python3-zmq and actionctl; {types}")

@@ -74,6 +74,7 @@ struct PublishConfig {
   std::string endpoint = "tcp://127.0.0.1:7700";
   int sndhwm = 10000;            // ZeroMQ PUB high-water mark per subscriber (messages)
   int queue_capacity = 65536;    // events waiting for the publisher thread (drop newest when full)
+  double heartbeat_s = 5.0;      // per-camera heartbeat events (0 = off)
   int startup_grace_ms = 300;    // after binding, lets subscribers waiting for a (re)start reconnect
                                  // before the first event (ZeroMQ reconnects every 100 ms)
 };

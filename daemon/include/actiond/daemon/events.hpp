@@ -40,6 +40,8 @@ class EventFactory {
 
   nlohmann::json from_tracker(const TrackerEvent& ev);
   nlohmann::json stream_status(const StatusInfo& status, double pts);
+  // Carries the seq of the camera's previous event, so a subscriber sees a gap even when nothing happens.
+  nlohmann::json heartbeat(const std::string& state);
 
   nlohmann::json segment(const SegmentInfo& s) const { return segment_json(s); }
   std::uint64_t epoch() const { return epoch_; }

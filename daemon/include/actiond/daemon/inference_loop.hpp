@@ -43,7 +43,9 @@ struct LoopCounters {
 
 class InferenceLoop {
  public:
-  InferenceLoop(const config::InferenceConfig& cfg, pipeline::FrameHub& hub, Publisher& publisher, ModelSet models);
+  // `heartbeat_s` > 0: each camera emits a heartbeat event when it has been quiet that long.
+  InferenceLoop(const config::InferenceConfig& cfg, pipeline::FrameHub& hub, Publisher& publisher, ModelSet models,
+                double heartbeat_s = 0.0);
   ~InferenceLoop();
   InferenceLoop(const InferenceLoop&) = delete;
   InferenceLoop& operator=(const InferenceLoop&) = delete;
@@ -79,8 +81,10 @@ class InferenceLoop {
   void emit_status(Camera& cam, const pipeline::StreamStatus& status);
   void emit(Camera& cam, const nlohmann::json& event);
   void count_inference_error(const char* stage, const std::string& what);
+  void heartbeats();
 
   config::InferenceConfig cfg_;
+  double heartbeat_s_;
   pipeline::FrameHub& hub_;
   Publisher& publisher_;
   ModelSet models_;
