@@ -29,6 +29,8 @@ TrackerConfig parse_tracker(ObjectReader r) {
   require_range(r, "min_duration_s", t.min_duration_s, 0.0, 86400.0);
   t.boundary_threshold = r.number("boundary_threshold", t.boundary_threshold);
   require_range(r, "boundary_threshold", t.boundary_threshold, 0.0, 1.0);
+  t.update_interval_s = r.number("update_interval_s", t.update_interval_s);
+  require_range(r, "update_interval_s", t.update_interval_s, 0.0, 3600.0);
   r.finish();
   return t;
 }

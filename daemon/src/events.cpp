@@ -1,6 +1,8 @@
 #include "actiond/daemon/events.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <cstdio>
 #include <ctime>
 #include <random>
@@ -114,6 +116,24 @@ json EventFactory::stream_status(const StatusInfo& status, double pts) {
   j["fps_processed"] = round_to(status.fps_processed, 2);
   j["clock"] = status.clock;
   j["dropped"] = status.dropped;
+  return j;
+}
+
+json EventFactory::segment_update(const SegmentInfo& open, const FramePoint& at, const std::vector<float>& probs, int k) {
+  json j = envelope("segment.update", at.pts);
+  j["time"] = iso_time(at.time);
+  j["clock"] = clock_;
+  j["latency_ms"] = round_to(std::chrono::duration<double, std::milli>(std::chrono::system_clock::now() - at.time).count(), 1);
+  j["segment"] = segment_json(open);
+  std::vector<int> order(probs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return probs[static_cast<std::size_t>(a)] > probs[static_cast<std::size_t>(b)]; });
+  json top = json::array();
+  for (int i = 0; i < std::min<int>(k, static_cast<int>(order.size())); ++i) {
+    top.push_back({{"label", label(order[static_cast<std::size_t>(i)])},
+                   {"score", round_to(probs[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])], 4)}});
+  }
+  j["top_k"] = top;
   return j;
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <deque>
 #include <future>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -27,6 +28,8 @@ struct InferenceLoop::Camera {
   std::uint64_t next_decide = 0;  // ring index of the next frame to decide
   std::uint64_t skipped = 0;      // frames that left the window before being decided
   std::uint64_t queue_full = 0;   // FrameHub drops, as last seen
+  std::optional<double> last_update_pts;  // stream time of the open segment's last update
+  std::string updated_segment;            // id of the segment those updates are about
   std::chrono::steady_clock::time_point last_event = std::chrono::steady_clock::now();
   bool streaming = false;         // frames seen since the last end of stream
   std::deque<std::chrono::steady_clock::time_point> analysed;  // recent analysis times (fps_processed)
@@ -271,6 +274,8 @@ void InferenceLoop::decide(Camera& cam, bool final) {
     return;
   }
   std::vector<TrackerEvent> events;
+  std::vector<float> last_probs;
+  FramePoint last_at;
   for (std::uint64_t i = cam.next_decide; i <= upto; ++i) {
     const std::size_t p = static_cast<std::size_t>(i - start);
     DecidedFrame df;
@@ -279,9 +284,23 @@ void InferenceLoop::decide(Camera& cam, bool final) {
                     out.probs.begin() + static_cast<std::ptrdiff_t>((p + 1) * out.classes));
     df.boundary = out.boundary[p];
     cam.tracker.push(df, events);
+    last_probs.swap(df.probs);
+    last_at = df.at;
   }
   cam.next_decide = upto + 1;
   for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
+  // Running confidence of an open segment, every update_interval_s of stream time.
+  const auto open = cam.tracker.open_segment();
+  const double every = cam.config.tracker.update_interval_s;
+  if (!open || every <= 0) {
+    cam.last_update_pts.reset();
+  } else if (!cam.last_update_pts || open->id != cam.updated_segment) {
+    cam.last_update_pts = last_at.pts;  // the segment was just published: its start is the first news
+    cam.updated_segment = open->id;
+  } else if (last_at.pts - *cam.last_update_pts >= every - 1e-9) {
+    emit(cam, cam.events.segment_update(*open, last_at, last_probs));
+    cam.last_update_pts = last_at.pts;
+  }
 }
 
 void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {

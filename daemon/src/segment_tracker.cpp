@@ -8,8 +8,10 @@ SegmentTracker::SegmentTracker(config::TrackerConfig cfg, int background, double
     : cfg_(cfg), background_(background), frame_period_s_(frame_period_s), ids_(std::move(ids)) {}
 
 std::optional<SegmentInfo> SegmentTracker::open_segment() const {
-  if (open_ && open_->published) return open_->info;
-  return std::nullopt;
+  if (!open_ || !open_->published) return std::nullopt;
+  SegmentInfo info = open_->info;
+  info.confidence = open_->confidence_sum / std::max(1, open_->frames);
+  return info;
 }
 
 void SegmentTracker::end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out) {

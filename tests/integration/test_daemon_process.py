@@ -44,6 +44,7 @@ def write_config(root: str, endpoint: str, video: str, control: str = "tcp://127
                    "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
     with open(os.path.join(root, "cameras", "desk.json"), "w") as f:
         json.dump({"id": "desk", "uri": "file://" + video, "fps": 5, "realtime": True,
+                   "tracker": {"update_interval_s": 0.4},
                    "models": {"backbone": "bb", "segmenter": "seg"}}, f)
 
 
@@ -138,6 +139,10 @@ def main() -> None:
         types = [e["type"] for e in py_events]
         if types.count("segment.start") != 1 or types.count("segment.end") != 1:
             fail(f"expected one segment start and end, got {types}")
+        updates = [e for e in py_events if e["type"] == "segment.update"]
+        # Updates describe the open segment; top_k is the latest frame (which may already show the next label).
+        if not updates or any(u["segment"]["label"] != "red" for u in updates) or updates[0]["top_k"][0]["label"] != "red":
+            fail(f"segment.update should report the open red segment: {updates}")
         seqs = [e["seq"] for e in py_events]
         if seqs != list(range(1, len(seqs) + 1)):
             fail(f"seq not contiguous from 1: {seqs}")
@@ -152,7 +157,7 @@ def main() -> None:
             errors = sorted(validator.iter_errors(e), key=str)
             if errors:
                 fail(f"event does not match events.schema.json: {errors[0].message}\n{e}")
-        for t in ("stream.status", "segment.start", "segment.end", "boundary", "heartbeat"):
+        for t in ("stream.status", "segment.start", "segment.update", "segment.end", "boundary", "heartbeat"):
             if t not in types:
                 fail(f"expected at least one {t} event, got {types}")
         if py_events != ctl_events:

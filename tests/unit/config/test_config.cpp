@@ -88,7 +88,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
        "cameras/door.json: /tracker/threshold: must be between 0 and 1, got 1.5"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration": 1})"),
        "cameras/door.json: /tracker/min_duration: unknown key (expected one of: boundary_threshold, confirm_frames, "
-       "min_duration_s, threshold)"},
+       "min_duration_s, threshold, update_interval_s)"},
       {kDaemon, R"({"id": "door", "uri": "test://pattern", "models": {"backbone": "big", "segmenter": "seg"}})",
        "cameras/door.json: /models/backbone: unknown model \"big\" (actiond.json /models has: bb, seg)"},
       {kDaemon, R"({"id": "door", "uri": "test://pattern"})", "cameras/door.json: /models: is required"},

@@ -23,6 +23,7 @@ struct TrackerConfig {
   int confirm_frames = 3;            // a new label must hold this many frames before it is accepted
   double min_duration_s = 1.0;       // a segment is published only once it has lasted this long
   double boundary_threshold = 0.5;   // boundary events for local peaks of the boundary score above this
+  double update_interval_s = 2.0;    // segment.update while a segment is open (0 = off)
 };
 
 struct CameraModels {

@@ -42,6 +42,8 @@ class EventFactory {
   nlohmann::json stream_status(const StatusInfo& status, double pts);
   // Carries the seq of the camera's previous event, so a subscriber sees a gap even when nothing happens.
   nlohmann::json heartbeat(const std::string& state);
+  // While a segment is open: its running confidence and the top-k labels of the latest decided frame.
+  nlohmann::json segment_update(const SegmentInfo& open, const FramePoint& at, const std::vector<float>& probs, int k = 3);
 
   nlohmann::json segment(const SegmentInfo& s) const { return segment_json(s); }
   std::uint64_t epoch() const { return epoch_; }
