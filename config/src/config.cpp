@@ -21,16 +21,11 @@ std::string join(const std::vector<std::string>& items) {
 
 TrackerConfig parse_tracker(ObjectReader r) {
   TrackerConfig t;
-  t.threshold = r.number("threshold", t.threshold);
-  require_range(r, "threshold", t.threshold, 0.0, 1.0);
-  t.confirm_frames = r.integer("confirm_frames", t.confirm_frames);
-  require_range(r, "confirm_frames", t.confirm_frames, 1, 1000);
-  t.min_duration_s = r.number("min_duration_s", t.min_duration_s);
-  require_range(r, "min_duration_s", t.min_duration_s, 0.0, 86400.0);
-  t.boundary_threshold = r.number("boundary_threshold", t.boundary_threshold);
-  require_range(r, "boundary_threshold", t.boundary_threshold, 0.0, 1.0);
-  t.update_interval_s = r.number("update_interval_s", t.update_interval_s);
-  require_range(r, "update_interval_s", t.update_interval_s, 0.0, 3600.0);
+  t.threshold = r.number_in("threshold", t.threshold, 0.0, 1.0);
+  t.confirm_frames = r.integer_in("confirm_frames", t.confirm_frames, 1, 1000);
+  t.min_duration_s = r.number_in("min_duration_s", t.min_duration_s, 0.0, 86400.0);
+  t.boundary_threshold = r.number_in("boundary_threshold", t.boundary_threshold, 0.0, 1.0);
+  t.update_interval_s = r.number_in("update_interval_s", t.update_interval_s, 0.0, 3600.0);
   r.finish();
   return t;
 }
@@ -71,38 +66,24 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
 
   {
     ObjectReader p = root.object("publish");
-    d.publish.endpoint = p.string("endpoint", d.publish.endpoint);
-    if (d.publish.endpoint.rfind("tcp://", 0) != 0 && d.publish.endpoint.rfind("ipc://", 0) != 0) {
-      p.fail("endpoint", "must start with tcp:// or ipc://, got \"" + d.publish.endpoint + "\"");
-    }
-    d.publish.sndhwm = p.integer("sndhwm", d.publish.sndhwm);
-    require_range(p, "sndhwm", d.publish.sndhwm, 1, 10000000);
-    d.publish.queue_capacity = p.integer("queue_capacity", d.publish.queue_capacity);
-    require_range(p, "queue_capacity", d.publish.queue_capacity, 16, 10000000);
-    d.publish.heartbeat_s = p.number("heartbeat_s", d.publish.heartbeat_s);
-    require_range(p, "heartbeat_s", d.publish.heartbeat_s, 0, 3600);
-    d.publish.startup_grace_ms = p.integer("startup_grace_ms", d.publish.startup_grace_ms);
-    require_range(p, "startup_grace_ms", d.publish.startup_grace_ms, 0, 10000);
+    d.publish.endpoint = p.endpoint("endpoint", d.publish.endpoint);
+    d.publish.sndhwm = p.integer_in("sndhwm", d.publish.sndhwm, 1, 10000000);
+    d.publish.queue_capacity = p.integer_in("queue_capacity", d.publish.queue_capacity, 16, 10000000);
+    d.publish.heartbeat_s = p.number_in("heartbeat_s", d.publish.heartbeat_s, 0, 3600);
+    d.publish.startup_grace_ms = p.integer_in("startup_grace_ms", d.publish.startup_grace_ms, 0, 10000);
     p.finish();
   }
   {
     ObjectReader inf = root.object("inference");
-    d.inference.intra_op_threads = inf.integer("intra_op_threads", d.inference.intra_op_threads);
-    require_range(inf, "intra_op_threads", d.inference.intra_op_threads, 1, 256);
-    d.inference.inter_op_threads = inf.integer("inter_op_threads", d.inference.inter_op_threads);
-    require_range(inf, "inter_op_threads", d.inference.inter_op_threads, 1, 256);
-    d.inference.max_batch = inf.integer("max_batch", d.inference.max_batch);
-    require_range(inf, "max_batch", d.inference.max_batch, 1, 256);
-    d.inference.max_wait_ms = inf.integer("max_wait_ms", d.inference.max_wait_ms);
-    require_range(inf, "max_wait_ms", d.inference.max_wait_ms, 0, 1000);
+    d.inference.intra_op_threads = inf.integer_in("intra_op_threads", d.inference.intra_op_threads, 1, 256);
+    d.inference.inter_op_threads = inf.integer_in("inter_op_threads", d.inference.inter_op_threads, 1, 256);
+    d.inference.max_batch = inf.integer_in("max_batch", d.inference.max_batch, 1, 256);
+    d.inference.max_wait_ms = inf.integer_in("max_wait_ms", d.inference.max_wait_ms, 0, 1000);
     inf.finish();
   }
   {
     ObjectReader c = root.object("control");
-    d.control_endpoint = c.string("endpoint", d.control_endpoint);
-    if (d.control_endpoint.rfind("tcp://", 0) != 0 && d.control_endpoint.rfind("ipc://", 0) != 0) {
-      c.fail("endpoint", "must start with tcp:// or ipc://, got \"" + d.control_endpoint + "\"");
-    }
+    d.control_endpoint = c.endpoint("endpoint", d.control_endpoint);
     c.finish();
   }
   {
@@ -114,10 +95,8 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     if (d.journal.fsync != "always" && d.journal.fsync != "batch" && d.journal.fsync != "none") {
       jr.fail("fsync", "must be one of always, batch, none, got \"" + d.journal.fsync + "\"");
     }
-    d.journal.max_file_mb = jr.integer("max_file_mb", d.journal.max_file_mb);
-    require_range(jr, "max_file_mb", d.journal.max_file_mb, 1, 4096);
-    d.journal.max_files = jr.integer("max_files", d.journal.max_files);
-    require_range(jr, "max_files", d.journal.max_files, 1, 100000);
+    d.journal.max_file_mb = jr.integer_in("max_file_mb", d.journal.max_file_mb, 1, 4096);
+    d.journal.max_files = jr.integer_in("max_files", d.journal.max_files, 1, 100000);
     jr.finish();
   }
   {
@@ -171,14 +150,12 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
   require_greater(r, "fps", c.fps, 0.0);
   require_range(r, "fps", c.fps, 0.0, 120.0);
   c.realtime = r.boolean("realtime", c.realtime);
-  c.queue_frames = r.integer("queue_frames", c.queue_frames);
-  require_range(r, "queue_frames", c.queue_frames, 1, 1024);
+  c.queue_frames = r.integer_in("queue_frames", c.queue_frames, 1, 1024);
 
   c.loop = r.boolean("loop", c.loop);
   c.transport = r.string("transport", c.transport);
   if (c.transport != "tcp" && c.transport != "udp") r.fail("transport", "must be \"tcp\" or \"udp\", got \"" + c.transport + "\"");
-  c.latency_ms = r.integer("latency_ms", c.latency_ms);
-  require_range(r, "latency_ms", c.latency_ms, 0, 60000);
+  c.latency_ms = r.integer_in("latency_ms", c.latency_ms, 0, 60000);
   c.username = r.string("username", "");
   const std::string password_file = r.string("password_file", "");
   if (!password_file.empty()) {
@@ -188,33 +165,24 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     std::getline(in, c.password);
     while (!c.password.empty() && (c.password.back() == '\r' || c.password.back() == ' ')) c.password.pop_back();
   }
-  c.decoder_threads = r.integer("decoder_threads", c.decoder_threads);
-  require_range(r, "decoder_threads", c.decoder_threads, 0, 64);
+  c.decoder_threads = r.integer_in("decoder_threads", c.decoder_threads, 0, 64);
   {
     ObjectReader roi = r.object("roi");
-    c.roi.x = roi.integer("x", 0);
-    require_range(roi, "x", c.roi.x, 0, 100000);
-    c.roi.y = roi.integer("y", 0);
-    require_range(roi, "y", c.roi.y, 0, 100000);
-    c.roi.width = roi.integer("width", 0);
-    require_range(roi, "width", c.roi.width, 0, 100000);
-    c.roi.height = roi.integer("height", 0);
-    require_range(roi, "height", c.roi.height, 0, 100000);
+    c.roi.x = roi.integer_in("x", 0, 0, 100000);
+    c.roi.y = roi.integer_in("y", 0, 0, 100000);
+    c.roi.width = roi.integer_in("width", 0, 0, 100000);
+    c.roi.height = roi.integer_in("height", 0, 0, 100000);
     if ((c.roi.width == 0) != (c.roi.height == 0)) roi.fail("width", "roi needs both width and height (or neither)");
     roi.finish();
   }
   {
     ObjectReader rc = r.object("reconnect");
-    c.reconnect.initial_s = rc.number("initial_s", c.reconnect.initial_s);
-    require_range(rc, "initial_s", c.reconnect.initial_s, 0.01, 3600);
-    c.reconnect.max_s = rc.number("max_s", c.reconnect.max_s);
-    require_range(rc, "max_s", c.reconnect.max_s, c.reconnect.initial_s, 86400);
-    c.reconnect.max_attempts = rc.integer("max_attempts", c.reconnect.max_attempts);
-    require_range(rc, "max_attempts", c.reconnect.max_attempts, 0, 1000000);
+    c.reconnect.initial_s = rc.number_in("initial_s", c.reconnect.initial_s, 0.01, 3600);
+    c.reconnect.max_s = rc.number_in("max_s", c.reconnect.max_s, c.reconnect.initial_s, 86400);
+    c.reconnect.max_attempts = rc.integer_in("max_attempts", c.reconnect.max_attempts, 0, 1000000);
     rc.finish();
   }
-  c.stall_timeout_s = r.number("stall_timeout_s", c.stall_timeout_s);
-  require_range(r, "stall_timeout_s", c.stall_timeout_s, 0.2, 3600);
+  c.stall_timeout_s = r.number_in("stall_timeout_s", c.stall_timeout_s, 0.2, 3600);
 
   if (!r.has("models")) r.fail("models", "is required");
   {

@@ -115,6 +115,26 @@ bool ObjectReader::boolean(const std::string& key, bool fallback) {
   return v->get<bool>();
 }
 
+int ObjectReader::integer_in(const std::string& key, int fallback, int lo, int hi) {
+  const int v = integer(key, fallback);
+  require_range(*this, key, v, lo, hi);
+  return v;
+}
+
+double ObjectReader::number_in(const std::string& key, double fallback, double lo, double hi) {
+  const double v = number(key, fallback);
+  require_range(*this, key, v, lo, hi);
+  return v;
+}
+
+std::string ObjectReader::endpoint(const std::string& key, const std::string& fallback) {
+  std::string v = string(key, fallback);
+  if (v.rfind("tcp://", 0) != 0 && v.rfind("ipc://", 0) != 0) {
+    fail(key, "must start with tcp:// or ipc://, got \"" + v + "\"");
+  }
+  return v;
+}
+
 ObjectReader ObjectReader::object(const std::string& key) {
   static const json empty = json::object();
   const json* v = find(key);

@@ -30,15 +30,12 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
     r.raw("sha256");    // optional checksum of the training inputs
     m.name = r.required_string("name");
     m.version = r.required_string("version");
-    m.feature_dim = r.integer("feature_dim", 0);
-    config::require_range(r, "feature_dim", m.feature_dim, 1, 65536);
+    m.feature_dim = r.integer_in("feature_dim", 0, 1, 65536);
     if (m.kind == ModelKind::backbone) {
       if (!r.has("input")) r.fail("input", "is required for a backbone");
       ObjectReader in = r.object("input");
-      m.input_width = in.integer("width", 0);
-      config::require_range(in, "width", m.input_width, 8, 4096);
-      m.input_height = in.integer("height", 0);
-      config::require_range(in, "height", m.input_height, 8, 4096);
+      m.input_width = in.integer_in("width", 0, 8, 4096);
+      m.input_height = in.integer_in("height", 0, 8, 4096);
       const std::string format = in.string("format", "RGB");
       if (format != "RGB") in.fail("format", "must be \"RGB\", got \"" + format + "\"");
       in.finish();
@@ -57,12 +54,9 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
         }
         m.labels.push_back(labels[i].get<std::string>());
       }
-      m.background = r.integer("background", 0);
-      config::require_range(r, "background", m.background, 0, static_cast<double>(m.labels.size()) - 1);
-      m.window = r.integer("window", 0);
-      config::require_range(r, "window", m.window, 1, 100000);
-      m.lookahead = r.integer("lookahead", 0);
-      config::require_range(r, "lookahead", m.lookahead, 0, m.window - 1);
+      m.background = r.integer_in("background", 0, 0, static_cast<int>(m.labels.size()) - 1);
+      m.window = r.integer_in("window", 0, 1, 100000);
+      m.lookahead = r.integer_in("lookahead", 0, 0, m.window - 1);
     }
     r.finish();
     return m;

@@ -33,6 +33,11 @@ class ObjectReader {
   double number(const std::string& key, double fallback);
   int integer(const std::string& key, int fallback);
   bool boolean(const std::string& key, bool fallback);
+  // Read and range-check in one step ("must be between lo and hi, got v").
+  int integer_in(const std::string& key, int fallback, int lo, int hi);
+  double number_in(const std::string& key, double fallback, double lo, double hi);
+  // A ZeroMQ endpoint that must start with tcp:// or ipc://.
+  std::string endpoint(const std::string& key, const std::string& fallback);
   // Nested object; absent means an empty object (all defaults).
   ObjectReader object(const std::string& key);
   // Calls `fn(name, reader)` for each member of the object at `key` (absent = none).
