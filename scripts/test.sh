@@ -22,5 +22,8 @@ BUILD_DIR="${BUILD_DIR:-build${SANITIZE:+-$SANITIZE}}"
 actiond_build "$BUILD_DIR" -DACTIOND_BUILD_TESTS=ON -DACTIOND_WERROR=ON -DACTIOND_SANITIZE="$SANITIZE"
 
 export ACTIOND_SHARED_DIR="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
+if [ -n "$SANITIZE" ]; then
+  export LSAN_OPTIONS="suppressions=$ACTIOND_ROOT/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+fi
 cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 600 "${CTEST_ARGS[@]}"
