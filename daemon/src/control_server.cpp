@@ -1,6 +1,7 @@
 #include "actiond/daemon/control_server.hpp"
 
 #include "actiond/daemon/journal.hpp"
+#include "zmq_bind.hpp"
 
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
@@ -21,16 +22,10 @@ ControlServer::ControlServer(const std::string& endpoint, ControlContext context
   thread_ = std::thread([this, endpoint, p = std::move(bound)]() mutable {
     zmq::context_t zctx(1);
     zmq::socket_t sock(zctx, zmq::socket_type::router);
-    try {
-      sock.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
-      sock.set(zmq::sockopt::linger, 0);
-      sock.set(zmq::sockopt::rcvtimeo, 100);
-      sock.bind(endpoint);
-      p.set_value(sock.get(zmq::sockopt::last_endpoint));
-    } catch (const zmq::error_t& e) {
-      p.set_exception(std::make_exception_ptr(std::runtime_error("control endpoint " + endpoint + ": " + e.what())));
-      return;
-    }
+    sock.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
+    sock.set(zmq::sockopt::linger, 0);
+    sock.set(zmq::sockopt::rcvtimeo, 100);
+    if (!detail::bind_and_report(sock, endpoint, "control endpoint", p)) return;
     run(&sock);
   });
   try {

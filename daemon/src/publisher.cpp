@@ -1,6 +1,7 @@
 #include "actiond/daemon/publisher.hpp"
 
 #include "actiond/daemon/journal.hpp"
+#include "zmq_bind.hpp"
 
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
@@ -16,15 +17,9 @@ Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal)
   thread_ = std::thread([this, ep = cfg.endpoint, hwm = cfg.sndhwm, p = std::move(bound)]() mutable {
     zmq::context_t ctx(1);
     zmq::socket_t sock(ctx, zmq::socket_type::pub);
-    try {
-      sock.set(zmq::sockopt::sndhwm, hwm);
-      sock.set(zmq::sockopt::linger, 2000);
-      sock.bind(ep);
-      p.set_value(sock.get(zmq::sockopt::last_endpoint));
-    } catch (const zmq::error_t& e) {
-      p.set_exception(std::make_exception_ptr(std::runtime_error("publish endpoint " + ep + ": " + e.what())));
-      return;
-    }
+    sock.set(zmq::sockopt::sndhwm, hwm);
+    sock.set(zmq::sockopt::linger, 2000);
+    if (!detail::bind_and_report(sock, ep, "publish endpoint", p)) return;
     std::unique_lock lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
