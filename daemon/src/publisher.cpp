@@ -16,8 +16,10 @@ Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal)
   auto result = bound.get_future();
   thread_ = std::thread([this, ep = cfg.endpoint, hwm = cfg.sndhwm, p = std::move(bound)]() mutable {
     zmq::context_t ctx(1);
-    zmq::socket_t sock(ctx, zmq::socket_type::pub);
+    // XPUB rather than PUB only to learn when a subscriber is too slow (see send_event()).
+    zmq::socket_t sock(ctx, zmq::socket_type::xpub);
     sock.set(zmq::sockopt::sndhwm, hwm);
+    sock.set(zmq::sockopt::xpub_nodrop, 1);
     sock.set(zmq::sockopt::linger, 2000);
     if (!detail::bind_and_report(sock, ep, "publish endpoint", p)) return;
     std::unique_lock lock(mu_);
@@ -30,14 +32,9 @@ Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal)
       lock.unlock();
       for (auto& m : batch) {
         if (journal_ != nullptr) journal_->append(m.camera, m.seq, m.body);  // before it is published
-        try {
-          sock.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-          sock.send(zmq::buffer(m.body), zmq::send_flags::dontwait);
-          sent_.fetch_add(1);
-        } catch (const zmq::error_t& e) {
-          spdlog::error("publisher: send failed: {}", e.what());
-        }
+        send_event(sock, m);
       }
+      drain_subscriptions(sock);
       if (journal_ != nullptr) journal_->sync();
       lock.lock();
       in_flight_ = false;
@@ -53,6 +50,41 @@ Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal)
     throw;
   }
   spdlog::info("publishing events on {}", endpoint_);
+}
+
+// With ZMQ_XPUB_NODROP a send fails with EAGAIN, reaching nobody, when a subscriber's queue has just
+// reached the high-water mark. That is our chance to count it; the event is then sent lossily (as a
+// plain PUB would): subscribers with room get it, the full one misses it and every event after it
+// until it has caught up (libzmq skips it silently meanwhile), and sees a seq gap.
+void Publisher::send_event(zmq::socket_t& sock, const Message& m) {
+  try {
+    if (!sock.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      const auto n = slow_stalls_.fetch_add(1) + 1;
+      if ((n & (n - 1)) == 0) {
+        spdlog::warn("publisher: a subscriber is not keeping up (sndhwm reached, it misses events until it catches "
+                     "up); {} such stalls so far", n);
+      }
+      sock.set(zmq::sockopt::xpub_nodrop, 0);
+      sock.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      sock.send(zmq::buffer(m.body), zmq::send_flags::dontwait);
+      sock.set(zmq::sockopt::xpub_nodrop, 1);
+    } else {
+      sock.send(zmq::buffer(m.body), zmq::send_flags::dontwait);  // same message: cannot hit the HWM
+    }
+    sent_.fetch_add(1);
+  } catch (const zmq::error_t& e) {
+    spdlog::error("publisher: send failed: {}", e.what());
+  }
+}
+
+// Subscription messages queue up on an XPUB socket until read; they also tell us who listens.
+void Publisher::drain_subscriptions(zmq::socket_t& sock) {
+  zmq::message_t msg;
+  while (sock.recv(msg, zmq::recv_flags::dontwait)) {
+    const auto* d = static_cast<const unsigned char*>(msg.data());
+    if (msg.size() > 0 && d[0] == 1) subscriptions_.fetch_add(1);
+    if (msg.size() > 0 && d[0] == 0 && subscriptions_.load() > 0) subscriptions_.fetch_sub(1);
+  }
 }
 
 Publisher::~Publisher() {

@@ -4,6 +4,11 @@
 // this only happens if the process cannot send at all). Each event goes out as two frames:
 // topic "<camera>/<type>" and the JSON body. With a journal, each event is appended to it first.
 //
+// Slow subscribers never block it: a subscriber whose queue holds `sndhwm` messages misses events
+// until it has caught up (it sees a seq gap and recovers them with the control socket's `replay`).
+// Each time that happens is counted in slow_subscriber_stalls() (libzmq does not tell how many
+// events the subscriber then missed). The socket is an XPUB, which a ZeroMQ SUB cannot tell from a PUB.
+//
 // The socket is created and bound on the publisher thread; the constructor waits for the bind and
 // throws std::runtime_error naming the endpoint if it fails (e.g. address in use).
 //
@@ -17,6 +22,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+namespace zmq {
+class socket_t;
+}
 
 namespace actiond::daemon {
 
@@ -36,16 +45,18 @@ class Publisher {
   const std::string& endpoint() const { return endpoint_; }  // as bound (wildcard port resolved)
   std::uint64_t sent() const { return sent_.load(); }
   std::uint64_t dropped_queue_full() const { return dropped_.load(); }
+  std::uint64_t slow_subscriber_stalls() const { return slow_stalls_.load(); }
+  std::uint64_t subscriptions() const { return subscriptions_.load(); }  // topic subscriptions now active
 
  private:
-  void run(std::string bind_to, int sndhwm);
-
   struct Message {
     std::string camera;
     std::uint64_t seq = 0;
     std::string topic;
     std::string body;
   };
+  void send_event(zmq::socket_t& sock, const Message& m);
+  void drain_subscriptions(zmq::socket_t& sock);
 
   class Journal* journal_;
   std::size_t capacity_;
@@ -59,6 +70,8 @@ class Publisher {
   std::thread thread_;
   std::atomic<std::uint64_t> sent_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> slow_stalls_{0};
+  std::atomic<std::uint64_t> subscriptions_{0};
 };
 
 }  // namespace actiond::daemon
