@@ -7,7 +7,7 @@ to drive the whole path from decoder to events with predictable results on the t
 (test://pattern?cycle=black,red,...). A later issue replaces the demo's models with trained ones.
 
 Usage: /usr/bin/python3 scripts/make_tiny_models.py --out DIR [--size 112]
-Writes DIR/backbone.pt and DIR/segmenter.pt, each with its manifest.json inside.
+Writes DIR/backbone.pt, DIR/segmenter.pt and DIR/recognizer.pt, each with its manifest.json inside.
 """
 import argparse
 import json
@@ -50,6 +50,18 @@ class ColourSegmenter(torch.nn.Module):
         diff = torch.cat([torch.zeros_like(diff[:, :1]), diff], dim=1)
         boundary = torch.sigmoid(10.0 * (diff - 0.3))
         return probs, boundary
+
+
+class ColourRecognizer(torch.nn.Module):
+    """float [B,T,8] -> probs [B,4]: the colour segmenter's probabilities averaged over the clip."""
+
+    def __init__(self):
+        super().__init__()
+        self.frames = ColourSegmenter()
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        probs, _ = self.frames(f)
+        return probs.mean(dim=1)
 
 
 def save(module: torch.nn.Module, manifest: dict, path: str) -> None:
@@ -117,6 +129,10 @@ def main() -> None:
         "feature_dim": FEATURE_DIM, "labels": LABELS, "background": 0,
         "window": 16, "lookahead": 1,
     }, os.path.join(args.out, "segmenter.pt"))
+    save(ColourRecognizer(), {
+        "kind": "recognizer", "name": "tiny-colour-clip", "version": "1",
+        "feature_dim": FEATURE_DIM, "labels": LABELS, "background": 0, "window": 8,
+    }, os.path.join(args.out, "recognizer.pt"))
     if args.broken:
         write_broken(args.out, args.size)
     print(f"tiny models written to {args.out}")

@@ -26,6 +26,10 @@ TrackerConfig parse_tracker(ObjectReader r) {
   t.min_duration_s = r.number_in("min_duration_s", t.min_duration_s, 0.0, 86400.0);
   t.boundary_threshold = r.number_in("boundary_threshold", t.boundary_threshold, 0.0, 1.0);
   t.update_interval_s = r.number_in("update_interval_s", t.update_interval_s, 0.0, 3600.0);
+  t.max_duration_s = r.number_in("max_duration_s", t.max_duration_s, 0.0, 604800.0);
+  if (t.max_duration_s > 0 && t.max_duration_s < t.min_duration_s) {
+    r.fail("max_duration_s", "must be 0 (no limit) or at least min_duration_s (" + format_number(t.min_duration_s) + ")");
+  }
   r.finish();
   return t;
 }
@@ -189,7 +193,16 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     ObjectReader m = r.object("models");
     c.models.backbone = model_ref(m, "backbone", daemon);
     c.models.segmenter = model_ref(m, "segmenter", daemon);
+    if (m.has("recognizer")) c.models.recognizer = model_ref(m, "recognizer", daemon);
     m.finish();
+  }
+  if (r.has("recognition") && c.models.recognizer.empty()) r.fail("recognition", "needs /models/recognizer");
+  {
+    ObjectReader rec = r.object("recognition");
+    c.recognition.interval_s = rec.number_in("interval_s", c.recognition.interval_s, 0.05, 3600);
+    c.recognition.top_k = rec.integer_in("top_k", c.recognition.top_k, 1, 100);
+    c.recognition.min_confidence = rec.number_in("min_confidence", c.recognition.min_confidence, 0.0, 1.0);
+    rec.finish();
   }
   c.tracker = parse_tracker(r.object("tracker"));
   r.finish();

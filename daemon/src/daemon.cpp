@@ -26,25 +26,35 @@ void check_uris(const config::Config& cfg) {
   }
 }
 
-// Loads every model the cameras use, once each, and checks each camera's pair fits together.
+// Loads the model `entry` into `loaded` unless it is there already; returns it.
+template <typename Model>
+Model& load_once(std::map<std::string, std::unique_ptr<Model>>& loaded, const config::ModelEntry& entry,
+                 const char* role) {
+  auto& slot = loaded[entry.name];
+  if (!slot) {
+    slot = Model::load(entry.path);
+    spdlog::info("model {}: {} {} v{} ({})", entry.name, role, slot->manifest().name, slot->manifest().version,
+                 entry.path.string());
+  }
+  return *slot;
+}
+
+// Loads every model the cameras use, once each, and checks each camera's models fit together.
 ModelSet load_models(const config::Config& cfg) {
   ModelSet set;
   for (const auto& cam : cfg.cameras) {
-    const auto& bb_entry = cfg.daemon.models.at(cam.models.backbone);
-    const auto& seg_entry = cfg.daemon.models.at(cam.models.segmenter);
-    if (set.backbones.count(bb_entry.name) == 0) {
-      set.backbones[bb_entry.name] = models::Backbone::load(bb_entry.path);
-      spdlog::info("model {}: backbone {} v{} ({})", bb_entry.name, set.backbones[bb_entry.name]->manifest().name,
-                   set.backbones[bb_entry.name]->manifest().version, bb_entry.path.string());
-    }
-    if (set.segmenters.count(seg_entry.name) == 0) {
-      set.segmenters[seg_entry.name] = models::Segmenter::load(seg_entry.path);
-      spdlog::info("model {}: segmenter {} v{} ({})", seg_entry.name, set.segmenters[seg_entry.name]->manifest().name,
-                   set.segmenters[seg_entry.name]->manifest().version, seg_entry.path.string());
-    }
     try {
-      models::check_compatible(set.backbones[bb_entry.name]->manifest(), bb_entry.path,
-                               set.segmenters[seg_entry.name]->manifest(), seg_entry.path);
+      const auto& bb_entry = cfg.daemon.models.at(cam.models.backbone);
+      const auto& seg_entry = cfg.daemon.models.at(cam.models.segmenter);
+      const auto& bb = load_once(set.backbones, bb_entry, "backbone");
+      const auto& seg = load_once(set.segmenters, seg_entry, "segmenter");
+      models::check_compatible(bb.manifest(), bb_entry.path, seg.manifest(), seg_entry.path);
+      if (!cam.models.recognizer.empty()) {
+        const auto& rec_entry = cfg.daemon.models.at(cam.models.recognizer);
+        const auto& rec = load_once(set.recognizers, rec_entry, "recognizer");
+        models::check_compatible(bb.manifest(), bb_entry.path, rec.manifest(), rec_entry.path,
+                                 models::ModelKind::recognizer);
+      }
     } catch (const models::ModelError& e) {
       throw models::ModelError(cam.file + ": /models: " + e.what());
     }

@@ -119,21 +119,46 @@ json EventFactory::stream_status(const StatusInfo& status, double pts) {
   return j;
 }
 
-json EventFactory::segment_update(const SegmentInfo& open, const FramePoint& at, const std::vector<float>& probs, int k) {
-  json j = envelope("segment.update", at.pts);
+namespace {
+
+// [{"label", "score"}] of the k best labels, best first.
+json top_k(const std::vector<float>& probs, const std::vector<std::string>& labels, int k) {
+  std::vector<std::size_t> order(probs.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return probs[a] > probs[b]; });
+  json top = json::array();
+  for (std::size_t i = 0; i < std::min(static_cast<std::size_t>(std::max(k, 0)), order.size()); ++i) {
+    const std::size_t id = order[i];
+    top.push_back({{"label", id < labels.size() ? labels[id] : "?"}, {"score", round_to(probs[id], 4)}});
+  }
+  return top;
+}
+
+}  // namespace
+
+void EventFactory::stamp_frame(json& j, const FramePoint& at) const {
   j["time"] = iso_time(at.time);
   j["clock"] = clock_;
   j["latency_ms"] = round_to(std::chrono::duration<double, std::milli>(std::chrono::system_clock::now() - at.time).count(), 1);
+}
+
+json EventFactory::segment_update(const SegmentInfo& open, const FramePoint& at, const std::vector<float>& probs, int k) {
+  json j = envelope("segment.update", at.pts);
+  stamp_frame(j, at);
   j["segment"] = segment_json(open);
-  std::vector<int> order(probs.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return probs[static_cast<std::size_t>(a)] > probs[static_cast<std::size_t>(b)]; });
-  json top = json::array();
-  for (int i = 0; i < std::min<int>(k, static_cast<int>(order.size())); ++i) {
-    top.push_back({{"label", label(order[static_cast<std::size_t>(i)])},
-                   {"score", round_to(probs[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])], 4)}});
-  }
+  j["top_k"] = top_k(probs, labels_, k);
+  return j;
+}
+
+json EventFactory::recognition(const Recognition& r) {
+  json j = envelope("recognition", r.end.pts);
+  stamp_frame(j, r.end);
+  const json top = top_k(r.probs, r.labels, std::max(1, r.top_k));
+  j["label"] = top.at(0).at("label");
+  j["confidence"] = top.at(0).at("score");
   j["top_k"] = top;
+  j["window"] = {{"start_pts", round_to(r.start.pts, 6)}, {"end_pts", round_to(r.end.pts, 6)}, {"frames", r.frames}};
+  j["model"] = r.model;
   return j;
 }
 

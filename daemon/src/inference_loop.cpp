@@ -22,6 +22,7 @@ struct InferenceLoop::Camera {
   config::CameraConfig config;
   models::Backbone* backbone;
   models::Segmenter* segmenter;
+  models::Recognizer* recognizer;  // optional
   models::FeatureRing ring;
   SegmentTracker tracker;
   EventFactory events;
@@ -30,6 +31,7 @@ struct InferenceLoop::Camera {
   std::uint64_t queue_full = 0;   // FrameHub drops, as last seen
   std::optional<double> last_update_pts;  // stream time of the open segment's last update
   std::string updated_segment;            // id of the segment those updates are about
+  std::optional<double> last_recognition_pts;  // stream time of the last recognition
   std::chrono::steady_clock::time_point last_event = std::chrono::steady_clock::now();
   bool streaming = false;         // frames seen since the last end of stream
   std::deque<std::chrono::steady_clock::time_point> analysed;  // recent analysis times (fps_processed)
@@ -46,20 +48,23 @@ struct InferenceLoop::Camera {
   }
 
   Camera(pipeline::CameraHandle h, const config::CameraConfig& c, models::Backbone* bb, models::Segmenter* seg,
-         std::uint64_t last_seq, std::uint64_t last_epoch)
+         models::Recognizer* rec, std::uint64_t last_seq, std::uint64_t last_epoch)
       : handle(h),
         config(c),
         backbone(bb),
         segmenter(seg),
-        ring(std::max<std::size_t>(static_cast<std::size_t>(seg->manifest().window) * 2, 64),
+        recognizer(rec),
+        ring(std::max<std::size_t>({static_cast<std::size_t>(seg->manifest().window) * 2,
+                                    rec ? static_cast<std::size_t>(rec->manifest().window) : 0, 64}),
              static_cast<std::size_t>(seg->manifest().feature_dim)),
         tracker(c.tracker, seg->manifest().background, 1.0 / c.fps, make_ids(c.id)),
-        events(c.id, seg->manifest().labels, last_seq, last_epoch, models_json(bb->manifest(), seg->manifest())) {}
+        events(c.id, seg->manifest().labels, last_seq, last_epoch, models_json(bb, seg, rec)) {}
 
-  static nlohmann::json models_json(const models::Manifest& bb, const models::Manifest& seg) {
+  static nlohmann::json models_json(const models::Backbone* bb, const models::Segmenter* seg,
+                                    const models::Recognizer* rec) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto* m : {&bb, &seg}) {
-      out.push_back({{"name", m->name}, {"version", m->version}, {"sha256", m->file_sha256}});
+    for (const auto* m : {&bb->manifest(), &seg->manifest(), rec ? &rec->manifest() : nullptr}) {
+      if (m != nullptr) out.push_back({{"name", m->name}, {"version", m->version}, {"sha256", m->file_sha256}});
     }
     return out;
   }
@@ -131,7 +136,8 @@ void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::Came
   post([this, handle, camera, last_seq, last_epoch] {
     auto* bb = models_.backbones.at(camera.models.backbone).get();
     auto* seg = models_.segmenters.at(camera.models.segmenter).get();
-    cameras_[handle] = std::make_unique<Camera>(handle, camera, bb, seg, last_seq, last_epoch);
+    auto* rec = camera.models.recognizer.empty() ? nullptr : models_.recognizers.at(camera.models.recognizer).get();
+    cameras_[handle] = std::make_unique<Camera>(handle, camera, bb, seg, rec, last_seq, last_epoch);
   }, true);
 }
 
@@ -241,6 +247,7 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
       cam.ring.push(models::FeatureMeta{fr.pts, fr.time, fr.arrival}, features.data() + i * dim);
       cam.streaming = true;
       cam.note_analysed();
+      recognize(cam);  // per frame, so clips end exactly at the cadence
       touched.insert(&cam);
     }
     std::lock_guard lock(counters_mu_);
@@ -248,6 +255,35 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
     ++counters_.batches;
   }
   for (Camera* cam : touched) decide(*cam, false);
+}
+
+void InferenceLoop::recognize(Camera& cam) {
+  if (cam.recognizer == nullptr) return;
+  const auto& m = cam.recognizer->manifest();
+  const auto newest = cam.ring.meta_at(cam.ring.total_pushed() - 1);
+  if (!newest) return;
+  const auto& rc = cam.config.recognition;
+  if (cam.last_recognition_pts && newest->pts - *cam.last_recognition_pts < rc.interval_s - 1e-9) return;
+  std::vector<float> feats;
+  std::vector<models::FeatureMeta> meta;
+  cam.ring.latest(static_cast<std::size_t>(m.window), feats, &meta);
+  if (meta.size() < static_cast<std::size_t>(m.window)) return;  // a full clip since the stream (re)started
+  Recognition r;
+  try {
+    cam.recognizer->run(feats.data(), static_cast<int>(meta.size()), r.probs);
+  } catch (const models::ModelError& e) {
+    count_inference_error("recognizer", e.what());
+    return;
+  }
+  cam.last_recognition_pts = newest->pts;
+  if (*std::max_element(r.probs.begin(), r.probs.end()) < rc.min_confidence) return;
+  r.start = FramePoint{meta.front().pts, meta.front().time};
+  r.end = FramePoint{meta.back().pts, meta.back().time};
+  r.frames = static_cast<int>(meta.size());
+  r.labels = m.labels;
+  r.model = m.name;
+  r.top_k = rc.top_k;
+  emit(cam, cam.events.recognition(r));
 }
 
 void InferenceLoop::decide(Camera& cam, bool final) {
@@ -310,6 +346,7 @@ void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
   for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
   cam.ring.clear();
   cam.next_decide = cam.ring.total_pushed();
+  cam.last_recognition_pts.reset();
   cam.streaming = false;
 }
 

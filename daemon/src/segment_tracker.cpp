@@ -31,10 +31,10 @@ void SegmentTracker::end_open(const FramePoint& at, const std::string& reason, s
   open_.reset();
 }
 
-void SegmentTracker::maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out) {
+void SegmentTracker::maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out, bool force) {
   if (!open_ || open_->published) return;
   // Duration so far counts the current frame as lasting one period.
-  if (now.pts + frame_period_s_ - open_->info.start.pts + 1e-9 < cfg_.min_duration_s) return;
+  if (!force && now.pts + frame_period_s_ - open_->info.start.pts + 1e-9 < cfg_.min_duration_s) return;
   open_->published = true;
   open_->info.id = ids_();
   open_->info.confidence = open_->confidence_sum / std::max(1, open_->frames);
@@ -89,6 +89,17 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
   const int current = current_ < 0 ? background_ : current_;
   if (label == current) {
     candidate_ = Candidate{};
+    if (open_ && open_->published && cfg_.max_duration_s > 0 &&
+        frame.at.pts - open_->info.start.pts >= cfg_.max_duration_s - 1e-9) {
+      // Too long: end it here and go on with a new segment of the same label (already long enough).
+      const int same = open_->info.label_id;
+      end_open(frame.at, "max_duration", out);
+      Open o;
+      o.info.label_id = same;
+      o.info.start = frame.at;
+      open_ = o;
+      maybe_publish(frame.at, out, true);
+    }
     if (open_) {
       open_->confidence_sum += confidence;
       ++open_->frames;

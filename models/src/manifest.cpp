@@ -9,7 +9,14 @@ namespace actiond::models {
 using config::ConfigError;
 using config::ObjectReader;
 
-std::string to_string(ModelKind kind) { return kind == ModelKind::backbone ? "backbone" : "segmenter"; }
+std::string to_string(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::backbone: return "backbone";
+    case ModelKind::segmenter: return "segmenter";
+    case ModelKind::recognizer: return "recognizer";
+  }
+  return "?";
+}
 
 Manifest parse_manifest(const std::string& text, const std::filesystem::path& model_path) {
   const std::string label = model_path.string() + ": manifest.json";
@@ -25,7 +32,8 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
     const std::string kind = r.required_string("kind");
     if (kind == "backbone") m.kind = ModelKind::backbone;
     else if (kind == "segmenter") m.kind = ModelKind::segmenter;
-    else r.fail("kind", "must be \"backbone\" or \"segmenter\", got \"" + kind + "\"");
+    else if (kind == "recognizer") m.kind = ModelKind::recognizer;
+    else r.fail("kind", "must be \"backbone\", \"segmenter\" or \"recognizer\", got \"" + kind + "\"");
     r.raw("training");  // free-form provenance written by the training scripts
     r.raw("sha256");    // optional checksum of the training inputs
     m.name = r.required_string("name");
@@ -41,7 +49,7 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
       in.finish();
     } else {
       const nlohmann::json* raw_labels = r.raw("labels");
-      if (raw_labels == nullptr) r.fail("labels", "is required for a segmenter");
+      if (raw_labels == nullptr) r.fail("labels", "is required for a " + kind);
       const auto& labels = *raw_labels;
       if (!labels.is_array() || labels.size() < 2) r.fail("labels", "must be an array of at least 2 strings");
       std::set<std::string> seen;
@@ -56,7 +64,7 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
       }
       m.background = r.integer_in("background", 0, 0, static_cast<int>(m.labels.size()) - 1);
       m.window = r.integer_in("window", 0, 1, 100000);
-      m.lookahead = r.integer_in("lookahead", 0, 0, m.window - 1);
+      if (m.kind == ModelKind::segmenter) m.lookahead = r.integer_in("lookahead", 0, 0, m.window - 1);
     }
     r.finish();
     return m;
@@ -66,13 +74,13 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
 }
 
 void check_compatible(const Manifest& backbone, const std::filesystem::path& backbone_path, const Manifest& segmenter,
-                      const std::filesystem::path& segmenter_path) {
+                      const std::filesystem::path& segmenter_path, ModelKind role) {
   if (backbone.kind != ModelKind::backbone) {
     throw ModelError(backbone_path.string() + ": used as a backbone but its manifest kind is \"" +
                      to_string(backbone.kind) + "\"");
   }
-  if (segmenter.kind != ModelKind::segmenter) {
-    throw ModelError(segmenter_path.string() + ": used as a segmenter but its manifest kind is \"" +
+  if (segmenter.kind != role) {
+    throw ModelError(segmenter_path.string() + ": used as a " + to_string(role) + " but its manifest kind is \"" +
                      to_string(segmenter.kind) + "\"");
   }
   if (backbone.feature_dim != segmenter.feature_dim) {

@@ -165,6 +165,40 @@ class TorchSegmenter final : public Segmenter {
   LoadedModel m_;
 };
 
+class TorchRecognizer final : public Recognizer {
+ public:
+  explicit TorchRecognizer(const fs::path& path) : m_(path, ModelKind::recognizer) {
+    std::vector<float> zeros(static_cast<std::size_t>(m_.manifest.window) * m_.manifest.feature_dim, 0.0f);
+    std::vector<float> probs;
+    run(zeros.data(), m_.manifest.window, probs);
+  }
+
+  const Manifest& manifest() const override { return m_.manifest; }
+  const fs::path& path() const override { return m_.path; }
+
+  void run(const float* features, int frames, std::vector<float>& probs) override {
+    const int64_t d = m_.manifest.feature_dim;
+    const int64_t c = static_cast<int64_t>(m_.manifest.labels.size());
+    try {
+      c10::InferenceMode guard;
+      at::Tensor x = torch::from_blob(const_cast<float*>(features), {1, frames, d}, torch::kFloat32);
+      c10::IValue result = m_.module.forward({x});
+      if (!result.isTensor()) throw ModelError(m_.path.string() + ": recognizer must return probs [B,C]");
+      at::Tensor p = result.toTensor().to(torch::kFloat32).contiguous();
+      if (p.dim() != 2 || p.size(0) != 1 || p.size(1) != c) {
+        throw ModelError(m_.path.string() + ": probs shape " + shape_of(p) + " does not match [1," + std::to_string(c) +
+                         "] (labels in manifest: " + std::to_string(c) + ")");
+      }
+      probs.assign(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    } catch (const c10::Error& e) {
+      m_.inference_failed(e);
+    }
+  }
+
+ private:
+  LoadedModel m_;
+};
+
 }  // namespace
 
 void set_threads(int intra_op, int inter_op) {
@@ -182,5 +216,6 @@ void set_threads(int intra_op, int inter_op) {
 
 std::unique_ptr<Backbone> Backbone::load(const fs::path& path) { return std::make_unique<TorchBackbone>(path); }
 std::unique_ptr<Segmenter> Segmenter::load(const fs::path& path) { return std::make_unique<TorchSegmenter>(path); }
+std::unique_ptr<Recognizer> Recognizer::load(const fs::path& path) { return std::make_unique<TorchRecognizer>(path); }
 
 }  // namespace actiond::models

@@ -41,11 +41,12 @@ def write_config(root: str, endpoint: str, video: str, control: str = "tcp://127
     os.makedirs(os.path.join(root, "cameras"), exist_ok=True)
     with open(os.path.join(root, "actiond.json"), "w") as f:
         json.dump({"publish": {"endpoint": endpoint, "heartbeat_s": 0.5}, "control": {"endpoint": control},
-                   "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
+                   "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"},
+                              "rec": {"path": "recognizer.pt"}}}, f)
     with open(os.path.join(root, "cameras", "desk.json"), "w") as f:
         json.dump({"id": "desk", "uri": "file://" + video, "fps": 5, "realtime": True,
-                   "tracker": {"update_interval_s": 0.4},
-                   "models": {"backbone": "bb", "segmenter": "seg"}}, f)
+                   "tracker": {"update_interval_s": 0.4}, "recognition": {"interval_s": 1.0},
+                   "models": {"backbone": "bb", "segmenter": "seg", "recognizer": "rec"}}, f)
 
 
 def fail(msg: str) -> None:
@@ -157,7 +158,8 @@ def main() -> None:
             errors = sorted(validator.iter_errors(e), key=str)
             if errors:
                 fail(f"event does not match events.schema.json: {errors[0].message}\n{e}")
-        for t in ("stream.status", "segment.start", "segment.update", "segment.end", "boundary", "heartbeat"):
+        for t in ("stream.status", "segment.start", "segment.update", "segment.end", "boundary", "heartbeat",
+                  "recognition"):
             if t not in types:
                 fail(f"expected at least one {t} event, got {types}")
         if py_events != ctl_events:

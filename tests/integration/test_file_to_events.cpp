@@ -67,6 +67,43 @@ TEST_CASE("H.264 file -> decode -> models -> segment events on a SUB socket", "[
   CHECK(events.back()["state"] == "stopped");
 }
 
+TEST_CASE("a camera with a recognizer emits recognition events at its cadence", "[integration][file][recognition]") {
+  TempDir dir;
+  const auto video = dir.path() / "colours.mp4";
+  test::make_h264_video(video, {{"black", 2}, {"red", 4}, {"black", 2}});
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/desk.json",
+            camera_json("desk", "file://" + video.string(),
+                        R"("realtime": false, "recognition": {"interval_s": 1.0, "top_k": 2}, )", true));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "desk", "eos"); }, 60s));
+  d.stop();
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  const auto recs = of_type(events, "recognition");
+  // 8 s at 5 fps; the first clip is full after 8 frames (1.4 s), then one per second of stream time.
+  REQUIRE(recs.size() >= 6);
+  REQUIRE(recs.size() <= 8);
+  bool saw_red = false;
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    const auto& r = recs[i];
+    CHECK(r["model"] == "tiny-colour-clip");
+    CHECK(r["top_k"].size() == 2);
+    CHECK(r["window"]["frames"] == 8);
+    CHECK(r["label"] == r["top_k"][0]["label"]);
+    if (i > 0) CHECK(r["pts"].get<double>() - recs[i - 1]["pts"].get<double>() == Approx(1.0).margin(0.01));
+    // The clip ending at 5.4 s lies wholly in the red part.
+    if (std::abs(r["window"]["end_pts"].get<double>() - 5.4) < 0.05) {
+      CHECK(r["label"] == "red");
+      saw_red = true;
+    }
+    CHECK(r["models"].size() == 3);
+  }
+  CHECK(saw_red);
+}
+
 TEST_CASE("file ending inside a segment closes it with eos", "[integration][file]") {
   TempDir dir;
   const auto video = dir.path() / "ends_red.mp4";

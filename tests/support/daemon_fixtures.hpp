@@ -12,19 +12,21 @@
 
 namespace actiond::test {
 
-// actiond.json with an ephemeral PUB port, no start-up grace, and the test models "bb" and "seg".
+// actiond.json with an ephemeral PUB port, no start-up grace, and the test models "bb", "seg" and "rec".
 inline std::string daemon_json(const std::string& backbone = "backbone.pt") {
   return R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
              "control": {"endpoint": "tcp://127.0.0.1:*"},
              "inference": {"max_batch": 4, "max_wait_ms": 2},
              "log": {"level": "warn"},
-             "models": {"bb": {"path": ")" + backbone + R"("}, "seg": {"path": "segmenter.pt"}}})";
+             "models": {"bb": {"path": ")" + backbone + R"("}, "seg": {"path": "segmenter.pt"},
+                        "rec": {"path": "recognizer.pt"}}})";
 }
 
 // A camera file at 5 fps on the test models; `extra` is inserted as more "key": value, pairs.
-inline std::string camera_json(const std::string& id, const std::string& uri, const std::string& extra = "") {
+inline std::string camera_json(const std::string& id, const std::string& uri, const std::string& extra = "",
+                               bool recognizer = false) {
   return R"({"id": ")" + id + R"(", "uri": ")" + uri + R"(", "fps": 5, )" + extra +
-         R"("models": {"backbone": "bb", "segmenter": "seg"}})";
+         R"("models": {"backbone": "bb", "segmenter": "seg")" + (recognizer ? R"(, "recognizer": "rec")" : "") + "}}";
 }
 
 inline std::shared_ptr<const config::Config> load(const TempDir& dir) {

@@ -125,3 +125,21 @@ TEST_CASE("segment tracker: a segment too short at close is counted, not publish
   CHECK(events.empty());
   CHECK(tracker.counters().segments_too_short == 1);
 }
+
+TEST_CASE("segment tracker: max duration ends a long segment and starts the next of the same label", "[tracker]") {
+  actiond::config::TrackerConfig cfg;
+  cfg.confirm_frames = 1;
+  cfg.min_duration_s = 0.4;
+  cfg.max_duration_s = 1.0;
+  int n = 0;
+  SegmentTracker tracker(cfg, 0, kPeriod, [&n] { return "s" + std::to_string(n++); });
+  std::vector<TrackerEvent> events;
+  for (int i = 0; i < 13; ++i) tracker.push(frame_of('2', i, 0), events);
+  tracker.close("eos", events);
+  std::vector<std::string> got;
+  for (const auto& e : events) got.push_back(describe(e));
+  const std::vector<std::string> expected = {
+      "start 2 @0.0 s0", "end 2 @0.0..1.0 max_duration s0", "start 2 @1.0 s1", "end 2 @1.0..2.0 max_duration s1",
+      "start 2 @2.0 s2", "end 2 @2.0..2.6 eos s2"};
+  CHECK(got == expected);
+}

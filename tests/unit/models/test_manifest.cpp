@@ -37,7 +37,7 @@ TEST_CASE("manifest parsing", "[manifest]") {
 TEST_CASE("manifest errors name the model file and key", "[manifest]") {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"({"kind":"detector","name":"x","version":"1","feature_dim":8})",
-       "m.pt: manifest.json: /kind: must be \"backbone\" or \"segmenter\", got \"detector\""},
+       "m.pt: manifest.json: /kind: must be \"backbone\", \"segmenter\" or \"recognizer\", got \"detector\""},
       {R"({"kind":"backbone","name":"x","version":"1","feature_dim":8})",
        "m.pt: manifest.json: /input: is required for a backbone"},
       {R"({"kind":"backbone","name":"x","version":"1","feature_dim":0,"input":{"width":8,"height":8}})",

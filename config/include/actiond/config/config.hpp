@@ -24,11 +24,21 @@ struct TrackerConfig {
   double min_duration_s = 1.0;       // a segment is published only once it has lasted this long
   double boundary_threshold = 0.5;   // boundary events for local peaks of the boundary score above this
   double update_interval_s = 2.0;    // segment.update while a segment is open (0 = off)
+  double max_duration_s = 0.0;       // an open segment longer than this ends (`max_duration`) and a new
+                                     // one of the same label starts (0 = no limit)
 };
 
 struct CameraModels {
   std::string backbone;   // name of an entry of DaemonConfig::models
   std::string segmenter;  // name of an entry of DaemonConfig::models
+  std::string recognizer; // optional (empty = none): clip-level `recognition` events
+};
+
+// `recognition` events from the camera's recognizer, every `interval_s` of stream time.
+struct RecognitionConfig {
+  double interval_s = 1.0;
+  int top_k = 3;
+  double min_confidence = 0.0;  // below this, the event is not emitted
 };
 
 // Exponential backoff with jitter between reconnect attempts of a live source.
@@ -64,6 +74,7 @@ struct CameraConfig {
   double stall_timeout_s = 10.0;  // no frame for this long -> "stalled" -> restart the source
   CameraModels models;
   TrackerConfig tracker;
+  RecognitionConfig recognition;
 };
 
 struct ModelEntry {

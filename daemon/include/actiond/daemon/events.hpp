@@ -29,6 +29,17 @@ struct StatusInfo {
   std::map<std::string, std::uint64_t> dropped;  // by reason
 };
 
+// The input of a recognition event: a recognizer's probabilities for the clip [start, end].
+struct Recognition {
+  FramePoint start;
+  FramePoint end;
+  int frames = 0;
+  std::vector<float> probs;                // one per label
+  std::vector<std::string> labels;         // the recognizer's labels
+  std::string model;                       // its name
+  int top_k = 3;
+};
+
 // Builds events of one camera, numbering them with `seq` (+1 per event) and stamping the current
 // connection `epoch` on each.
 class EventFactory {
@@ -45,6 +56,9 @@ class EventFactory {
   // While a segment is open: its running confidence and the top-k labels of the latest decided frame.
   nlohmann::json segment_update(const SegmentInfo& open, const FramePoint& at, const std::vector<float>& probs, int k = 3);
 
+  // Clip-level top-k of the camera's recognizer.
+  nlohmann::json recognition(const Recognition& r);
+
   nlohmann::json segment(const SegmentInfo& s) const { return segment_json(s); }
   std::uint64_t epoch() const { return epoch_; }
   void set_epoch(std::uint64_t epoch) { epoch_ = epoch; }
@@ -55,6 +69,7 @@ class EventFactory {
  private:
   nlohmann::json envelope(const std::string& type, double pts);
   nlohmann::json frame_event(const TrackerEvent& ev);
+  void stamp_frame(nlohmann::json& j, const FramePoint& at) const;  // time, clock, latency_ms
   nlohmann::json segment_json(const SegmentInfo& s) const;
   const std::string& label(int id) const;
 

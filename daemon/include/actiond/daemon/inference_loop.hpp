@@ -3,6 +3,7 @@
 //
 //   FrameHub --(frames, batched across cameras)--> backbone --> per-camera FeatureRing
 //       --> segmenter over the ring's latest window --> SegmentTracker --> EventFactory --> Publisher
+//       --> recognizer (optional) over the ring's latest clip, every interval --> `recognition` events
 //
 // Other threads never touch that state: they post commands (add/remove a camera, a status change)
 // which the loop applies between batches. End-of-stream and error markers travel in order with the
@@ -31,6 +32,7 @@ namespace actiond::daemon {
 struct ModelSet {
   std::map<std::string, std::unique_ptr<models::Backbone>> backbones;
   std::map<std::string, std::unique_ptr<models::Segmenter>> segmenters;
+  std::map<std::string, std::unique_ptr<models::Recognizer>> recognizers;
 };
 
 struct LoopCounters {
@@ -75,6 +77,7 @@ class InferenceLoop {
   void process(std::vector<pipeline::SourceItem>& items);
   void analyse_frames(std::vector<pipeline::SourceItem*>& frames);
   void decide(Camera& cam, bool final);
+  void recognize(Camera& cam);
   void close_segment(Camera& cam, const std::string& end_reason);
   void on_status(Camera& cam, const pipeline::StreamStatus& status);
   void stop_camera(Camera& cam, const std::string& reason);

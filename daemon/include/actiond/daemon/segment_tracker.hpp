@@ -8,7 +8,8 @@
 //   - a non-background segment is published (`segment.start`) only once it has lasted
 //     `min_duration_s`; a shorter one is dropped silently (and counted);
 //   - every published start gets exactly one end: on a label change (`action_changed`), on return to
-//     background (`background`), or through close() (`eos`, `source_lost`, `shutdown`, ...);
+//     background (`background`), after `max_duration_s` (`max_duration`; a new segment of the same
+//     label starts at that frame), or through close() (`eos`, `source_lost`, `shutdown`, ...);
 //   - a `boundary` is reported at local peaks of the boundary score at or above `boundary_threshold`
 //     (decided one frame late, when the next score is known).
 //
@@ -94,7 +95,7 @@ class SegmentTracker {
   };
 
   void end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out);
-  void maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out);
+  void maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out, bool force = false);
   void detect_boundary(const DecidedFrame& frame, int label, std::vector<TrackerEvent>& out);
 
   config::TrackerConfig cfg_;

@@ -8,6 +8,9 @@
 //   segmenter: {"kind":"segmenter","name":..,"version":..,"feature_dim":8,"labels":["background",...],
 //               "background":0,"window":16,"lookahead":2}
 //              forward(float [B,T,feature_dim]) -> (probs float [B,T,C], boundary float [B,T])
+//   recognizer: {"kind":"recognizer","name":..,"version":..,"feature_dim":8,"labels":[...],"background":0,
+//               "window":16}
+//              forward(float [B,T,feature_dim]) -> probs float [B,C] (the clip's action, T <= window)
 //
 // Thread-safety: plain values.
 #include <filesystem>
@@ -23,7 +26,7 @@ class ModelError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class ModelKind { backbone, segmenter };
+enum class ModelKind { backbone, segmenter, recognizer };
 
 struct Manifest {
   ModelKind kind = ModelKind::backbone;
@@ -32,9 +35,9 @@ struct Manifest {
   int input_width = 0;      // backbone
   int input_height = 0;     // backbone
   int feature_dim = 0;      // backbone output / segmenter input
-  std::vector<std::string> labels;  // segmenter
-  int background = 0;       // segmenter: index of the background label
-  int window = 0;           // segmenter: frames of history it reads
+  std::vector<std::string> labels;  // segmenter, recognizer
+  int background = 0;       // segmenter, recognizer: index of the background label
+  int window = 0;           // segmenter, recognizer: frames of history it reads
   int lookahead = 0;        // segmenter: frames after the decided frame it needs
   std::string file_sha256;  // of the model file, computed when it is loaded (not part of the JSON)
 };
@@ -42,9 +45,10 @@ struct Manifest {
 // Parses and validates manifest text; `model_path` prefixes every message. Throws ModelError.
 Manifest parse_manifest(const std::string& text, const std::filesystem::path& model_path);
 
-// Checks that a segmenter can read a backbone's features. Throws ModelError naming both files.
-void check_compatible(const Manifest& backbone, const std::filesystem::path& backbone_path, const Manifest& segmenter,
-                      const std::filesystem::path& segmenter_path);
+// Checks that a model in `role` (segmenter or recognizer) can read a backbone's features. Throws
+// ModelError naming both files.
+void check_compatible(const Manifest& backbone, const std::filesystem::path& backbone_path, const Manifest& consumer,
+                      const std::filesystem::path& consumer_path, ModelKind role = ModelKind::segmenter);
 
 std::string to_string(ModelKind kind);
 

@@ -56,4 +56,15 @@ class Segmenter {
   virtual void run(const float* features, int frames, SegmenterOutput& out) = 0;
 };
 
+// Clip-level action recognition over the latest `window` features.
+class Recognizer {
+ public:
+  static std::unique_ptr<Recognizer> load(const std::filesystem::path& path);
+  virtual ~Recognizer() = default;
+  virtual const Manifest& manifest() const = 0;
+  virtual const std::filesystem::path& path() const = 0;
+  // Reads `frames` feature rows; `probs` gets one probability per label. Throws ModelError.
+  virtual void run(const float* features, int frames, std::vector<float>& probs) = 0;
+};
+
 }  // namespace actiond::models
