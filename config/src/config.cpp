@@ -63,6 +63,31 @@ const CameraConfig* Config::find_camera(const std::string& id) const {
   return nullptr;
 }
 
+// Z85 keys, one per line ('#' comments and blank lines ignored). Fails via `r` naming `key` when
+// the file cannot be read or a line is not a 40-character Z85 key.
+static std::vector<std::string> read_z85_keys(ObjectReader& r, const std::string& key, const std::string& file,
+                                       const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) r.fail(key, "cannot read \"" + file + "\"");
+  static const std::string alphabet =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  std::vector<std::string> keys;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    const auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    line = line.substr(first);
+    if (line.size() != 40 || line.find_first_not_of(alphabet) != std::string::npos) {
+      r.fail(key, "\"" + file + "\" line " + std::to_string(number) + " is not a Z85 key (40 characters)");
+    }
+    keys.push_back(line);
+  }
+  return keys;
+}
+
 DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& label, const fs::path& config_dir,
                                  const LoadOptions& options) {
   DaemonConfig d;
@@ -88,7 +113,28 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
   {
     ObjectReader c = root.object("control");
     d.control_endpoint = c.endpoint("endpoint", d.control_endpoint);
+    d.control_allow_reload = c.boolean("allow_reload", d.control_allow_reload);
     c.finish();
+  }
+  {
+    ObjectReader s = root.object("security");
+    auto resolve = [&](const std::string& f) {
+      const fs::path p = f;
+      return p.is_absolute() ? p : config_dir / p;
+    };
+    const std::string secret_file = s.string("curve_secret_key_file", "");
+    const std::string clients_file = s.string("allowed_clients_file", "");
+    if (!secret_file.empty()) {
+      const auto keys = read_z85_keys(s, "curve_secret_key_file", secret_file, resolve(secret_file));
+      if (keys.size() != 1) s.fail("curve_secret_key_file", "\"" + secret_file + "\" must hold exactly one key");
+      d.security.curve_secret_key = keys.front();
+    }
+    if (!clients_file.empty()) {
+      if (secret_file.empty()) s.fail("allowed_clients_file", "needs \"curve_secret_key_file\" as well");
+      d.security.allowed_clients = read_z85_keys(s, "allowed_clients_file", clients_file, resolve(clients_file));
+      if (d.security.allowed_clients.empty()) s.fail("allowed_clients_file", "\"" + clients_file + "\" lists no key");
+    }
+    s.finish();
   }
   {
     ObjectReader jr = root.object("journal");

@@ -1,14 +1,17 @@
 // actionctl: command-line client of actiond.
 //   actionctl events [--endpoint tcp://127.0.0.1:7700] [--topic door/] [--seconds 30] [--count 10]
-//       prints every event as one JSON line on stdout (alias: tail);
-//   actionctl status | cameras | snapshot [--control tcp://127.0.0.1:7701]
+//       prints every event as one JSON line on stdout;
+//   actionctl tail [--camera C] [--type T] [--json]    the same, one readable line per event;
+//   actionctl status | cameras | snapshot | reload [--control tcp://127.0.0.1:7701]
 //   actionctl replay --camera C --from N [--max M]      journaled events, one JSON line each.
+// With CURVE on the daemon: --server-key KEY|@FILE (its public key) and --client-key FILE (our secret key).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 
 namespace {
@@ -16,10 +19,87 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
+// CURVE client settings, empty when the daemon's sockets are plain.
+struct Curve {
+  std::string server_public;  // Z85
+  std::string client_secret;  // Z85
+  std::string client_public;  // Z85, derived from the secret
+
+  void apply(zmq::socket_t& sock) const {
+    if (server_public.empty()) return;
+    sock.set(zmq::sockopt::curve_serverkey, server_public);
+    sock.set(zmq::sockopt::curve_publickey, client_public);
+    sock.set(zmq::sockopt::curve_secretkey, client_secret);
+  }
+};
+
+// A key given inline or as @FILE (first line that is not a comment).
+std::string read_key(const std::string& value, const std::string& what) {
+  std::string key = value;
+  if (!value.empty() && value[0] == '@') {
+    std::ifstream in(value.substr(1));
+    if (!in) throw std::runtime_error(what + ": cannot read " + value.substr(1));
+    std::string line;
+    key.clear();
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty() && line[0] != '#') {
+        key = line;
+        break;
+      }
+    }
+  }
+  if (key.size() != 40) throw std::runtime_error(what + ": expected a 40-character Z85 key");
+  return key;
+}
+
+Curve make_curve(const std::string& server_key, const std::string& client_key) {
+  Curve c;
+  if (server_key.empty() && client_key.empty()) return c;
+  if (server_key.empty() || client_key.empty()) {
+    throw std::runtime_error("CURVE needs both --server-key and --client-key");
+  }
+  c.server_public = read_key(server_key, "--server-key");
+  c.client_secret = read_key("@" + client_key, "--client-key");
+  char pub[41] = {};
+  if (zmq_curve_public(pub, c.client_secret.c_str()) != 0) throw std::runtime_error("--client-key: not a valid secret key");
+  c.client_public = pub;
+  return c;
+}
+
+// "12:30:01.123 door #41 segment.start pour 0.87 [door-9a1f...]"
+std::string pretty(const nlohmann::json& e) {
+  const std::string type = e.value("type", "?");
+  const std::string at = e.value("emitted_at", "");
+  std::string line = (at.size() >= 23 ? at.substr(11, 12) : at) + " " + e.value("camera", "?") + " #" +
+                     std::to_string(e.value("seq", 0)) + " " + type;
+  auto num = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f", v);
+    return std::string(buf);
+  };
+  if (type.rfind("segment.", 0) == 0 && e.contains("segment")) {
+    const auto& s = e["segment"];
+    line += " " + s.value("label", "?") + " " + num(s.value("confidence", 0.0)) + " [" + s.value("id", "") + "]";
+    if (s.contains("end_reason") && s["end_reason"].is_string()) line += " " + s["end_reason"].get<std::string>();
+  } else if (type == "boundary") {
+    line += " " + e.value("from", "?") + " -> " + e.value("to", "?") + " " + num(e.value("score", 0.0));
+  } else if (type == "recognition") {
+    line += " " + e.value("label", "?") + " " + num(e.value("confidence", 0.0));
+  } else if (type == "stream.status") {
+    line += " " + e.value("state", "?");
+    if (!e.value("reason", "").empty()) line += " (" + e.value("reason", "") + ")";
+  } else if (type == "heartbeat") {
+    line += " " + e.value("state", "?");
+  }
+  return line + " pts " + num(e.value("pts", 0.0));
+}
+
 int run_events(const std::string& endpoint, const std::vector<std::string>& topics, double seconds, long count,
-               bool raw) {
+               bool raw, bool readable, const Curve& curve, const std::string& type_prefix = "") {
   zmq::context_t ctx(1);
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  curve.apply(sub);
   sub.set(zmq::sockopt::rcvtimeo, 200);
   sub.set(zmq::sockopt::linger, 0);
   if (topics.empty()) {
@@ -44,8 +124,16 @@ int run_events(const std::string& endpoint, const std::vector<std::string>& topi
       std::cerr << "actionctl: malformed message (expected topic + body)\n";
       continue;
     }
+    if (!type_prefix.empty()) {
+      const std::string t = topic.to_string();
+      const auto slash = t.find('/');
+      if (slash == std::string::npos || t.compare(slash + 1, type_prefix.size(), type_prefix) != 0) continue;
+    }
     if (raw) {
       std::cout << body.to_string() << "\n";
+    } else if (readable) {
+      auto j = nlohmann::json::parse(body.to_string(), nullptr, false);
+      std::cout << (j.is_object() ? pretty(j) : topic.to_string() + " (not JSON)") << "\n";
     } else {
       auto j = nlohmann::json::parse(body.to_string(), nullptr, false);
       if (j.is_discarded()) {
@@ -61,9 +149,10 @@ int run_events(const std::string& endpoint, const std::vector<std::string>& topi
 }
 
 // One request on the control socket; prints the reply. Exit status 0 when the daemon answered ok.
-int run_control(const std::string& endpoint, const nlohmann::json& request, bool events_as_lines) {
+int run_control(const std::string& endpoint, const nlohmann::json& request, bool events_as_lines, const Curve& curve) {
   zmq::context_t ctx(1);
   zmq::socket_t req(ctx, zmq::socket_type::req);
+  curve.apply(req);
   req.set(zmq::sockopt::rcvtimeo, 5000);
   req.set(zmq::sockopt::linger, 0);
   req.connect(endpoint);
@@ -95,20 +184,26 @@ int run_control(const std::string& endpoint, const nlohmann::json& request, bool
 int main(int argc, char** argv) {
   CLI::App app{"actionctl: client of the actiond daemon"};
   app.require_subcommand(1);
+  app.fallthrough();
+  std::string server_key;
+  std::string client_key;
+  app.add_option("--server-key", server_key, "CURVE: the daemon's public key (Z85) or @FILE holding it");
+  app.add_option("--client-key", client_key, "CURVE: file holding this client's secret key (Z85)");
   auto* events = app.add_subcommand("events", "subscribe to events and print each as one JSON line");
-  events->alias("tail");
+  auto* tail = app.add_subcommand("tail", "subscribe to events and print one readable line each");
   std::string control = "tcp://127.0.0.1:7701";
   auto* status = app.add_subcommand("status", "daemon and per-camera state");
   auto* cameras = app.add_subcommand("cameras", "camera ids");
   auto* snapshot = app.add_subcommand("snapshot", "last seq, epoch, state and open segment of every camera");
   auto* replay = app.add_subcommand("replay", "journaled events of a camera from a seq, one JSON line each");
+  auto* reload = app.add_subcommand("reload", "re-read the daemon's configuration (cameras added/changed/removed)");
   std::string camera;
   std::uint64_t from = 1;
   long max = 10000;
   replay->add_option("--camera", camera, "camera id")->required();
   replay->add_option("--from", from, "first seq")->capture_default_str();
   replay->add_option("--max", max, "at most this many events")->capture_default_str();
-  for (auto* sub : {status, cameras, snapshot, replay}) {
+  for (auto* sub : {status, cameras, snapshot, replay, reload}) {
     sub->add_option("-c,--control", control, "control endpoint of actiond")->capture_default_str();
   }
   std::string endpoint = "tcp://127.0.0.1:7700";
@@ -121,21 +216,41 @@ int main(int argc, char** argv) {
   events->add_option("-s,--seconds", seconds, "stop after this many seconds (0 = until interrupted)");
   events->add_option("-n,--count", count, "stop after this many events (0 = no limit)");
   events->add_flag("--raw", raw, "print bodies as received, without re-encoding");
+  std::string tail_camera;
+  std::string tail_type;
+  bool tail_json = false;
+  tail->add_option("-e,--endpoint", endpoint, "PUB endpoint of actiond")->capture_default_str();
+  tail->add_option("--camera", tail_camera, "only this camera");
+  tail->add_option("--type", tail_type, "only events whose type starts with this, e.g. segment or segment.end");
+  tail->add_option("-s,--seconds", seconds, "stop after this many seconds (0 = until interrupted)");
+  tail->add_option("-n,--count", count, "stop after this many events (0 = no limit)");
+  tail->add_flag("--json", tail_json, "one JSON line per event instead of a readable line");
   CLI11_PARSE(app, argc, argv);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {
-    if (app.got_subcommand(events)) return run_events(endpoint, topics, seconds, count, raw);
-    if (app.got_subcommand(status)) return run_control(control, {{"cmd", "status"}}, false);
-    if (app.got_subcommand(cameras)) return run_control(control, {{"cmd", "cameras"}}, false);
-    if (app.got_subcommand(snapshot)) return run_control(control, {{"cmd", "snapshot"}}, false);
+    const Curve curve = make_curve(server_key, client_key);
+    if (app.got_subcommand(events)) return run_events(endpoint, topics, seconds, count, raw, false, curve);
+    if (app.got_subcommand(tail)) {
+      // Topics are "<camera>/<type>": a camera alone subscribes to "C/", a type alone needs every camera.
+      const std::string prefix = tail_camera.empty() ? "" : tail_camera + "/" + tail_type;
+      return run_events(endpoint, {prefix}, seconds, count, false, !tail_json, curve,
+                        tail_camera.empty() ? tail_type : "");
+    }
+    if (app.got_subcommand(status)) return run_control(control, {{"cmd", "status"}}, false, curve);
+    if (app.got_subcommand(cameras)) return run_control(control, {{"cmd", "cameras"}}, false, curve);
+    if (app.got_subcommand(snapshot)) return run_control(control, {{"cmd", "snapshot"}}, false, curve);
+    if (app.got_subcommand(reload)) return run_control(control, {{"cmd", "reload"}}, false, curve);
     if (app.got_subcommand(replay)) {
-      return run_control(control, {{"cmd", "replay"}, {"camera", camera}, {"from", from}, {"max", max}}, true);
+      return run_control(control, {{"cmd", "replay"}, {"camera", camera}, {"from", from}, {"max", max}}, true, curve);
     }
   } catch (const zmq::error_t& e) {
-    std::cerr << "actionctl: " << endpoint << ": " << e.what() << "\n";
+    std::cerr << "actionctl: " << e.what() << "\n";
     return 1;
+  } catch (const std::runtime_error& e) {
+    std::cerr << "actionctl: " << e.what() << "\n";
+    return 2;
   }
   return 0;
 }

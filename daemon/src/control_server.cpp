@@ -1,6 +1,7 @@
 #include "actiond/daemon/control_server.hpp"
 
 #include "actiond/daemon/journal.hpp"
+#include "curve.hpp"
 #include "zmq_bind.hpp"
 
 #include <spdlog/spdlog.h>
@@ -21,7 +22,9 @@ ControlServer::ControlServer(const std::string& endpoint, ControlContext context
   auto result = bound.get_future();
   thread_ = std::thread([this, endpoint, p = std::move(bound)]() mutable {
     zmq::context_t zctx(1);
+    detail::CurveServer curve(zctx, ctx_.security);
     zmq::socket_t sock(zctx, zmq::socket_type::router);
+    curve.apply(sock);
     sock.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
     sock.set(zmq::sockopt::linger, 0);
     sock.set(zmq::sockopt::rcvtimeo, 100);
@@ -115,7 +118,12 @@ json ControlServer::handle(const std::string& request) const {
       }
       return json{{"ok", true}, {"camera", camera}, {"events", events}};
     }
-    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay)");
+    if (cmd == "reload") {
+      if (!ctx_.reload) return error("reload: not allowed on this socket (actiond.json /control/allow_reload)");
+      json out = ctx_.reload();
+      return out;
+    }
+    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay, reload)");
   } catch (const std::exception& e) {
     return error(cmd + ": " + e.what());
   }

@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <zmq.h>
+
 #include <thread>
 
 namespace actiond::daemon {
@@ -101,7 +103,16 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     jc.max_files = cfg.daemon.journal.max_files;
     impl_->journal = std::make_unique<Journal>(jc);
   }
-  impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get());
+  if (cfg.daemon.security.enabled()) {
+    char pub[41] = {};
+    if (zmq_curve_public(pub, cfg.daemon.security.curve_secret_key.c_str()) != 0) {
+      throw config::ConfigError("actiond.json: /security/curve_secret_key_file: not a valid CURVE secret key");
+    }
+    spdlog::info("CURVE on both sockets; server public key {} ({} allowed client key(s){})", pub,
+                 cfg.daemon.security.allowed_clients.size(),
+                 cfg.daemon.security.allowed_clients.empty() ? ": any client knowing the server key" : "");
+  }
+  impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get(), cfg.daemon.security);
   impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set),
                                                 cfg.daemon.publish.heartbeat_s);
   ControlContext control;
@@ -123,6 +134,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
         {"cameras", impl->loop->snapshot()}};
   };
   if (impl_->journal) control.journal_dir = impl_->journal->config().dir;
+  control.security = cfg.daemon.security;
   impl_->control = std::make_unique<ControlServer>(cfg.daemon.control_endpoint, std::move(control));
 }
 

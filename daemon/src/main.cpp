@@ -4,6 +4,7 @@
 #include "actiond/daemon/daemon.hpp"
 #include "actiond/daemon/eval_command.hpp"
 #include "actiond/daemon/extract_command.hpp"
+#include "actiond/daemon/keygen.hpp"
 #include "actiond/daemon/workbench_eval.hpp"
 #include "actiond/daemon/world_command.hpp"
 
@@ -100,6 +101,9 @@ int main(int argc, char** argv) {
   extract_cmd->add_option("--frames", extract.frames_size, "also write the model-input frames at WxH (uint8 .npy)");
   extract_cmd->add_option("--batch", extract.batch)->capture_default_str();
   extract_cmd->add_option("--threads", extract.threads, "LibTorch intra-op threads")->capture_default_str();
+  std::string key_prefix;
+  auto* keygen_cmd = app.add_subcommand("keygen", "write a CURVE key pair (PREFIX.key secret, PREFIX.pub public)");
+  keygen_cmd->add_option("--out", key_prefix, "path prefix of the two files")->required();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("actiond"));
@@ -113,6 +117,7 @@ int main(int argc, char** argv) {
       if (eval.scores_file.empty()) throw std::runtime_error("eval needs --scores FILE or --workbench DIR");
       return actiond::daemon::run_eval(eval, std::cout);
     }
+    if (app.got_subcommand(keygen_cmd)) return actiond::daemon::run_keygen(key_prefix, std::cout);
     if (app.got_subcommand(world_cmd)) return actiond::daemon::run_world(world, std::cerr);
     if (app.got_subcommand(extract_cmd)) {
       spdlog::set_level(spdlog::level::warn);

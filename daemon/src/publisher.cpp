@@ -1,6 +1,7 @@
 #include "actiond/daemon/publisher.hpp"
 
 #include "actiond/daemon/journal.hpp"
+#include "curve.hpp"
 #include "zmq_bind.hpp"
 
 #include <spdlog/spdlog.h>
@@ -10,17 +11,19 @@
 
 namespace actiond::daemon {
 
-Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal)
+Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal, const config::SecurityConfig& security)
     : journal_(journal), capacity_(static_cast<std::size_t>(cfg.queue_capacity)) {
   std::promise<std::string> bound;
   auto result = bound.get_future();
-  thread_ = std::thread([this, ep = cfg.endpoint, hwm = cfg.sndhwm, p = std::move(bound)]() mutable {
+  thread_ = std::thread([this, ep = cfg.endpoint, hwm = cfg.sndhwm, security, p = std::move(bound)]() mutable {
     zmq::context_t ctx(1);
+    detail::CurveServer curve(ctx, security);
     // XPUB rather than PUB only to learn when a subscriber is too slow (see send_event()).
     zmq::socket_t sock(ctx, zmq::socket_type::xpub);
     sock.set(zmq::sockopt::sndhwm, hwm);
     sock.set(zmq::sockopt::xpub_nodrop, 1);
     sock.set(zmq::sockopt::linger, 2000);
+    curve.apply(sock);
     if (!detail::bind_and_report(sock, ep, "publish endpoint", p)) return;
     std::unique_lock lock(mu_);
     for (;;) {

@@ -107,7 +107,7 @@ def sample_windows(data: List[Tuple[np.ndarray, np.ndarray, np.ndarray]], batch:
 
 
 def losses(logits: torch.Tensor, labels: torch.Tensor, bounds: torch.Tensor, mask: torch.Tensor,
-           classes: int) -> torch.Tensor:
+           classes: int, lookahead: int, decided_weight: float) -> torch.Tensor:
     act = logits[:, :, :classes]
     target = F.one_hot(labels, classes).float()
     m = mask.unsqueeze(2)
@@ -120,7 +120,11 @@ def losses(logits: torch.Tensor, labels: torch.Tensor, bounds: torch.Tensor, mas
     present = (target * m).sum(dim=1) > 0
     dice = dice[present].mean() if present.any() else dice.sum() * 0
     bce = (F.binary_cross_entropy_with_logits(logits[:, :, classes], bounds, reduction="none") * mask).sum() / mask.sum()
-    return focal * 10 + dice + bce
+    # The daemon decides frame T-1-lookahead of each window: a softmax loss there, as its argmax is what counts.
+    at = logits.shape[1] - 1 - lookahead
+    valid = mask[:, at] > 0
+    decided = F.cross_entropy(act[valid, at], labels[valid, at]) if valid.any() else act.sum() * 0
+    return focal * 10 + dice + bce + decided_weight * decided
 
 
 def main() -> None:
@@ -131,6 +135,10 @@ def main() -> None:
     ap.add_argument("--lookahead", type=int, default=4, help="frames of look-ahead (at 5 fps, 4 = 0.8 s)")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--decided-weight", type=float, default=1.0,
+                    help="weight of the softmax loss on the frame the daemon decides (T-1-lookahead)")
+    ap.add_argument("--feature-dropout", type=float, default=0.2,
+                    help="dropout on input features while training (test features are noisier than training ones)")
     args = ap.parse_args()
     names = setup(args)
     train = [(f.astype(np.float32), l, boundary_targets(l))
@@ -147,7 +155,8 @@ def main() -> None:
     model.train()
     for step in range(args.steps):
         x, y, b, m = sample_windows(train, args.batch, args.window, rng)
-        loss = losses(model.scores(x), y, b, m, len(names))
+        x = F.dropout(x, args.feature_dropout, training=True)
+        loss = losses(model.scores(x), y, b, m, len(names), args.lookahead, args.decided_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -161,7 +170,8 @@ def main() -> None:
         "kind": "segmenter", "name": "workbench-asquery-lite", "version": "1",
         "feature_dim": int(dim), "labels": names, "background": 0,
         "window": args.window, "lookahead": args.lookahead,
-        "training": {"seed": args.seed, "steps": args.steps, "videos": len(train)},
+        "training": {"seed": args.seed, "steps": args.steps, "videos": len(train),
+                     "decided_weight": args.decided_weight, "feature_dropout": args.feature_dropout},
     }, args.out)
 
 

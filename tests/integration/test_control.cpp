@@ -43,7 +43,7 @@ TEST_CASE("control requests: malformed and wrong-typed input gets a JSON error",
       {"[1,2]", "request must be a JSON object"},
       {"{}", "request needs \"cmd\" (a string)"},
       {"{\"cmd\": 7}", "request needs \"cmd\" (a string)"},
-      {"{\"cmd\": \"explode\"}", "unknown cmd \"explode\" (known: status, cameras, snapshot, replay)"},
+      {"{\"cmd\": \"explode\"}", "unknown cmd \"explode\" (known: status, cameras, snapshot, replay, reload)"},
       {"{\"cmd\": \"replay\"}", "replay needs \"camera\" (a string)"},
       {"{\"cmd\": \"replay\", \"camera\": 5}", "replay needs \"camera\" (a string)"},
       {"{\"cmd\": \"replay\", \"camera\": \"door\", \"from\": -1}", "replay: \"from\" must be a non-negative integer"},
@@ -106,9 +106,11 @@ TEST_CASE("a subscriber that lost events recovers them with replay: none missing
   const auto last_a = first.back()["seq"].get<std::uint64_t>();
   const auto first_b = b.events().front()["seq"].get<std::uint64_t>();
   CHECK(first_b > last_a + 1);
-  const auto replayed = daemon::ControlServer("tcp://127.0.0.1:*", {[] { return json::object(); },
-                                                                   [] { return json::object(); },
-                                                                   dir.path() / "journal"})
+  daemon::ControlContext journal_only;
+  journal_only.status = [] { return json::object(); };
+  journal_only.snapshot = [] { return json::object(); };
+  journal_only.journal_dir = dir.path() / "journal";
+  const auto replayed = daemon::ControlServer("tcp://127.0.0.1:*", journal_only)
                             .handle(json{{"cmd", "replay"}, {"camera", "live"}, {"from", last_a + 1}}.dump());
   REQUIRE(replayed["ok"] == true);
   std::vector<json> recovered = first;

@@ -70,8 +70,8 @@ void make_h264_video(const fs::path& out, const std::vector<VideoPart>& parts, i
   }
 }
 
-EventCollector::EventCollector(const std::string& endpoint) {
-  thread_ = std::thread([this, endpoint] { run(endpoint); });
+EventCollector::EventCollector(const std::string& endpoint, CurveKeys curve) {
+  thread_ = std::thread([this, endpoint, curve] { run(endpoint, curve); });
   // Wait for the TCP handshake, then a moment for the subscription to reach the publisher.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!connected_.load() && std::chrono::steady_clock::now() < deadline) {
@@ -85,9 +85,14 @@ EventCollector::~EventCollector() {
   thread_.join();
 }
 
-void EventCollector::run(std::string endpoint) {
+void EventCollector::run(std::string endpoint, CurveKeys curve) {
   zmq::context_t ctx(1);
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  if (!curve.server_public.empty()) {
+    sub.set(zmq::sockopt::curve_serverkey, curve.server_public);
+    sub.set(zmq::sockopt::curve_publickey, curve.client_public);
+    sub.set(zmq::sockopt::curve_secretkey, curve.client_secret);
+  }
   sub.set(zmq::sockopt::subscribe, "");
   sub.set(zmq::sockopt::rcvtimeo, 50);
   sub.set(zmq::sockopt::linger, 0);

@@ -46,9 +46,16 @@ void make_h264_video(const std::filesystem::path& out, const std::vector<VideoPa
 int run_command(const std::string& cmd, std::string* output = nullptr);
 
 // Subscribes to `endpoint` and collects every event body (parsed) until stopped.
+// CURVE client keys (Z85); empty server_public = plain socket.
+struct CurveKeys {
+  std::string server_public;
+  std::string client_public;
+  std::string client_secret;
+};
+
 class EventCollector {
  public:
-  explicit EventCollector(const std::string& endpoint);
+  explicit EventCollector(const std::string& endpoint, CurveKeys curve = {});
   ~EventCollector();
   // Waits until `pred(events)` holds or `timeout` passes; returns whether it held.
   bool wait_for(const std::function<bool(const std::vector<nlohmann::json>&)>& pred, std::chrono::milliseconds timeout);
@@ -56,7 +63,7 @@ class EventCollector {
   std::vector<std::string> topics() const;
 
  private:
-  void run(std::string endpoint);
+  void run(std::string endpoint, CurveKeys curve);
   mutable std::mutex mu_;
   std::vector<nlohmann::json> events_;
   std::vector<std::string> topics_;

@@ -107,9 +107,18 @@ struct JournalSettings {
   int max_files = 16;            // per camera; the oldest are deleted
 };
 
+// Optional CURVE encryption (libzmq + libsodium) of both sockets, with a client allow-list.
+struct SecurityConfig {
+  std::string curve_secret_key;               // Z85 (40 chars), from curve_secret_key_file; never logged
+  std::vector<std::string> allowed_clients;   // Z85 public keys; empty = any client knowing the server key
+  bool enabled() const { return !curve_secret_key.empty(); }
+};
+
 struct DaemonConfig {
   PublishConfig publish;
   std::string control_endpoint = "tcp://127.0.0.1:7701";  // ROUTER socket for actionctl
+  bool control_allow_reload = true;                        // whether `reload` is accepted on it
+  SecurityConfig security;
   JournalSettings journal;
   InferenceConfig inference;
   std::string log_level = "info";

@@ -32,7 +32,8 @@ namespace actiond::daemon {
 class Publisher {
  public:
   // `journal` (optional) is used only by the publisher thread and must outlive the Publisher.
-  Publisher(const config::PublishConfig& cfg, class Journal* journal);
+  // With `security` enabled the socket is a CURVE server (and checks the client allow-list).
+  Publisher(const config::PublishConfig& cfg, class Journal* journal, const config::SecurityConfig& security = {});
   ~Publisher();  // sends what is queued, then closes the socket (bounded linger)
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
