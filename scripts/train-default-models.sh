@@ -17,13 +17,15 @@ WORK="${WORK:-build/train}"
 VIDEOS="${VIDEOS:-32}"
 STEPS="${STEPS:-4000}"
 LOOKAHEAD="${LOOKAHEAD:-5}"
-EPOCHS="${EPOCHS:-16}"
+EPOCHS="${EPOCHS:-8}"
 PY=/usr/bin/python3
 actiond_build build >&2
-A=build/daemon/actiond
 start=$SECONDS
 
-rm -rf "$WORK" && mkdir -p "$WORK"
+rm -rf "$WORK" && mkdir -p "$WORK/bin"
+# A private copy of the binary, so rebuilding build/ meanwhile does not disturb a run.
+A="$WORK/bin/actiond"
+cp build/daemon/actiond "$A"
 $A world --out "$WORK/world" --videos "$VIDEOS" --seed "$SEED" --activities 3
 $A extract --videos "$WORK/world/videos" --out "$WORK/frames" --frames 64x64 --fps 5
 $PY models/train/train_backbone.py --world "$WORK/world" --frames "$WORK/frames" --out "$WORK/backbone.pt" --seed "$SEED" --epochs "$EPOCHS"

@@ -117,6 +117,12 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     c.finish();
   }
   {
+    ObjectReader rl = root.object("reload");
+    d.reload_watch = rl.boolean("watch", d.reload_watch);
+    d.reload_debounce_ms = rl.integer_in("debounce_ms", d.reload_debounce_ms, 0, 60000);
+    rl.finish();
+  }
+  {
     ObjectReader s = root.object("security");
     auto resolve = [&](const std::string& f) {
       const fs::path p = f;
@@ -260,6 +266,7 @@ std::shared_ptr<const Config> load_config(const fs::path& dir, const LoadOptions
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw ConfigError(dir.string() + ": not a directory");
   cfg->dir = fs::absolute(dir).lexically_normal();
+  cfg->options = options;
 
   const fs::path daemon_file = cfg->dir / "actiond.json";
   if (!fs::exists(daemon_file)) throw ConfigError("actiond.json: cannot open file (" + daemon_file.string() + " does not exist)");

@@ -12,6 +12,13 @@
 
 #include <zmq.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <set>
 #include <thread>
 
 namespace actiond::daemon {
@@ -41,10 +48,12 @@ Model& load_once(std::map<std::string, std::unique_ptr<Model>>& loaded, const co
   return *slot;
 }
 
-// Loads every model the cameras use, once each, and checks each camera's models fit together.
-ModelSet load_models(const config::Config& cfg) {
+// Loads every model the cameras use (all of them, or only those whose id is in `only`), once each,
+// and checks each camera's models fit together.
+ModelSet load_models(const config::Config& cfg, const std::set<std::string>* only = nullptr) {
   ModelSet set;
   for (const auto& cam : cfg.cameras) {
+    if (only != nullptr && only->count(cam.id) == 0) continue;
     try {
       const auto& bb_entry = cfg.daemon.models.at(cam.models.backbone);
       const auto& seg_entry = cfg.daemon.models.at(cam.models.segmenter);
@@ -66,18 +75,166 @@ ModelSet load_models(const config::Config& cfg) {
 
 }  // namespace
 
+namespace {
+
+// The model files a camera uses: part of what makes a camera "changed" on reload.
+std::vector<std::string> model_paths(const config::Config& cfg, const config::CameraConfig& cam) {
+  std::vector<std::string> out;
+  for (const auto* name : {&cam.models.backbone, &cam.models.segmenter, &cam.models.recognizer}) {
+    if (!name->empty()) out.push_back(cfg.daemon.models.at(*name).path.string());
+  }
+  return out;
+}
+
+// Daemon-level settings that only a restart applies.
+std::vector<std::string> restart_only_changes(const config::DaemonConfig& a, const config::DaemonConfig& b) {
+  std::vector<std::string> out;
+  if (a.publish.endpoint != b.publish.endpoint || a.publish.sndhwm != b.publish.sndhwm ||
+      a.publish.queue_capacity != b.publish.queue_capacity || a.publish.heartbeat_s != b.publish.heartbeat_s) {
+    out.push_back("publish");
+  }
+  if (a.control_endpoint != b.control_endpoint || a.control_allow_reload != b.control_allow_reload) {
+    out.push_back("control");
+  }
+  if (a.journal.enabled != b.journal.enabled || a.journal.dir != b.journal.dir || a.journal.fsync != b.journal.fsync ||
+      a.journal.max_file_mb != b.journal.max_file_mb || a.journal.max_files != b.journal.max_files) {
+    out.push_back("journal");
+  }
+  if (a.inference.intra_op_threads != b.inference.intra_op_threads ||
+      a.inference.inter_op_threads != b.inference.inter_op_threads || a.inference.max_batch != b.inference.max_batch ||
+      a.inference.max_wait_ms != b.inference.max_wait_ms) {
+    out.push_back("inference");
+  }
+  if (a.security.curve_secret_key != b.security.curve_secret_key ||
+      a.security.allowed_clients != b.security.allowed_clients) {
+    out.push_back("security");
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json ReloadResult::to_json() const {
+  nlohmann::json j = {{"ok", ok}};
+  if (!ok) {
+    j["error"] = error;
+    return j;
+  }
+  j["added"] = added;
+  j["removed"] = removed;
+  j["changed"] = changed;
+  j["unchanged"] = unchanged;
+  j["restart_required"] = restart_required;
+  return j;
+}
+
+namespace {
+
+// Watches DIR/cameras with inotify and calls `on_change` once files have been quiet `debounce`.
+class CameraDirWatcher {
+ public:
+  CameraDirWatcher(const std::filesystem::path& dir, std::chrono::milliseconds debounce, std::function<void()> on_change)
+      : on_change_(std::move(on_change)), debounce_(debounce) {
+    inotify_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    wake_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (inotify_ < 0 || wake_ < 0) throw std::runtime_error("reload: inotify/eventfd unavailable");
+    const auto mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB;
+    if (inotify_add_watch(inotify_, dir.c_str(), mask) < 0) {
+      close(inotify_);
+      close(wake_);
+      throw std::runtime_error("reload: cannot watch " + dir.string());
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+  ~CameraDirWatcher() {
+    const std::uint64_t one = 1;
+    if (write(wake_, &one, sizeof(one)) < 0) spdlog::warn("reload: cannot wake the watcher");
+    thread_.join();
+    close(inotify_);
+    close(wake_);
+  }
+  CameraDirWatcher(const CameraDirWatcher&) = delete;
+  CameraDirWatcher& operator=(const CameraDirWatcher&) = delete;
+
+ private:
+  void run() {
+    bool pending = false;
+    for (;;) {
+      pollfd fds[2] = {{inotify_, POLLIN, 0}, {wake_, POLLIN, 0}};
+      const int timeout = pending ? static_cast<int>(debounce_.count()) : -1;
+      const int n = poll(fds, 2, timeout);
+      if (n < 0 && errno == EINTR) continue;
+      if (fds[1].revents & POLLIN) return;
+      if (n == 0 && pending) {  // quiet for `debounce_`
+        pending = false;
+        on_change_();
+        continue;
+      }
+      if (fds[0].revents & POLLIN) {
+        alignas(inotify_event) char buf[4096];
+        while (read(inotify_, buf, sizeof(buf)) > 0) {
+        }
+        pending = true;
+      }
+    }
+  }
+  std::function<void()> on_change_;
+  std::chrono::milliseconds debounce_;
+  int inotify_ = -1;
+  int wake_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace
+
 struct Daemon::Impl {
+  struct Running {
+    pipeline::CameraHandle handle = 0;
+    std::unique_ptr<pipeline::CameraSource> source;  // null if it could not be built
+  };
   std::shared_ptr<const config::Config> cfg;
   pipeline::FrameHub hub;
   std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<InferenceLoop> loop;
-  std::vector<std::unique_ptr<pipeline::CameraSource>> sources;
+  std::map<std::string, Running> running;  // by camera id
+  pipeline::CameraHandle next_handle = 1;
   std::unique_ptr<ControlServer> control;
+  std::unique_ptr<CameraDirWatcher> watcher;
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::map<std::string, std::pair<int, int>> input_sizes;  // camera id -> backbone input
+  std::mutex reload_mu;  // one reload (or start/stop) at a time
+  std::uint64_t reloads = 0;
+  std::uint64_t reloads_rejected = 0;
   bool started = false;
+
+  void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from);
 };
+
+void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from) {
+  const pipeline::CameraHandle handle = next_handle++;
+  pipeline::SourceOptions opt;
+  opt.handle = handle;
+  opt.camera = cam;
+  opt.width = input_sizes.at(cam.id).first;
+  opt.height = input_sizes.at(cam.id).second;
+  opt.last_epoch = from.epoch;
+  loop->add_camera(handle, cam, from.seq, from.epoch);
+  Running& r = running[cam.id];
+  r.handle = handle;
+  try {
+    r.source = std::make_unique<pipeline::CameraSource>(opt, hub);
+    r.source->start();
+  } catch (const std::exception& e) {
+    // One camera that cannot even be built never stops the others.
+    spdlog::error("camera {}: cannot start: {}", cam.id, e.what());
+    r.source.reset();
+    pipeline::StreamStatus st;
+    st.state = "failed";
+    st.reason = e.what();
+    loop->post_status(handle, st);
+  }
+}
 
 void check_config(const config::Config& config) {
   check_uris(config);
@@ -135,6 +292,10 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   };
   if (impl_->journal) control.journal_dir = impl_->journal->config().dir;
   control.security = cfg.daemon.security;
+  if (cfg.daemon.control_allow_reload) {
+    Daemon* self = this;
+    control.reload = [self] { return self->reload().to_json(); };
+  }
   impl_->control = std::make_unique<ControlServer>(cfg.daemon.control_endpoint, std::move(control));
 }
 
@@ -148,39 +309,106 @@ void Daemon::start() {
   impl_->started = true;
   std::this_thread::sleep_for(std::chrono::milliseconds(impl_->cfg->daemon.publish.startup_grace_ms));
   impl_->loop->start();
-  pipeline::CameraHandle next = 1;
-  for (const auto& cam : impl_->cfg->cameras) {
-    const pipeline::CameraHandle handle = next++;
-    pipeline::SourceOptions opt;
-    opt.handle = handle;
-    opt.camera = cam;
-    opt.width = impl_->input_sizes.at(cam.id).first;
-    opt.height = impl_->input_sizes.at(cam.id).second;
-    // seq and epoch continue where this camera's journal left off.
-    const Journal::Last last = impl_->journal ? Journal::last(impl_->journal->config().dir, cam.id) : Journal::Last{};
-    opt.last_epoch = last.epoch;
-    impl_->loop->add_camera(handle, cam, last.seq, last.epoch);
-    try {
-      auto source = std::make_unique<pipeline::CameraSource>(opt, impl_->hub);
-      source->start();
-      impl_->sources.push_back(std::move(source));
-    } catch (const std::exception& e) {
-      // One camera that cannot even be built never stops the others.
-      spdlog::error("camera {}: cannot start: {}", cam.id, e.what());
-      pipeline::StreamStatus st;
-      st.state = "failed";
-      st.reason = e.what();
-      impl_->loop->post_status(handle, st);
-    }
+  std::lock_guard lock(impl_->reload_mu);
+  for (const auto& cam : impl_->cfg->cameras) impl_->start_camera(cam, journal_numbering(cam.id));
+  const auto cam_dir = impl_->cfg->dir / "cameras";
+  if (impl_->cfg->daemon.reload_watch && std::filesystem::is_directory(cam_dir)) {
+    Daemon* self = this;
+    impl_->watcher = std::make_unique<CameraDirWatcher>(
+        cam_dir, std::chrono::milliseconds(impl_->cfg->daemon.reload_debounce_ms), [self] {
+          spdlog::info("reload: files in cameras/ changed");
+          self->reload();
+        });
   }
   spdlog::info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());
 }
 
+InferenceLoop::Numbering Daemon::journal_numbering(const std::string& camera) const {
+  // seq and epoch continue where this camera's journal left off.
+  const Journal::Last last = impl_->journal ? Journal::last(impl_->journal->config().dir, camera) : Journal::Last{};
+  return InferenceLoop::Numbering{last.seq, last.epoch};
+}
+
+ReloadResult Daemon::reload() {
+  std::lock_guard lock(impl_->reload_mu);
+  ReloadResult result;
+  if (!impl_->started) {
+    result.error = "reload: the daemon is not running";
+    return result;
+  }
+  const config::Config& old = *impl_->cfg;
+  std::shared_ptr<const config::Config> next;
+  std::set<std::string> starting;  // added or changed camera ids
+  ModelSet fresh;
+  try {
+    next = config::load_config(old.dir, old.options);
+    check_uris(*next);
+    for (const auto& cam : next->cameras) {
+      const auto* before = old.find_camera(cam.id);
+      if (before == nullptr) {
+        result.added.push_back(cam.id);
+      } else if (!(*before == cam) || model_paths(old, *before) != model_paths(*next, cam)) {
+        result.changed.push_back(cam.id);
+      } else {
+        result.unchanged.push_back(cam.id);
+        continue;
+      }
+      starting.insert(cam.id);
+    }
+    fresh = load_models(*next, &starting);
+  } catch (const std::exception& e) {
+    ++impl_->reloads_rejected;
+    result.error = e.what();
+    spdlog::error("reload rejected, the running configuration stays in force: {}", e.what());
+    return result;
+  }
+  for (const auto& cam : old.cameras) {
+    if (next->find_camera(cam.id) == nullptr) result.removed.push_back(cam.id);
+  }
+  result.restart_required = restart_only_changes(old.daemon, next->daemon);
+  for (const auto& key : result.restart_required) {
+    spdlog::warn("reload: actiond.json /{} changed; it takes effect at the next restart", key);
+  }
+  // Stop removed and changed cameras (their open segments end "reconfigured"), keeping their numbering.
+  std::map<std::string, InferenceLoop::Numbering> numbering;
+  for (const auto* ids : {&result.removed, &result.changed}) {
+    for (const auto& id : *ids) {
+      auto it = impl_->running.find(id);
+      if (it == impl_->running.end()) continue;
+      if (it->second.source) it->second.source->stop();
+      numbering[id] = impl_->loop->remove_camera(it->second.handle, "reconfigured");
+      impl_->running.erase(it);
+    }
+  }
+  for (const auto& cam : next->cameras) {
+    if (starting.count(cam.id) == 0) continue;
+    const auto& m = fresh.backbones.at(cam.models.backbone)->manifest();
+    impl_->input_sizes[cam.id] = {m.input_width, m.input_height};
+  }
+  impl_->loop->adopt_models(std::move(fresh));
+  // Journal-based numbering for added cameras (they may have run before a restart).
+  for (const auto& cam : next->cameras) {
+    if (starting.count(cam.id) == 0) continue;
+    auto it = numbering.find(cam.id);
+    impl_->start_camera(cam, it != numbering.end() ? it->second : journal_numbering(cam.id));
+  }
+  impl_->cfg = next;
+  ++impl_->reloads;
+  result.ok = true;
+  spdlog::info("reload: {} added, {} removed, {} changed, {} unchanged", result.added.size(), result.removed.size(),
+               result.changed.size(), result.unchanged.size());
+  return result;
+}
+
 void Daemon::stop(const std::string& reason) {
   if (!impl_ || !impl_->started) return;
+  impl_->watcher.reset();
+  std::lock_guard lock(impl_->reload_mu);
   impl_->started = false;
-  for (auto& s : impl_->sources) s->stop();  // intake stops first
-  impl_->sources.clear();
+  for (auto& [id, r] : impl_->running) {
+    if (r.source) r.source->stop();  // intake stops first
+  }
+  impl_->running.clear();
   impl_->loop->stop(reason);                  // ends open segments, emits their events
   if (!impl_->publisher->flush(std::chrono::seconds(5))) spdlog::warn("publisher: not drained after 5 s");
   spdlog::info("actiond stopped ({})", reason);

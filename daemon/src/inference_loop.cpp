@@ -141,12 +141,38 @@ void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::Came
   }, true);
 }
 
-void InferenceLoop::remove_camera(pipeline::CameraHandle handle, const std::string& reason) {
-  post([this, handle, reason] {
+InferenceLoop::Numbering InferenceLoop::remove_camera(pipeline::CameraHandle handle, const std::string& reason) {
+  Numbering out;
+  post([this, handle, reason, &out] {
     auto it = cameras_.find(handle);
     if (it == cameras_.end()) return;
     stop_camera(*it->second, reason);
+    out = Numbering{it->second->events.last_seq(), it->second->events.epoch()};
+    {
+      std::lock_guard lock(summary_mu_);
+      summary_.erase(it->second->config.id);
+    }
     cameras_.erase(it);
+  }, true);
+  return out;
+}
+
+namespace {
+template <typename Model>
+void adopt(std::map<std::string, std::unique_ptr<Model>>& into, std::map<std::string, std::unique_ptr<Model>>& from) {
+  for (auto& [name, model] : from) {
+    auto& slot = into[name];
+    if (!slot || slot->path() != model->path()) slot = std::move(model);
+  }
+}
+}  // namespace
+
+void InferenceLoop::adopt_models(ModelSet models) {
+  auto shared = std::make_shared<ModelSet>(std::move(models));
+  post([this, shared] {
+    adopt(models_.backbones, shared->backbones);
+    adopt(models_.segmenters, shared->segmenters);
+    adopt(models_.recognizers, shared->recognizers);
   }, true);
 }
 

@@ -42,7 +42,8 @@ int run_daemon(const std::string& config_dir, const std::string& model_dir, cons
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig == SIGHUP) {
-      spdlog::warn("SIGHUP: configuration reload is not supported yet; keeping the running configuration");
+      spdlog::info("SIGHUP: reloading the configuration");
+      daemon.reload();  // logs what changed, or why it was refused
       continue;
     }
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");

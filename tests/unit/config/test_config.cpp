@@ -132,7 +132,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
        "actiond.json: /log/level: must be one of trace, debug, info, warn, error, critical, off, got \"loud\""},
       {R"({"models": {"bb": {"file": "x.pt"}}})", "", "actiond.json: /models/bb/path: is required"},
       {R"({"modelz": {}})", "", "actiond.json: /modelz: unknown key (expected one of: control, inference, journal, "
-                                "log, model_dir, models, publish)"},
+                                "log, model_dir, models, publish, reload, security)"},
       {R"({"journal": {"fsync": "sometimes"}})", "",
        "actiond.json: /journal/fsync: must be one of always, batch, none, got \"sometimes\""},
   };

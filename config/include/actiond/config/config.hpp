@@ -26,12 +26,14 @@ struct TrackerConfig {
   double update_interval_s = 2.0;    // segment.update while a segment is open (0 = off)
   double max_duration_s = 0.0;       // an open segment longer than this ends (`max_duration`) and a new
                                      // one of the same label starts (0 = no limit)
+  bool operator==(const TrackerConfig&) const = default;
 };
 
 struct CameraModels {
   std::string backbone;   // name of an entry of DaemonConfig::models
   std::string segmenter;  // name of an entry of DaemonConfig::models
   std::string recognizer; // optional (empty = none): clip-level `recognition` events
+  bool operator==(const CameraModels&) const = default;
 };
 
 // `recognition` events from the camera's recognizer, every `interval_s` of stream time.
@@ -39,6 +41,7 @@ struct RecognitionConfig {
   double interval_s = 1.0;
   int top_k = 3;
   double min_confidence = 0.0;  // below this, the event is not emitted
+  bool operator==(const RecognitionConfig&) const = default;
 };
 
 // Exponential backoff with jitter between reconnect attempts of a live source.
@@ -46,6 +49,7 @@ struct ReconnectConfig {
   double initial_s = 1.0;
   double max_s = 30.0;
   int max_attempts = 0;  // 0 = forever; after that many failed attempts the camera is "failed"
+  bool operator==(const ReconnectConfig&) const = default;
 };
 
 // Region of interest cropped (in source pixels) before scaling; width 0 = whole frame.
@@ -54,6 +58,7 @@ struct RoiConfig {
   int y = 0;
   int width = 0;
   int height = 0;
+  bool operator==(const RoiConfig&) const = default;
 };
 
 struct CameraConfig {
@@ -75,6 +80,7 @@ struct CameraConfig {
   CameraModels models;
   TrackerConfig tracker;
   RecognitionConfig recognition;
+  bool operator==(const CameraConfig&) const = default;
 };
 
 struct ModelEntry {
@@ -118,6 +124,8 @@ struct DaemonConfig {
   PublishConfig publish;
   std::string control_endpoint = "tcp://127.0.0.1:7701";  // ROUTER socket for actionctl
   bool control_allow_reload = true;                        // whether `reload` is accepted on it
+  bool reload_watch = true;      // reload when files in cameras/ change (inotify)
+  int reload_debounce_ms = 500;  // ... once they have been quiet this long
   SecurityConfig security;
   JournalSettings journal;
   InferenceConfig inference;
@@ -126,17 +134,18 @@ struct DaemonConfig {
   std::map<std::string, ModelEntry> models;      // by name
 };
 
+struct LoadOptions {
+  // Overrides actiond.json's `model_dir` (e.g. `actiond --model-dir build/models/tiny`).
+  std::filesystem::path model_dir_override;
+};
+
 struct Config {
   std::filesystem::path dir;  // the configuration directory
+  LoadOptions options;        // how it was loaded (a reload loads the same way)
   DaemonConfig daemon;
   std::vector<CameraConfig> cameras;  // sorted by file name
 
   const CameraConfig* find_camera(const std::string& id) const;
-};
-
-struct LoadOptions {
-  // Overrides actiond.json's `model_dir` (e.g. `actiond --model-dir build/models/tiny`).
-  std::filesystem::path model_dir_override;
 };
 
 // Reads DIR/actiond.json and DIR/cameras/*.json. Throws ConfigError naming file and key path.

@@ -60,8 +60,17 @@ class InferenceLoop {
   // `last_seq`/`last_epoch` continue the camera's numbering from its journal.
   void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, std::uint64_t last_seq = 0,
                   std::uint64_t last_epoch = 0);
-  // Closes the camera's open segment with `reason` and forgets it; returns once applied.
-  void remove_camera(pipeline::CameraHandle handle, const std::string& reason);
+  struct Numbering {
+    std::uint64_t seq = 0;
+    std::uint64_t epoch = 0;
+  };
+  // Closes the camera's open segment with `reason` and forgets it; returns once applied, with the
+  // camera's last seq and epoch (so a restarted camera continues them).
+  Numbering remove_camera(pipeline::CameraHandle handle, const std::string& reason);
+  // Adds models loaded elsewhere (for cameras added by a reload). An entry whose name is already
+  // loaded from the same file is kept (cameras hold it); one from another file replaces it, which
+  // is safe because every camera using that name has been removed first.
+  void adopt_models(ModelSet models);
   // Publishes a stream.status event for the camera (ordered after events already emitted).
   void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
 
