@@ -117,6 +117,20 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     c.finish();
   }
   {
+    ObjectReader m = root.object("metrics");
+    d.metrics_enabled = m.boolean("enabled", d.metrics_enabled);
+    const std::string listen = m.string("listen", d.metrics_host + ":" + std::to_string(d.metrics_port));
+    const auto colon = listen.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+      m.fail("listen", "must be HOST:PORT such as 127.0.0.1:7702, got \"" + listen + "\"");
+    }
+    d.metrics_host = listen.substr(0, colon);
+    d.metrics_port = std::stoi(port);
+    m.finish();
+  }
+  {
     ObjectReader rl = root.object("reload");
     d.reload_watch = rl.boolean("watch", d.reload_watch);
     d.reload_debounce_ms = rl.integer_in("debounce_ms", d.reload_debounce_ms, 0, 60000);

@@ -3,10 +3,12 @@
 #include "actiond/daemon/control_server.hpp"
 #include "actiond/daemon/inference_loop.hpp"
 #include "actiond/daemon/journal.hpp"
+#include "actiond/daemon/metrics.hpp"
 #include "actiond/daemon/publisher.hpp"
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/camera_source.hpp"
 #include "actiond/pipeline/source_uri.hpp"
+#include "http_server.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -201,11 +203,18 @@ struct Daemon::Impl {
   pipeline::CameraHandle next_handle = 1;
   std::unique_ptr<ControlServer> control;
   std::unique_ptr<CameraDirWatcher> watcher;
+  Metrics metrics;                            // outlives the loop and the HTTP server
+  std::unique_ptr<detail::HttpServer> http;
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::map<std::string, std::pair<int, int>> input_sizes;  // camera id -> backbone input
   std::mutex reload_mu;  // one reload (or start/stop) at a time
-  std::uint64_t reloads = 0;
-  std::uint64_t reloads_rejected = 0;
+  std::atomic<std::uint64_t> reloads{0};
+  std::atomic<std::uint64_t> reloads_rejected{0};
+  mutable std::mutex cfg_mu;  // guards `cfg` for readers outside reload (health)
+  std::shared_ptr<const config::Config> current() const {
+    std::lock_guard lock(cfg_mu);
+    return cfg;
+  }
   bool started = false;
 
   void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from);
@@ -271,7 +280,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   }
   impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get(), cfg.daemon.security);
   impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set),
-                                                cfg.daemon.publish.heartbeat_s);
+                                                cfg.daemon.publish.heartbeat_s, &impl_->metrics);
   ControlContext control;
   Impl* impl = impl_.get();
   control.snapshot = [impl] { return impl->loop->snapshot(); };
@@ -297,7 +306,52 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     control.reload = [self] { return self->reload().to_json(); };
   }
   impl_->control = std::make_unique<ControlServer>(cfg.daemon.control_endpoint, std::move(control));
+  if (cfg.daemon.metrics_enabled) {
+    impl_->http = std::make_unique<detail::HttpServer>(
+        cfg.daemon.metrics_host, cfg.daemon.metrics_port,
+        [impl] {
+          auto& m = impl->metrics;
+          m.set("actiond_up", {}, 1);
+          m.set("actiond_events_sent_total", {}, static_cast<double>(impl->publisher->sent()));
+          m.set("actiond_events_dropped_total", {}, static_cast<double>(impl->publisher->dropped_queue_full()));
+          m.set("actiond_slow_subscriber_stalls_total", {}, static_cast<double>(impl->publisher->slow_subscriber_stalls()));
+          m.set("actiond_journal_failures_total", {}, impl->journal ? static_cast<double>(impl->journal->failures()) : 0);
+          m.set("actiond_reloads_total", {{"result", "applied"}}, static_cast<double>(impl->reloads.load()));
+          m.set("actiond_reloads_total", {{"result", "rejected"}}, static_cast<double>(impl->reloads_rejected.load()));
+          return detail::HttpReply{200, m.render()};
+        },
+        [this] {
+          const Health h = health();
+          return detail::HttpReply{h.healthy ? 200 : 503, h.detail.dump(2) + "\n", "application/json"};
+        });
+  }
 }
+
+Health Daemon::health() const {
+  Health h;
+  const double loop_age = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                         impl_->loop->last_iteration()).count();
+  // The loop iterates every ~20 ms; a model call can take a while, but not this long.
+  h.loop_alive = !impl_->started || loop_age < 10.0;
+  h.healthy = h.loop_alive && impl_->started;
+  h.detail = {{"loop_alive", h.loop_alive}, {"loop_age_s", loop_age}, {"running", impl_->started}};
+  nlohmann::json cams = nlohmann::json::object();
+  const auto snap = impl_->loop->snapshot();
+  const auto cfg = impl_->current();
+  for (const auto& cam : cfg->cameras) {
+    const std::string state = snap.contains(cam.id) ? snap[cam.id].value("state", "starting") : "starting";
+    // "reconnecting" is the configured backoff; a camera that gives up becomes "failed".
+    const bool ok = state == "running" || state == "starting" || state == "blocked" || state == "eos" ||
+                    state == "reconnecting";
+    cams[cam.id] = {{"state", state}, {"healthy", ok}};
+    h.healthy = h.healthy && ok;
+  }
+  h.detail["cameras"] = cams;
+  h.detail["status"] = h.healthy ? "ok" : "unhealthy";
+  return h;
+}
+
+int Daemon::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }
 
 Daemon::~Daemon() { stop(); }
 
@@ -392,7 +446,11 @@ ReloadResult Daemon::reload() {
     auto it = numbering.find(cam.id);
     impl_->start_camera(cam, it != numbering.end() ? it->second : journal_numbering(cam.id));
   }
-  impl_->cfg = next;
+  {
+    std::lock_guard cfg_lock(impl_->cfg_mu);
+    impl_->cfg = next;
+  }
+  for (const auto& id : result.removed) impl_->metrics.forget_camera(id);
   ++impl_->reloads;
   result.ok = true;
   spdlog::info("reload: {} added, {} removed, {} changed, {} unchanged", result.added.size(), result.removed.size(),

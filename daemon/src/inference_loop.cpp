@@ -80,8 +80,21 @@ struct InferenceLoop::Camera {
 };
 
 InferenceLoop::InferenceLoop(const config::InferenceConfig& cfg, pipeline::FrameHub& hub, Publisher& publisher,
-                             ModelSet models, double heartbeat_s)
-    : cfg_(cfg), heartbeat_s_(heartbeat_s), hub_(hub), publisher_(publisher), models_(std::move(models)) {}
+                             ModelSet models, double heartbeat_s, Metrics* metrics)
+    : cfg_(cfg), heartbeat_s_(heartbeat_s), hub_(hub), publisher_(publisher), metrics_(metrics),
+      models_(std::move(models)) {
+  last_iteration_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+std::chrono::steady_clock::time_point InferenceLoop::last_iteration() const {
+  return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(last_iteration_ns_.load()));
+}
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
 
 void InferenceLoop::heartbeats() {
   if (heartbeat_s_ <= 0) return;
@@ -199,6 +212,7 @@ LoopCounters InferenceLoop::counters() const {
 void InferenceLoop::count_inference_error(const char* stage, const std::string& what) {
   std::lock_guard lock(counters_mu_);
   const std::uint64_t n = ++counters_.inference_errors;
+  if (metrics_) metrics_->add("actiond_inference_errors_total", {{"stage", stage}});
   if ((n & (n - 1)) == 0) spdlog::error("{}: {} ({} failures so far)", stage, what, n);  // rate-limited: 1,2,4,8...
 }
 
@@ -215,6 +229,7 @@ void InferenceLoop::run() {
   spdlog::debug("inference loop started");
   std::vector<SourceItem> items;
   while (running_.load()) {
+    last_iteration_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
     run_commands();
     if (!running_.load()) break;
     if (!hub_.wait(std::chrono::milliseconds(20))) break;
@@ -260,11 +275,16 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
   for (auto& [bb, group] : by_model) {
     images.clear();
     for (auto* f : group) images.push_back({f->frame.data, f->frame.width, f->frame.height, f->frame.stride});
+    const auto began = std::chrono::steady_clock::now();
     try {
       bb->infer(images, features);
     } catch (const models::ModelError& e) {
       count_inference_error("backbone", e.what());
       continue;
+    }
+    if (metrics_) {
+      metrics_->observe("actiond_model_inference_seconds", {{"model", bb->manifest().name}}, seconds_since(began));
+      metrics_->observe("actiond_model_batch_size", {{"model", bb->manifest().name}}, static_cast<double>(group.size()));
     }
     const std::size_t dim = static_cast<std::size_t>(bb->manifest().feature_dim);
     for (std::size_t i = 0; i < group.size(); ++i) {
@@ -273,6 +293,7 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
       cam.ring.push(models::FeatureMeta{fr.pts, fr.time, fr.arrival}, features.data() + i * dim);
       cam.streaming = true;
       cam.note_analysed();
+      if (metrics_) metrics_->add("actiond_frames_analysed_total", {{"camera", cam.config.id}});
       recognize(cam);  // per frame, so clips end exactly at the cadence
       touched.insert(&cam);
     }
@@ -295,12 +316,14 @@ void InferenceLoop::recognize(Camera& cam) {
   cam.ring.latest(static_cast<std::size_t>(m.window), feats, &meta);
   if (meta.size() < static_cast<std::size_t>(m.window)) return;  // a full clip since the stream (re)started
   Recognition r;
+  const auto began = std::chrono::steady_clock::now();
   try {
     cam.recognizer->run(feats.data(), static_cast<int>(meta.size()), r.probs);
   } catch (const models::ModelError& e) {
     count_inference_error("recognizer", e.what());
     return;
   }
+  if (metrics_) metrics_->observe("actiond_model_inference_seconds", {{"model", m.name}}, seconds_since(began));
   cam.last_recognition_pts = newest->pts;
   if (*std::max_element(r.probs.begin(), r.probs.end()) < rc.min_confidence) return;
   r.start = FramePoint{meta.front().pts, meta.front().time};
@@ -329,15 +352,18 @@ void InferenceLoop::decide(Camera& cam, bool final) {
     cam.next_decide = start;
   }
   models::SegmenterOutput out;
+  const auto began = std::chrono::steady_clock::now();
   try {
     cam.segmenter->run(feats.data(), static_cast<int>(meta.size()), out);
   } catch (const models::ModelError& e) {
     count_inference_error("segmenter", e.what());
     return;
   }
+  if (metrics_) metrics_->observe("actiond_model_inference_seconds", {{"model", m.name}}, seconds_since(began));
   std::vector<TrackerEvent> events;
   std::vector<float> last_probs;
   FramePoint last_at;
+  const std::uint64_t next_decided_from = cam.next_decide;
   for (std::uint64_t i = cam.next_decide; i <= upto; ++i) {
     const std::size_t p = static_cast<std::size_t>(i - start);
     DecidedFrame df;
@@ -351,6 +377,12 @@ void InferenceLoop::decide(Camera& cam, bool final) {
   }
   cam.next_decide = upto + 1;
   for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
+  if (metrics_) {
+    for (std::uint64_t i = next_decided_from; i <= upto; ++i) {
+      metrics_->observe("actiond_frame_latency_seconds", {{"camera", cam.config.id}},
+                        seconds_since(meta[static_cast<std::size_t>(i - start)].arrival));
+    }
+  }
   // Running confidence of an open segment, every update_interval_s of stream time.
   const auto open = cam.tracker.open_segment();
   const double every = cam.config.tracker.update_interval_s;
@@ -405,6 +437,17 @@ void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& statu
   info.dropped["undecided"] = cam.skipped;
   auto last = cam.ring.meta_at(cam.ring.total_pushed() - 1);
   emit(cam, cam.events.stream_status(info, last ? last->pts : 0.0));
+  if (metrics_) {
+    const std::string& id = cam.config.id;
+    for (const auto& [reason, n] : info.dropped) {
+      metrics_->set("actiond_frames_dropped_total", {{"camera", id}, {"reason", reason}}, static_cast<double>(n));
+    }
+    metrics_->set("actiond_frames_in_per_second", {{"camera", id}}, status.fps_in);
+    for (const char* s : {"starting", "running", "reconnecting", "stalled", "blocked", "eos", "stopped", "failed"}) {
+      metrics_->set("actiond_camera_state", {{"camera", id}, {"state", s}}, status.state == s ? 1.0 : 0.0);
+    }
+    if (status.state == "reconnecting") metrics_->add("actiond_camera_reconnects_total", {{"camera", id}});
+  }
 }
 
 nlohmann::json InferenceLoop::snapshot() const {
@@ -424,6 +467,14 @@ void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
                                {"state", cam.last_status.state.empty() ? "starting" : cam.last_status.state},
                                {"reason", cam.last_status.reason},
                                {"open_segment", open ? cam.events.segment(*open) : nlohmann::json(nullptr)}};
+  }
+  if (metrics_) {
+    const std::string type = event.at("type").get<std::string>();
+    metrics_->add("actiond_events_total", {{"camera", cam.config.id}, {"type", type}});
+    if (type == "segment.end") {
+      metrics_->add("actiond_segment_ends_total",
+                    {{"camera", cam.config.id}, {"reason", event.at("segment").at("end_reason").get<std::string>()}});
+    }
   }
   publisher_.publish(cam.config.id, event.at("seq").get<std::uint64_t>(),
                      cam.config.id + "/" + event.at("type").get<std::string>(), event.dump());

@@ -12,6 +12,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <systemd/sd-daemon.h>
+
+#include <chrono>
 #include <csignal>
 #include <iostream>
 
@@ -38,17 +41,40 @@ int run_daemon(const std::string& config_dir, const std::string& model_dir, cons
   }
   actiond::daemon::Daemon daemon(cfg);
   daemon.start();
+  // systemd (Type=notify): READY once sockets are bound and cameras started; WATCHDOG=1 only while
+  // the inference loop is alive; STATUS lines; RELOADING/STOPPING around reloads and shutdown.
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
+  const auto tick = watchdog ? std::chrono::microseconds(watchdog_usec / 2) : std::chrono::microseconds(5000000);
+  auto status_line = [&daemon] {
+    const auto h = daemon.health();
+    int running = 0;
+    for (const auto& [id, c] : h.detail["cameras"].items()) running += c["state"] == "running" ? 1 : 0;
+    return "STATUS=" + std::to_string(running) + "/" + std::to_string(h.detail["cameras"].size()) +
+           " cameras running" + (h.healthy ? "" : " (unhealthy: see /healthz)");
+  };
+  sd_notify(0, ("READY=1\n" + status_line()).c_str());
   for (;;) {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    timespec timeout{static_cast<time_t>(tick.count() / 1000000), static_cast<long>(tick.count() % 1000000) * 1000};
+    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig < 0) {  // tick
+      const bool alive = daemon.health().loop_alive;
+      if (watchdog && alive) sd_notify(0, "WATCHDOG=1");
+      if (watchdog && !alive) spdlog::error("inference loop stuck: not feeding the systemd watchdog");
+      sd_notify(0, status_line().c_str());
+      continue;
+    }
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading the configuration");
+      sd_notify(0, "RELOADING=1");
       daemon.reload();  // logs what changed, or why it was refused
+      sd_notify(0, ("READY=1\n" + status_line()).c_str());
       continue;
     }
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     break;
   }
+  sd_notify(0, "STOPPING=1\nSTATUS=draining: closing open segments and flushing events");
   daemon.stop("shutdown");
   return 0;
 }

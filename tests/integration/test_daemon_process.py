@@ -16,9 +16,11 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import zmq
 from jsonschema import Draft202012Validator
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def free_port() -> int:
@@ -37,10 +39,42 @@ def make_video(path: str) -> None:
     subprocess.run(cmd, check=True, timeout=60)
 
 
-def write_config(root: str, endpoint: str, video: str, control: str = "tcp://127.0.0.1:*") -> None:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def check_metrics(port: int) -> None:
+    """GET /metrics parses as Prometheus text (prometheus_client's parser) and its counters moved."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    for name in ("actiond_frames_analysed", "actiond_events", "actiond_frame_latency_seconds",
+                 "actiond_model_inference_seconds", "actiond_camera_state", "process_resident_memory_bytes"):
+        if name not in families:
+            fail(f"/metrics lacks {name}: {sorted(families)}")
+    analysed = [s.value for s in families["actiond_frames_analysed"].samples if s.labels.get("camera") == "desk"]
+    if not analysed or analysed[0] < 5:
+        fail(f"frames analysed did not move: {analysed}")
+    starts = [s.value for s in families["actiond_events"].samples
+              if s.labels.get("type") == "segment.start" and s.name == "actiond_events_total"]
+    if starts != [1.0]:
+        fail(f"segment.start counter should be 1: {starts}")
+    lat = {s.name: s.value for s in families["actiond_frame_latency_seconds"].samples if "le" not in s.labels}
+    if lat.get("actiond_frame_latency_seconds_count", 0) < 5:
+        fail(f"latency histogram empty: {lat}")
+    health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    body = json.loads(health.read())
+    if health.status != 200 or body["status"] != "ok" or body["cameras"]["desk"]["state"] != "eos":
+        fail(f"/healthz: {health.status} {body}")
+
+
+def write_config(root: str, endpoint: str, video: str, control: str = "tcp://127.0.0.1:*",
+                 metrics_port: int = 0) -> None:
     os.makedirs(os.path.join(root, "cameras"), exist_ok=True)
     with open(os.path.join(root, "actiond.json"), "w") as f:
         json.dump({"publish": {"endpoint": endpoint, "heartbeat_s": 0.5}, "control": {"endpoint": control},
+                   "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
                    "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"},
                               "rec": {"path": "recognizer.pt"}}}, f)
     with open(os.path.join(root, "cameras", "desk.json"), "w") as f:
@@ -67,7 +101,8 @@ def main() -> None:
         make_video(video)
         endpoint = f"tcp://127.0.0.1:{free_port()}"
         conf = os.path.join(tmp, "conf")
-        write_config(conf, endpoint, video)
+        metrics_port = free_port()
+        write_config(conf, endpoint, video, metrics_port=metrics_port)
 
         # --check-config: good directory, then a bad one.
         ok = subprocess.run([args.actiond, "--config", conf, "--model-dir", args.models, "--check-config"],
@@ -116,6 +151,7 @@ def main() -> None:
                 break
         else:
             fail(f"no eos within 60 s; got {py_events}")
+        check_metrics(metrics_port)
 
         daemon.send_signal(signal.SIGTERM)
         try:

@@ -16,6 +16,7 @@ namespace actiond::test {
 inline std::string daemon_json(const std::string& backbone = "backbone.pt") {
   return R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
              "control": {"endpoint": "tcp://127.0.0.1:*"},
+             "metrics": {"listen": "127.0.0.1:0"},
              "inference": {"max_batch": 4, "max_wait_ms": 2},
              "log": {"level": "warn"},
              "models": {"bb": {"path": ")" + backbone + R"("}, "seg": {"path": "segmenter.pt"},

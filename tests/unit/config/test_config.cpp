@@ -132,7 +132,15 @@ TEST_CASE("config errors name the file and key path", "[config]") {
        "actiond.json: /log/level: must be one of trace, debug, info, warn, error, critical, off, got \"loud\""},
       {R"({"models": {"bb": {"file": "x.pt"}}})", "", "actiond.json: /models/bb/path: is required"},
       {R"({"modelz": {}})", "", "actiond.json: /modelz: unknown key (expected one of: control, inference, journal, "
-                                "log, model_dir, models, publish, reload, security)"},
+                                "log, metrics, model_dir, models, publish, reload, security)"},
+      {R"({"metrics": {"listen": "7702"}})", "",
+       "actiond.json: /metrics/listen: must be HOST:PORT such as 127.0.0.1:7702, got \"7702\""},
+      {R"({"metrics": {"listen": "localhost:99999"}})", "",
+       "actiond.json: /metrics/listen: must be HOST:PORT such as 127.0.0.1:7702, got \"localhost:99999\""},
+      {R"({"reload": {"debounce_ms": -1}})", "",
+       "actiond.json: /reload/debounce_ms: must be between 0 and 60000, got -1"},
+      {R"({"control": {"allow_reload": 1}})", "", "actiond.json: /control/allow_reload: must be true or false, got number"},
+      {R"({"publish": {"sndhwm": 0}})", "", "actiond.json: /publish/sndhwm: must be between 1 and 10000000, got 0"},
       {R"({"journal": {"fsync": "sometimes"}})", "",
        "actiond.json: /journal/fsync: must be one of always, batch, none, got \"sometimes\""},
   };

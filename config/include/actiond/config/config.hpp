@@ -124,6 +124,9 @@ struct DaemonConfig {
   PublishConfig publish;
   std::string control_endpoint = "tcp://127.0.0.1:7701";  // ROUTER socket for actionctl
   bool control_allow_reload = true;                        // whether `reload` is accepted on it
+  bool metrics_enabled = true;                  // HTTP GET /metrics (Prometheus) and /healthz
+  std::string metrics_host = "127.0.0.1";
+  int metrics_port = 7702;                      // 0 = any free port
   bool reload_watch = true;      // reload when files in cameras/ change (inotify)
   int reload_debounce_ms = 500;  // ... once they have been quiet this long
   SecurityConfig security;

@@ -31,6 +31,13 @@ struct ReloadResult {
   nlohmann::json to_json() const;
 };
 
+// What GET /healthz reports (and what gates the systemd watchdog).
+struct Health {
+  bool healthy = false;     // loop alive and every camera running or in an allowed state
+  bool loop_alive = false;  // the inference loop iterated recently
+  nlohmann::json detail;
+};
+
 class Daemon {
  public:
   explicit Daemon(std::shared_ptr<const config::Config> config);
@@ -48,6 +55,8 @@ class Daemon {
 
   const std::string& publish_endpoint() const;
   const std::string& control_endpoint() const;
+  int metrics_port() const;  // 0 when metrics are disabled
+  Health health() const;     // thread-safe
 
  private:
   InferenceLoop::Numbering journal_numbering(const std::string& camera) const;

@@ -11,6 +11,7 @@
 //
 // Thread-safety: all public methods may be called from any thread (they post to the loop).
 #include "actiond/config/config.hpp"
+#include "actiond/daemon/metrics.hpp"
 #include "actiond/daemon/publisher.hpp"
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/frame_hub.hpp"
@@ -46,8 +47,11 @@ struct LoopCounters {
 class InferenceLoop {
  public:
   // `heartbeat_s` > 0: each camera emits a heartbeat event when it has been quiet that long.
+  // `metrics` (optional) must outlive the loop.
   InferenceLoop(const config::InferenceConfig& cfg, pipeline::FrameHub& hub, Publisher& publisher, ModelSet models,
-                double heartbeat_s = 0.0);
+                double heartbeat_s = 0.0, Metrics* metrics = nullptr);
+  // Steady-clock time of the loop's latest iteration (it iterates at least every ~20 ms unless stuck).
+  std::chrono::steady_clock::time_point last_iteration() const;
   ~InferenceLoop();
   InferenceLoop(const InferenceLoop&) = delete;
   InferenceLoop& operator=(const InferenceLoop&) = delete;
@@ -99,6 +103,8 @@ class InferenceLoop {
   double heartbeat_s_;
   pipeline::FrameHub& hub_;
   Publisher& publisher_;
+  Metrics* metrics_;
+  std::atomic<std::int64_t> last_iteration_ns_{0};
   ModelSet models_;
   std::map<pipeline::CameraHandle, std::unique_ptr<Camera>> cameras_;  // loop thread only
 

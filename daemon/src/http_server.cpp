@@ -1,0 +1,34 @@
+#include "http_server.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace actiond::daemon::detail {
+
+HttpServer::HttpServer(const std::string& host, int port, std::function<HttpReply()> metrics,
+                       std::function<HttpReply()> health)
+    : server_(std::make_unique<httplib::Server>()) {
+  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  auto serve = [](std::function<HttpReply()> fn) {
+    return [fn = std::move(fn)](const httplib::Request&, httplib::Response& res) {
+      const HttpReply r = fn();
+      res.status = r.status;
+      res.set_content(r.body, r.content_type);
+    };
+  };
+  server_->Get("/metrics", serve(std::move(metrics)));
+  server_->Get("/healthz", serve(std::move(health)));
+  port_ = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  if (port_ <= 0) throw std::runtime_error("metrics endpoint " + host + ":" + std::to_string(port) + ": cannot bind");
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  spdlog::info("metrics and health on http://{}:{}/metrics and /healthz", host, port_);
+}
+
+HttpServer::~HttpServer() {
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace actiond::daemon::detail
