@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""The JSON Schemas of the configuration files agree with the daemon's own validation.
+
+Every shipped configuration (demo, service) validates against config/schema/*.schema.json with an
+independent validator (python3-jsonschema), and `actiond --check-config` accepts it; a set of bad
+files is rejected by both the schema and the daemon.
+
+Usage (from ctest): test_config_schema.py --actiond BIN --source DIR --models DIR
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from jsonschema import Draft202012Validator
+
+
+def fail(msg: str) -> None:
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+GOOD_CAMERA = {"id": "door", "uri": "test://pattern", "models": {"backbone": "bb", "segmenter": "seg"}}
+BAD_CAMERAS = [
+    {**GOOD_CAMERA, "fps": 0},
+    {**GOOD_CAMERA, "fsp": 5},
+    {**GOOD_CAMERA, "id": "front door"},
+    {**GOOD_CAMERA, "uri": "ftp://x/y"},
+    {**GOOD_CAMERA, "tracker": {"confirm_frames": 0}},
+    {**GOOD_CAMERA, "transport": "sctp"},
+    {**GOOD_CAMERA, "recognition": {"interval_s": 1}},
+    {**GOOD_CAMERA, "password_file": "pw"},
+    {"id": "door", "uri": "test://pattern", "models": {"backbone": "bb"}},
+]
+BAD_DAEMONS = [
+    {"publish": {"endpoint": "udp://1.2.3.4:5"}},
+    {"inference": {"max_batch": 0}},
+    {"log": {"level": "loud"}},
+    {"modelz": {}},
+    {"journal": {"fsync": "sometimes"}},
+    {"metrics": {"listen": "7702"}},
+    {"security": {"allowed_clients_file": "clients.txt"}},
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--actiond", required=True)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--models", required=True)
+    args = ap.parse_args()
+    schema_dir = os.path.join(args.source, "config", "schema")
+    daemon_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "actiond.schema.json"))))
+    camera_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "camera.schema.json"))))
+    shipped = [os.path.join(args.source, "config", "examples", "demo"), os.path.join(args.source, "config", "service")]
+    for conf in shipped:
+        for e in daemon_v.iter_errors(json.load(open(os.path.join(conf, "actiond.json")))):
+            fail(f"{conf}/actiond.json: {e.message}")
+        for cam in glob.glob(os.path.join(conf, "cameras", "*.json*")):
+            for e in camera_v.iter_errors(json.load(open(cam))):
+                fail(f"{cam}: {e.message}")
+    daemon_ok = {"models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}
+    if list(daemon_v.iter_errors(daemon_ok)) or list(camera_v.iter_errors(GOOD_CAMERA)):
+        fail("the minimal good configuration does not validate")
+
+    def check_config(daemon: dict, camera: dict) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.makedirs(os.path.join(tmp, "cameras"))
+            json.dump(daemon, open(os.path.join(tmp, "actiond.json"), "w"))
+            json.dump(camera, open(os.path.join(tmp, "cameras", "door.json"), "w"))
+            return subprocess.run([args.actiond, "--config", tmp, "--model-dir", args.models, "--check-config"],
+                                  capture_output=True).returncode
+
+    if check_config(daemon_ok, GOOD_CAMERA) != 0:
+        fail("actiond rejects the minimal good configuration")
+    for cam in BAD_CAMERAS:
+        if not list(camera_v.iter_errors(cam)):
+            fail(f"camera schema accepts a bad file: {cam}")
+        if check_config(daemon_ok, cam) == 0:
+            fail(f"actiond accepts a bad camera file: {cam}")
+    for d in BAD_DAEMONS:
+        if not list(daemon_v.iter_errors(d)):
+            fail(f"actiond schema accepts a bad file: {d}")
+        if check_config({**daemon_ok, **d}, GOOD_CAMERA) == 0:
+            fail(f"actiond accepts a bad actiond.json: {d}")
+    print(f"ok: {len(shipped)} shipped configurations valid; {len(BAD_CAMERAS) + len(BAD_DAEMONS)} bad files "
+          "rejected by schema and daemon alike")
+
+
+if __name__ == "__main__":
+    main()
