@@ -14,7 +14,7 @@ ENDPOINT="tcp://127.0.0.1:7700"
 LOG="$BUILD_DIR/demo-actiond.log"
 
 # Subscribe first: the SUB socket retries until actiond binds, so no event is missed.
-"$BUILD_DIR/daemon/actionctl" events --endpoint "$ENDPOINT" &
+"$BUILD_DIR/daemon/actionctl" tail --endpoint "$ENDPOINT" &
 SUB_PID=$!
 "$BUILD_DIR/daemon/actiond" --config config/examples/demo 2>"$LOG" &
 DAEMON_PID=$!

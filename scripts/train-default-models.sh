@@ -6,8 +6,9 @@
 #   3. train_backbone   -> frame CNN, TorchScript with manifest
 #   4. actiond extract  -> backbone features through the daemon's TorchScript path
 #   5. train_segmenter  -> streaming segmenter (after ASQuery), TorchScript with manifest
-#   6. actiond eval     -> metrics on the test split (docs/RESULTS.md)
-# Deterministic by SEED. Takes about 10 minutes on 2 cores. WORK (default build/train) holds the data.
+#   6. train_recognizer -> TSN-style clip recognizer (recognition events), TorchScript with manifest
+#   7. actiond eval     -> metrics on the test split (docs/RESULTS.md)
+# Deterministic by SEED. Takes about 20 minutes on 2 cores. WORK (default build/train) holds the data.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ACTIOND_ROOT"
@@ -32,10 +33,12 @@ $PY models/train/train_backbone.py --world "$WORK/world" --frames "$WORK/frames"
 $A extract --model "$WORK/backbone.pt" --videos "$WORK/world/videos" --out "$WORK/features" --fps 5
 $PY models/train/train_segmenter.py --world "$WORK/world" --features "$WORK/features" --out "$WORK/segmenter.pt" \
   --seed "$SEED" --steps "$STEPS" --lookahead "$LOOKAHEAD"
+$PY models/train/train_recognizer.py --world "$WORK/world" --features "$WORK/features" --out "$WORK/recognizer.pt" \
+  --seed "$SEED"
 $A eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$WORK/segmenter.pt" | tee "$WORK/eval.txt"
 $A eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$WORK/segmenter.pt" --json > "$WORK/eval.json"
 
 mkdir -p models/default
-cp "$WORK/backbone.pt" "$WORK/segmenter.pt" "$WORK/eval.json" models/default/
-(cd models/default && sha256sum backbone.pt segmenter.pt > SHA256SUMS)
+cp "$WORK/backbone.pt" "$WORK/segmenter.pt" "$WORK/recognizer.pt" "$WORK/eval.json" models/default/
+(cd models/default && sha256sum backbone.pt segmenter.pt recognizer.pt > SHA256SUMS)
 echo "default models retrained in $((SECONDS - start)) s (seed $SEED); checksums in models/default/SHA256SUMS" >&2

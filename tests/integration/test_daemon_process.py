@@ -39,12 +39,6 @@ def make_video(path: str) -> None:
     subprocess.run(cmd, check=True, timeout=60)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def check_metrics(port: int) -> None:
     """GET /metrics parses as Prometheus text (prometheus_client's parser) and its counters moved."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
