@@ -57,6 +57,15 @@ struct LoadedModel {
     module = std::move(l.module);
     manifest = std::move(l.manifest);
   }
+  // forward() on `frames` feature rows viewed as float [1, frames, feature_dim] (no copy).
+  c10::IValue forward_window(const float* features, int frames) {
+    at::Tensor x = torch::from_blob(const_cast<float*>(features), {1, frames, manifest.feature_dim}, torch::kFloat32);
+    return module.forward({x});
+  }
+  // A window of zeros, to check a model's output contract once at load time.
+  std::vector<float> zero_window() const {
+    return std::vector<float>(static_cast<std::size_t>(manifest.window) * manifest.feature_dim, 0.0f);
+  }
   [[noreturn]] void inference_failed(const c10::Error& e) const {
     throw ModelError(path.string() + ": inference failed: " + e.what_without_backtrace());
   }
@@ -123,21 +132,18 @@ class TorchBackbone final : public Backbone {
 class TorchSegmenter final : public Segmenter {
  public:
   explicit TorchSegmenter(const fs::path& path) : m_(path, ModelKind::segmenter) {
-    std::vector<float> zeros(static_cast<std::size_t>(m_.manifest.window) * m_.manifest.feature_dim, 0.0f);
     SegmenterOutput out;
-    run(zeros.data(), m_.manifest.window, out);
+    run(m_.zero_window().data(), m_.manifest.window, out);
   }
 
   const Manifest& manifest() const override { return m_.manifest; }
   const fs::path& path() const override { return m_.path; }
 
   void run(const float* features, int frames, SegmenterOutput& out) override {
-    const int64_t d = m_.manifest.feature_dim;
     const int64_t c = static_cast<int64_t>(m_.manifest.labels.size());
     try {
       c10::InferenceMode guard;
-      at::Tensor x = torch::from_blob(const_cast<float*>(features), {1, frames, d}, torch::kFloat32);
-      c10::IValue result = m_.module.forward({x});
+      c10::IValue result = m_.forward_window(features, frames);
       if (!result.isTuple() || result.toTuple()->elements().size() != 2) {
         throw ModelError(m_.path.string() + ": segmenter must return a tuple (probs [B,T,C], boundary [B,T])");
       }
@@ -168,21 +174,18 @@ class TorchSegmenter final : public Segmenter {
 class TorchRecognizer final : public Recognizer {
  public:
   explicit TorchRecognizer(const fs::path& path) : m_(path, ModelKind::recognizer) {
-    std::vector<float> zeros(static_cast<std::size_t>(m_.manifest.window) * m_.manifest.feature_dim, 0.0f);
     std::vector<float> probs;
-    run(zeros.data(), m_.manifest.window, probs);
+    run(m_.zero_window().data(), m_.manifest.window, probs);
   }
 
   const Manifest& manifest() const override { return m_.manifest; }
   const fs::path& path() const override { return m_.path; }
 
   void run(const float* features, int frames, std::vector<float>& probs) override {
-    const int64_t d = m_.manifest.feature_dim;
     const int64_t c = static_cast<int64_t>(m_.manifest.labels.size());
     try {
       c10::InferenceMode guard;
-      at::Tensor x = torch::from_blob(const_cast<float*>(features), {1, frames, d}, torch::kFloat32);
-      c10::IValue result = m_.module.forward({x});
+      c10::IValue result = m_.forward_window(features, frames);
       if (!result.isTensor()) throw ModelError(m_.path.string() + ": recognizer must return probs [B,C]");
       at::Tensor p = result.toTensor().to(torch::kFloat32).contiguous();
       if (p.dim() != 2 || p.size(0) != 1 || p.size(1) != c) {

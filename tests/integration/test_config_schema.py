@@ -12,15 +12,10 @@ import glob
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 from jsonschema import Draft202012Validator
-
-
-def fail(msg: str) -> None:
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+from testlib import fail
 
 
 GOOD_CAMERA = {"id": "door", "uri": "test://pattern", "models": {"backbone": "bb", "segmenter": "seg"}}

@@ -10,9 +10,7 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -21,12 +19,7 @@ import urllib.request
 import zmq
 from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from testlib import fail, free_port
 
 
 def make_video(path: str) -> None:
@@ -75,11 +68,6 @@ def write_config(root: str, endpoint: str, video: str, control: str = "tcp://127
         json.dump({"id": "desk", "uri": "file://" + video, "fps": 5, "realtime": True,
                    "tracker": {"update_interval_s": 0.4}, "recognition": {"interval_s": 1.0},
                    "models": {"backbone": "bb", "segmenter": "seg", "recognizer": "rec"}}, f)
-
-
-def fail(msg: str) -> None:
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
 
 
 def main() -> None:

@@ -11,14 +11,9 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-
-
-def fail(msg: str) -> None:
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+from testlib import fail, free_port
 
 
 def main() -> None:
@@ -31,15 +26,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         conf = os.path.join(tmp, "conf")
         os.makedirs(os.path.join(conf, "cameras"))
-        import socket
-        ports = []
-        for _ in range(2):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            ports.append(s)
-        events, control = (f"tcp://127.0.0.1:{s.getsockname()[1]}" for s in ports)
-        for s in ports:
-            s.close()
+        events, control = (f"tcp://127.0.0.1:{free_port()}" for _ in range(2))
         with open(os.path.join(conf, "actiond.json"), "w") as f:
             json.dump({"publish": {"endpoint": events, "heartbeat_s": 0.3, "sndhwm": 2},
                        "control": {"endpoint": control}, "metrics": {"enabled": False},

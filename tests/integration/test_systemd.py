@@ -16,14 +16,9 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-
-
-def fail(msg: str) -> None:
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+from testlib import fail
 
 
 def verify_unit(unit: str) -> None:
