@@ -1,15 +1,20 @@
 #include "actiond/daemon/control_server.hpp"
 
+#include "actiond/config/log.hpp"
+
 #include "actiond/daemon/journal.hpp"
 #include "curve.hpp"
 #include "zmq_bind.hpp"
 
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include <future>
 
 namespace actiond::daemon {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("control"); }
+}  // namespace
 
 using nlohmann::json;
 
@@ -37,7 +42,7 @@ ControlServer::ControlServer(const std::string& endpoint, ControlContext context
     thread_.join();
     throw;
   }
-  spdlog::info("control socket on {}", endpoint_);
+  logger().info("control socket on {}", endpoint_);
 }
 
 ControlServer::~ControlServer() {
@@ -61,7 +66,7 @@ void ControlServer::run(void* socket) {
       }
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
-      spdlog::warn("control: receive failed: {}", e.what());
+      logger().warn("control: receive failed: {}", e.what());
       continue;
     }
     if (frames.size() < 2) continue;
@@ -72,7 +77,7 @@ void ControlServer::run(void* socket) {
       }
       sock.send(zmq::buffer(reply), zmq::send_flags::dontwait);
     } catch (const zmq::error_t& e) {
-      spdlog::warn("control: reply failed: {}", e.what());
+      logger().warn("control: reply failed: {}", e.what());
     }
   }
 }

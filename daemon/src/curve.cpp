@@ -1,6 +1,6 @@
 #include "curve.hpp"
 
-#include <spdlog/spdlog.h>
+#include "actiond/config/log.hpp"
 
 #include "actiond/daemon/keygen.hpp"
 
@@ -10,6 +10,10 @@
 #include <vector>
 
 namespace actiond::daemon::detail {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("security"); }
+}  // namespace
 
 CurveServer::CurveServer(zmq::context_t& ctx, const config::SecurityConfig& security) : security_(security) {
   if (security.curve_secret_key.empty() || security.allowed_clients.empty()) return;
@@ -48,7 +52,7 @@ CurveServer::CurveServer(zmq::context_t& ctx, const config::SecurityConfig& secu
       if (!ok) {
         const auto n = refused_.fetch_add(1) + 1;
         if ((n & (n - 1)) == 0) {
-          spdlog::warn("security: refused a client whose key is not allowed (from {}; {} refusals so far)",
+          logger().warn("security: refused a client whose key is not allowed (from {}; {} refusals so far)",
                        req.size() > 3 ? req[3].to_string() : "?", n);
         }
       }

@@ -1,5 +1,7 @@
 #include "actiond/daemon/daemon.hpp"
 
+#include "actiond/config/log.hpp"
+
 #include "actiond/daemon/control_server.hpp"
 #include "actiond/daemon/inference_loop.hpp"
 #include "actiond/daemon/journal.hpp"
@@ -9,8 +11,6 @@
 #include "actiond/pipeline/camera_source.hpp"
 #include "actiond/pipeline/source_uri.hpp"
 #include "http_server.hpp"
-
-#include <spdlog/spdlog.h>
 
 #include <zmq.h>
 
@@ -24,6 +24,10 @@
 #include <thread>
 
 namespace actiond::daemon {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("daemon"); }
+}  // namespace
 
 namespace {
 
@@ -44,7 +48,7 @@ Model& load_once(std::map<std::string, std::unique_ptr<Model>>& loaded, const co
   auto& slot = loaded[entry.name];
   if (!slot) {
     slot = Model::load(entry.path);
-    spdlog::info("model {}: {} {} v{} ({})", entry.name, role, slot->manifest().name, slot->manifest().version,
+    logger().info("model {}: {} {} v{} ({})", entry.name, role, slot->manifest().name, slot->manifest().version,
                  entry.path.string());
   }
   return *slot;
@@ -150,7 +154,7 @@ class CameraDirWatcher {
   }
   ~CameraDirWatcher() {
     const std::uint64_t one = 1;
-    if (write(wake_, &one, sizeof(one)) < 0) spdlog::warn("reload: cannot wake the watcher");
+    if (write(wake_, &one, sizeof(one)) < 0) logger().warn("reload: cannot wake the watcher");
     thread_.join();
     close(inotify_);
     close(wake_);
@@ -199,7 +203,8 @@ struct Daemon::Impl {
   std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<InferenceLoop> loop;
-  std::map<std::string, Running> running;  // by camera id
+  std::map<std::string, Running> running;  // by camera id; changed under reload_mu and running_mu
+  mutable std::mutex running_mu;            // lets /metrics read `running` while a reload may change it
   pipeline::CameraHandle next_handle = 1;
   std::unique_ptr<ControlServer> control;
   std::unique_ptr<CameraDirWatcher> watcher;
@@ -229,20 +234,21 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
   opt.height = input_sizes.at(cam.id).second;
   opt.last_epoch = from.epoch;
   loop->add_camera(handle, cam, from.seq, from.epoch);
-  Running& r = running[cam.id];
-  r.handle = handle;
+  std::unique_ptr<pipeline::CameraSource> source;
   try {
-    r.source = std::make_unique<pipeline::CameraSource>(opt, hub);
-    r.source->start();
+    source = std::make_unique<pipeline::CameraSource>(opt, hub);
+    source->start();
   } catch (const std::exception& e) {
     // One camera that cannot even be built never stops the others.
-    spdlog::error("camera {}: cannot start: {}", cam.id, e.what());
-    r.source.reset();
+    logger().error("camera {}: cannot start: {}", cam.id, e.what());
+    source.reset();
     pipeline::StreamStatus st;
     st.state = "failed";
     st.reason = e.what();
     loop->post_status(handle, st);
   }
+  std::lock_guard lock(running_mu);
+  running[cam.id] = Running{handle, std::move(source)};
 }
 
 void check_config(const config::Config& config) {
@@ -274,7 +280,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     if (zmq_curve_public(pub, cfg.daemon.security.curve_secret_key.c_str()) != 0) {
       throw config::ConfigError("actiond.json: /security/curve_secret_key_file: not a valid CURVE secret key");
     }
-    spdlog::info("CURVE on both sockets; server public key {} ({} allowed client key(s){})", pub,
+    logger().info("CURVE on both sockets; server public key {} ({} allowed client key(s){})", pub,
                  cfg.daemon.security.allowed_clients.size(),
                  cfg.daemon.security.allowed_clients.empty() ? ": any client knowing the server key" : "");
   }
@@ -318,6 +324,17 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
           m.set("actiond_journal_failures_total", {}, impl->journal ? static_cast<double>(impl->journal->failures()) : 0);
           m.set("actiond_reloads_total", {{"result", "applied"}}, static_cast<double>(impl->reloads.load()));
           m.set("actiond_reloads_total", {{"result", "rejected"}}, static_cast<double>(impl->reloads_rejected.load()));
+          {
+            std::lock_guard lock(impl->running_mu);
+            for (const auto& [id, r] : impl->running) {
+              if (!r.source) continue;
+              const auto hub = impl->hub.counters(r.handle);
+              m.set("actiond_frames_decoded_total", {{"camera", id}}, static_cast<double>(r.source->frames_decoded()));
+              m.set("actiond_frames_in_total", {{"camera", id}}, static_cast<double>(hub.pushed));
+              m.set("actiond_frames_dropped_total", {{"camera", id}, {"reason", "queue_full"}},
+                    static_cast<double>(hub.dropped_queue_full));
+            }
+          }
           return detail::HttpReply{200, m.render()};
         },
         [this] {
@@ -370,11 +387,11 @@ void Daemon::start() {
     Daemon* self = this;
     impl_->watcher = std::make_unique<CameraDirWatcher>(
         cam_dir, std::chrono::milliseconds(impl_->cfg->daemon.reload_debounce_ms), [self] {
-          spdlog::info("reload: files in cameras/ changed");
+          logger().info("reload: files in cameras/ changed");
           self->reload();
         });
   }
-  spdlog::info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());
+  logger().info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());
 }
 
 InferenceLoop::Numbering Daemon::journal_numbering(const std::string& camera) const {
@@ -413,7 +430,7 @@ ReloadResult Daemon::reload() {
   } catch (const std::exception& e) {
     ++impl_->reloads_rejected;
     result.error = e.what();
-    spdlog::error("reload rejected, the running configuration stays in force: {}", e.what());
+    logger().error("reload rejected, the running configuration stays in force: {}", e.what());
     return result;
   }
   for (const auto& cam : old.cameras) {
@@ -421,7 +438,7 @@ ReloadResult Daemon::reload() {
   }
   result.restart_required = restart_only_changes(old.daemon, next->daemon);
   for (const auto& key : result.restart_required) {
-    spdlog::warn("reload: actiond.json /{} changed; it takes effect at the next restart", key);
+    logger().warn("reload: actiond.json /{} changed; it takes effect at the next restart", key);
   }
   // Stop removed and changed cameras (their open segments end "reconfigured"), keeping their numbering.
   std::map<std::string, InferenceLoop::Numbering> numbering;
@@ -431,6 +448,7 @@ ReloadResult Daemon::reload() {
       if (it == impl_->running.end()) continue;
       if (it->second.source) it->second.source->stop();
       numbering[id] = impl_->loop->remove_camera(it->second.handle, "reconfigured");
+      std::lock_guard running_lock(impl_->running_mu);
       impl_->running.erase(it);
     }
   }
@@ -453,7 +471,7 @@ ReloadResult Daemon::reload() {
   for (const auto& id : result.removed) impl_->metrics.forget_camera(id);
   ++impl_->reloads;
   result.ok = true;
-  spdlog::info("reload: {} added, {} removed, {} changed, {} unchanged", result.added.size(), result.removed.size(),
+  logger().info("reload: {} added, {} removed, {} changed, {} unchanged", result.added.size(), result.removed.size(),
                result.changed.size(), result.unchanged.size());
   return result;
 }
@@ -466,10 +484,13 @@ void Daemon::stop(const std::string& reason) {
   for (auto& [id, r] : impl_->running) {
     if (r.source) r.source->stop();  // intake stops first
   }
-  impl_->running.clear();
+  {
+    std::lock_guard running_lock(impl_->running_mu);
+    impl_->running.clear();
+  }
   impl_->loop->stop(reason);                  // ends open segments, emits their events
-  if (!impl_->publisher->flush(std::chrono::seconds(5))) spdlog::warn("publisher: not drained after 5 s");
-  spdlog::info("actiond stopped ({})", reason);
+  if (!impl_->publisher->flush(std::chrono::seconds(5))) logger().warn("publisher: not drained after 5 s");
+  logger().info("actiond stopped ({})", reason);
 }
 
 }  // namespace actiond::daemon

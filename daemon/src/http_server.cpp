@@ -1,11 +1,16 @@
 #include "http_server.hpp"
 
+#include "actiond/config/log.hpp"
+
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 
 #include <stdexcept>
 
 namespace actiond::daemon::detail {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("http"); }
+}  // namespace
 
 HttpServer::HttpServer(const std::string& host, int port, std::function<HttpReply()> metrics,
                        std::function<HttpReply()> health)
@@ -23,7 +28,7 @@ HttpServer::HttpServer(const std::string& host, int port, std::function<HttpRepl
   port_ = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (port_ <= 0) throw std::runtime_error("metrics endpoint " + host + ":" + std::to_string(port) + ": cannot bind");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  spdlog::info("metrics and health on http://{}:{}/metrics and /healthz", host, port_);
+  logger().info("metrics and health on http://{}:{}/metrics and /healthz", host, port_);
 }
 
 HttpServer::~HttpServer() {

@@ -1,10 +1,10 @@
 #include "actiond/daemon/inference_loop.hpp"
 
+#include "actiond/config/log.hpp"
+
 #include "actiond/daemon/events.hpp"
 #include "actiond/daemon/segment_tracker.hpp"
 #include "actiond/models/feature_ring.hpp"
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <deque>
@@ -14,6 +14,10 @@
 #include <set>
 
 namespace actiond::daemon {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("loop"); }
+}  // namespace
 
 using pipeline::SourceItem;
 
@@ -213,7 +217,7 @@ void InferenceLoop::count_inference_error(const char* stage, const std::string& 
   std::lock_guard lock(counters_mu_);
   const std::uint64_t n = ++counters_.inference_errors;
   if (metrics_) metrics_->add("actiond_inference_errors_total", {{"stage", stage}});
-  if ((n & (n - 1)) == 0) spdlog::error("{}: {} ({} failures so far)", stage, what, n);  // rate-limited: 1,2,4,8...
+  if ((n & (n - 1)) == 0) logger().error("{}: {} ({} failures so far)", stage, what, n);  // rate-limited: 1,2,4,8...
 }
 
 void InferenceLoop::run_commands() {
@@ -226,7 +230,7 @@ void InferenceLoop::run_commands() {
 }
 
 void InferenceLoop::run() {
-  spdlog::debug("inference loop started");
+  logger().debug("inference loop started");
   std::vector<SourceItem> items;
   while (running_.load()) {
     last_iteration_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -244,7 +248,7 @@ void InferenceLoop::run() {
     heartbeats();
   }
   run_commands();
-  spdlog::debug("inference loop stopped");
+  logger().debug("inference loop stopped");
 }
 
 void InferenceLoop::process(std::vector<SourceItem>& items) {

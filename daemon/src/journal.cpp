@@ -1,7 +1,8 @@
 #include "actiond/daemon/journal.hpp"
 
+#include "actiond/config/log.hpp"
+
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +13,10 @@
 #include <unistd.h>
 
 namespace actiond::daemon {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("journal"); }
+}  // namespace
 
 namespace fs = std::filesystem;
 
@@ -80,7 +85,7 @@ void Journal::prune(const std::string& camera) {
 void Journal::count_failure(const std::string& camera, const std::string& what) {
   const std::uint64_t n = ++failures_;
   if ((n & (n - 1)) == 0) {  // rate-limited: 1, 2, 4, 8, ...
-    spdlog::error("journal {}: {}: {} ({} failures so far)", cfg_.dir.string(), camera, what, n);
+    logger().error("journal {}: {}: {} ({} failures so far)", cfg_.dir.string(), camera, what, n);
   }
 }
 

@@ -1,6 +1,7 @@
 // actiond: the daemon's entry point. Parses the command line, then either runs the daemon until a
 // signal or runs one of its tools (`actiond eval ...`).
 #include "actiond/config/config.hpp"
+#include "actiond/config/log.hpp"
 #include "actiond/daemon/daemon.hpp"
 #include "actiond/daemon/eval_command.hpp"
 #include "actiond/daemon/extract_command.hpp"
@@ -133,8 +134,7 @@ int main(int argc, char** argv) {
   keygen_cmd->add_option("--out", key_prefix, "path prefix of the two files")->required();
   CLI11_PARSE(app, argc, argv);
 
-  spdlog::set_default_logger(spdlog::stderr_color_mt("actiond"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  actiond::config::setup_logging();
   try {
     if (app.got_subcommand(eval_cmd)) {
       if (!wb.world.empty()) {

@@ -72,6 +72,8 @@ double open_fds() {
 }  // namespace
 
 Metrics::Metrics() {
+  declare("actiond_frames_decoded_total", "counter", "Frames decoded from the source (before rate limiting).");
+  declare("actiond_frames_in_total", "counter", "Frames handed to the analysis queue (after rate limiting).");
   declare("actiond_frames_analysed_total", "counter", "Frames that went through the backbone, per camera.");
   declare("actiond_frames_dropped_total", "counter",
           "Frames not analysed, per camera and reason (rate_limit: above the analysis rate, before scaling; "

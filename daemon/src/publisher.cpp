@@ -1,15 +1,20 @@
 #include "actiond/daemon/publisher.hpp"
 
+#include "actiond/config/log.hpp"
+
 #include "actiond/daemon/journal.hpp"
 #include "curve.hpp"
 #include "zmq_bind.hpp"
 
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include <future>
 
 namespace actiond::daemon {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("publisher"); }
+}  // namespace
 
 Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal, const config::SecurityConfig& security)
     : journal_(journal), capacity_(static_cast<std::size_t>(cfg.queue_capacity)) {
@@ -52,7 +57,7 @@ Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal, const c
     thread_.join();
     throw;
   }
-  spdlog::info("publishing events on {}", endpoint_);
+  logger().info("publishing events on {}", endpoint_);
 }
 
 // With ZMQ_XPUB_NODROP a send fails with EAGAIN, reaching nobody, when a subscriber's queue has just
@@ -64,7 +69,7 @@ void Publisher::send_event(zmq::socket_t& sock, const Message& m) {
     if (!sock.send(zmq::buffer(m.topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       const auto n = slow_stalls_.fetch_add(1) + 1;
       if ((n & (n - 1)) == 0) {
-        spdlog::warn("publisher: a subscriber is not keeping up (sndhwm reached, it misses events until it catches "
+        logger().warn("publisher: a subscriber is not keeping up (sndhwm reached, it misses events until it catches "
                      "up); {} such stalls so far", n);
       }
       sock.set(zmq::sockopt::xpub_nodrop, 0);
@@ -76,7 +81,7 @@ void Publisher::send_event(zmq::socket_t& sock, const Message& m) {
     }
     sent_.fetch_add(1);
   } catch (const zmq::error_t& e) {
-    spdlog::error("publisher: send failed: {}", e.what());
+    logger().error("publisher: send failed: {}", e.what());
   }
 }
 
@@ -104,7 +109,7 @@ bool Publisher::publish(std::string camera, std::uint64_t seq, std::string topic
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= capacity_) {
       const auto n = dropped_.fetch_add(1) + 1;
-      if ((n & (n - 1)) == 0) spdlog::error("publisher: queue full, {} events dropped so far", n);
+      if ((n & (n - 1)) == 0) logger().error("publisher: queue full, {} events dropped so far", n);
       return false;
     }
     queue_.push_back(Message{std::move(camera), seq, std::move(topic), std::move(body)});

@@ -1,5 +1,7 @@
 #include "actiond/pipeline/camera_source.hpp"
 
+#include "actiond/config/log.hpp"
+
 #include "actiond/pipeline/source_uri.hpp"
 #include "actiond/pipeline/workbench.hpp"
 #include "gst_init.hpp"
@@ -7,7 +9,6 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +19,10 @@
 #include <thread>
 
 namespace actiond::pipeline {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("camera"); }
+}  // namespace
 
 using namespace detail;
 using Clock = std::chrono::steady_clock;
@@ -307,7 +312,7 @@ struct CameraSource::Impl {
     PadPtr sink(gst_element_get_static_pad(self->tail_sink, "sink"));
     if (gst_pad_is_linked(sink.get())) return;  // first video stream wins
     if (gst_pad_link(pad, sink.get()) != GST_PAD_LINK_OK) {
-      spdlog::warn("camera {}: cannot link decoded video pad", self->cam.id);
+      logger().warn("camera {}: cannot link decoded video pad", self->cam.id);
     }
   }
 
@@ -347,7 +352,7 @@ struct CameraSource::Impl {
     if (self->caps_width != 0 && (w != self->caps_width || h != self->caps_height)) {
       const std::string reason = "resolution changed from " + std::to_string(self->caps_width) + "x" +
                                  std::to_string(self->caps_height) + " to " + std::to_string(w) + "x" + std::to_string(h);
-      spdlog::warn("camera {}: {}", self->cam.id, reason);
+      logger().warn("camera {}: {}", self->cam.id, reason);
       self->push_status("running", reason);
     }
     self->caps_width = w;
@@ -359,7 +364,7 @@ struct CameraSource::Impl {
       const int cw = std::min(roi.width, w - x);
       const int ch = std::min(roi.height, h - y);
       if (cw != roi.width || ch != roi.height || x != roi.x || y != roi.y) {
-        spdlog::warn("camera {}: roi {}x{}+{}+{} clipped to the {}x{} frame", self->cam.id, roi.width, roi.height, roi.x,
+        logger().warn("camera {}: roi {}x{}+{}+{} clipped to the {}x{} frame", self->cam.id, roi.width, roi.height, roi.x,
                      roi.y, w, h);
       }
       g_object_set(self->crop, "left", x, "top", y, "right", w - x - cw, "bottom", h - y - ch, nullptr);
@@ -466,7 +471,7 @@ struct CameraSource::Impl {
             ErrorPtr err(raw);
             CharPtr debug(dbg);
             const std::string reason = redact_uri(err ? err->message : "unknown error");
-            spdlog::error("camera {}: {} (from {}; {})", cam.id, reason, GST_OBJECT_NAME(msg->src),
+            logger().error("camera {}: {} (from {}; {})", cam.id, reason, GST_OBJECT_NAME(msg->src),
                           debug ? redact_uri(debug.get()) : "");
             return {Outcome::Kind::error, reason};
           }
@@ -479,7 +484,7 @@ struct CameraSource::Impl {
             gst_message_parse_warning(msg.get(), &raw, nullptr);
             ErrorPtr err(raw);
             last_warning = redact_uri(err ? err->message : "warning");
-            spdlog::warn("camera {}: {}", cam.id, last_warning);
+            logger().warn("camera {}: {}", cam.id, last_warning);
             break;
           }
           default:
@@ -511,7 +516,7 @@ struct CameraSource::Impl {
         last_drop = now;
         if (!blocked && !awaiting_first_frame.load()) {
           blocked = true;
-          spdlog::warn("camera {}: analysis slower than the source; dropping oldest frames", cam.id);
+          logger().warn("camera {}: analysis slower than the source; dropping oldest frames", cam.id);
           push_status("blocked", "analysis slower than the source; dropping oldest frames");
         }
       } else if (blocked && now - last_drop > std::chrono::seconds(2)) {
@@ -544,7 +549,7 @@ struct CameraSource::Impl {
       // Live sources: report the loss (closes the open segment), then back off and retry.
       if (o.kind == Outcome::Kind::eos) push_status("eos", "the source ended the stream");
       if (o.kind == Outcome::Kind::stalled) {
-        spdlog::warn("camera {}: stalled: {}", cam.id, o.reason);
+        logger().warn("camera {}: stalled: {}", cam.id, o.reason);
         push_status("stalled", o.reason);
       }
       const int next = attempt.load() + 1;
@@ -554,7 +559,7 @@ struct CameraSource::Impl {
       }
       attempt = next;
       const double delay = backoff_seconds(cam.reconnect, next, std::uniform_real_distribution<double>(0, 1)(rng));
-      spdlog::info("camera {}: reconnecting in {:.2f} s (attempt {}): {}", cam.id, delay, next, o.reason);
+      logger().info("camera {}: reconnecting in {:.2f} s (attempt {}): {}", cam.id, delay, next, o.reason);
       push_status("reconnecting", o.reason);
       if (wait_stop(delay)) break;
     }
@@ -566,12 +571,14 @@ CameraSource::CameraSource(SourceOptions options, FrameHub& hub)
 
 CameraSource::~CameraSource() { stop(); }
 
+std::uint64_t CameraSource::frames_decoded() const { return impl_->decoded.load(); }
+
 const SourceOptions& CameraSource::options() const { return impl_->opt; }
 
 void CameraSource::start() {
   if (impl_->started) return;
   impl_->started = true;
-  spdlog::info("camera {}: starting {} at {} fps -> {}x{} RGB", impl_->cam.id, redact_uri(impl_->cam.uri),
+  logger().info("camera {}: starting {} at {} fps -> {}x{} RGB", impl_->cam.id, redact_uri(impl_->cam.uri),
                impl_->cam.fps, impl_->opt.width, impl_->opt.height);
   impl_->supervisor = std::thread([this] { impl_->supervise(); });
 }

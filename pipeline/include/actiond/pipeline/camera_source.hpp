@@ -45,6 +45,8 @@ class CameraSource {
   void stop();
 
   const SourceOptions& options() const;
+  // Frames decoded so far (all connections, before rate limiting). Any thread.
+  std::uint64_t frames_decoded() const;
 
  private:
   struct Impl;

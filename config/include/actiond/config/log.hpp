@@ -1,0 +1,22 @@
+#pragma once
+// Logging: one named spdlog logger per module ("pipeline", "loop", "publisher", "control", ...), all
+// writing to stderr through the same sink.
+//
+//   config::setup_logging();                      // once, in main, before anything logs
+//   config::module_log("publisher").warn("...");  // line: "... warning [publisher] ..."
+//
+// Under systemd (JOURNAL_STREAM set) each line starts with its syslog priority ("<4>" for a warning)
+// so journald records the right level, and carries no timestamp of its own (journald adds one).
+// The level is global: spdlog::set_level() applies to every module logger.
+//
+// Thread-safety: module_log() and the loggers may be used from any thread.
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+namespace actiond::config {
+
+void setup_logging();
+spdlog::logger& module_log(const std::string& name);
+
+}  // namespace actiond::config
