@@ -305,7 +305,7 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
     counters_.frames += group.size();
     ++counters_.batches;
   }
-  for (Camera* cam : touched) decide(*cam, false);
+  decide_batched(touched);
 }
 
 void InferenceLoop::recognize(Camera& cam) {
@@ -339,35 +339,88 @@ void InferenceLoop::recognize(Camera& cam) {
   emit(cam, cam.events.recognition(r));
 }
 
-void InferenceLoop::decide(Camera& cam, bool final) {
+std::optional<InferenceLoop::Decision> InferenceLoop::prepare(Camera& cam, bool final) {
   const auto& m = cam.segmenter->manifest();
-  std::vector<float> feats;
-  std::vector<models::FeatureMeta> meta;
-  const std::uint64_t start = cam.ring.latest(static_cast<std::size_t>(m.window), feats, &meta);
-  if (meta.empty()) return;
-  const std::uint64_t newest = start + meta.size() - 1;
-  if (!final && newest < static_cast<std::uint64_t>(m.lookahead)) return;
-  const std::uint64_t upto = final ? newest : newest - static_cast<std::uint64_t>(m.lookahead);
-  if (cam.next_decide > upto) return;
-  if (cam.next_decide < start) {
+  Decision d;
+  d.cam = &cam;
+  d.start = cam.ring.latest(static_cast<std::size_t>(m.window), d.feats, &d.meta);
+  if (d.meta.empty()) return std::nullopt;
+  const std::uint64_t newest = d.start + d.meta.size() - 1;
+  if (!final && newest < static_cast<std::uint64_t>(m.lookahead)) return std::nullopt;
+  d.upto = final ? newest : newest - static_cast<std::uint64_t>(m.lookahead);
+  if (cam.next_decide > d.upto) return std::nullopt;
+  if (cam.next_decide < d.start) {
     std::lock_guard lock(counters_mu_);
-    counters_.frames_skipped += start - cam.next_decide;
-    cam.skipped += start - cam.next_decide;
-    cam.next_decide = start;
+    counters_.frames_skipped += d.start - cam.next_decide;
+    cam.skipped += d.start - cam.next_decide;
+    cam.next_decide = d.start;
   }
+  return d;
+}
+
+void InferenceLoop::decide(Camera& cam, bool final) {
+  auto d = prepare(cam, final);
+  if (!d) return;
   models::SegmenterOutput out;
   const auto began = std::chrono::steady_clock::now();
   try {
-    cam.segmenter->run(feats.data(), static_cast<int>(meta.size()), out);
+    cam.segmenter->run(d->feats.data(), static_cast<int>(d->meta.size()), out);
   } catch (const models::ModelError& e) {
     count_inference_error("segmenter", e.what());
     return;
   }
-  if (metrics_) metrics_->observe("actiond_model_inference_seconds", {{"model", m.name}}, seconds_since(began));
+  if (metrics_) {
+    metrics_->observe("actiond_model_inference_seconds", {{"model", cam.segmenter->manifest().name}},
+                      seconds_since(began));
+  }
+  apply(*d, out);
+}
+
+void InferenceLoop::decide_batched(const std::set<Camera*>& cams) {
+  // Cameras sharing a segmenter whose windows are full run as one batch; the rest one by one.
+  std::map<models::Segmenter*, std::vector<Decision>> full;
+  for (Camera* cam : cams) {
+    const auto window = static_cast<std::size_t>(cam->segmenter->manifest().window);
+    if (cam->ring.size() < window || cam_count_for(cam->segmenter, cams) < 2) {
+      decide(*cam, false);
+      continue;
+    }
+    if (auto d = prepare(*cam, false)) full[cam->segmenter].push_back(std::move(*d));
+  }
+  for (auto& [seg, decisions] : full) {
+    const auto& m = seg->manifest();
+    const std::size_t row = static_cast<std::size_t>(m.window) * static_cast<std::size_t>(m.feature_dim);
+    std::vector<float> batch(row * decisions.size());
+    for (std::size_t i = 0; i < decisions.size(); ++i) {
+      std::copy(decisions[i].feats.begin(), decisions[i].feats.end(), batch.begin() + static_cast<std::ptrdiff_t>(i * row));
+    }
+    std::vector<models::SegmenterOutput> outs;
+    const auto began = std::chrono::steady_clock::now();
+    try {
+      seg->run_batch(batch.data(), static_cast<int>(decisions.size()), m.window, outs);
+    } catch (const models::ModelError& e) {
+      count_inference_error("segmenter", e.what());
+      continue;
+    }
+    if (metrics_) metrics_->observe("actiond_model_inference_seconds", {{"model", m.name}}, seconds_since(began));
+    for (std::size_t i = 0; i < decisions.size(); ++i) apply(decisions[i], outs[i]);
+  }
+}
+
+std::size_t InferenceLoop::cam_count_for(const models::Segmenter* seg, const std::set<Camera*>& cams) {
+  std::size_t n = 0;
+  for (const Camera* c : cams) n += c->segmenter == seg ? 1 : 0;
+  return n;
+}
+
+void InferenceLoop::apply(Decision& d, const models::SegmenterOutput& out) {
+  Camera& cam = *d.cam;
+  const std::uint64_t start = d.start;
+  const std::uint64_t upto = d.upto;
+  const auto& meta = d.meta;
   std::vector<TrackerEvent> events;
   std::vector<float> last_probs;
   FramePoint last_at;
-  const std::uint64_t next_decided_from = cam.next_decide;
   for (std::uint64_t i = cam.next_decide; i <= upto; ++i) {
     const std::size_t p = static_cast<std::size_t>(i - start);
     DecidedFrame df;
@@ -381,11 +434,11 @@ void InferenceLoop::decide(Camera& cam, bool final) {
   }
   cam.next_decide = upto + 1;
   for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
+  // Processing latency: from the arrival of the frame that completed these decisions (the newest in
+  // the window; the look-ahead wait before it is the model's, not the daemon's) to their events.
   if (metrics_) {
-    for (std::uint64_t i = next_decided_from; i <= upto; ++i) {
-      metrics_->observe("actiond_frame_latency_seconds", {{"camera", cam.config.id}},
-                        seconds_since(meta[static_cast<std::size_t>(i - start)].arrival));
-    }
+    metrics_->observe("actiond_frame_latency_seconds", {{"camera", cam.config.id}},
+                      seconds_since(meta.back().arrival));
   }
   // Running confidence of an open segment, every update_interval_s of stream time.
   const auto open = cam.tracker.open_segment();

@@ -84,7 +84,8 @@ Metrics::Metrics() {
   declare("actiond_events_total", "counter", "Events emitted per camera and type.");
   declare("actiond_segment_ends_total", "counter", "Segments ended per camera and end_reason.");
   declare("actiond_frame_latency_seconds", "histogram",
-          "Processing latency per decided frame: frame arrival to the decision (and its events) being published.",
+          "Processing latency: arrival of the frame that completes a decision (the segmenter's look-ahead frame) "
+          "to the decision's events being handed to the publisher.",
           kLatencyBuckets);
   declare("actiond_model_batch_size", "histogram", "Frames per backbone call.", {1, 2, 4, 8, 16, 32, 64});
   declare("actiond_model_inference_seconds", "histogram", "Time per model call, per model.", kLatencyBuckets);

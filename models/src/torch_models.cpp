@@ -57,9 +57,10 @@ struct LoadedModel {
     module = std::move(l.module);
     manifest = std::move(l.manifest);
   }
-  // forward() on `frames` feature rows viewed as float [1, frames, feature_dim] (no copy).
-  c10::IValue forward_window(const float* features, int frames) {
-    at::Tensor x = torch::from_blob(const_cast<float*>(features), {1, frames, manifest.feature_dim}, torch::kFloat32);
+  // forward() on `batch` windows of `frames` feature rows viewed as float [batch, frames, feature_dim] (no copy).
+  c10::IValue forward_window(const float* features, int frames, int batch = 1) {
+    at::Tensor x =
+        torch::from_blob(const_cast<float*>(features), {batch, frames, manifest.feature_dim}, torch::kFloat32);
     return module.forward({x});
   }
   // A window of zeros, to check a model's output contract once at load time.
@@ -140,28 +141,39 @@ class TorchSegmenter final : public Segmenter {
   const fs::path& path() const override { return m_.path; }
 
   void run(const float* features, int frames, SegmenterOutput& out) override {
+    std::vector<SegmenterOutput> outs;
+    run_batch(features, 1, frames, outs);
+    out = std::move(outs.front());
+  }
+
+  void run_batch(const float* features, int batch, int frames, std::vector<SegmenterOutput>& outs) override {
     const int64_t c = static_cast<int64_t>(m_.manifest.labels.size());
     try {
       c10::InferenceMode guard;
-      c10::IValue result = m_.forward_window(features, frames);
+      c10::IValue result = m_.forward_window(features, frames, batch);
       if (!result.isTuple() || result.toTuple()->elements().size() != 2) {
         throw ModelError(m_.path.string() + ": segmenter must return a tuple (probs [B,T,C], boundary [B,T])");
       }
       at::Tensor probs = result.toTuple()->elements()[0].toTensor().to(torch::kFloat32).contiguous();
       at::Tensor boundary = result.toTuple()->elements()[1].toTensor().to(torch::kFloat32).contiguous();
-      if (probs.dim() != 3 || probs.size(0) != 1 || probs.size(1) != frames || probs.size(2) != c) {
-        throw ModelError(m_.path.string() + ": probs shape " + shape_of(probs) + " does not match [1," +
-                         std::to_string(frames) + "," + std::to_string(c) + "] (labels in manifest: " +
-                         std::to_string(c) + ")");
+      const std::string expected = "[" + std::to_string(batch) + "," + std::to_string(frames);
+      if (probs.dim() != 3 || probs.size(0) != batch || probs.size(1) != frames || probs.size(2) != c) {
+        throw ModelError(m_.path.string() + ": probs shape " + shape_of(probs) + " does not match " + expected + "," +
+                         std::to_string(c) + "] (labels in manifest: " + std::to_string(c) + ")");
       }
-      if (boundary.dim() != 2 || boundary.size(0) != 1 || boundary.size(1) != frames) {
-        throw ModelError(m_.path.string() + ": boundary shape " + shape_of(boundary) + " does not match [1," +
-                         std::to_string(frames) + "]");
+      if (boundary.dim() != 2 || boundary.size(0) != batch || boundary.size(1) != frames) {
+        throw ModelError(m_.path.string() + ": boundary shape " + shape_of(boundary) + " does not match " + expected + "]");
       }
-      out.frames = frames;
-      out.classes = static_cast<int>(c);
-      out.probs.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
-      out.boundary.assign(boundary.data_ptr<float>(), boundary.data_ptr<float>() + boundary.numel());
+      outs.resize(static_cast<std::size_t>(batch));
+      const float* p = probs.data_ptr<float>();
+      const float* b = boundary.data_ptr<float>();
+      const std::size_t per_probs = static_cast<std::size_t>(frames) * static_cast<std::size_t>(c);
+      for (std::size_t i = 0; i < outs.size(); ++i) {
+        outs[i].frames = frames;
+        outs[i].classes = static_cast<int>(c);
+        outs[i].probs.assign(p + i * per_probs, p + (i + 1) * per_probs);
+        outs[i].boundary.assign(b + i * static_cast<std::size_t>(frames), b + (i + 1) * static_cast<std::size_t>(frames));
+      }
     } catch (const c10::Error& e) {
       m_.inference_failed(e);
     }

@@ -13,6 +13,7 @@
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/metrics.hpp"
 #include "actiond/daemon/publisher.hpp"
+#include "actiond/models/feature_ring.hpp"
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/frame_hub.hpp"
 
@@ -23,6 +24,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,7 +92,19 @@ class InferenceLoop {
   void post(std::function<void()> fn, bool wait);
   void process(std::vector<pipeline::SourceItem>& items);
   void analyse_frames(std::vector<pipeline::SourceItem*>& frames);
+  // One segmenter step: the camera's latest window, the frames it may decide now, the output applied.
+  struct Decision {
+    Camera* cam = nullptr;
+    std::vector<float> feats;
+    std::vector<models::FeatureMeta> meta;
+    std::uint64_t start = 0;  // ring index of meta[0]
+    std::uint64_t upto = 0;   // last ring index decided by this step
+  };
+  std::optional<Decision> prepare(Camera& cam, bool final);
+  void apply(Decision& d, const models::SegmenterOutput& out);
   void decide(Camera& cam, bool final);
+  void decide_batched(const std::set<Camera*>& cams);  // one segmenter call per model for full windows
+  static std::size_t cam_count_for(const models::Segmenter* seg, const std::set<Camera*>& cams);
   void recognize(Camera& cam);
   void close_segment(Camera& cam, const std::string& end_reason);
   void on_status(Camera& cam, const pipeline::StreamStatus& status);

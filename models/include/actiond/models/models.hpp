@@ -54,6 +54,8 @@ class Segmenter {
   virtual const std::filesystem::path& path() const = 0;
   // Reads `frames` feature rows of manifest().feature_dim floats. Throws ModelError.
   virtual void run(const float* features, int frames, SegmenterOutput& out) = 0;
+  // `batch` windows of `frames` rows each, back to back: one call, one output per window.
+  virtual void run_batch(const float* features, int batch, int frames, std::vector<SegmenterOutput>& outs) = 0;
 };
 
 // Clip-level action recognition over the latest `window` features.

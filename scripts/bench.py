@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""Throughput benchmark (called by scripts/bench.sh): N live cameras analysed at 5 fps, against the
+decode-only limit of the same streams.
+
+For each N: the daemon runs N cameras playing an H.264 file in real time (looping), for --seconds
+after a warm-up. Measured from outside: the daemon's CPU (utime+stime from /proc) and RSS; from its
+/metrics: analysed frames per camera, drops by reason, and the frame-to-event processing latency
+histogram (frame arrival -> its decision published), whose p50/p95/p99 are interpolated as
+Prometheus' histogram_quantile does. Then a plain gst-launch-1.0 pipeline does the same decode +
+rate + scale for N streams (sync to the clock, like live cameras) and its CPU is measured the same
+way. A camera "kept real time" when it analysed >= 95% of 5 fps and dropped nothing for lack of
+inference capacity (queue_full, undecided).
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process and its reaped children (gst-launch is one process)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port: int) -> dict:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out.setdefault(s.name, []).append((s.labels, s.value))
+    return out
+
+
+def total(m: dict, name: str, **match) -> float:
+    return sum(v for labels, v in m.get(name, []) if all(labels.get(k) == want for k, want in match.items()))
+
+
+def quantile(q: float, buckets: list) -> float:
+    """histogram_quantile over cumulative (le, count) pairs."""
+    buckets = sorted(buckets)
+    n = buckets[-1][1]
+    if n <= 0:
+        return float("nan")
+    rank = q * n
+    prev_le, prev_c = 0.0, 0.0
+    for le, c in buckets:
+        if c >= rank:
+            if le == float("inf"):
+                return prev_le
+            return prev_le + (le - prev_le) * (rank - prev_c) / max(c - prev_c, 1e-9)
+        prev_le, prev_c = le, c
+    return prev_le
+
+
+def latency_buckets(before: dict, after: dict) -> list:
+    """Summed over cameras, the histogram's increase during the measurement."""
+    def cum(m):
+        acc = {}
+        for labels, v in m.get("actiond_frame_latency_seconds_bucket", []):
+            le = float(labels["le"])
+            acc[le] = acc.get(le, 0.0) + v
+        return acc
+    a, b = cum(after), cum(before)
+    return [(le, a[le] - b.get(le, 0.0)) for le in a]
+
+
+def run_daemon(args, n: int, tmp: str) -> dict:
+    conf = os.path.join(tmp, f"daemon-{n}")
+    os.makedirs(os.path.join(conf, "cameras"))
+    port = free_port()
+    with open(os.path.join(conf, "actiond.json"), "w") as f:
+        json.dump({"publish": {"endpoint": f"tcp://127.0.0.1:{free_port()}", "heartbeat_s": 5},
+                   "control": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
+                   "metrics": {"listen": f"127.0.0.1:{port}"},
+                   "journal": {"dir": os.path.join(conf, "journal")},
+                   "inference": {"intra_op_threads": 1, "inter_op_threads": 1, "max_batch": 32, "max_wait_ms": 5},
+                   "reload": {"watch": False}, "log": {"level": "warn"},
+                   "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
+    for i in range(n):
+        with open(os.path.join(conf, "cameras", f"cam{i:02d}.json"), "w") as f:
+            json.dump({"id": f"cam{i:02d}", "uri": "file://" + args.video, "fps": 5, "realtime": True, "loop": True,
+                       "queue_frames": 8, "decoder_threads": 1,
+                       "models": {"backbone": "bb", "segmenter": "seg"}}, f)
+    log = open(os.path.join(conf, "actiond.log"), "w")
+    proc = subprocess.Popen([args.actiond, "--config", conf, "--model-dir", args.models], stderr=log)
+    try:
+        time.sleep(args.warmup)
+        if proc.poll() is not None:
+            sys.exit(f"bench: actiond exited: {open(os.path.join(conf, 'actiond.log')).read()}")
+        before, c0, t0 = scrape(port), cpu_seconds(proc.pid), time.time()
+        rss = []
+        while time.time() - t0 < args.seconds:
+            time.sleep(1)
+            rss.append(rss_mb(proc.pid))
+        after, c1, t1 = scrape(port), cpu_seconds(proc.pid), time.time()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    span = t1 - t0
+    per_cam = []
+    for i in range(n):
+        cam = f"cam{i:02d}"
+        fps = (total(after, "actiond_frames_analysed_total", camera=cam) -
+               total(before, "actiond_frames_analysed_total", camera=cam)) / span
+        capacity_drops = sum(total(after, "actiond_frames_dropped_total", camera=cam, reason=r) -
+                             total(before, "actiond_frames_dropped_total", camera=cam, reason=r)
+                             for r in ("queue_full", "undecided"))
+        per_cam.append((fps, capacity_drops))
+    drops = {r: total(after, "actiond_frames_dropped_total", reason=r) - total(before, "actiond_frames_dropped_total", reason=r)
+             for r in ("rate_limit", "queue_full", "undecided")}
+    buckets = latency_buckets(before, after)
+    return {
+        "cameras": n,
+        "realtime": all(fps >= 0.95 * 5 and d == 0 for fps, d in per_cam),
+        "analysed_fps_total": round(sum(f for f, _ in per_cam), 1),
+        "analysed_fps_min": round(min(f for f, _ in per_cam), 2),
+        "cpu_percent": round(100 * (c1 - c0) / span, 1),
+        "rss_mb": round(max(rss), 1),
+        "rss_mb_per_camera": round(max(rss) / n, 1),
+        "p50_ms": round(1000 * quantile(0.50, buckets), 1),
+        "p95_ms": round(1000 * quantile(0.95, buckets), 1),
+        "p99_ms": round(1000 * quantile(0.99, buckets), 1),
+        "drops": {k: int(v) for k, v in drops.items()},
+    }
+
+
+def run_decode_only(args, n: int, width: int, height: int) -> float:
+    cmd = ["gst-launch-1.0", "-q"]
+    for _ in range(n):
+        cmd += ["filesrc", f"location={args.video}", "!", "qtdemux", "!", "h264parse", "!", "avdec_h264",
+                "max-threads=1", "!", "videorate", "drop-only=true", "!", "video/x-raw,framerate=5/1", "!",
+                "videoscale", "!", "videoconvert", "!", f"video/x-raw,format=RGB,width={width},height={height}", "!",
+                "fakesink", "sync=true"]
+    proc = subprocess.Popen(cmd)
+    try:
+        time.sleep(args.warmup)
+        c0, t0 = cpu_seconds(proc.pid), time.time()
+        time.sleep(args.seconds)
+        c1, t1 = cpu_seconds(proc.pid), time.time()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return round(100 * (c1 - c0) / (t1 - t0), 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--actiond", required=True)
+    ap.add_argument("--models", required=True, help="directory with backbone.pt and segmenter.pt")
+    ap.add_argument("--video", required=True, help="H.264 MP4 played by every camera")
+    ap.add_argument("--cameras", default="1,2,4,8,16,24,32")
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--warmup", type=float, default=8)
+    ap.add_argument("--input", default="64x64", help="backbone input WxH (decode-only scales to it too)")
+    ap.add_argument("--out", required=True, help="JSON lines, one per N")
+    args = ap.parse_args()
+    width, height = (int(v) for v in args.input.split("x"))
+    with tempfile.TemporaryDirectory() as tmp, open(args.out, "w") as out:
+        for n in (int(v) for v in args.cameras.split(",")):
+            row = run_daemon(args, n, tmp)
+            row["decode_only_cpu_percent"] = run_decode_only(args, n, width, height)
+            row["cpu_ratio_vs_decode_only"] = round(row["cpu_percent"] / max(row["decode_only_cpu_percent"], 0.1), 2)
+            print(json.dumps(row), flush=True)
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+
+
+if __name__ == "__main__":
+    main()
