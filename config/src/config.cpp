@@ -23,6 +23,7 @@ TrackerConfig parse_tracker(ObjectReader r) {
   TrackerConfig t;
   t.threshold = r.number_in("threshold", t.threshold, 0.0, 1.0);
   t.confirm_frames = r.integer_in("confirm_frames", t.confirm_frames, 1, 1000);
+  t.boundary_confirm_frames = r.integer_in("boundary_confirm_frames", t.boundary_confirm_frames, 1, 1000);
   t.min_duration_s = r.number_in("min_duration_s", t.min_duration_s, 0.0, 86400.0);
   t.boundary_threshold = r.number_in("boundary_threshold", t.boundary_threshold, 0.0, 1.0);
   t.update_interval_s = r.number_in("update_interval_s", t.update_interval_s, 0.0, 3600.0);

@@ -106,10 +106,14 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
       maybe_publish(frame.at, out);  // only frames of the segment's own label count towards its duration
     }
   } else {
-    if (candidate_.label != label) candidate_ = Candidate{label, 0, frame.at, 0.0};
+    if (candidate_.label != label) candidate_ = Candidate{label, 0, frame.at, 0.0, frame.boundary};
     ++candidate_.count;
     candidate_.confidence_sum += confidence;
-    if (candidate_.count >= cfg_.confirm_frames) {
+    // Boundary-aware: a change that starts where the model sees a boundary needs less confirmation.
+    const int need = candidate_.boundary >= cfg_.boundary_threshold
+                         ? std::min(cfg_.confirm_frames, cfg_.boundary_confirm_frames)
+                         : cfg_.confirm_frames;
+    if (candidate_.count >= need) {
       end_open(candidate_.first, label == background_ ? "background" : "action_changed", out);
       current_ = label;
       if (label != background_) {

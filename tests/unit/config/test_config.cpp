@@ -87,8 +87,8 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"threshold": 1.5})"),
        "cameras/door.json: /tracker/threshold: must be between 0 and 1, got 1.5"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration": 1})"),
-       "cameras/door.json: /tracker/min_duration: unknown key (expected one of: boundary_threshold, confirm_frames, "
-       "max_duration_s, min_duration_s, threshold, update_interval_s)"},
+       "cameras/door.json: /tracker/min_duration: unknown key (expected one of: boundary_confirm_frames, "
+       "boundary_threshold, confirm_frames, max_duration_s, min_duration_s, threshold, update_interval_s)"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration_s": 2, "max_duration_s": 1})"),
        "cameras/door.json: /tracker/max_duration_s: must be 0 (no limit) or at least min_duration_s (2)"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "recognition": {"interval_s": 1})"),

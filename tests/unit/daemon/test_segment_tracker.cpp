@@ -143,3 +143,23 @@ TEST_CASE("segment tracker: max duration ends a long segment and starts the next
       "start 2 @2.0 s2", "end 2 @2.0..2.6 eos s2"};
   CHECK(got == expected);
 }
+
+TEST_CASE("segment tracker: a change starting at a boundary needs only boundary_confirm_frames", "[tracker]") {
+  actiond::config::TrackerConfig cfg;
+  cfg.confirm_frames = 3;
+  cfg.boundary_confirm_frames = 1;
+  cfg.min_duration_s = 0.0;
+  cfg.boundary_threshold = 0.5;
+  SegmentTracker tracker(cfg, 0, kPeriod, [] { return std::string("x"); });
+  std::vector<TrackerEvent> events;
+  tracker.push(frame_of('0', 0, 0.0f), events);
+  tracker.push(frame_of('2', 1, 0.2f), events);  // no boundary: needs 3 frames
+  tracker.push(frame_of('0', 2, 0.0f), events);
+  CHECK(events.empty());
+  tracker.push(frame_of('2', 3, 0.9f), events);  // at a boundary: accepted at once
+  std::vector<std::string> got;
+  for (const auto& e : events) {
+    if (e.type == TrackerEvent::Type::segment_start) got.push_back(describe(e));
+  }
+  CHECK(got == std::vector<std::string>{"start 2 @0.6 x"});
+}

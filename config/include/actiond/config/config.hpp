@@ -21,6 +21,7 @@ namespace actiond::config {
 struct TrackerConfig {
   double threshold = 0.5;            // min probability for a non-background label to count
   int confirm_frames = 3;            // a new label must hold this many frames before it is accepted
+  int boundary_confirm_frames = 3;   // ... or this many, if it starts at a boundary (score >= boundary_threshold)
   double min_duration_s = 1.0;       // a segment is published only once it has lasted this long
   double boundary_threshold = 0.5;   // boundary events for local peaks of the boundary score above this
   double update_interval_s = 2.0;    // segment.update while a segment is open (0 = off)

@@ -5,6 +5,8 @@
 // `threshold` counts as background) and a boundary score. Rules:
 //   - a label change is accepted only after the new label held `confirm_frames` consecutive frames
 //     (one noisy frame never opens or closes a segment); the change is dated to the first of them;
+//     boundary-aware: when the boundary score at that first frame is >= `boundary_threshold`,
+//     `boundary_confirm_frames` suffice (a change the model also sees as a boundary is trusted sooner);
 //   - a non-background segment is published (`segment.start`) only once it has lasted
 //     `min_duration_s`; a shorter one is dropped silently (and counted);
 //   - every published start gets exactly one end: on a label change (`action_changed`), on return to
@@ -86,6 +88,7 @@ class SegmentTracker {
     int count = 0;
     FramePoint first;
     double confidence_sum = 0.0;
+    float boundary = 0.0f;  // boundary score at its first frame
   };
   struct Open {
     SegmentInfo info;

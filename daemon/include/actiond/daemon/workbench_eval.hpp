@@ -21,7 +21,16 @@ struct WorkbenchEvalOptions {
   std::string split = "test";
   double video_fps = 25.0; // frame rate of the ground truth
   double fps = 5.0;        // analysis rate of the features
-  config::TrackerConfig tracker{0.5, 2, 0.6, 0.5};
+  // The demo camera's tracker settings (config/examples/demo/cameras/workbench.json).
+  config::TrackerConfig tracker = [] {
+    config::TrackerConfig t;
+    t.threshold = 0.5;
+    t.confirm_frames = 2;
+    t.boundary_confirm_frames = 1;
+    t.min_duration_s = 0.6;
+    t.boundary_threshold = 0.5;
+    return t;
+  }();
   bool json = false;
 };
 
