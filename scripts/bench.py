@@ -99,7 +99,8 @@ def run_daemon(args, n: int, tmp: str) -> dict:
                    "control": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
                    "metrics": {"listen": f"127.0.0.1:{port}"},
                    "journal": {"dir": os.path.join(conf, "journal")},
-                   "inference": {"intra_op_threads": 1, "inter_op_threads": 1, "max_batch": 32, "max_wait_ms": 5},
+                   "inference": {"intra_op_threads": 1, "inter_op_threads": 1, "max_batch": 32,
+                                 "max_wait_ms": args.max_wait_ms},
                    "reload": {"watch": False}, "log": {"level": "warn"},
                    "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
     for i in range(n):
@@ -181,6 +182,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--warmup", type=float, default=8)
     ap.add_argument("--input", default="64x64", help="backbone input WxH (decode-only scales to it too)")
+    ap.add_argument("--max-wait-ms", type=int, default=5, help="inference.max_wait_ms (batch gathering)")
     ap.add_argument("--out", required=True, help="JSON lines, one per N")
     args = ap.parse_args()
     width, height = (int(v) for v in args.input.split("x"))

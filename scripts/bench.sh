@@ -25,4 +25,5 @@ if [ ! -s "$VIDEO" ]; then
     ! h264parse ! mp4mux ! filesink location="$VIDEO"
 fi
 /usr/bin/python3 scripts/bench.py --actiond build/daemon/actiond --models models/default --video "$VIDEO" \
-  --cameras "${CAMERAS:-1,2,4,8,16,24,32}" --seconds "${SECONDS_PER_RUN:-30}" --out "$OUT/results-$RES.jsonl"
+  --cameras "${CAMERAS:-1,2,4,8,16,24,32}" --seconds "${SECONDS_PER_RUN:-30}" --max-wait-ms "${MAX_WAIT_MS:-5}" \
+  --out "$OUT/results-$RES.jsonl"

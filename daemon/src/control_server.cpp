@@ -56,14 +56,7 @@ void ControlServer::run(void* socket) {
     // ROUTER frames: identity, [empty delimiter from REQ], body.
     std::vector<zmq::message_t> frames;
     try {
-      zmq::message_t msg;
-      if (!sock.recv(msg)) continue;
-      frames.push_back(std::move(msg));
-      while (frames.back().more()) {
-        zmq::message_t part;
-        if (!sock.recv(part)) break;
-        frames.push_back(std::move(part));
-      }
+      if (!detail::recv_multipart(sock, frames)) continue;
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       logger().warn("control: receive failed: {}", e.what());

@@ -1,5 +1,7 @@
 #include "curve.hpp"
 
+#include "zmq_bind.hpp"
+
 #include "actiond/config/log.hpp"
 
 #include "actiond/daemon/keygen.hpp"
@@ -32,15 +34,8 @@ CurveServer::CurveServer(zmq::context_t& ctx, const config::SecurityConfig& secu
     p.set_value();
     while (!stop_.load()) {
       std::vector<zmq::message_t> req;
-      zmq::message_t part;
       try {
-        if (!rep.recv(part)) continue;
-        req.push_back(std::move(part));
-        while (req.back().more()) {
-          zmq::message_t more;
-          if (!rep.recv(more)) break;
-          req.push_back(std::move(more));
-        }
+        if (!recv_multipart(rep, req)) continue;
       } catch (const zmq::error_t& e) {
         if (e.num() == ETERM) break;
         continue;
