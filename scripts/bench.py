@@ -42,6 +42,10 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def threads_of(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -120,6 +124,8 @@ def run_daemon(args, n: int, tmp: str) -> dict:
             time.sleep(1)
             rss.append(rss_mb(proc.pid))
         after, c1, t1 = scrape(port), cpu_seconds(proc.pid), time.time()
+        proc_pid = proc.pid
+        threads = threads_of(proc_pid)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
@@ -144,6 +150,9 @@ def run_daemon(args, n: int, tmp: str) -> dict:
         "cpu_percent": round(100 * (c1 - c0) / span, 1),
         "rss_mb": round(max(rss), 1),
         "rss_mb_per_camera": round(max(rss) / n, 1),
+        # Growth after warm-up: the last sample against the sample a tenth into the measurement.
+        "rss_growth_percent": round(100 * (rss[-1] - rss[len(rss) // 10]) / rss[len(rss) // 10], 2),
+        "threads": threads,
         "p50_ms": round(1000 * quantile(0.50, buckets), 1),
         "p95_ms": round(1000 * quantile(0.95, buckets), 1),
         "p99_ms": round(1000 * quantile(0.99, buckets), 1),
@@ -183,14 +192,16 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=8)
     ap.add_argument("--input", default="64x64", help="backbone input WxH (decode-only scales to it too)")
     ap.add_argument("--max-wait-ms", type=int, default=5, help="inference.max_wait_ms (batch gathering)")
+    ap.add_argument("--daemon-only", action="store_true", help="skip the decode-only reference (long RSS runs)")
     ap.add_argument("--out", required=True, help="JSON lines, one per N")
     args = ap.parse_args()
     width, height = (int(v) for v in args.input.split("x"))
     with tempfile.TemporaryDirectory() as tmp, open(args.out, "w") as out:
         for n in (int(v) for v in args.cameras.split(",")):
             row = run_daemon(args, n, tmp)
-            row["decode_only_cpu_percent"] = run_decode_only(args, n, width, height)
-            row["cpu_ratio_vs_decode_only"] = round(row["cpu_percent"] / max(row["decode_only_cpu_percent"], 0.1), 2)
+            if not args.daemon_only:
+                row["decode_only_cpu_percent"] = run_decode_only(args, n, width, height)
+                row["cpu_ratio_vs_decode_only"] = round(row["cpu_percent"] / max(row["decode_only_cpu_percent"], 0.1), 2)
             print(json.dumps(row), flush=True)
             out.write(json.dumps(row) + "\n")
             out.flush()
