@@ -95,26 +95,13 @@ std::vector<std::string> model_paths(const config::Config& cfg, const config::Ca
 // Daemon-level settings that only a restart applies.
 std::vector<std::string> restart_only_changes(const config::DaemonConfig& a, const config::DaemonConfig& b) {
   std::vector<std::string> out;
-  if (a.publish.endpoint != b.publish.endpoint || a.publish.sndhwm != b.publish.sndhwm ||
-      a.publish.queue_capacity != b.publish.queue_capacity || a.publish.heartbeat_s != b.publish.heartbeat_s) {
-    out.push_back("publish");
-  }
+  if (!(a.publish == b.publish)) out.push_back("publish");
   if (a.control_endpoint != b.control_endpoint || a.control_allow_reload != b.control_allow_reload) {
     out.push_back("control");
   }
-  if (a.journal.enabled != b.journal.enabled || a.journal.dir != b.journal.dir || a.journal.fsync != b.journal.fsync ||
-      a.journal.max_file_mb != b.journal.max_file_mb || a.journal.max_files != b.journal.max_files) {
-    out.push_back("journal");
-  }
-  if (a.inference.intra_op_threads != b.inference.intra_op_threads ||
-      a.inference.inter_op_threads != b.inference.inter_op_threads || a.inference.max_batch != b.inference.max_batch ||
-      a.inference.max_wait_ms != b.inference.max_wait_ms) {
-    out.push_back("inference");
-  }
-  if (a.security.curve_secret_key != b.security.curve_secret_key ||
-      a.security.allowed_clients != b.security.allowed_clients) {
-    out.push_back("security");
-  }
+  if (!(a.journal == b.journal)) out.push_back("journal");
+  if (!(a.inference == b.inference)) out.push_back("inference");
+  if (!(a.security == b.security)) out.push_back("security");
   return out;
 }
 

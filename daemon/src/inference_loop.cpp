@@ -378,17 +378,19 @@ void InferenceLoop::decide(Camera& cam, bool final) {
 
 void InferenceLoop::decide_batched(const std::set<Camera*>& cams) {
   // Cameras sharing a segmenter whose windows are full run as one batch; the rest one by one.
-  std::map<models::Segmenter*, std::vector<Decision>> full;
-  for (Camera* cam : cams) {
-    const auto window = static_cast<std::size_t>(cam->segmenter->manifest().window);
-    if (cam->ring.size() < window || cam_count_for(cam->segmenter, cams) < 2) {
-      decide(*cam, false);
-      continue;
-    }
-    if (auto d = prepare(*cam, false)) full[cam->segmenter].push_back(std::move(*d));
-  }
-  for (auto& [seg, decisions] : full) {
+  std::map<models::Segmenter*, std::vector<Camera*>> by_model;
+  for (Camera* cam : cams) by_model[cam->segmenter].push_back(cam);
+  for (auto& [seg, group] : by_model) {
     const auto& m = seg->manifest();
+    std::vector<Decision> decisions;
+    for (Camera* cam : group) {
+      if (group.size() < 2 || cam->ring.size() < static_cast<std::size_t>(m.window)) {
+        decide(*cam, false);
+      } else if (auto d = prepare(*cam, false)) {
+        decisions.push_back(std::move(*d));
+      }
+    }
+    if (decisions.empty()) continue;
     const std::size_t row = static_cast<std::size_t>(m.window) * static_cast<std::size_t>(m.feature_dim);
     std::vector<float> batch(row * decisions.size());
     for (std::size_t i = 0; i < decisions.size(); ++i) {
@@ -405,12 +407,6 @@ void InferenceLoop::decide_batched(const std::set<Camera*>& cams) {
     if (metrics_) metrics_->observe("actiond_model_inference_seconds", {{"model", m.name}}, seconds_since(began));
     for (std::size_t i = 0; i < decisions.size(); ++i) apply(decisions[i], outs[i]);
   }
-}
-
-std::size_t InferenceLoop::cam_count_for(const models::Segmenter* seg, const std::set<Camera*>& cams) {
-  std::size_t n = 0;
-  for (const Camera* c : cams) n += c->segmenter == seg ? 1 : 0;
-  return n;
 }
 
 void InferenceLoop::apply(Decision& d, const models::SegmenterOutput& out) {

@@ -96,6 +96,7 @@ struct PublishConfig {
   double heartbeat_s = 5.0;      // per-camera heartbeat events (0 = off)
   int startup_grace_ms = 300;    // after binding, lets subscribers waiting for a (re)start reconnect
                                  // before the first event (ZeroMQ reconnects every 100 ms)
+  bool operator==(const PublishConfig&) const = default;
 };
 
 struct InferenceConfig {
@@ -103,6 +104,7 @@ struct InferenceConfig {
   int inter_op_threads = 1;
   int max_batch = 8;         // frames per backbone call, across cameras
   int max_wait_ms = 5;       // how long the loop waits to fill a batch once a frame is ready
+  bool operator==(const InferenceConfig&) const = default;
 };
 
 // Every event is appended to a per-camera journal before it is published (see daemon/journal.hpp).
@@ -112,6 +114,7 @@ struct JournalSettings {
   std::string fsync = "batch";   // always | batch | none
   int max_file_mb = 64;
   int max_files = 16;            // per camera; the oldest are deleted
+  bool operator==(const JournalSettings&) const = default;
 };
 
 // Optional CURVE encryption (libzmq + libsodium) of both sockets, with a client allow-list.
@@ -119,6 +122,7 @@ struct SecurityConfig {
   std::string curve_secret_key;               // Z85 (40 chars), from curve_secret_key_file; never logged
   std::vector<std::string> allowed_clients;   // Z85 public keys; empty = any client knowing the server key
   bool enabled() const { return !curve_secret_key.empty(); }
+  bool operator==(const SecurityConfig&) const = default;
 };
 
 struct DaemonConfig {

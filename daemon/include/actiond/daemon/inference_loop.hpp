@@ -104,7 +104,6 @@ class InferenceLoop {
   void apply(Decision& d, const models::SegmenterOutput& out);
   void decide(Camera& cam, bool final);
   void decide_batched(const std::set<Camera*>& cams);  // one segmenter call per model for full windows
-  static std::size_t cam_count_for(const models::Segmenter* seg, const std::set<Camera*>& cams);
   void recognize(Camera& cam);
   void close_segment(Camera& cam, const std::string& end_reason);
   void on_status(Camera& cam, const pipeline::StreamStatus& status);
