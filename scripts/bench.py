@@ -46,6 +46,10 @@ def threads_of(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+def fds_of(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -120,9 +124,17 @@ def run_daemon(args, n: int, tmp: str) -> dict:
             sys.exit(f"bench: actiond exited: {open(os.path.join(conf, 'actiond.log')).read()}")
         before, c0, t0 = scrape(port), cpu_seconds(proc.pid), time.time()
         rss = []
+        trace = open(args.trace, "a") if args.trace else None
         while time.time() - t0 < args.seconds:
             time.sleep(1)
             rss.append(rss_mb(proc.pid))
+            if trace is not None and len(rss) % 10 == 0:
+                m = scrape(port)
+                trace.write(json.dumps({"cameras": n, "t": round(time.time() - t0), "rss_mb": round(rss[-1], 1),
+                                        "heap_in_use_mb": round(total(m, "actiond_heap_bytes", state="in_use") / 2**20, 1),
+                                        "heap_free_mb": round(total(m, "actiond_heap_bytes", state="free") / 2**20, 1),
+                                        "fds": fds_of(proc.pid), "threads": threads_of(proc.pid)}) + "\n")
+                trace.flush()
         after, c1, t1 = scrape(port), cpu_seconds(proc.pid), time.time()
         proc_pid = proc.pid
         threads = threads_of(proc_pid)
@@ -193,6 +205,7 @@ def main() -> None:
     ap.add_argument("--input", default="64x64", help="backbone input WxH (decode-only scales to it too)")
     ap.add_argument("--max-wait-ms", type=int, default=5, help="inference.max_wait_ms (batch gathering)")
     ap.add_argument("--daemon-only", action="store_true", help="skip the decode-only reference (long RSS runs)")
+    ap.add_argument("--trace", help="append RSS, fds and threads every 10 s to this JSON lines file")
     ap.add_argument("--out", required=True, help="JSON lines, one per N")
     args = ap.parse_args()
     width, height = (int(v) for v in args.input.split("x"))

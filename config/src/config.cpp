@@ -237,6 +237,10 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     while (!c.password.empty() && (c.password.back() == '\r' || c.password.back() == ' ')) c.password.pop_back();
   }
   c.decoder_threads = r.integer_in("decoder_threads", c.decoder_threads, 0, 64);
+  c.skip_frames = r.string("skip_frames", c.skip_frames);
+  if (c.skip_frames != "none" && c.skip_frames != "non_key") {
+    r.fail("skip_frames", "must be \"none\" or \"non_key\", got \"" + c.skip_frames + "\"");
+  }
   {
     ObjectReader roi = r.object("roi");
     c.roi.x = roi.integer_in("x", 0, 0, 100000);

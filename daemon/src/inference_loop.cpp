@@ -237,10 +237,9 @@ void InferenceLoop::run() {
     run_commands();
     if (!running_.load()) break;
     if (!hub_.wait(std::chrono::milliseconds(20))) break;
-    // A frame is ready: give other cameras up to max_wait_ms to fill the batch.
-    if (cfg_.max_wait_ms > 0 && hub_.pending_frames() > 0 &&
-        hub_.pending_frames() < static_cast<std::size_t>(cfg_.max_batch)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(cfg_.max_wait_ms));
+    // A frame is ready: give other cameras up to max_wait_ms to fill the batch (less when it fills).
+    if (cfg_.max_wait_ms > 0 && hub_.pending_frames() > 0) {
+      hub_.wait_frames(static_cast<std::size_t>(cfg_.max_batch), std::chrono::milliseconds(cfg_.max_wait_ms));
     }
     items.clear();
     hub_.take(static_cast<std::size_t>(cfg_.max_batch), items);

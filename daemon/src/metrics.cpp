@@ -1,6 +1,7 @@
 #include "actiond/daemon/metrics.hpp"
 
 #include <dirent.h>
+#include <malloc.h>
 
 #include <cmath>
 #include <fstream>
@@ -98,6 +99,8 @@ Metrics::Metrics() {
   declare("actiond_up", "gauge", "1 while the daemon runs.");
   declare("process_resident_memory_bytes", "gauge", "Resident set size.");
   declare("process_threads", "gauge", "Threads of the process.");
+  declare("actiond_heap_bytes", "gauge",
+          "malloc heap (glibc mallinfo2), by state: in_use (allocated), free (held by malloc, not returned).");
   declare("process_open_fds", "gauge", "Open file descriptors.");
 }
 
@@ -154,6 +157,7 @@ void Metrics::forget_camera(const std::string& camera) {
 std::string Metrics::render() const {
   const auto [rss, threads] = proc_status();
   const double fds = open_fds();
+  const struct mallinfo2 heap = mallinfo2();
   std::lock_guard lock(mu_);
   std::ostringstream out;
   for (const auto& [name, f] : families_) {
@@ -161,6 +165,10 @@ std::string Metrics::render() const {
     if (name == "process_resident_memory_bytes") out << name << " " << format(rss) << "\n";
     if (name == "process_threads") out << name << " " << format(threads) << "\n";
     if (name == "process_open_fds") out << name << " " << format(fds) << "\n";
+    if (name == "actiond_heap_bytes") {
+      out << name << "{state=\"in_use\"} " << format(static_cast<double>(heap.uordblks + heap.hblkhd)) << "\n";
+      out << name << "{state=\"free\"} " << format(static_cast<double>(heap.fordblks)) << "\n";
+    }
     for (const auto& [labels, s] : series_.at(name)) {
       if (f.type != "histogram") {
         out << name << label_text(labels) << " " << format(s.value) << "\n";

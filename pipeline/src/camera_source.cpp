@@ -295,11 +295,20 @@ struct CameraSource::Impl {
   static void on_element_added(GstBin*, GstBin*, GstElement* element, gpointer user) {
     auto* self = static_cast<Impl*>(user);
     GstElementFactory* f = gst_element_get_factory(element);
-    if (f == nullptr || self->cam.decoder_threads <= 0) return;
-    const gchar* name = GST_OBJECT_NAME(f);
-    if (g_str_has_prefix(name, "avdec_") && has_property(element, "max-threads")) {
+    if (f == nullptr || !g_str_has_prefix(GST_OBJECT_NAME(f), "avdec_")) return;
+    if (self->cam.decoder_threads > 0 && has_property(element, "max-threads")) {
       g_object_set(element, "max-threads", self->cam.decoder_threads, nullptr);
     }
+    if (self->cam.skip_frames == "non_key") {
+      PadPtr sink(gst_element_get_static_pad(element, "sink"));
+      if (sink) gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_BUFFER, &Impl::drop_delta_units, nullptr, nullptr);
+    }
+  }
+
+  // skip_frames "non_key": compressed delta frames never reach the decoder.
+  static GstPadProbeReturn drop_delta_units(GstPad*, GstPadProbeInfo* info, gpointer) {
+    GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    return GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
   }
 
   static void on_pad_added(GstElement*, GstPad* pad, gpointer user) {

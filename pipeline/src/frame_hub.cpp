@@ -66,6 +66,15 @@ bool FrameHub::wait(std::chrono::milliseconds timeout) {
   return !(closed_ && total_items_ == 0);
 }
 
+void FrameHub::wait_frames(std::size_t frames, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  ready_.wait_for(lock, timeout, [&] {
+    std::size_t n = 0;
+    for (const auto& [cam, s] : slots_) n += s.frames;
+    return closed_ || n >= frames;
+  });
+}
+
 std::size_t FrameHub::take(std::size_t max_frames, std::vector<SourceItem>& out) {
   std::size_t frames = 0;
   {

@@ -2,6 +2,7 @@
 // that connects and then says nothing, a model slower than its camera, and bad inputs of every kind.
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/daemon.hpp"
+#include "actiond/pipeline/camera_source.hpp"
 
 #include "rtsp_server.hpp"
 #include "daemon_fixtures.hpp"
@@ -291,4 +292,57 @@ TEST_CASE("roi: only the region of interest is analysed", "[integration][roi]") 
     CHECK(s["camera"] == "red");
     CHECK(s["segment"]["label"] == "red");
   }
+}
+
+namespace {
+
+// Decodes `video` once (as fast as possible) and returns the decoder's frame count and the frames analysed.
+std::pair<std::uint64_t, int> decode_file(const std::filesystem::path& video, const std::string& skip_frames) {
+  pipeline::FrameHub hub;
+  pipeline::SourceOptions opt;
+  opt.handle = 1;
+  opt.camera.id = "cam";
+  opt.camera.uri = "file://" + video.string();
+  opt.camera.fps = 5;
+  opt.camera.realtime = false;
+  opt.camera.skip_frames = skip_frames;
+  opt.width = opt.height = 32;
+  pipeline::CameraSource source(opt, hub);
+  source.start();
+  int frames = 0;
+  bool ended = false;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::vector<pipeline::SourceItem> items;
+  while (!ended && std::chrono::steady_clock::now() < deadline) {
+    hub.wait(100ms);
+    items.clear();
+    hub.take(64, items);
+    for (const auto& it : items) {
+      if (it.kind == pipeline::SourceItem::Kind::frame) ++frames;
+      if (it.kind == pipeline::SourceItem::Kind::status && (it.status.state == "eos" || it.status.state == "failed")) {
+        ended = true;
+      }
+    }
+  }
+  source.stop();
+  REQUIRE(ended);
+  return {source.frames_decoded(), frames};
+}
+
+}  // namespace
+
+TEST_CASE("skip_frames non_key: only key frames are decoded and analysed", "[integration][file]") {
+  TempDir dir;
+  const auto video = dir.path() / "gop.mp4";
+  // 4 s at 25 fps, a key frame every second.
+  const std::string cmd = "gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=100 ! video/x-raw,width=160,height=120,"
+                          "framerate=25/1 ! x264enc key-int-max=25 ! h264parse ! mp4mux ! filesink location='" +
+                          video.string() + "'";
+  REQUIRE(test::run_command(cmd) == 0);
+  const auto [all_decoded, all_frames] = decode_file(video, "none");
+  const auto [key_decoded, key_frames] = decode_file(video, "non_key");
+  CHECK(all_decoded == 100);
+  CHECK(all_frames >= 19);  // sampled to 5 fps
+  CHECK(key_decoded == 4);
+  CHECK(key_frames == 4);  // the key-frame rate (1 fps) is below the analysis rate
 }

@@ -106,3 +106,24 @@ TEST_CASE("wait wakes on push and reports close", "[hub]") {
   hub.close();
   CHECK_FALSE(hub.wait(10ms));
 }
+
+TEST_CASE("wait_frames returns once the batch is full, not at its timeout", "[hub]") {
+  FrameHub hub;
+  for (CameraHandle c = 1; c <= 3; ++c) hub.add_camera(c, 4, false);
+  std::thread producer([&] {
+    for (CameraHandle c = 1; c <= 3; ++c) {
+      std::this_thread::sleep_for(10ms);
+      hub.push(frame(c, 0));
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  hub.wait_frames(3, 60s);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  producer.join();
+  CHECK(hub.pending_frames() == 3);
+  CHECK(waited < 30s);  // far below the timeout: woken by the third frame
+  // Markers do not count as frames: with 3 frames and a marker pending, waiting for 4 times out.
+  hub.push(marker(1, SourceItem::Kind::status));
+  hub.wait_frames(4, 50ms);
+  CHECK(hub.pending_frames() == 3);
+}

@@ -75,6 +75,7 @@ struct CameraConfig {
   std::string username;       // rtsp/http credentials (alternative to user:pass@ in the URI)
   std::string password;       // read from `password_file`; never logged
   int decoder_threads = 0;    // 0 = decoder's default
+  std::string skip_frames = "none";  // "none" or "non_key": only key frames reach the decoder
   RoiConfig roi;
   ReconnectConfig reconnect;
   double stall_timeout_s = 10.0;  // no frame for this long -> "stalled" -> restart the source

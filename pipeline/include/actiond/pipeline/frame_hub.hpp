@@ -61,6 +61,9 @@ class FrameHub {
   // Consumer side: waits until some camera has an item, the hub is closed, or `timeout` passes.
   // Returns false only when closed and empty.
   bool wait(std::chrono::milliseconds timeout);
+  // Waits until at least `frames` frames are pending, the hub is closed, or `timeout` passes (batch
+  // gathering: returns as soon as the batch is full).
+  void wait_frames(std::size_t frames, std::chrono::milliseconds timeout);
   // Moves up to `max_frames` frames (plus any markers met on the way) into `out`, taking one item per
   // camera per round so no camera starves the others; order within a camera is preserved.
   std::size_t take(std::size_t max_frames, std::vector<SourceItem>& out);
