@@ -6,7 +6,11 @@ segmenter labels frames by their dominant colour (background / red / green / blu
 to drive the whole path from decoder to events with predictable results on the test camera
 (test://pattern?cycle=black,red,...). A later issue replaces the demo's models with trained ones.
 
-Usage: /usr/bin/python3 scripts/make_tiny_models.py --out DIR [--size 112]
+With --zoo, also DIR/zoo/NAME-{segmenter,recognizer}.pt for every model of models/train/zoo.py,
+trained for a few seconds on synthetic feature streams (8-d, labels 1..3 = a high value in dimension
+0..2, background = none) so that they produce predictable events on such streams.
+
+Usage: /usr/bin/python3 scripts/make_tiny_models.py --out DIR [--size 112] [--broken] [--zoo]
 Writes DIR/backbone.pt, DIR/segmenter.pt and DIR/recognizer.pt, each with its manifest.json inside.
 """
 import argparse
@@ -14,7 +18,11 @@ import json
 import os
 from typing import Tuple
 
+import sys
+
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 FEATURE_DIM = 8
 LABELS = ["background", "red", "green", "blue"]
@@ -111,11 +119,51 @@ def write_broken(out: str, size: int) -> None:
         f.write("this is not a TorchScript archive\n")
 
 
+def synthetic_stream(rng: np.random.Generator, frames: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Segments of 8-30 frames; label k in 1..3 sets dimension k-1 high; background sets none."""
+    labels = []
+    while len(labels) < frames:
+        labels += [int(rng.integers(0, 4))] * int(rng.integers(8, 31))
+    y = np.asarray(labels[:frames])
+    x = rng.normal(0, 0.1, (frames, FEATURE_DIM)).astype(np.float32)
+    for k in range(1, 4):
+        x[y == k, k - 1] += 1.0
+    x[:, 7] = 1.0
+    return x, y
+
+
+def write_zoo(out: str) -> None:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "train"))
+    import zoo
+    os.makedirs(os.path.join(out, "zoo"), exist_ok=True)
+    rng = np.random.default_rng(0)
+    window = 16
+    for name in zoo.MODELS:
+        torch.manual_seed(0)
+        model = zoo.build(name, FEATURE_DIM, len(LABELS))
+        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+        model.train()
+        for _ in range(60):
+            xs, ys = zip(*(synthetic_stream(rng, window) for _ in range(16)))
+            x, y = torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)).long()
+            loss = F.cross_entropy(model.frame_logits(x).reshape(-1, len(LABELS)), y.reshape(-1)) + model.aux_loss().sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        model.eval()
+        common = {"version": "1", "feature_dim": FEATURE_DIM, "labels": LABELS, "background": 0, "window": window}
+        save(zoo.OnlineSegmenter(model), dict(common, kind="segmenter", name=f"tiny-{name}", lookahead=0),
+             os.path.join(out, "zoo", f"{name}-segmenter.pt"))
+        save(zoo.OnlineRecognizer(model), dict(common, kind="recognizer", name=f"tiny-{name}"),
+             os.path.join(out, "zoo", f"{name}-recognizer.pt"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--size", type=int, default=112, help="backbone input width and height")
     ap.add_argument("--broken", action="store_true", help="also write deliberately broken models for tests")
+    ap.add_argument("--zoo", action="store_true", help="also write briefly trained zoo models (DIR/zoo)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(0)
@@ -135,6 +183,8 @@ def main() -> None:
     }, os.path.join(args.out, "recognizer.pt"))
     if args.broken:
         write_broken(args.out, args.size)
+    if args.zoo:
+        write_zoo(args.out)
     print(f"tiny models written to {args.out}")
 
 

@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kSchemes = {"file", "http", "https", "rtsp", "rtsps", "synthetic", "test", "v4l2"};
+const std::vector<std::string> kSchemes = {"features", "file", "http", "https", "rtsp", "rtsps", "synthetic", "test", "v4l2"};
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 std::string join(const std::vector<std::string>& items) {
@@ -262,7 +262,12 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
   if (!r.has("models")) r.fail("models", "is required");
   {
     ObjectReader m = r.object("models");
-    c.models.backbone = model_ref(m, "backbone", daemon);
+    if (uri_scheme(c.uri) == "features") {
+      // Rows of the file go straight into the ring buffer.
+      if (m.has("backbone")) m.fail("backbone", "features:// cameras replay features and use no backbone");
+    } else {
+      c.models.backbone = model_ref(m, "backbone", daemon);
+    }
     c.models.segmenter = model_ref(m, "segmenter", daemon);
     if (m.has("recognizer")) c.models.recognizer = model_ref(m, "recognizer", daemon);
     m.finish();

@@ -9,6 +9,7 @@
 #include "actiond/daemon/publisher.hpp"
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/camera_source.hpp"
+#include "actiond/pipeline/feature_file.hpp"
 #include "actiond/pipeline/source_uri.hpp"
 #include "http_server.hpp"
 
@@ -61,22 +62,47 @@ ModelSet load_models(const config::Config& cfg, const std::set<std::string>* onl
   for (const auto& cam : cfg.cameras) {
     if (only != nullptr && only->count(cam.id) == 0) continue;
     try {
-      const auto& bb_entry = cfg.daemon.models.at(cam.models.backbone);
+      // What produces the camera's features: its backbone, or the rows of its features:// file.
+      models::Manifest producer;
+      std::filesystem::path producer_path;
+      if (cam.models.backbone.empty()) {
+        const auto spec = pipeline::parse_source_uri(cam.uri);
+        try {
+          producer.feature_dim = static_cast<int>(pipeline::read_feature_header(spec.device).dim);
+        } catch (const std::runtime_error& e) {
+          throw config::ConfigError(cam.file + ": /uri: " + e.what());
+        }
+        producer_path = cam.uri;
+      } else {
+        const auto& bb_entry = cfg.daemon.models.at(cam.models.backbone);
+        producer = load_once(set.backbones, bb_entry, "backbone").manifest();
+        producer_path = bb_entry.path;
+      }
+      auto check = [&](const config::ModelEntry& entry, const models::Manifest& m, models::ModelKind role) {
+        if (cam.models.backbone.empty() && m.feature_dim != producer.feature_dim) {
+          throw models::ModelError(entry.path.string() + ": expects feature_dim " + std::to_string(m.feature_dim) +
+                                   " but " + cam.uri + " has rows of " + std::to_string(producer.feature_dim));
+        }
+        models::check_compatible(producer, producer_path, m, entry.path, role);
+      };
       const auto& seg_entry = cfg.daemon.models.at(cam.models.segmenter);
-      const auto& bb = load_once(set.backbones, bb_entry, "backbone");
-      const auto& seg = load_once(set.segmenters, seg_entry, "segmenter");
-      models::check_compatible(bb.manifest(), bb_entry.path, seg.manifest(), seg_entry.path);
+      check(seg_entry, load_once(set.segmenters, seg_entry, "segmenter").manifest(), models::ModelKind::segmenter);
       if (!cam.models.recognizer.empty()) {
         const auto& rec_entry = cfg.daemon.models.at(cam.models.recognizer);
-        const auto& rec = load_once(set.recognizers, rec_entry, "recognizer");
-        models::check_compatible(bb.manifest(), bb_entry.path, rec.manifest(), rec_entry.path,
-                                 models::ModelKind::recognizer);
+        check(rec_entry, load_once(set.recognizers, rec_entry, "recognizer").manifest(), models::ModelKind::recognizer);
       }
     } catch (const models::ModelError& e) {
       throw models::ModelError(cam.file + ": /models: " + e.what());
     }
   }
   return set;
+}
+
+// The frame size a camera's pipeline scales to: its backbone's input (none for features:// cameras).
+std::pair<int, int> input_size(const ModelSet& set, const config::CameraConfig& cam) {
+  if (cam.models.backbone.empty()) return {0, 0};
+  const auto& m = set.backbones.at(cam.models.backbone)->manifest();
+  return {m.input_width, m.input_height};
 }
 
 }  // namespace
@@ -250,10 +276,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   check_uris(cfg);
   models::set_threads(cfg.daemon.inference.intra_op_threads, cfg.daemon.inference.inter_op_threads);
   ModelSet set = load_models(cfg);
-  for (const auto& cam : cfg.cameras) {
-    const auto& m = set.backbones.at(cam.models.backbone)->manifest();
-    impl_->input_sizes[cam.id] = {m.input_width, m.input_height};
-  }
+  for (const auto& cam : cfg.cameras) impl_->input_sizes[cam.id] = input_size(set, cam);
   if (cfg.daemon.journal.enabled) {
     JournalConfig jc;
     jc.dir = cfg.daemon.journal.dir;
@@ -441,8 +464,7 @@ ReloadResult Daemon::reload() {
   }
   for (const auto& cam : next->cameras) {
     if (starting.count(cam.id) == 0) continue;
-    const auto& m = fresh.backbones.at(cam.models.backbone)->manifest();
-    impl_->input_sizes[cam.id] = {m.input_width, m.input_height};
+    impl_->input_sizes[cam.id] = input_size(fresh, cam);
   }
   impl_->loop->adopt_models(std::move(fresh));
   // Journal-based numbering for added cameras (they may have run before a restart).

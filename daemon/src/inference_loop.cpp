@@ -67,7 +67,7 @@ struct InferenceLoop::Camera {
   static nlohmann::json models_json(const models::Backbone* bb, const models::Segmenter* seg,
                                     const models::Recognizer* rec) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto* m : {&bb->manifest(), &seg->manifest(), rec ? &rec->manifest() : nullptr}) {
+    for (const auto* m : {bb ? &bb->manifest() : nullptr, &seg->manifest(), rec ? &rec->manifest() : nullptr}) {
       if (m != nullptr) out.push_back({{"name", m->name}, {"version", m->version}, {"sha256", m->file_sha256}});
     }
     return out;
@@ -151,7 +151,7 @@ void InferenceLoop::post(std::function<void()> fn, bool wait) {
 void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera,
                                std::uint64_t last_seq, std::uint64_t last_epoch) {
   post([this, handle, camera, last_seq, last_epoch] {
-    auto* bb = models_.backbones.at(camera.models.backbone).get();
+    auto* bb = camera.models.backbone.empty() ? nullptr : models_.backbones.at(camera.models.backbone).get();
     auto* seg = models_.segmenters.at(camera.models.segmenter).get();
     auto* rec = camera.models.recognizer.empty() ? nullptr : models_.recognizers.at(camera.models.recognizer).get();
     cameras_[handle] = std::make_unique<Camera>(handle, camera, bb, seg, rec, last_seq, last_epoch);
@@ -276,6 +276,19 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
   std::vector<models::ImageView> images;
   std::vector<float> features;
   for (auto& [bb, group] : by_model) {
+    if (bb == nullptr) {  // features:// cameras: the frame is the feature row
+      for (auto* f : group) {
+        Camera& cam = *cameras_.at(f->camera);
+        if (f->frame.feature_dim != static_cast<int>(cam.ring.dim())) {
+          count_inference_error("features", cam.config.uri + ": row of " + std::to_string(f->frame.feature_dim) +
+                                                " values, the camera's models read " + std::to_string(cam.ring.dim()));
+          continue;
+        }
+        store_features(cam, f->frame, f->frame.features);
+        touched.insert(&cam);
+      }
+      continue;
+    }
     images.clear();
     for (auto* f : group) images.push_back({f->frame.data, f->frame.width, f->frame.height, f->frame.stride});
     const auto began = std::chrono::steady_clock::now();
@@ -292,12 +305,7 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
     const std::size_t dim = static_cast<std::size_t>(bb->manifest().feature_dim);
     for (std::size_t i = 0; i < group.size(); ++i) {
       Camera& cam = *cameras_.at(group[i]->camera);
-      const auto& fr = group[i]->frame;
-      cam.ring.push(models::FeatureMeta{fr.pts, fr.time, fr.arrival}, features.data() + i * dim);
-      cam.streaming = true;
-      cam.note_analysed();
-      if (metrics_) metrics_->add("actiond_frames_analysed_total", {{"camera", cam.config.id}});
-      recognize(cam);  // per frame, so clips end exactly at the cadence
+      store_features(cam, group[i]->frame, features.data() + i * dim);
       touched.insert(&cam);
     }
     std::lock_guard lock(counters_mu_);
@@ -305,6 +313,14 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
     ++counters_.batches;
   }
   decide_batched(touched);
+}
+
+void InferenceLoop::store_features(Camera& cam, const pipeline::Frame& fr, const float* feature) {
+  cam.ring.push(models::FeatureMeta{fr.pts, fr.time, fr.arrival}, feature);
+  cam.streaming = true;
+  cam.note_analysed();
+  if (metrics_) metrics_->add("actiond_frames_analysed_total", {{"camera", cam.config.id}});
+  recognize(cam);  // per frame, so clips end exactly at the cadence
 }
 
 void InferenceLoop::recognize(Camera& cam) {

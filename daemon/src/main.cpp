@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--features", wb.features, "output of actiond extract --model");
   eval_cmd->add_option("--segmenter", wb.segmenter, "segmenter TorchScript file");
   eval_cmd->add_option("--split", wb.split)->capture_default_str();
+  eval_cmd->add_option("--video-fps", wb.video_fps, "workbench: frame rate of groundTruth")->capture_default_str();
+  eval_cmd->add_option("--analysis-fps", wb.fps, "workbench: frame rate of the features")->capture_default_str();
   eval_cmd->add_option("--boundary-confirm-frames", wb.tracker.boundary_confirm_frames,
                        "workbench: confirmation frames for a change at a boundary")->capture_default_str();
   eval_cmd->add_option("--fps", eval.fps, "frame rate of the scores (per-minute and latency figures)")->capture_default_str();

@@ -2,6 +2,7 @@
 
 #include "actiond/config/log.hpp"
 
+#include "actiond/pipeline/feature_file.hpp"
 #include "actiond/pipeline/source_uri.hpp"
 #include "actiond/pipeline/workbench.hpp"
 #include "gst_init.hpp"
@@ -536,11 +537,50 @@ struct CameraSource::Impl {
     return {Outcome::Kind::stopped, "stopped"};
   }
 
+  // features:// cameras: one row per analysis frame, paced at `fps` (or as fast as analysis allows
+  // when not real time), straight to the hub. Frames point into the shared file data.
+  Outcome run_feature_replay() {
+    std::shared_ptr<const FeatureFile> file;
+    try {
+      file = std::make_shared<const FeatureFile>(read_feature_file(spec.device));
+    } catch (const std::exception& e) {
+      return {Outcome::Kind::error, e.what()};
+    }
+    epoch.fetch_add(1);
+    push_status("running", "replaying " + std::to_string(file->frames) + " feature rows of dimension " +
+                               std::to_string(file->dim));
+    const auto start = Clock::now();
+    const auto wall = std::chrono::system_clock::now();
+    for (std::int64_t i = 0; i < file->frames; ++i) {
+      const double pts = static_cast<double>(i) / cam.fps;
+      if (cam.realtime) {
+        const auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(pts));
+        std::unique_lock lock(mu);
+        if (cv.wait_until(lock, due, [&] { return stopping; })) return {Outcome::Kind::stopped, "stopped"};
+      } else if (is_stopping()) {
+        return {Outcome::Kind::stopped, "stopped"};
+      }
+      SourceItem item;
+      item.camera = opt.handle;
+      Frame& f = item.frame;
+      f.pts = pts;
+      f.arrival = Clock::now();
+      f.time = wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(pts));
+      f.features = file->data.data() + i * file->dim;
+      f.feature_dim = static_cast<int>(file->dim);
+      f.storage = file;
+      decoded.fetch_add(1);
+      last_decoded_ns.store(now_ns());
+      if (!hub.push(std::move(item))) return {Outcome::Kind::stopped, "stopped"};
+    }
+    return {Outcome::Kind::eos, "end of file"};
+  }
+
   void supervise() {
     attempt = 0;
     push_status("starting", "connecting to " + cam.uri);
     while (!is_stopping()) {
-      const Outcome o = run_connection();
+      const Outcome o = spec.kind == SourceSpec::Kind::features ? run_feature_replay() : run_connection();
       teardown();
       if (o.kind == Outcome::Kind::stopped) break;
 

@@ -114,6 +114,11 @@ SourceSpec parse_source_uri(const std::string& uri) {
       throw UriError(uri + ": file URIs need an absolute path (file:///path/to/video.mp4)");
     }
     spec.live = false;
+  } else if (scheme == "features") {
+    if (m[2].str().empty() || m[2].str()[0] != '/') throw UriError(uri + ": expected features:///path/to/features.npy");
+    spec.kind = SourceSpec::Kind::features;
+    spec.device = m[2].str();
+    spec.live = false;
   } else if (scheme == "v4l2") {
     if (m[2].str().empty() || m[2].str()[0] != '/') throw UriError(uri + ": expected v4l2:///dev/videoN");
     spec.kind = SourceSpec::Kind::v4l2;

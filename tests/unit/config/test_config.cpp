@@ -13,7 +13,9 @@ namespace {
 const char* kDaemon = R"({"models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}})";
 const char* kModels = R"("models": {"backbone": "bb", "segmenter": "seg"})";
 
-std::string camera(const std::string& fields) { return "{" + fields + ", " + kModels + "}"; }
+std::string camera(const std::string& fields, bool with_models = true) {
+  return "{" + fields + (with_models ? std::string(", ") + kModels : "") + "}";
+}
 
 std::string load_error(const std::string& daemon, const std::vector<std::pair<std::string, std::string>>& cameras) {
   TempDir dir;
@@ -82,7 +84,11 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {kDaemon, camera(R"("id": "front door", "uri": "file:///a.mp4")"),
        "cameras/door.json: /id: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, got \"front door\""},
       {kDaemon, camera(R"("id": "door", "uri": "ftp://host/a.mp4")"),
-       "cameras/door.json: /uri: unsupported scheme \"ftp\" (supported: file, http, https, rtsp, rtsps, synthetic, test, v4l2)"},
+       "cameras/door.json: /uri: unsupported scheme \"ftp\" (supported: features, file, http, https, rtsp, rtsps, synthetic, test, v4l2)"},
+      {kDaemon, camera(R"("id": "door", "uri": "features:///f.npy", "models": {"backbone": "bb", "segmenter": "seg"})", false),
+       "cameras/door.json: /models/backbone: features:// cameras replay features and use no backbone"},
+      {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "models": {"segmenter": "seg"})", false),
+       "cameras/door.json: /models/backbone: is required"},
       {kDaemon, camera(R"("id": "door", "uri": "/videos/a.mp4")"),
        "cameras/door.json: /uri: must be a URI such as file:///path/video.mp4 or test://pattern, got \"/videos/a.mp4\""},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"confirm_frames": 0})"),

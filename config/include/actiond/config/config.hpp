@@ -31,7 +31,7 @@ struct TrackerConfig {
 };
 
 struct CameraModels {
-  std::string backbone;   // name of an entry of DaemonConfig::models
+  std::string backbone;   // name of an entry of DaemonConfig::models (empty for features:// cameras)
   std::string segmenter;  // name of an entry of DaemonConfig::models
   std::string recognizer; // optional (empty = none): clip-level `recognition` events
   bool operator==(const CameraModels&) const = default;

@@ -104,6 +104,7 @@ class InferenceLoop {
   void apply(Decision& d, const models::SegmenterOutput& out);
   void decide(Camera& cam, bool final);
   void decide_batched(const std::set<Camera*>& cams);  // one segmenter call per model for full windows
+  void store_features(Camera& cam, const pipeline::Frame& frame, const float* feature);
   void recognize(Camera& cam);
   void close_segment(Camera& cam, const std::string& end_reason);
   void on_status(Camera& cam, const pipeline::StreamStatus& status);

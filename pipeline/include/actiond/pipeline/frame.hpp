@@ -22,7 +22,9 @@ struct Frame {
   int height = 0;
   int stride = 0;                                      // bytes per row (>= 3 * width)
   const std::uint8_t* data = nullptr;                  // RGB24, `height` rows of `stride` bytes
-  std::shared_ptr<const void> storage;                 // owns the mapped buffer behind `data`
+  const float* features = nullptr;                     // features:// cameras: the row itself (no image)
+  int feature_dim = 0;
+  std::shared_ptr<const void> storage;                 // owns the mapped buffer behind `data` / `features`
 };
 
 }  // namespace actiond::pipeline

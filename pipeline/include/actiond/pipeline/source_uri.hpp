@@ -5,6 +5,7 @@
 //   v4l2:///dev/video0             v4l2src -> decodebin
 //   synthetic://workbench?seed=N&width=320&height=240&fps=25
 //                                  built-in live camera rendering the workbench world (appsrc)
+//   features:///abs/path.npy       replays a [frames, dim] feature array (see feature_file.hpp)
 //   test://pattern?cycle=black,red&period=4&width=640&height=480&fps=25
 //                                  built-in live camera over videotestsrc; switches pattern every
 //                                  `period` seconds through `cycle` (videotestsrc pattern nicknames)
@@ -26,10 +27,10 @@ struct TestPatternSpec {
 };
 
 struct SourceSpec {
-  enum class Kind { decode, test_pattern, v4l2, synthetic };
+  enum class Kind { decode, test_pattern, v4l2, synthetic, features };
   Kind kind = Kind::decode;
   std::string uri;         // for decode
-  std::string device;      // for v4l2
+  std::string device;      // for v4l2; the file for features
   bool live = false;       // true for network and test sources
   TestPatternSpec pattern; // for test_pattern and synthetic (width, height, fps)
   std::uint64_t seed = 1;  // for synthetic

@@ -1,0 +1,26 @@
+#pragma once
+// Feature files for `features://` cameras: a NumPy .npy array, float32 or float64, C order, shape
+// [frames, dim] (np.save(path, features)). The camera replays one row per analysis frame at its
+// `fps`, straight into the camera's ring buffer (no decoding, no backbone): deterministic input for
+// regression tests and a way to run the daemon's models on features made elsewhere (skeletons).
+//
+// Thread-safety: pure functions.
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <vector>
+
+namespace actiond::pipeline {
+
+struct FeatureFile {
+  std::int64_t frames = 0;
+  std::int64_t dim = 0;
+  std::vector<float> data;  // [frames, dim] row-major (float64 files are converted)
+};
+
+// Shape only (reads the header). Throws std::runtime_error naming the file and what is wrong.
+FeatureFile read_feature_header(const std::filesystem::path& path);
+// Header and data.
+FeatureFile read_feature_file(const std::filesystem::path& path);
+
+}  // namespace actiond::pipeline

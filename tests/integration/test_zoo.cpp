@@ -1,0 +1,121 @@
+// features:// cameras and the seed model zoo: a feature file replayed into the ring buffer drives each
+// zoo model (briefly trained tiny weights, scripts/make_tiny_models.py --zoo) as a camera's segmenter
+// and recognizer, through the real daemon, publisher and subscriber.
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/daemon.hpp"
+#include "actiond/pipeline/feature_file.hpp"
+
+#include "daemon_fixtures.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+using namespace actiond;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::of_type;
+using test::TempDir;
+
+namespace {
+
+// np.save of a float32 [rows, dim] array.
+void write_npy(const std::filesystem::path& path, const std::vector<float>& data, int rows, int dim) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(dim) + "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  out.write("\x93NUMPY\x01\x00", 8);
+  const auto len = static_cast<std::uint16_t>(header.size());
+  out.put(static_cast<char>(len & 0xff));
+  out.put(static_cast<char>(len >> 8));
+  out << header;
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
+}
+
+// The tiny zoo models' world: 8-d features, label k in 1..3 sets dimension k-1 high. Here: background,
+// then "red" (label 1), background, "green" (label 2), 30 frames each.
+std::vector<float> script_features() {
+  std::vector<float> f;
+  const int labels[] = {0, 1, 0, 2, 0};
+  for (int label : labels) {
+    for (int t = 0; t < 30; ++t) {
+      float row[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+      if (label > 0) row[label - 1] = 1.0f;
+      f.insert(f.end(), row, row + 8);
+    }
+  }
+  return f;
+}
+
+std::string zoo_daemon_json(const std::string& name) {
+  return R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
+             "control": {"endpoint": "tcp://127.0.0.1:*"}, "metrics": {"enabled": false},
+             "log": {"level": "warn"},
+             "models": {"seg": {"path": "zoo/)" + name + R"(-segmenter.pt"},
+                        "rec": {"path": "zoo/)" + name + R"(-recognizer.pt"}}})";
+}
+
+std::string features_camera(const std::filesystem::path& file, const std::string& extra = "") {
+  return R"({"id": "feat", "uri": "features://)" + file.string() + R"(", "fps": 15, "realtime": false, )" + extra +
+         R"("tracker": {"min_duration_s": 0.5}, "recognition": {"interval_s": 1, "min_confidence": 0},
+            "models": {"segmenter": "seg", "recognizer": "rec"}})";
+}
+
+}  // namespace
+
+TEST_CASE("feature files: shape, dtype and truncation are checked with the file named", "[integration][features]") {
+  TempDir dir;
+  write_npy(dir.path() / "ok.npy", script_features(), 150, 8);
+  const auto ok = pipeline::read_feature_file(dir.path() / "ok.npy");
+  CHECK(ok.frames == 150);
+  CHECK(ok.dim == 8);
+  CHECK(ok.data[8 * 30] == 1.0f);  // first "red" row
+  dir.write("text.npy", "not numpy at all");
+  CHECK_THROWS_WITH(pipeline::read_feature_header(dir.path() / "text.npy"), (dir.path() / "text.npy").string() + ": not a NumPy .npy file");
+  std::vector<float> short_data(8 * 10, 0.0f);
+  write_npy(dir.path() / "short.npy", short_data, 20, 8);
+  CHECK_THROWS_WITH(pipeline::read_feature_file(dir.path() / "short.npy"),
+                    (dir.path() / "short.npy").string() + ": truncated: the header says 20x8 values");
+}
+
+TEST_CASE("a features:// camera whose rows do not fit its models is refused at start, naming both", "[integration][features]") {
+  TempDir dir;
+  write_npy(dir.path() / "wide.npy", std::vector<float>(12 * 5, 0.0f), 5, 12);
+  dir.write("actiond.json", zoo_daemon_json("tsn"));
+  dir.write("cameras/feat.json", features_camera(dir.path() / "wide.npy"));
+  try {
+    daemon::Daemon d(test::load(dir));
+    FAIL("expected an error");
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()) == "cameras/feat.json: /models: " + (test::test_model_dir() / "zoo/tsn-segmenter.pt").string() +
+                                       ": expects feature_dim 8 but features://" + (dir.path() / "wide.npy").string() +
+                                       " has rows of 12");
+  }
+}
+
+TEST_CASE("every zoo model runs as a features:// camera's segmenter and recognizer", "[integration][features][zoo]") {
+  const std::string name = GENERATE(as<std::string>{}, "tsn", "tcn", "tsm", "tin", "cast", "oadtr", "afnet");
+  INFO("model " << name);
+  TempDir dir;
+  write_npy(dir.path() / "script.npy", script_features(), 150, 8);
+  dir.write("actiond.json", zoo_daemon_json(name));
+  dir.write("cameras/feat.json", features_camera(dir.path() / "script.npy"));
+  daemon::Daemon d(test::load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for([](const std::vector<json>& ev) { return test::has_status(ev, "feat", "eos"); }, 60s));
+  d.stop();
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  // The script's two actions, in order, each a closed segment.
+  std::vector<std::string> labels;
+  for (const auto& e : of_type(events, "segment.end")) labels.push_back(e["segment"]["label"]);
+  CHECK(labels == std::vector<std::string>{"red", "green"});
+  // Recognitions about once a second of stream time (10 s of features at 15 fps).
+  const auto recs = of_type(events, "recognition");
+  CHECK(recs.size() >= 7);
+  CHECK(recs.size() <= 10);
+}
