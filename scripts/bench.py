@@ -107,7 +107,7 @@ def run_daemon(args, n: int, tmp: str) -> dict:
                    "control": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
                    "metrics": {"listen": f"127.0.0.1:{port}"},
                    "journal": {"dir": os.path.join(conf, "journal")},
-                   "inference": {"intra_op_threads": 1, "inter_op_threads": 1, "max_batch": 32,
+                   "inference": {"intra_op_threads": 1, "inter_op_threads": 1, "max_batch": args.max_batch,
                                  "max_wait_ms": args.max_wait_ms},
                    "reload": {"watch": False}, "log": {"level": "warn"},
                    "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
@@ -204,6 +204,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=8)
     ap.add_argument("--input", default="64x64", help="backbone input WxH (decode-only scales to it too)")
     ap.add_argument("--max-wait-ms", type=int, default=5, help="inference.max_wait_ms (batch gathering)")
+    ap.add_argument("--max-batch", type=int, default=32, help="inference.max_batch (1 = no cross-camera batching)")
     ap.add_argument("--daemon-only", action="store_true", help="skip the decode-only reference (long RSS runs)")
     ap.add_argument("--trace", help="append RSS, fds and threads every 10 s to this JSON lines file")
     ap.add_argument("--out", required=True, help="JSON lines, one per N")

@@ -4,6 +4,7 @@
 #   scripts/bench.sh                       # N = 1,2,4,8,16,24,32, 30 s each (about 15 minutes)
 #   CAMERAS=16,24 SECONDS_PER_RUN=60 RES=1080p30 scripts/bench.sh
 #   CAMERAS=19 SECONDS_PER_RUN=1800 DAEMON_ONLY=1 TAG=-rss scripts/bench.sh   # 30-minute RSS flatness run
+#   CAMERAS=16 MAX_BATCH=1 DAEMON_ONLY=1 TAG=-nobatch scripts/bench.sh          # without cross-camera batching
 # Writes build/bench/results-RES.jsonl (one JSON line per N) and trace-RES.jsonl (RSS, heap, fds, threads
 # every 10 s); prints one JSON line per N.
 set -euo pipefail
@@ -27,5 +28,5 @@ if [ ! -s "$VIDEO" ]; then
     ! h264parse ! mp4mux ! filesink location="$VIDEO"
 fi
 /usr/bin/python3 scripts/bench.py --actiond build/daemon/actiond --models models/default --video "$VIDEO" \
-  --cameras "${CAMERAS:-1,2,4,8,16,24,32}" --seconds "${SECONDS_PER_RUN:-30}" --max-wait-ms "${MAX_WAIT_MS:-5}" \
+  --cameras "${CAMERAS:-1,2,4,8,16,24,32}" --seconds "${SECONDS_PER_RUN:-30}" --max-wait-ms "${MAX_WAIT_MS:-5}" --max-batch "${MAX_BATCH:-32}" \
   ${DAEMON_ONLY:+--daemon-only} --out "$OUT/results-$RES${TAG:-}.jsonl" --trace "$OUT/trace-$RES${TAG:-}.jsonl"

@@ -23,13 +23,11 @@
 namespace {
 
 // Heap policy for a long-running video process. Measured (docs/BENCHMARKS.md): with glibc's defaults
-// the memory in use stayed flat while memory held free by malloc grew, so RSS crept up. Frame-sized
-// blocks are always mmapped (a fixed threshold also stops glibc raising it after the first frees), and
-// free memory is handed back to the kernel at every tick.
-void tune_heap() {
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  mallopt(M_ARENA_MAX, 4);
-}
+// the memory in use stayed flat while memory held free by malloc grew, so RSS crept up. Fewer arenas,
+// and free memory handed back to the kernel at every tick (malloc_trim). A fixed low mmap threshold
+// also kept RSS flat but cost ~40 % more CPU (LibTorch's large activations mmapped and faulted in on
+// every call), so glibc's dynamic threshold stays.
+void tune_heap() { mallopt(M_ARENA_MAX, 4); }
 
 int run_daemon(const std::string& config_dir, const std::string& model_dir, const std::string& log_level,
                bool check_only) {
