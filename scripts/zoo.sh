@@ -2,14 +2,14 @@
 # The seed model zoo on both benchmarks (docs/RESULTS.md, "Model zoo"): trains every model of
 # models/train/zoo.py, measures it (train_zoo.py) and runs the daemon's own evaluation with the segment
 # tracker (actiond eval --workbench) on its exported segmenter.
-#   scripts/zoo.sh                         # both benchmarks, every model (about an hour on 2 cores)
-#   MODELS="tsn tcn" BENCHMARKS=msr STEPS=500 scripts/zoo.sh
+#   scripts/zoo.sh                         # both benchmarks, every model
+#   MODELS="tsn tcn" BENCHMARKS=msr STEPS=500 APPEND=1 scripts/zoo.sh
 # Benchmarks:
 #   workbench  the synthetic workbench world (video), features from the default backbone through the
 #              daemon's decode path (actiond extract), 5 fps, window 24 (4.8 s)
 #   msr        MSR Action3D skeletons (../shared/data/msr-action3d), untrimmed streams of each subject's
 #              sequences, cross-subject (odd train, even test), 15 fps, window 48 (3.2 s)
-# Writes WORK/results.jsonl (one line per model and benchmark, train_zoo.py's figures plus "tracker",
+# Writes WORK/results.jsonl (RESULTS; APPEND=1 keeps earlier lines) (one line per model and benchmark, train_zoo.py's figures plus "tracker",
 # the daemon's online metrics) and the models to WORK/BENCH/models/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,7 +17,7 @@ cd "$ACTIOND_ROOT"
 
 WORK="${WORK:-build/zoo}"
 SEED="${SEED:-1}"
-STEPS="${STEPS:-2000}"
+STEPS="${STEPS:-1000}"
 MODELS="${MODELS:-tsn tcn tsm tin cast oadtr afnet}"
 BENCHMARKS="${BENCHMARKS:-workbench msr}"
 SHARED="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
@@ -26,8 +26,8 @@ actiond_build build >&2
 mkdir -p "$WORK/bin"
 A="$WORK/bin/actiond"
 cp build/daemon/actiond "$A"
-RESULTS="$WORK/results.jsonl"
-: > "$RESULTS"
+RESULTS="${RESULTS:-$WORK/results.jsonl}"
+[ -n "${APPEND:-}" ] || : > "$RESULTS"
 
 for bench in $BENCHMARKS; do
   case "$bench" in

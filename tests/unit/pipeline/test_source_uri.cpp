@@ -33,6 +33,14 @@ TEST_CASE("decoded URIs", "[uri]") {
   CHECK_THROWS_WITH(parse_source_uri("rtmp://admin:secret@cam/live"), "rtmp://***@cam/live: unsupported scheme \"rtmp\"");
 }
 
+TEST_CASE("feature replay URIs", "[uri]") {
+  auto f = parse_source_uri("features:///data/s02_0.features.npy");
+  CHECK(f.kind == SourceSpec::Kind::features);
+  CHECK(f.device == "/data/s02_0.features.npy");
+  CHECK_FALSE(f.live);
+  CHECK_THROWS_WITH(parse_source_uri("features://f.npy"), "features://f.npy: expected features:///path/to/features.npy");
+}
+
 TEST_CASE("credentials are redacted", "[uri]") {
   CHECK(redact_uri("rtsp://admin:secret@10.0.0.2:554/live") == "rtsp://***@10.0.0.2:554/live");
   CHECK(redact_uri("rtsp://10.0.0.2/live") == "rtsp://10.0.0.2/live");
