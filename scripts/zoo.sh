@@ -18,7 +18,8 @@ cd "$ACTIOND_ROOT"
 WORK="${WORK:-build/zoo}"
 SEED="${SEED:-1}"
 STEPS="${STEPS:-1000}"
-MODELS="${MODELS:-tsn tcn tsm tin cast oadtr afnet}"
+MODELS="${MODELS:-asquery tsn tcn tsm tin cast oadtr afnet}"
+ASQ_STEPS="${ASQ_STEPS:-1000}"
 BENCHMARKS="${BENCHMARKS:-workbench msr}"
 SHARED="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
 PY=/usr/bin/python3
@@ -32,7 +33,7 @@ RESULTS="${RESULTS:-$WORK/results.jsonl}"
 for bench in $BENCHMARKS; do
   case "$bench" in
     workbench)
-      world="$WORK/workbench/world"; feats="$WORK/workbench/features"; vfps=25; afps=5; window=24; trimmed=()
+      world="$WORK/workbench/world"; feats="$WORK/workbench/features"; vfps=25; afps=5; window=24; look=5; trimmed=()
       if [ ! -f "$feats/.done" ]; then
         rm -rf "$WORK/workbench" && mkdir -p "$WORK/workbench"
         $A world --out "$world" --videos 32 --seed "$SEED" --activities 3
@@ -40,12 +41,28 @@ for bench in $BENCHMARKS; do
         touch "$feats/.done"
       fi ;;
     msr)
-      world="$WORK/msr"; feats="$WORK/msr/features"; vfps=15; afps=15; window=48; trimmed=(--trimmed "$WORK/msr/trimmed")
+      world="$WORK/msr"; feats="$WORK/msr/features"; vfps=15; afps=15; window=48; look=12; trimmed=(--trimmed "$WORK/msr/trimmed")
       $PY models/train/msr_action3d.py --data "$SHARED/data/msr-action3d" --out "$world" --seed "$SEED" ;;
     *) echo "zoo: unknown benchmark $bench" >&2; exit 2 ;;
   esac
   for model in $MODELS; do
     out="$WORK/$bench/models"
+    mkdir -p "$out"
+    if [ "$model" = asquery ]; then
+      # The reference segmenter: on the workbench the shipped default (scripts/train-default-models.sh
+      # trains it on this same world and features); on other benchmarks trained here, look-ahead 0.8 s.
+      seg=models/default/segmenter.pt
+      t0=$SECONDS
+      if [ "$bench" != workbench ]; then
+        seg="$out/asquery-segmenter.pt"
+        $PY models/train/train_segmenter.py --world "$world" --features "$feats" --out "$seg" --video-fps "$vfps" \
+          --window "$window" --lookahead "$look" --steps "$ASQ_STEPS" --seed "$SEED" 2>"$WORK/$bench-asquery.log" >&2
+      fi
+      $A eval --workbench "$world" --features "$feats" --segmenter "$seg" --video-fps "$vfps" --analysis-fps "$afps" --json \
+        | $PY models/train/segmenter_row.py --bench "$bench" --model asquery --file "$seg" \
+          $([ "$bench" != workbench ] && echo --train-seconds $((SECONDS - t0))) | tee -a "$RESULTS"
+      continue
+    fi
     line=$($PY models/train/train_zoo.py --model "$model" --world "$world" --features "$feats" --out-dir "$out" \
       --name "$bench" --window "$window" --steps "$STEPS" --video-fps "$vfps" --seed "$SEED" "${trimmed[@]}" \
       2>"$WORK/$bench-$model.log" | grep '^{')

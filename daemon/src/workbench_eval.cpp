@@ -4,6 +4,7 @@
 #include "actiond/daemon/segment_tracker.hpp"
 #include "actiond/daemon/segmentation_metrics.hpp"
 #include "actiond/models/models.hpp"
+#include "actiond/pipeline/feature_file.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -20,43 +21,6 @@ namespace actiond::daemon {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::vector<double> read_npy(const std::string& path, std::vector<long>& shape) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open file");
-  char magic[10];
-  in.read(magic, 10);
-  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0) throw std::runtime_error(path + ": not a .npy file");
-  const std::size_t header_len = static_cast<unsigned char>(magic[8]) | (static_cast<unsigned char>(magic[9]) << 8);
-  std::string header(header_len, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_len));
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr': '([<|][fu][148])'"))) {
-    throw std::runtime_error(path + ": unsupported dtype in " + header);
-  }
-  const std::string descr = m[1];
-  if (!std::regex_search(header, m, std::regex("'shape': \\(([0-9, ]*)\\)"))) throw std::runtime_error(path + ": no shape");
-  shape.clear();
-  std::stringstream dims(m[1].str());
-  std::string d;
-  long count = 1;
-  while (std::getline(dims, d, ',')) {
-    if (d.find_first_not_of(' ') == std::string::npos) continue;
-    shape.push_back(std::stol(d));
-    count *= shape.back();
-  }
-  std::vector<double> out(static_cast<std::size_t>(count));
-  if (descr == "<f4") {
-    std::vector<float> buf(out.size());
-    in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size() * 4));
-    std::copy(buf.begin(), buf.end(), out.begin());
-  } else if (descr == "<f8") {
-    in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(out.size() * 8));
-  } else {
-    throw std::runtime_error(path + ": expected float32 or float64, got " + descr);
-  }
-  if (!in) throw std::runtime_error(path + ": truncated");
-  return out;
-}
 
 namespace {
 
@@ -91,8 +55,8 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
     const std::string video = fs::path(entry).stem().string();
     std::vector<long> fshape;
     std::vector<long> pshape;
-    const auto feats64 = read_npy((fs::path(opt.features) / (video + ".features.npy")).string(), fshape);
-    const auto pts = read_npy((fs::path(opt.features) / (video + ".pts.npy")).string(), pshape);
+    const auto feats64 = pipeline::read_npy((fs::path(opt.features) / (video + ".features.npy")).string(), fshape);
+    const auto pts = pipeline::read_npy((fs::path(opt.features) / (video + ".pts.npy")).string(), pshape);
     if (fshape.size() != 2 || fshape[1] != man.feature_dim || pshape[0] != fshape[0]) {
       throw std::runtime_error(video + ": features do not fit the segmenter (feature_dim " +
                                std::to_string(man.feature_dim) + ")");

@@ -237,6 +237,12 @@ def main() -> None:
             result["clip_protocol"] = f"{total} trimmed action instances of the test streams, label at the last frame"
     if ratios:
         result["focal_fraction"] = round(float(np.mean(ratios)), 3)
+        # The accuracy cost of skipping: the same model with every frame through the focal path.
+        model.force_full = True
+        with torch.no_grad():
+            full = [(online_probs(model, f, args.window).argmax(1), l) for f, l in test]
+        model.force_full = False
+        result["online_all_focal"] = seg_metrics(full, background)
     torch.set_num_threads(1)
     result["cpu_ms_per_frame_batch1"] = cpu_ms_per_frame(model, args.window, dim, 1)
     result["cpu_ms_per_frame_batch16"] = cpu_ms_per_frame(model, args.window, dim, 16)

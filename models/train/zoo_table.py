@@ -22,7 +22,14 @@ def main() -> None:
         for r in rows:
             if r["benchmark"] != bench:
                 continue
-            name = r["model"] + (f" (focal {100 * r['focal_fraction']:.0f} % of frames)" if "focal_fraction" in r else "")
+            name = r["model"]
+            if r.get("lookahead_s"):
+                name += f" (look-ahead {r['lookahead_s']} s)"
+            if "focal_fraction" in r:
+                name += f" (focal path on {100 * r['focal_fraction']:.0f} % of frames"
+                if "online_all_focal" in r:
+                    name += f"; on all frames, online frame-wise: {fmt_seg(r['online_all_focal'])}"
+                name += ")"
             clip = r.get("clip_accuracy", "-")
             offline = fmt_seg(r["offline"]) if "offline" in r else "-"
             online = fmt_seg(r["online"]) if "online" in r else "-"

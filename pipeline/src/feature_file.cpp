@@ -10,11 +10,12 @@ namespace actiond::pipeline {
 namespace {
 
 struct Header {
-  FeatureFile shape;
+  std::vector<long> shape;
   bool f64 = false;
-  std::streamoff data_offset = 0;
+  long count = 1;
 };
 
+// Reads the header; `in` is left at the first data byte.
 Header parse_header(std::ifstream& in, const std::filesystem::path& path) {
   const std::string name = path.string();
   auto fail = [&](const std::string& what) { return std::runtime_error(name + ": " + what); };
@@ -40,7 +41,6 @@ Header parse_header(std::ifstream& in, const std::filesystem::path& path) {
   in.read(dict.data(), len);
   if (!in) throw fail("truncated .npy header");
   Header h;
-  h.data_offset = in.tellg();
   std::smatch m;
   if (!std::regex_search(dict, m, std::regex("'descr':\\s*'([<>|=]?)([a-z])(\\d+)'"))) throw fail("no dtype in the header");
   const std::string type = m[2].str() + m[3].str();
@@ -49,40 +49,66 @@ Header parse_header(std::ifstream& in, const std::filesystem::path& path) {
   }
   h.f64 = type == "f8";
   if (std::regex_search(dict, std::regex("'fortran_order':\\s*True"))) throw fail("Fortran-ordered arrays are not supported");
-  if (!std::regex_search(dict, m, std::regex("'shape':\\s*\\((\\d+),\\s*(\\d+),?\\s*\\)"))) {
-    throw fail("shape must be 2-D [frames, dim]");
+  if (!std::regex_search(dict, m, std::regex("'shape':\\s*\\(([0-9, ]*)\\)"))) throw fail("no shape in the header");
+  const std::string dims = m[1].str();
+  static const std::regex number("\\d+");
+  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
+    h.shape.push_back(std::stol(it->str()));
+    h.count *= h.shape.back();
   }
-  h.shape.frames = std::stoll(m[1].str());
-  h.shape.dim = std::stoll(m[2].str());
-  if (h.shape.frames < 1 || h.shape.dim < 1) throw fail("empty array");
+  if (h.shape.empty() || h.shape.size() > 2) throw fail("expected a 1-D or 2-D array");
   return h;
+}
+
+std::vector<double> read_values(std::ifstream& in, const Header& h, const std::filesystem::path& path) {
+  const auto n = static_cast<std::size_t>(h.count);
+  std::vector<double> out(n);
+  if (h.f64) {
+    in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(n * sizeof(double)));
+  } else {
+    std::vector<float> tmp(n);
+    in.read(reinterpret_cast<char*>(tmp.data()), static_cast<std::streamsize>(n * sizeof(float)));
+    std::copy(tmp.begin(), tmp.end(), out.begin());
+  }
+  if (!in) {
+    std::string shape;
+    for (long d : h.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    throw std::runtime_error(path.string() + ": truncated: the header says " + shape + " values");
+  }
+  return out;
+}
+
+FeatureFile shape_of(const Header& h, const std::filesystem::path& path) {
+  if (h.shape.size() != 2 || h.shape[0] < 1 || h.shape[1] < 1) {
+    throw std::runtime_error(path.string() + ": shape must be 2-D [frames, dim] and not empty");
+  }
+  FeatureFile f;
+  f.frames = h.shape[0];
+  f.dim = h.shape[1];
+  return f;
 }
 
 }  // namespace
 
 FeatureFile read_feature_header(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  return parse_header(in, path).shape;
+  return shape_of(parse_header(in, path), path);
 }
 
 FeatureFile read_feature_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  Header h = parse_header(in, path);
-  const auto n = static_cast<std::size_t>(h.shape.frames * h.shape.dim);
-  FeatureFile out = h.shape;
-  out.data.resize(n);
-  if (h.f64) {
-    std::vector<double> tmp(n);
-    in.read(reinterpret_cast<char*>(tmp.data()), static_cast<std::streamsize>(n * sizeof(double)));
-    for (std::size_t i = 0; i < n; ++i) out.data[i] = static_cast<float>(tmp[i]);
-  } else {
-    in.read(reinterpret_cast<char*>(out.data.data()), static_cast<std::streamsize>(n * sizeof(float)));
-  }
-  if (!in) {
-    throw std::runtime_error(path.string() + ": truncated: the header says " + std::to_string(h.shape.frames) + "x" +
-                             std::to_string(h.shape.dim) + " values");
-  }
+  const Header h = parse_header(in, path);
+  FeatureFile out = shape_of(h, path);
+  const auto values = read_values(in, h, path);
+  out.data.assign(values.begin(), values.end());
   return out;
+}
+
+std::vector<double> read_npy(const std::filesystem::path& path, std::vector<long>& shape) {
+  std::ifstream in(path, std::ios::binary);
+  const Header h = parse_header(in, path);
+  shape = h.shape;
+  return read_values(in, h, path);
 }
 
 }  // namespace actiond::pipeline

@@ -3,6 +3,7 @@
 #include "actiond/daemon/extract_command.hpp"
 #include "actiond/daemon/workbench_eval.hpp"
 #include "actiond/daemon/world_command.hpp"
+#include "actiond/pipeline/feature_file.hpp"
 
 #include "test_support.hpp"
 
@@ -30,10 +31,10 @@ TEST_CASE("npy files round-trip", "[tools]") {
   const std::vector<float> data{1.5f, -2.0f, 3.25f, 0.0f, 7.0f, 8.0f};
   write_npy((dir.path() / "a.npy").string(), "<f4", {3, 2}, data.data(), data.size() * sizeof(float));
   std::vector<long> shape;
-  const auto back = read_npy((dir.path() / "a.npy").string(), shape);
+  const auto back = actiond::pipeline::read_npy(dir.path() / "a.npy", shape);
   CHECK(shape == std::vector<long>{3, 2});
   CHECK(back == std::vector<double>{1.5, -2.0, 3.25, 0.0, 7.0, 8.0});
-  CHECK_THROWS_WITH(read_npy((dir.path() / "nope.npy").string(), shape), Catch::EndsWith("nope.npy: cannot open file"));
+  CHECK_THROWS_WITH(actiond::pipeline::read_npy(dir.path() / "nope.npy", shape), Catch::EndsWith("nope.npy: cannot open file"));
 }
 
 TEST_CASE("world writes a benchmark that extract reads back through the serving path", "[tools][integration]") {
@@ -66,8 +67,8 @@ TEST_CASE("world writes a benchmark that extract reads back through the serving 
   std::vector<long> fshape;
   std::vector<long> pshape;
   std::vector<long> shape;
-  read_npy((dir.path() / "features" / "wb_000.features.npy").string(), fshape);
-  const auto pts = read_npy((dir.path() / "features" / "wb_000.pts.npy").string(), pshape);
+  actiond::pipeline::read_npy((dir.path() / "features" / "wb_000.features.npy").string(), fshape);
+  const auto pts = actiond::pipeline::read_npy((dir.path() / "features" / "wb_000.pts.npy").string(), pshape);
   REQUIRE(fshape.size() == 2);
   CHECK(fshape[1] == 8);
   CHECK(pshape[0] == fshape[0]);

@@ -37,7 +37,4 @@ struct WorkbenchEvalOptions {
 nlohmann::json evaluate_workbench(const WorkbenchEvalOptions& options);
 int run_workbench_eval(const WorkbenchEvalOptions& options, std::ostream& out);
 
-// Reads a 1-D or 2-D little-endian .npy of float32 or float64 as doubles; `shape` receives its shape.
-std::vector<double> read_npy(const std::string& path, std::vector<long>& shape);
-
 }  // namespace actiond::daemon

@@ -1,8 +1,11 @@
 #pragma once
-// Feature files for `features://` cameras: a NumPy .npy array, float32 or float64, C order, shape
-// [frames, dim] (np.save(path, features)). The camera replays one row per analysis frame at its
-// `fps`, straight into the camera's ring buffer (no decoding, no backbone): deterministic input for
-// regression tests and a way to run the daemon's models on features made elsewhere (skeletons).
+// NumPy .npy files: the one reader of the project.
+//
+// Feature files for `features://` cameras: a float32 or float64 array, C order, shape [frames, dim]
+// (np.save(path, features)). The camera replays one row per analysis frame at its `fps`, straight
+// into the camera's ring buffer (no decoding, no backbone): deterministic input for regression tests
+// and a way to run the daemon's models on features made elsewhere (skeletons). `actiond eval` reads
+// feature and timestamp arrays of the same kind.
 //
 // Thread-safety: pure functions.
 #include <cstdint>
@@ -22,5 +25,8 @@ struct FeatureFile {
 FeatureFile read_feature_header(const std::filesystem::path& path);
 // Header and data.
 FeatureFile read_feature_file(const std::filesystem::path& path);
+
+// Any 1-D or 2-D float32/float64 array as doubles; `shape` receives its shape. Throws as above.
+std::vector<double> read_npy(const std::filesystem::path& path, std::vector<long>& shape);
 
 }  // namespace actiond::pipeline
