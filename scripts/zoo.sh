@@ -19,7 +19,8 @@ WORK="${WORK:-build/zoo}"
 SEED="${SEED:-1}"
 STEPS="${STEPS:-1000}"
 MODELS="${MODELS:-asquery tsn tcn tsm tin cast oadtr afnet}"
-ASQ_STEPS="${ASQ_STEPS:-1000}"
+ASQ_STEPS="${ASQ_STEPS:-$STEPS}"
+THREADS="${THREADS:-2}"
 BENCHMARKS="${BENCHMARKS:-workbench msr}"
 SHARED="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
 PY=/usr/bin/python3
@@ -42,7 +43,7 @@ for bench in $BENCHMARKS; do
       fi ;;
     msr)
       world="$WORK/msr"; feats="$WORK/msr/features"; vfps=15; afps=15; window=48; look=12; trimmed=(--trimmed "$WORK/msr/trimmed")
-      $PY models/train/msr_action3d.py --data "$SHARED/data/msr-action3d" --out "$world" --seed "$SEED" ;;
+      [ -f "$world/mapping.txt" ] || $PY models/train/msr_action3d.py --data "$SHARED/data/msr-action3d" --out "$world" --seed "$SEED" ;;
     *) echo "zoo: unknown benchmark $bench" >&2; exit 2 ;;
   esac
   for model in $MODELS; do
@@ -56,7 +57,7 @@ for bench in $BENCHMARKS; do
       if [ "$bench" != workbench ]; then
         seg="$out/asquery-segmenter.pt"
         $PY models/train/train_segmenter.py --world "$world" --features "$feats" --out "$seg" --video-fps "$vfps" \
-          --window "$window" --lookahead "$look" --steps "$ASQ_STEPS" --seed "$SEED" 2>"$WORK/$bench-asquery.log" >&2
+          --window "$window" --lookahead "$look" --steps "$ASQ_STEPS" --seed "$SEED" --threads "$THREADS" 2>"$WORK/$bench-asquery.log" >&2
       fi
       $A eval --workbench "$world" --features "$feats" --segmenter "$seg" --video-fps "$vfps" --analysis-fps "$afps" --json \
         | $PY models/train/segmenter_row.py --bench "$bench" --model asquery --file "$seg" \
@@ -64,7 +65,7 @@ for bench in $BENCHMARKS; do
       continue
     fi
     line=$($PY models/train/train_zoo.py --model "$model" --world "$world" --features "$feats" --out-dir "$out" \
-      --name "$bench" --window "$window" --steps "$STEPS" --video-fps "$vfps" --seed "$SEED" "${trimmed[@]}" \
+      --name "$bench" --window "$window" --steps "$STEPS" --video-fps "$vfps" --seed "$SEED" --threads "$THREADS" "${trimmed[@]}" \
       2>"$WORK/$bench-$model.log" | grep '^{')
     tracker=$($A eval --workbench "$world" --features "$feats" --segmenter "$out/$model-segmenter.pt" \
       --video-fps "$vfps" --analysis-fps "$afps" --json | $PY -c \
