@@ -29,6 +29,9 @@ BAD_CAMERAS = [
     {**GOOD_CAMERA, "recognition": {"interval_s": 1}},
     {**GOOD_CAMERA, "password_file": "pw"},
     {"id": "door", "uri": "test://pattern", "models": {"backbone": "bb"}},
+    {"id": "door", "uri": "test://pattern", "models": {"segmenter": "seg"}},
+    {**GOOD_CAMERA, "uri": "features:///tmp/f.npy"},
+    {**GOOD_CAMERA, "skip_frames": "b_frames"},
 ]
 BAD_DAEMONS = [
     {"publish": {"endpoint": "udp://1.2.3.4:5"}},
