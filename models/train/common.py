@@ -76,6 +76,27 @@ def export(module: torch.nn.Module, manifest: Dict, path: str) -> None:
     print(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB, sha256 {digest[:16]}...)")
 
 
+def train_steps(model: torch.nn.Module, steps: int, lr: float, weight_decay: float, loss_fn, what: str,
+                clip: float = 1.0, every: int = 10) -> None:
+    """AdamW with a one-cycle schedule, gradient-norm clipping (0 = none) and a progress bar.
+    loss_fn(step) returns the loss of one batch."""
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
+    bar = Progress(steps, what)
+    model.train()
+    for step in range(steps):
+        loss = loss_fn(step)
+        opt.zero_grad()
+        loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        sched.step()
+        if step % every == 0 or step == steps - 1:
+            bar.done = step
+            bar.step(f"loss {loss.item():.3f}")
+
+
 class Progress:
     """A one-line progress bar on stderr."""
 

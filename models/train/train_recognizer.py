@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Progress, add_common_args, export, load_arrays, read_split, setup
+from common import add_common_args, export, load_arrays, read_split, setup, train_steps
 
 
 class ClipRecognizer(torch.nn.Module):
@@ -67,23 +67,14 @@ def main() -> None:
     train, test = load("train"), load("test")
     dim = train[0][0].shape[1]
     model = ClipRecognizer(dim, len(names))
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.steps)
     rng = np.random.default_rng(args.seed)
-    bar = Progress(args.steps, "recognizer")
     start = time.time()
-    model.train()
-    for step in range(args.steps):
+
+    def loss_fn(_step: int) -> torch.Tensor:
         x, y = clips(train, args.window, rng, args.batch)
-        x = F.dropout(x, 0.2, training=True)
-        loss = F.cross_entropy(model.logits(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 10 == 0 or step == args.steps - 1:
-            bar.done = step
-            bar.step(f"loss {loss.item():.3f}")
+        return F.cross_entropy(model.logits(F.dropout(x, 0.2, training=True)), y)
+
+    train_steps(model, args.steps, 2e-3, 1e-3, loss_fn, "recognizer", clip=0)
     # Every clip of the test split (one per end frame), as the daemon sees them.
     model.eval()
     correct = total = 0

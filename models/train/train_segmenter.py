@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Progress, add_common_args, export, load_arrays, read_split, setup
+from common import add_common_args, export, load_arrays, read_split, setup, train_steps
 
 
 class CausalConv(torch.nn.Module):
@@ -147,24 +147,15 @@ def main() -> None:
     dim = train[0][0].shape[1]
     print(f"segmenter: {len(train)} training videos, {sum(len(f) for f, _, _ in train)} frames, D={dim}")
     model = StreamingSegmenter(dim, len(names), lookahead=args.lookahead)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.steps)
     rng = np.random.default_rng(args.seed)
-    bar = Progress(args.steps, "segmenter")
     start = time.time()
-    model.train()
-    for step in range(args.steps):
+
+    def loss_fn(_step: int) -> torch.Tensor:
         x, y, b, m = sample_windows(train, args.batch, args.window, rng)
         x = F.dropout(x, args.feature_dropout, training=True)
-        loss = losses(model.scores(x), y, b, m, len(names), args.lookahead, args.decided_weight)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if step % 10 == 0 or step == args.steps - 1:
-            bar.done = step
-            bar.step(f"loss {loss.item():.3f}")
+        return losses(model.scores(x), y, b, m, len(names), args.lookahead, args.decided_weight)
+
+    train_steps(model, args.steps, 2e-3, 1e-4, loss_fn, "segmenter")
     print(f"segmenter: trained in {time.time() - start:.0f} s")
     export(model, {
         "kind": "segmenter", "name": "workbench-asquery-lite", "version": "1",

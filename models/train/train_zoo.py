@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Progress, export, load_arrays, read_split, setup  # noqa: E402
+from common import export, load_arrays, read_split, setup, train_steps  # noqa: E402
 import zoo  # noqa: E402
 
 
@@ -169,13 +169,10 @@ def main() -> None:
     train, test = load("train"), load("test")
     dim, classes = train[0][0].shape[1], len(names)
     model = zoo.build(args.model, dim, classes)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps)
     rng = np.random.default_rng(args.seed)
-    bar = Progress(args.steps, args.model)
     start = time.time()
-    model.train()
-    for step in range(args.steps):
+
+    def loss_fn(_step: int) -> torch.Tensor:
         x, y = sample(train, args.window, rng, args.batch, args.noise)
         logits = model.frame_logits(x)
         loss = F.cross_entropy(logits.reshape(-1, classes), y.reshape(-1), ignore_index=-100)
@@ -184,15 +181,9 @@ def main() -> None:
             for j in range(model.future):
                 loss = loss + 0.5 / model.future * F.cross_entropy(
                     fut[:, : -(j + 1), j].reshape(-1, classes), y[:, j + 1:].reshape(-1), ignore_index=-100)
-        loss = loss + 2.0 * model.aux_loss().sum()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if step % 20 == 0 or step == args.steps - 1:
-            bar.done = step
-            bar.step(f"loss {loss.item():.3f}")
+        return loss + 2.0 * model.aux_loss().sum()
+
+    train_steps(model, args.steps, args.lr, 1e-2, loss_fn, args.model, every=20)
     train_s = time.time() - start
     model.eval()
     background = {0}
