@@ -82,6 +82,50 @@ TEST_CASE("rtsp: running, server lost -> reconnecting and source_lost, server ba
   test::check_stream_invariants(sub.events());  // seq continues across the reconnect, every start ended
 }
 
+TEST_CASE("rtsp: the server killed and restarted 10 times while a segment is open, another camera unaffected",
+          "[integration][rtsp][fault]") {
+  test::RtspTestServer server;
+  TempDir dir;
+  dir.write("actiond.json", daemon_json());
+  dir.write("cameras/cam.json",
+            camera_json("cam", server.uri(),
+                        R"("stall_timeout_s": 2, "reconnect": {"initial_s": 0.1, "max_s": 0.3}, )"
+                        R"("tracker": {"min_duration_s": 0.4}, )"));
+  dir.write("cameras/live.json", camera_json("live", "test://pattern?cycle=black,red&period=1&width=160&height=120"));
+  daemon::Daemon d(load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  auto starts_of = [](const std::vector<json>& ev, const std::string& cam) {
+    std::size_t n = 0;
+    for (const auto& e : of_type(ev, "segment.start")) n += e["camera"] == cam;
+    return n;
+  };
+  for (std::size_t i = 1; i <= 10; ++i) {
+    INFO("cycle " << i);
+    // Running with a segment open (the server shows red), then the server dies.
+    REQUIRE(sub.wait_for([&](const auto& ev) { return starts_of(ev, "cam") >= i; }, 30s));
+    server.stop();
+    REQUIRE(sub.wait_for(has_status("cam", "reconnecting", i), 30s));
+    server.start();
+    REQUIRE(sub.wait_for(has_status("cam", "running", i + 1), 30s));
+  }
+  REQUIRE(sub.wait_for([&](const auto& ev) { return starts_of(ev, "cam") >= 11; }, 30s));
+  d.stop();
+  REQUIRE(sub.wait_for([](const auto& ev) { return statuses(ev, "", "stopped").size() >= 2; }, 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);  // seq contiguous per camera, every start ended exactly once
+  std::size_t lost = 0;
+  for (const auto& e : of_type(events, "segment.end")) {
+    lost += e["camera"] == "cam" && e["segment"]["end_reason"] == "source_lost";
+  }
+  CHECK(lost == 10);
+  CHECK(statuses(events, "cam", "running").back()["epoch"] == 11);
+  // The other camera never left "running" and kept segmenting.
+  CHECK(statuses(events, "live", "running").size() == 1);
+  CHECK(statuses(events, "live", "reconnecting").empty());
+  CHECK(starts_of(events, "live") >= 3);  // a red segment every 2 s for the ~10 s of the test
+}
+
 TEST_CASE("stall: a camera that connects and sends nothing is stalled, restarted, then given up on",
           "[integration][stall]") {
   test::SilentTcpServer silent;
@@ -155,6 +199,22 @@ TEST_CASE("bad inputs: each gives a clear status and leaves the other cameras ru
   }
   const auto resized = dir.path() / "resized.ts";
   test::make_h264_video(resized, {{"black", 1, 320, 240}, {"black", 1, 640, 480}});
+  // Corrupt bytes spliced into an H.264 stream: 3 KB of noise at 30 %, 50 % and 70 % of an MPEG-TS file.
+  const auto corrupt = dir.path() / "corrupt.ts";
+  test::make_h264_video(corrupt, {{"ball", 2}, {"red", 2}});
+  {
+    std::fstream f(corrupt, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(0, std::ios::end);
+    const auto size = static_cast<std::size_t>(f.tellg());
+    std::uint32_t x = 12345;
+    for (double at : {0.3, 0.5, 0.7}) {
+      f.seekp(static_cast<std::streamoff>(size * at));
+      for (int i = 0; i < 3072; ++i) {
+        x = x * 1664525u + 1013904223u;
+        f.put(static_cast<char>(x >> 24));
+      }
+    }
+  }
   dir.write("password.txt", "s3cret\n");
   const std::string retry = R"("reconnect": {"initial_s": 0.2, "max_s": 0.5}, "stall_timeout_s": 3, )";
 
@@ -170,6 +230,7 @@ TEST_CASE("bad inputs: each gives a clear status and leaves the other cameras ru
   dir.write("cameras/truncated.json",
             camera_json("truncated", "file://" + truncated.string(), R"("realtime": false, "stall_timeout_s": 3, )"));
   dir.write("cameras/resized.json", camera_json("resized", "file://" + resized.string(), R"("realtime": false, )"));
+  dir.write("cameras/corrupt.json", camera_json("corrupt", "file://" + corrupt.string(), R"("realtime": false, )"));
 
   daemon::Daemon d(load(dir));
   test::EventCollector sub(d.publish_endpoint());
@@ -183,6 +244,10 @@ TEST_CASE("bad inputs: each gives a clear status and leaves the other cameras ru
     return !statuses(ev, "truncated", "failed").empty() || !statuses(ev, "truncated", "eos").empty();
   }, 30s));
   REQUIRE(sub.wait_for(has_status("resized", "eos"), 30s));
+  // The corrupt stream is decoded through the damage (frames analysed) and ends, or fails visibly.
+  REQUIRE(sub.wait_for([](const auto& ev) {
+    return !statuses(ev, "corrupt", "failed").empty() || !statuses(ev, "corrupt", "eos").empty();
+  }, 30s));
   // Meanwhile the healthy camera kept producing segments.
   REQUIRE(sub.wait_for([](const auto& ev) {
     int n = 0;
@@ -190,7 +255,7 @@ TEST_CASE("bad inputs: each gives a clear status and leaves the other cameras ru
     return n >= 2;
   }, 30s));
   d.stop();
-  REQUIRE(sub.wait_for([](const auto& ev) { return statuses(ev, "", "stopped").size() >= 8; }, 10s));
+  REQUIRE(sub.wait_for([](const auto& ev) { return statuses(ev, "", "stopped").size() >= 9; }, 10s));
   const auto events = sub.events();
   test::check_stream_invariants(events);
 
@@ -202,6 +267,8 @@ TEST_CASE("bad inputs: each gives a clear status and leaves the other cameras ru
   CHECK_THAT(reason_of("nopath", "reconnecting"), Catch::Contains("Not Found", Catch::CaseSensitive::No));
   CHECK_THAT(reason_of("noauth", "reconnecting"), Catch::Contains("Unauthorized", Catch::CaseSensitive::No));
   CHECK_FALSE(reason_of("junk", "failed").empty());
+  CHECK_FALSE(statuses(events, "corrupt", "running").empty());  // it was decoded before it ended
+  CHECK(statuses(events, "corrupt", "reconnecting").empty());   // a file is not retried
   bool announced = false;
   for (const auto& s : statuses(events, "resized", "running")) {
     announced |= s["reason"] == "resolution changed from 320x240 to 640x480";
