@@ -5,6 +5,8 @@
 #include "actiond/pipeline/feature_file.hpp"
 #include "actiond/pipeline/source_uri.hpp"
 #include "actiond/pipeline/workbench.hpp"
+#include "feature_replay.hpp"
+#include "sample_frame.hpp"
 #include "gst_init.hpp"
 
 #include <gst/app/gstappsink.h>
@@ -35,33 +37,6 @@ double backoff_seconds(const config::ReconnectConfig& cfg, int attempt, double u
 }
 
 namespace {
-
-// Keeps a sample's buffer mapped as a video frame; destroyed when the last Frame copy goes away.
-struct MappedSample {
-  GstSample* sample = nullptr;
-  GstVideoFrame vframe{};
-  bool mapped = false;
-  ~MappedSample() {
-    if (mapped) gst_video_frame_unmap(&vframe);
-    if (sample != nullptr) gst_sample_unref(sample);
-  }
-};
-
-GstElement* make_element(const char* factory) {
-  GstElement* e = gst_element_factory_make(factory, nullptr);
-  if (e == nullptr) throw std::runtime_error(std::string("GStreamer element ") + factory + " is missing (run scripts/install-deps.sh)");
-  return e;
-}
-
-// Sets the "caps" property (capsfilter, appsrc) and drops our reference.
-void set_caps_property(GstElement* element, GstCaps* caps) {
-  g_object_set(element, "caps", caps, nullptr);
-  gst_caps_unref(caps);
-}
-
-bool has_property(gpointer obj, const char* name) {
-  return g_object_class_find_property(G_OBJECT_GET_CLASS(obj), name) != nullptr;
-}
 
 std::int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
 
@@ -386,43 +361,13 @@ struct CameraSource::Impl {
     auto* self = static_cast<Impl*>(user);
     GstSample* sample = gst_app_sink_pull_sample(sink);
     if (sample == nullptr) return GST_FLOW_OK;
-    auto mapped = std::make_shared<MappedSample>();
-    mapped->sample = sample;
-    GstVideoInfo vinfo;
-    GstBuffer* buf = gst_sample_get_buffer(sample);
-    if (!gst_video_info_from_caps(&vinfo, gst_sample_get_caps(sample)) ||
-        !gst_video_frame_map(&mapped->vframe, &vinfo, buf, GST_MAP_READ)) {
-      return GST_FLOW_OK;  // unmappable frame: skip it, keep the stream
-    }
-    mapped->mapped = true;
-
+    std::optional<Frame> frame = frame_from_sample(sample);
+    if (!frame) return GST_FLOW_OK;  // unmappable frame: skip it, keep the stream
+    if (frame->clock == ClockSource::ntp) self->clock_ntp.store(true);
     SourceItem item;
     item.kind = SourceItem::Kind::frame;
     item.camera = self->opt.handle;
-    Frame& f = item.frame;
-    f.arrival = Clock::now();
-    f.time = std::chrono::system_clock::now();
-    static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");
-    if (GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps)) {
-      // NTP epoch (1900) to Unix epoch (1970): 2208988800 s.
-      const auto unix_ns = static_cast<std::int64_t>(meta->timestamp) - 2208988800LL * 1000000000LL;
-      f.time = std::chrono::system_clock::time_point(
-          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(unix_ns)));
-      f.clock = ClockSource::ntp;
-      self->clock_ntp.store(true);
-    }
-    const GstSegment* seg = gst_sample_get_segment(sample);
-    GstClockTime pts = GST_BUFFER_PTS(buf);
-    if (seg != nullptr && GST_CLOCK_TIME_IS_VALID(pts)) {
-      guint64 st = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, pts);
-      if (GST_CLOCK_TIME_IS_VALID(st)) pts = st;
-    }
-    f.pts = GST_CLOCK_TIME_IS_VALID(pts) ? static_cast<double>(pts) / GST_SECOND : 0.0;
-    f.width = GST_VIDEO_FRAME_WIDTH(&mapped->vframe);
-    f.height = GST_VIDEO_FRAME_HEIGHT(&mapped->vframe);
-    f.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&mapped->vframe, 0);
-    f.data = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&mapped->vframe, 0));
-    f.storage = std::move(mapped);
+    item.frame = std::move(*frame);
 
     if (self->awaiting_first_frame.exchange(false)) {
       // A successful (re)connect: new epoch, announced in order before its first frame.
@@ -549,30 +494,17 @@ struct CameraSource::Impl {
     epoch.fetch_add(1);
     push_status("running", "replaying " + std::to_string(file->frames) + " feature rows of dimension " +
                                std::to_string(file->dim));
-    const auto start = Clock::now();
-    const auto wall = std::chrono::system_clock::now();
-    for (std::int64_t i = 0; i < file->frames; ++i) {
-      const double pts = static_cast<double>(i) / cam.fps;
-      if (cam.realtime) {
-        const auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(pts));
-        std::unique_lock lock(mu);
-        if (cv.wait_until(lock, due, [&] { return stopping; })) return {Outcome::Kind::stopped, "stopped"};
-      } else if (is_stopping()) {
-        return {Outcome::Kind::stopped, "stopped"};
-      }
-      SourceItem item;
-      item.camera = opt.handle;
-      Frame& f = item.frame;
-      f.pts = pts;
-      f.arrival = Clock::now();
-      f.time = wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(pts));
-      f.features = file->data.data() + i * file->dim;
-      f.feature_dim = static_cast<int>(file->dim);
-      f.storage = file;
-      decoded.fetch_add(1);
-      last_decoded_ns.store(now_ns());
-      if (!hub.push(std::move(item))) return {Outcome::Kind::stopped, "stopped"};
-    }
+    const bool ended = replay_features(
+        file, opt.handle, cam.fps, cam.realtime, hub,
+        [this](Clock::time_point until) {
+          std::unique_lock lock(mu);
+          return cv.wait_until(lock, until, [&] { return stopping; });
+        },
+        [this] {
+          decoded.fetch_add(1);
+          last_decoded_ns.store(now_ns());
+        });
+    if (!ended) return {Outcome::Kind::stopped, "stopped"};
     return {Outcome::Kind::eos, "end of file"};
   }
 

@@ -9,4 +9,19 @@ void ensure_gst_initialized() {
   std::call_once(once, [] { gst_init(nullptr, nullptr); });
 }
 
+GstElement* make_element(const char* factory) {
+  GstElement* e = gst_element_factory_make(factory, nullptr);
+  if (e == nullptr) throw std::runtime_error(std::string("GStreamer element ") + factory + " is missing (run scripts/install-deps.sh)");
+  return e;
+}
+
+void set_caps_property(GstElement* element, GstCaps* caps) {
+  g_object_set(element, "caps", caps, nullptr);
+  gst_caps_unref(caps);
+}
+
+bool has_property(gpointer obj, const char* name) {
+  return g_object_class_find_property(G_OBJECT_GET_CLASS(obj), name) != nullptr;
+}
+
 }  // namespace actiond::pipeline::detail

@@ -8,6 +8,12 @@ namespace actiond::pipeline::detail {
 
 void ensure_gst_initialized();
 
+// Creates an element; throws naming the factory when its plugin is missing.
+GstElement* make_element(const char* factory);
+// Sets the "caps" property (capsfilter, appsrc) and drops our reference.
+void set_caps_property(GstElement* element, GstCaps* caps);
+bool has_property(gpointer obj, const char* name);
+
 struct GstObjectUnref {
   void operator()(gpointer p) const { if (p != nullptr) gst_object_unref(p); }
 };

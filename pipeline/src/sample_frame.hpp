@@ -1,0 +1,16 @@
+#pragma once
+// A decoded GStreamer sample as a Frame, without copying its pixels.
+#include "actiond/pipeline/frame.hpp"
+
+#include <gst/gst.h>
+
+#include <optional>
+
+namespace actiond::pipeline::detail {
+
+// Takes ownership of `sample`: the Frame keeps it mapped until its last copy goes away. Frame time is
+// the sample's NTP reference timestamp when it has one (RTSP), else now; pts is stream time in
+// seconds. Returns nothing for a sample that cannot be mapped as video.
+std::optional<Frame> frame_from_sample(GstSample* sample);
+
+}  // namespace actiond::pipeline::detail
