@@ -4,7 +4,7 @@
 # (default 600) on a copy of its seed corpus (tests/fuzz/corpus/NAME). A crash leaves its input in
 # build-fuzz/crashes/NAME/ and fails the script; make such an input a regression test.
 #   scripts/fuzz.sh                    # every harness, 10 minutes each
-#   FUZZ_SECONDS=60 scripts/fuzz.sh config
+#   FUZZ_SECONDS=60 scripts/fuzz.sh config     # harnesses: config, control, journal
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ACTIOND_ROOT"
@@ -16,11 +16,17 @@ fi
 OUT=build-fuzz
 mkdir -p "$OUT"
 FLAGS=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-build_config() {
-  clang++ "${FLAGS[@]}" -Iconfig/include $(pkg-config --cflags spdlog) tests/fuzz/config_fuzzer.cpp \
-    config/src/config.cpp config/src/json_reader.cpp config/src/log.cpp $(pkg-config --libs spdlog) -o "$OUT/config_fuzzer"
+# build NAME SOURCES...: tests/fuzz/NAME_fuzzer.cpp with the project sources it exercises.
+build() {
+  local name=$1
+  shift
+  clang++ "${FLAGS[@]}" -Iconfig/include -Idaemon/include $(pkg-config --cflags spdlog) \
+    "tests/fuzz/${name}_fuzzer.cpp" "$@" config/src/log.cpp $(pkg-config --libs spdlog) -o "$OUT/${name}_fuzzer"
 }
-for name in ${*:-config}; do
+build_config() { build config config/src/config.cpp config/src/json_reader.cpp; }
+build_control() { build control daemon/src/control_protocol.cpp daemon/src/journal.cpp; }
+build_journal() { build journal daemon/src/journal.cpp; }
+for name in ${*:-config control journal}; do
   "build_$name"
   mkdir -p "$OUT/corpus/$name" "$OUT/crashes/$name"
   cp -n tests/fuzz/corpus/"$name"/* "$OUT/corpus/$name/"

@@ -2,7 +2,6 @@
 
 #include "actiond/config/log.hpp"
 
-#include "actiond/daemon/journal.hpp"
 #include "curve.hpp"
 #include "zmq_bind.hpp"
 
@@ -17,10 +16,6 @@ spdlog::logger& logger() { return config::module_log("control"); }
 }  // namespace
 
 using nlohmann::json;
-
-namespace {
-json error(const std::string& message) { return json{{"ok", false}, {"error", message}}; }
-}  // namespace
 
 ControlServer::ControlServer(const std::string& endpoint, ControlContext context) : ctx_(std::move(context)) {
   std::promise<std::string> bound;
@@ -63,7 +58,7 @@ void ControlServer::run(void* socket) {
       continue;
     }
     if (frames.size() < 2) continue;
-    const std::string reply = handle(frames.back().to_string()).dump();
+    const std::string reply = handle(frames.back().to_string()).dump(-1, ' ', false, json::error_handler_t::replace);
     try {
       for (std::size_t i = 0; i + 1 < frames.size(); ++i) {
         sock.send(zmq::buffer(frames[i].data(), frames[i].size()), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
@@ -75,56 +70,6 @@ void ControlServer::run(void* socket) {
   }
 }
 
-json ControlServer::handle(const std::string& request) const {
-  const json req = json::parse(request, nullptr, false);
-  if (req.is_discarded()) return error("request is not JSON");
-  if (!req.is_object()) return error("request must be a JSON object");
-  if (!req.contains("cmd") || !req["cmd"].is_string()) return error("request needs \"cmd\" (a string)");
-  const std::string cmd = req["cmd"];
-  try {
-    if (cmd == "status") {
-      json out = ctx_.status();
-      out["ok"] = true;
-      return out;
-    }
-    if (cmd == "snapshot" || cmd == "cameras") {
-      json snap = ctx_.snapshot();
-      if (cmd == "snapshot") return json{{"ok", true}, {"cameras", snap}};
-      json ids = json::array();
-      for (const auto& [id, v] : snap.items()) ids.push_back(id);
-      return json{{"ok", true}, {"cameras", ids}};
-    }
-    if (cmd == "replay") {
-      if (ctx_.journal_dir.empty()) return error("replay: the journal is disabled (actiond.json /journal/enabled)");
-      if (!req.contains("camera") || !req["camera"].is_string()) return error("replay needs \"camera\" (a string)");
-      const json from = req.value("from", json(1));
-      if (!from.is_number_unsigned() && !(from.is_number_integer() && from.get<long long>() >= 0)) {
-        return error("replay: \"from\" must be a non-negative integer");
-      }
-      const json max = req.value("max", json(10000));
-      if (!max.is_number_integer() || max.get<long long>() < 1 || max.get<long long>() > 100000) {
-        return error("replay: \"max\" must be an integer between 1 and 100000");
-      }
-      const std::string camera = req["camera"];
-      if (camera.find('/') != std::string::npos || camera.find("..") != std::string::npos) {
-        return error("replay: invalid camera id");
-      }
-      json events = json::array();
-      for (const auto& line : Journal::read(ctx_.journal_dir, camera, from.get<std::uint64_t>(),
-                                            static_cast<std::size_t>(max.get<long long>()))) {
-        events.push_back(json::parse(line, nullptr, false));
-      }
-      return json{{"ok", true}, {"camera", camera}, {"events", events}};
-    }
-    if (cmd == "reload") {
-      if (!ctx_.reload) return error("reload: not allowed on this socket (actiond.json /control/allow_reload)");
-      json out = ctx_.reload();
-      return out;
-    }
-    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay, reload)");
-  } catch (const std::exception& e) {
-    return error(cmd + ": " + e.what());
-  }
-}
+json ControlServer::handle(const std::string& request) const { return handle_control_request(ctx_, request); }
 
 }  // namespace actiond::daemon

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <optional>
 #include <unistd.h>
 
 namespace actiond::daemon {
@@ -33,6 +34,18 @@ std::vector<fs::path> files_of(const fs::path& dir, const std::string& camera) {
   return out;
 }
 
+// The seq (and epoch) of a journal line; nullopt when the line is not a complete event (garbage,
+// a cut-off write, a hand edit): readers skip such lines.
+std::optional<Journal::Last> event_of(const std::string& line) {
+  const auto j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object()) return std::nullopt;  // also the discarded (unparsable) value
+  const auto seq = j.find("seq");
+  if (seq == j.end() || !seq->is_number_unsigned()) return std::nullopt;
+  const auto epoch = j.find("epoch");
+  return Journal::Last{seq->get<std::uint64_t>(),
+                       epoch != j.end() && epoch->is_number_unsigned() ? epoch->get<std::uint64_t>() : 0};
+}
+
 std::uint64_t first_seq_of(const fs::path& file) {
   try {
     return std::stoull(file.stem().string());
@@ -51,26 +64,36 @@ Journal::Journal(JournalConfig cfg) : cfg_(std::move(cfg)) {
 
 Journal::~Journal() {
   for (auto& [cam, f] : files_) {
-    if (f.fd >= 0) {
-      if (cfg_.fsync != "none") ::fsync(f.fd);
-      ::close(f.fd);
-    }
+    if (f.fd >= 0 && cfg_.fsync != "none") ::fsync(f.fd);
+    close_file(f);
   }
 }
 
 bool Journal::open_new(const std::string& camera, std::uint64_t seq, File& f) {
-  if (f.fd >= 0) ::close(f.fd);
-  f = File{};
+  close_file(f);
   std::error_code ec;
   fs::create_directories(cfg_.dir / camera, ec);
   char name[32];
   std::snprintf(name, sizeof(name), "%020llu.jsonl", static_cast<unsigned long long>(seq));
-  const fs::path path = cfg_.dir / camera / name;
-  f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  f.path = cfg_.dir / camera / name;
+  f.fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (f.fd < 0) return false;
-  f.bytes = static_cast<std::uint64_t>(::lseek(f.fd, 0, SEEK_END));
-  prune(camera);
+  const off_t end = ::lseek(f.fd, 0, SEEK_END);
+  f.bytes = end > 0 ? static_cast<std::uint64_t>(end) : 0;
+  // A file left by a crash mid-line: end that line so the next event starts on its own (readers
+  // skip the cut-off one).
+  char last = '\n';
+  if (end > 0 && ::pread(f.fd, &last, 1, end - 1) == 1 && last != '\n' && ::write(f.fd, "\n", 1) == 1) ++f.bytes;
   return true;
+}
+
+void Journal::close_file(File& f) {
+  if (f.fd >= 0) {
+    ::close(f.fd);
+    std::error_code ec;
+    if (f.bytes == 0) fs::remove(f.path, ec);  // never leave empty files (they would count towards max_files)
+  }
+  f = File{};
 }
 
 void Journal::prune(const std::string& camera) {
@@ -93,7 +116,7 @@ bool Journal::append(const std::string& camera, std::uint64_t seq, const std::st
   File& f = files_[camera];
   if (f.fd < 0 || f.bytes >= cfg_.max_file_bytes) {
     if (!open_new(camera, seq, f)) {
-      count_failure(camera, std::string("cannot open a file: ") + std::strerror(errno));
+      count_failure(camera, "cannot open " + f.path.string() + ": " + std::strerror(errno));
       return false;
     }
   }
@@ -101,11 +124,15 @@ bool Journal::append(const std::string& camera, std::uint64_t seq, const std::st
   line += '\n';
   const ssize_t n = ::write(f.fd, line.data(), line.size());
   if (n != static_cast<ssize_t>(line.size())) {
-    count_failure(camera, std::string("write failed: ") + (n < 0 ? std::strerror(errno) : "short write"));
-    ::close(f.fd);
-    f.fd = -1;  // reopen next time (e.g. after the disk got space again)
+    const int err = n < 0 ? errno : ENOSPC;  // a short write: the device filled up mid-line
+    // Cut the partial line off so the next event starts on a line of its own.
+    const bool clean = n <= 0 || ::ftruncate(f.fd, static_cast<off_t>(f.bytes)) == 0;
+    count_failure(camera, std::string("write failed: ") + std::strerror(err));
+    // A full device: retry this file (space may come back). Anything else: a new file next time.
+    if (!clean || (err != ENOSPC && err != EDQUOT)) close_file(f);
     return false;
   }
+  if (f.bytes == 0) prune(camera);  // only a file holding an event displaces an old one
   f.bytes += line.size();
   f.dirty = true;
   if (cfg_.fsync == "always") {
@@ -133,11 +160,10 @@ Journal::Last Journal::last(const fs::path& dir, const std::string& camera) {
     bool found = false;
     for (std::string line; std::getline(in, line);) {
       if (in.eof()) break;  // no newline: an incomplete last line
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.contains("seq")) continue;
-      last.seq = j.value("seq", 0ull);
-      last.epoch = j.value("epoch", 0ull);
-      found = true;
+      if (const auto e = event_of(line)) {
+        last = *e;
+        found = true;
+      }
     }
     if (found) return last;
   }
@@ -154,8 +180,8 @@ std::vector<std::string> Journal::read(const fs::path& dir, const std::string& c
     std::ifstream in(files[i]);
     for (std::string line; out.size() < max && std::getline(in, line);) {
       if (in.eof()) break;
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || j.value("seq", 0ull) < from) continue;
+      const auto e = event_of(line);
+      if (!e || e->seq < from) continue;
       out.push_back(std::move(line));
     }
   }

@@ -73,3 +73,48 @@ TEST_CASE("journal in a directory that cannot be created is a clear error", "[jo
   CHECK_THROWS_WITH(Journal(JournalConfig{file / "sub", "batch", 1 << 20, 4}),
                     Catch::StartsWith("journal directory " + (file / "sub").string() + ": "));
 }
+
+TEST_CASE("journal readers skip lines that are not events, whatever their JSON type", "[journal]") {
+  actiond::test::TempDir dir;
+  fs::create_directories(dir.path() / "cam");
+  dir.write("cam/00000000000000000001.jsonl", event(1) + "\n[1,2]\n\"seq\"\n{\"seq\":\"2\"}\n{\"seq\":-3}\n{\"seq\":1e300}\n" +
+                                                  "{\"seq\":4,\"epoch\":\"x\"}\nnot json\n" + event(5, 2) + "\n");
+  const auto all = Journal::read(dir.path(), "cam", 0, 100);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0] == event(1));
+  CHECK(all[1] == R"({"seq":4,"epoch":"x"})");
+  CHECK(all[2] == event(5, 2));
+  CHECK(Journal::last(dir.path(), "cam").seq == 5);
+  CHECK(Journal::last(dir.path(), "cam").epoch == 2);
+}
+
+TEST_CASE("journal on a full device: failures counted, no partial lines, no empty files, history kept", "[journal]") {
+  actiond::test::TempDir dir;
+  {
+    Journal j(JournalConfig{dir.path(), "batch", 100, 2});  // ~3 events per file, 2 files kept
+    for (std::uint64_t s = 1; s <= 6; ++s) REQUIRE(j.append("cam", s, event(s)));
+    // The next file the journal opens (named by seq 7) is a device that is always full.
+    fs::create_symlink("/dev/full", dir.path() / "cam" / "00000000000000000007.jsonl");
+    for (std::uint64_t s = 7; s <= 20; ++s) CHECK_FALSE(j.append("cam", s, event(s)));
+    CHECK(j.failures() == 14);
+  }
+  // Both files with events are still there: the failing file did not displace one.
+  const auto kept = Journal::read(dir.path(), "cam", 0, 100);
+  REQUIRE(kept.size() == 6);
+  CHECK(kept.back() == event(6));
+  CHECK(Journal::last(dir.path(), "cam").seq == 6);
+}
+
+TEST_CASE("journal continues a file cut mid-line on a line of its own", "[journal]") {
+  actiond::test::TempDir dir;
+  fs::create_directories(dir.path() / "cam");
+  dir.write("cam/00000000000000000003.jsonl", event(3) + "\n" + R"({"camera":"cam","seq":4,"ep)");
+  {
+    // Seq 3 is the last complete event; a restart numbers from 4 and reopens the same file.
+    Journal j(JournalConfig{dir.path(), "none", 1 << 20, 4});
+    REQUIRE(j.append("cam", 3, event(4)));
+  }
+  const auto all = Journal::read(dir.path(), "cam", 0, 100);
+  REQUIRE(all.size() == 2);
+  CHECK(all[1] == event(4));
+}

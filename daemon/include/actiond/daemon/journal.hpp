@@ -31,7 +31,8 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   // Appends `body` (one JSON object, no newline) as event `seq` of `camera`. False on I/O failure
-  // (counted; the caller still publishes).
+  // (counted and logged; the caller still publishes). A failed write leaves no partial line: on a
+  // full device the same file is retried with the next event, otherwise a new file is opened.
   bool append(const std::string& camera, std::uint64_t seq, const std::string& body);
   void sync();  // "batch" policy: fsync files written since the last sync
   std::uint64_t failures() const { return failures_; }
@@ -51,11 +52,13 @@ class Journal {
 
  private:
   struct File {
+    std::filesystem::path path;
     int fd = -1;
-    std::uint64_t bytes = 0;
+    std::uint64_t bytes = 0;  // complete lines only
     bool dirty = false;
   };
   bool open_new(const std::string& camera, std::uint64_t seq, File& f);
+  void close_file(File& f);
   void prune(const std::string& camera);
   void count_failure(const std::string& camera, const std::string& what);
 
