@@ -69,22 +69,23 @@ Journal::~Journal() {
   }
 }
 
-bool Journal::open_new(const std::string& camera, std::uint64_t seq, File& f) {
+std::string Journal::open_new(const std::string& camera, std::uint64_t seq, File& f) {
   close_file(f);
   std::error_code ec;
   fs::create_directories(cfg_.dir / camera, ec);
+  if (ec) return "cannot create " + (cfg_.dir / camera).string() + ": " + ec.message();
   char name[32];
   std::snprintf(name, sizeof(name), "%020llu.jsonl", static_cast<unsigned long long>(seq));
   f.path = cfg_.dir / camera / name;
   f.fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (f.fd < 0) return false;
+  if (f.fd < 0) return "cannot open " + f.path.string() + ": " + std::strerror(errno);
   const off_t end = ::lseek(f.fd, 0, SEEK_END);
   f.bytes = end > 0 ? static_cast<std::uint64_t>(end) : 0;
   // A file left by a crash mid-line: end that line so the next event starts on its own (readers
   // skip the cut-off one).
   char last = '\n';
   if (end > 0 && ::pread(f.fd, &last, 1, end - 1) == 1 && last != '\n' && ::write(f.fd, "\n", 1) == 1) ++f.bytes;
-  return true;
+  return {};
 }
 
 void Journal::close_file(File& f) {
@@ -115,8 +116,8 @@ void Journal::count_failure(const std::string& camera, const std::string& what) 
 bool Journal::append(const std::string& camera, std::uint64_t seq, const std::string& body) {
   File& f = files_[camera];
   if (f.fd < 0 || f.bytes >= cfg_.max_file_bytes) {
-    if (!open_new(camera, seq, f)) {
-      count_failure(camera, "cannot open " + f.path.string() + ": " + std::strerror(errno));
+    if (const std::string error = open_new(camera, seq, f); !error.empty()) {
+      count_failure(camera, error);
       return false;
     }
   }

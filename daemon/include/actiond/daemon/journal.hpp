@@ -57,7 +57,7 @@ class Journal {
     std::uint64_t bytes = 0;  // complete lines only
     bool dirty = false;
   };
-  bool open_new(const std::string& camera, std::uint64_t seq, File& f);
+  std::string open_new(const std::string& camera, std::uint64_t seq, File& f);  // "" or why not
   void close_file(File& f);
   void prune(const std::string& camera);
   void count_failure(const std::string& camera, const std::string& what);
