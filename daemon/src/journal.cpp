@@ -108,6 +108,7 @@ void Journal::prune(const std::string& camera) {
 
 void Journal::count_failure(const std::string& camera, const std::string& what) {
   const std::uint64_t n = ++failures_;
+  failing_ = true;
   if ((n & (n - 1)) == 0) {  // rate-limited: 1, 2, 4, 8, ...
     logger().error("journal {}: {}: {} ({} failures so far)", cfg_.dir.string(), camera, what, n);
   }
@@ -132,6 +133,10 @@ bool Journal::append(const std::string& camera, std::uint64_t seq, const std::st
     // A full device: retry this file (space may come back). Anything else: a new file next time.
     if (!clean || (err != ENOSPC && err != EDQUOT)) close_file(f);
     return false;
+  }
+  if (failing_) {
+    failing_ = false;
+    logger().warn("journal {}: {}: writing again ({} failures so far)", cfg_.dir.string(), camera, failures_);
   }
   if (f.bytes == 0) prune(camera);  // only a file holding an event displaces an old one
   f.bytes += line.size();

@@ -65,6 +65,7 @@ class Journal {
   JournalConfig cfg_;
   std::map<std::string, File> files_;
   std::uint64_t failures_ = 0;
+  bool failing_ = false;  // the last append failed
 };
 
 }  // namespace actiond::daemon
