@@ -50,6 +50,7 @@ TEST_CASE("control requests: malformed and wrong-typed input gets a JSON error",
       {"{\"cmd\": \"replay\", \"camera\": \"door\", \"from\": \"1\"}", "replay: \"from\" must be a non-negative integer"},
       {"{\"cmd\": \"replay\", \"camera\": \"door\", \"max\": 0}", "replay: \"max\" must be an integer between 1 and 100000"},
       {"{\"cmd\": \"replay\", \"camera\": \"../etc\"}", "replay: invalid camera id"},
+      {"{\"cmd\": \"reload\"}", "reload: not allowed on this socket (actiond.json /control/allow_reload)"},
   };
   for (const auto& [body, message] : cases) {
     INFO(body);

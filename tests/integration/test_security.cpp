@@ -1,11 +1,15 @@
 // CURVE on both sockets with a client allow-list: an allowed client gets events and control replies;
-// a client with another key, and a plain client, get nothing.
+// a client with another key, and a plain client, get nothing; the secret key is never logged.
+#include "actiond/config/log.hpp"
 #include "actiond/daemon/daemon.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
 #include <zmq.hpp>
 
 using namespace actiond;
@@ -14,6 +18,15 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
+
+// Every log line of every module logger (existing and future), at every level, also lands in `out`.
+void capture_logs(std::ostringstream& out) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  config::module_log("test");  // makes sure a default logger exists
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { l->sinks().push_back(sink); });
+  spdlog::default_logger()->sinks().push_back(sink);
+  spdlog::set_level(spdlog::level::trace);
+}
 
 struct KeyPair {
   std::string pub;
@@ -60,6 +73,8 @@ TEST_CASE("CURVE with an allow-list: only the allowed client key gets events and
   dir.write("actiond.json", daemon);
   dir.write("cameras/desk.json", camera_json("desk", "test://pattern?cycle=red,black&width=160&height=120&fps=10"));
 
+  std::ostringstream logs;
+  capture_logs(logs);
   daemon::Daemon d(load(dir));
   const CurveKeys good{server.pub, allowed.pub, allowed.secret};
   const CurveKeys bad{server.pub, stranger.pub, stranger.secret};
@@ -78,6 +93,11 @@ TEST_CASE("CURVE with an allow-list: only the allowed client key gets events and
   CHECK_FALSE(control(d.control_endpoint(), bad).has_value());
   CHECK_FALSE(control(d.control_endpoint(), CurveKeys{}).has_value());
   d.stop();
+  spdlog::set_level(spdlog::level::info);
+  const std::string text = logs.str();
+  CHECK(text.find("running") != std::string::npos);  // the capture works
+  CHECK(text.find(server.secret) == std::string::npos);
+  CHECK(text.find(server.secret.substr(0, 20)) == std::string::npos);
 }
 
 TEST_CASE("security config errors name the file and key", "[config][security]") {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The service contract with systemd, on the real binary:
 
-- the unit passes `systemd-analyze verify` (no warning at all) where systemd-analyze exists;
+- the unit passes `systemd-analyze verify` (no warning at all) where systemd-analyze exists, runs as
+  the user actiond and scores at most 2.0 on `systemd-analyze security` (exposure, 10 = none);
 - the installed default configuration is valid (`actiond --check-config`);
 - Type=notify: READY=1 (with STATUS=) once running, WATCHDOG=1 pings at half WatchdogSec,
   RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM, exit 0 -- read from a
@@ -31,6 +32,18 @@ def verify_unit(unit: str) -> None:
     if r.returncode != 0 or out:
         fail(f"systemd-analyze verify {unit}: rc {r.returncode}: {out}")
     print("ok: systemd-analyze verify")
+    # The sandbox: systemd's own exposure score (0 = locked down, 10 = unprotected) at most 2.0,
+    # and never root.
+    r = subprocess.run([tool, "security", "--offline=yes", "--threshold=20", "--no-pager", unit],
+                       capture_output=True, text=True)
+    score = [line for line in r.stdout.splitlines() if "Overall exposure level" in line]
+    if r.returncode != 0 or not score:
+        fail(f"systemd-analyze security {unit}: rc {r.returncode} (exposure above 2.0?): {score or r.stderr}")
+    with open(unit) as f:
+        users = [line.strip() for line in f if line.startswith("User=")]
+    if users != ["User=actiond"]:
+        fail(f"the unit must run as the unprivileged user actiond: {users}")
+    print("ok: " + score[0].strip())
 
 
 def check_service_config(actiond: str, source: str) -> None:
