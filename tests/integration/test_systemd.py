@@ -2,7 +2,7 @@
 """The service contract with systemd, on the real binary:
 
 - the unit passes `systemd-analyze verify` (no warning at all) where systemd-analyze exists, runs as
-  the user actiond and scores at most 2.0 on `systemd-analyze security` (exposure, 10 = none);
+  the user actiond and scores at most 2.0 on `systemd-analyze security` (0 = locked down, 10 = unprotected);
 - the installed default configuration is valid (`actiond --check-config`);
 - Type=notify: READY=1 (with STATUS=) once running, WATCHDOG=1 pings at half WatchdogSec,
   RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on SIGTERM, exit 0 -- read from a
