@@ -44,7 +44,10 @@ TEST_CASE("a valid configuration loads with defaults filled in", "[config]") {
   CHECK(cfg->cameras[0].fps == 2.5);
   CHECK(cfg->cameras[1].fps == 5.0);
   CHECK(cfg->cameras[1].tracker.confirm_frames == 3);
+  // Every socket binds loopback unless configured otherwise.
   CHECK(cfg->daemon.publish.endpoint == "tcp://127.0.0.1:7700");
+  CHECK(cfg->daemon.control_endpoint == "tcp://127.0.0.1:7701");
+  CHECK(cfg->daemon.metrics_host == "127.0.0.1");
   CHECK(cfg->daemon.inference.max_batch == 8);
   CHECK(cfg->daemon.models.at("bb").path == dir.path() / "models" / "backbone.pt");
   CHECK(cfg->find_camera("yard") != nullptr);
