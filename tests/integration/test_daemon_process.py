@@ -19,17 +19,7 @@ import urllib.request
 import zmq
 from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
-from testlib import fail, free_port
-
-
-def make_video(path: str) -> None:
-    parts = [("black", 1), ("red", 2), ("black", 1)]
-    cmd = ["gst-launch-1.0", "-q", "concat", "name=c", "!", "videoconvert", "!", "x264enc",
-           "speed-preset=ultrafast", "!", "h264parse", "!", "mp4mux", "!", "filesink", f"location={path}"]
-    for pattern, seconds in parts:
-        cmd += ["videotestsrc", f"pattern={pattern}", f"num-buffers={int(seconds * 25)}", "!",
-                "video/x-raw,format=I420,width=320,height=240,framerate=25/1", "!", "c."]
-    subprocess.run(cmd, check=True, timeout=60)
+from testlib import fail, free_port, make_video
 
 
 def check_metrics(port: int) -> None:

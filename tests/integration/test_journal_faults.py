@@ -47,17 +47,7 @@ def enter_mount_namespace() -> None:
 enter_mount_namespace()
 
 import zmq  # noqa: E402  (after unshare: libzmq starts threads)
-from testlib import fail, free_port  # noqa: E402
-
-
-def make_video(path: str) -> None:
-    parts = [("black", 1), ("red", 2), ("black", 1)]
-    cmd = ["gst-launch-1.0", "-q", "concat", "name=c", "!", "videoconvert", "!", "x264enc",
-           "speed-preset=ultrafast", "!", "h264parse", "!", "mp4mux", "!", "filesink", f"location={path}"]
-    for pattern, seconds in parts:
-        cmd += ["videotestsrc", f"pattern={pattern}", f"num-buffers={int(seconds * 25)}", "!",
-                "video/x-raw,format=I420,width=160,height=120,framerate=25/1", "!", "c."]
-    subprocess.run(cmd, check=True, timeout=60)
+from testlib import fail, free_port, make_video  # noqa: E402
 
 
 def metric(port: int, name: str) -> float:
@@ -122,7 +112,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="actiond-journal-faults-") as tmp:
         video = os.path.join(tmp, "loop.mp4")
-        make_video(video)
+        make_video(video, 160, 120)
         journal = os.path.join(tmp, "journal")
         os.makedirs(journal)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=16k", "tmpfs", journal], check=True)
