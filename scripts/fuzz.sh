@@ -2,7 +2,8 @@
 # libFuzzer runs (not part of the test suite; docs/RELIABILITY.md). Builds each harness of tests/fuzz/
 # with clang (-fsanitize=fuzzer,address,undefined) into build-fuzz/ and runs it for FUZZ_SECONDS
 # (default 600) on a copy of its seed corpus (tests/fuzz/corpus/NAME). A crash leaves its input in
-# build-fuzz/crashes/NAME/ and fails the script; make such an input a regression test.
+# build-fuzz/crashes/NAME/ and fails the script; copy it into tests/fuzz/corpus/NAME/, where ctest
+# (fuzz.NAME_corpus) replays it in every run, and fix the bug.
 #   scripts/fuzz.sh                    # every harness, 10 minutes each
 #   FUZZ_SECONDS=60 scripts/fuzz.sh config     # harnesses: config, control, journal
 set -euo pipefail
