@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
     sub.connect(events);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // subscription reaches the daemon
     std::map<std::string, std::uint64_t> last;
-    for (const auto& [cam, state] : request(ctx, control, {{"cmd", "snapshot"}})["cameras"].items()) {
+    // Keep the reply alive for the loop (a range-for over a temporary's member is use-after-free).
+    const json snapshot = request(ctx, control, {{"cmd", "snapshot"}});
+    for (const auto& [cam, state] : snapshot["cameras"].items()) {
       last[cam] = state.value("seq", std::uint64_t{0});
     }
     auto deliver = [&last](const json& e) {
