@@ -233,7 +233,7 @@ struct Daemon::Impl {
     std::lock_guard lock(cfg_mu);
     return cfg;
   }
-  bool started = false;
+  std::atomic<bool> started{false};  // written under reload_mu; read by health() from the HTTP thread
 
   void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from);
 };
