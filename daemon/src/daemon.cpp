@@ -361,7 +361,7 @@ Health Daemon::health() const {
   // The loop iterates every ~20 ms; a model call can take a while, but not this long.
   h.loop_alive = !impl_->started || loop_age < 10.0;
   h.healthy = h.loop_alive && impl_->started;
-  h.detail = {{"loop_alive", h.loop_alive}, {"loop_age_s", loop_age}, {"running", impl_->started}};
+  h.detail = {{"loop_alive", h.loop_alive}, {"loop_age_s", loop_age}, {"running", impl_->started.load()}};
   nlohmann::json cams = nlohmann::json::object();
   const auto snap = impl_->loop->snapshot();
   const auto cfg = impl_->current();
