@@ -55,7 +55,8 @@ TEST_CASE("a stalled subscriber misses events (its stall counted) while a readin
     if (i % 20 == 19) {
       REQUIRE(pub.flush(5s));
       // Let the reading subscriber keep up; the stalled one never reads.
-      for (int w = 0; w < 500 && received < i - 20; ++w) std::this_thread::sleep_for(1ms);
+      // (up to 10 s: a sanitizer build reads slowly).
+      for (int w = 0; w < 10000 && received < i - 20; ++w) std::this_thread::sleep_for(1ms);
     }
   }
   REQUIRE(pub.flush(5s));
