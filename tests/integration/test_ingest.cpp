@@ -171,7 +171,12 @@ TEST_CASE("backpressure: a slow model makes the camera blocked, drops the oldest
   const auto blocked = statuses(events, "busy", "blocked").at(0);
   CHECK(blocked["reason"] == "analysis slower than the source; dropping oldest frames");
   CHECK(blocked["dropped"]["queue_full"].get<std::uint64_t>() > 0);
-  CHECK(blocked["fps_in"].get<double>() > 20);  // the source kept its 25 fps
+  // The source kept its 25 fps (ThreadSanitizer slows the whole pipeline several-fold).
+#if defined(__SANITIZE_THREAD__)
+  CHECK(blocked["fps_in"].get<double>() > 5);
+#else
+  CHECK(blocked["fps_in"].get<double>() > 20);
+#endif
   const auto last = statuses(events, "busy", "stopped").at(0);
   CHECK(last["dropped"]["queue_full"].get<std::uint64_t>() >= blocked["dropped"]["queue_full"].get<std::uint64_t>());
   CHECK(last["fps_processed"].get<double>() > 0);
