@@ -136,7 +136,7 @@ bool Journal::append(const std::string& camera, std::uint64_t seq, const std::st
   }
   if (failing_) {
     failing_ = false;
-    logger().warn("journal {}: {}: writing again ({} failures so far)", cfg_.dir.string(), camera, failures_);
+    logger().warn("journal {}: {}: writing again ({} failures so far)", cfg_.dir.string(), camera, failures_.load());
   }
   if (f.bytes == 0) prune(camera);  // only a file holding an event displaces an old one
   f.bytes += line.size();

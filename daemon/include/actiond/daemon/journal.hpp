@@ -6,8 +6,10 @@
 // exceeds max_file_bytes; the oldest files beyond max_files are deleted.
 // fsync policy: "always" (after every event), "batch" (after each batch the publisher sends), "none".
 //
-// Thread-safety: append()/sync() belong to one thread (the publisher). The static readers may run on
-// any thread at the same time: files are append-only and an incomplete last line is ignored.
+// Thread-safety: append()/sync() belong to one thread (the publisher); failures() may be read from
+// any thread. The static readers may run on any thread at the same time: files are append-only and
+// an incomplete last line is ignored.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -35,7 +37,7 @@ class Journal {
   // full device the same file is retried with the next event, otherwise a new file is opened.
   bool append(const std::string& camera, std::uint64_t seq, const std::string& body);
   void sync();  // "batch" policy: fsync files written since the last sync
-  std::uint64_t failures() const { return failures_; }
+  std::uint64_t failures() const { return failures_.load(); }  // any thread
   const JournalConfig& config() const { return cfg_; }
 
   struct Last {
@@ -64,7 +66,7 @@ class Journal {
 
   JournalConfig cfg_;
   std::map<std::string, File> files_;
-  std::uint64_t failures_ = 0;
+  std::atomic<std::uint64_t> failures_{0};  // read by status and metrics on other threads
   bool failing_ = false;  // the last append failed
 };
 
