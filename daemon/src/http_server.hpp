@@ -4,6 +4,7 @@
 // own thread until destruction.
 //
 // Thread-safety: handlers run on httplib's worker threads and must be thread-safe.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +33,7 @@ class HttpServer {
  private:
   std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
+  std::atomic<bool> listen_returned_{false};
   std::thread thread_;
 };
 
