@@ -48,6 +48,26 @@ std::string model_ref(ObjectReader& r, const std::string& key, const DaemonConfi
 
 }  // namespace
 
+const char* to_string(Transport t) {
+  switch (t) {
+    case Transport::tcp: return "tcp";
+    case Transport::udp: return "udp";
+    case Transport::automatic: break;
+  }
+  return "auto";
+}
+
+const char* to_string(SkipFrames s) { return s == SkipFrames::non_key ? "non_key" : "none"; }
+
+const char* to_string(FsyncPolicy f) {
+  switch (f) {
+    case FsyncPolicy::always: return "always";
+    case FsyncPolicy::none: return "none";
+    case FsyncPolicy::batch: break;
+  }
+  return "batch";
+}
+
 std::string uri_scheme(const std::string& uri) {
   static const std::regex re("^([A-Za-z][A-Za-z0-9+.-]*)://");
   std::smatch m;
@@ -162,10 +182,8 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     d.journal.enabled = jr.boolean("enabled", d.journal.enabled);
     const fs::path dir = jr.string("dir", "journal");
     d.journal.dir = fs::absolute(dir.is_absolute() ? dir : config_dir / dir).lexically_normal();
-    d.journal.fsync = jr.string("fsync", d.journal.fsync);
-    if (d.journal.fsync != "always" && d.journal.fsync != "batch" && d.journal.fsync != "none") {
-      jr.fail("fsync", "must be one of always, batch, none, got \"" + d.journal.fsync + "\"");
-    }
+    d.journal.fsync = jr.choice("fsync", d.journal.fsync,
+                                {{"always", FsyncPolicy::always}, {"batch", FsyncPolicy::batch}, {"none", FsyncPolicy::none}});
     d.journal.max_file_mb = jr.integer_in("max_file_mb", d.journal.max_file_mb, 1, 4096);
     d.journal.max_files = jr.integer_in("max_files", d.journal.max_files, 1, 100000);
     jr.finish();
@@ -224,8 +242,8 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
   c.queue_frames = r.integer_in("queue_frames", c.queue_frames, 1, 1024);
 
   c.loop = r.boolean("loop", c.loop);
-  c.transport = r.string("transport", c.transport);
-  if (c.transport != "tcp" && c.transport != "udp") r.fail("transport", "must be \"tcp\" or \"udp\", got \"" + c.transport + "\"");
+  c.transport = r.choice("transport", c.transport,
+                         {{"auto", Transport::automatic}, {"tcp", Transport::tcp}, {"udp", Transport::udp}});
   c.latency_ms = r.integer_in("latency_ms", c.latency_ms, 0, 60000);
   c.username = r.string("username", "");
   const std::string password_file = r.string("password_file", "");
@@ -237,10 +255,7 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     while (!c.password.empty() && (c.password.back() == '\r' || c.password.back() == ' ')) c.password.pop_back();
   }
   c.decoder_threads = r.integer_in("decoder_threads", c.decoder_threads, 0, 64);
-  c.skip_frames = r.string("skip_frames", c.skip_frames);
-  if (c.skip_frames != "none" && c.skip_frames != "non_key") {
-    r.fail("skip_frames", "must be \"none\" or \"non_key\", got \"" + c.skip_frames + "\"");
-  }
+  c.skip_frames = r.choice("skip_frames", c.skip_frames, {{"none", SkipFrames::none}, {"non_key", SkipFrames::non_key}});
   {
     ObjectReader roi = r.object("roi");
     c.roi.x = roi.integer_in("x", 0, 0, 100000);

@@ -3,8 +3,8 @@
 // once at start-up by the Journal class) and fixed status/snapshot providers. Every reply must be a
 // JSON object with a boolean "ok" that serialises; replayed events must have seq >= the request's
 // "from". Anything else (a crash, an exception, a sanitizer report) is a bug.
-#include "actiond/daemon/control_protocol.hpp"
-#include "actiond/daemon/journal.hpp"
+#include "actiond/daemon/io/control_protocol.hpp"
+#include "actiond/daemon/io/journal.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -20,7 +20,7 @@ ControlContext make_context() {
   char tmpl[] = "/tmp/actiond-control-fuzz-XXXXXX";
   const std::filesystem::path dir = ::mkdtemp(tmpl);
   {
-    Journal journal(JournalConfig{dir, "none", 2048, 8});
+    Journal journal(JournalConfig{dir, actiond::config::FsyncPolicy::none, 2048, 8});
     for (std::uint64_t seq = 1; seq <= 60; ++seq) {
       for (const char* camera : {"door", "yard"}) {
         journal.append(camera, seq, json{{"camera", camera}, {"seq", seq}, {"epoch", 1 + seq / 30}, {"type", "boundary"}}.dump());

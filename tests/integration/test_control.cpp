@@ -1,8 +1,8 @@
 // The control socket on a real ROUTER socket: requests, malformed input, replay after a subscriber
 // loses events.
-#include "actiond/daemon/control_server.hpp"
-#include "actiond/daemon/daemon.hpp"
-#include "actiond/daemon/journal.hpp"
+#include "actiond/daemon/io/control_server.hpp"
+#include "actiond/daemon/runtime/daemon.hpp"
+#include "actiond/daemon/io/journal.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"

@@ -1,8 +1,8 @@
 // End to end in one process: a generated H.264 file (or the test camera) through real GStreamer
 // pipelines, real tiny TorchScript models and a real ZeroMQ PUB socket to a SUB socket.
 #include "actiond/config/config.hpp"
-#include "actiond/daemon/daemon.hpp"
-#include "actiond/daemon/journal.hpp"
+#include "actiond/daemon/runtime/daemon.hpp"
+#include "actiond/daemon/io/journal.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"

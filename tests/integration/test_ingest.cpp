@@ -1,8 +1,8 @@
 // Ingest under real failures: a real RTSP server (gst-rtsp-server) stopped and restarted, a camera
 // that connects and then says nothing, a model slower than its camera, and bad inputs of every kind.
 #include "actiond/config/config.hpp"
-#include "actiond/daemon/daemon.hpp"
-#include "actiond/pipeline/camera_source.hpp"
+#include "actiond/daemon/runtime/daemon.hpp"
+#include "actiond/pipeline/sources/camera_source.hpp"
 
 #include "rtsp_server.hpp"
 #include "daemon_fixtures.hpp"
@@ -377,7 +377,7 @@ std::pair<std::uint64_t, int> decode_file(const std::filesystem::path& video, co
   opt.camera.uri = "file://" + video.string();
   opt.camera.fps = 5;
   opt.camera.realtime = false;
-  opt.camera.skip_frames = skip_frames;
+  opt.camera.skip_frames = skip_frames == "non_key" ? config::SkipFrames::non_key : config::SkipFrames::none;
   opt.width = opt.height = 32;
   pipeline::CameraSource source(opt, hub);
   source.start();
@@ -391,7 +391,7 @@ std::pair<std::uint64_t, int> decode_file(const std::filesystem::path& video, co
     hub.take(64, items);
     for (const auto& it : items) {
       if (it.kind == pipeline::SourceItem::Kind::frame) ++frames;
-      if (it.kind == pipeline::SourceItem::Kind::status && (it.status.state == "eos" || it.status.state == "failed")) {
+      if (it.kind == pipeline::SourceItem::Kind::status && (it.status.state == pipeline::StreamState::eos || it.status.state == pipeline::StreamState::failed)) {
         ended = true;
       }
     }

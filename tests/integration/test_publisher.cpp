@@ -1,6 +1,6 @@
 // The publisher on real ZeroMQ sockets: a subscriber that never reads does not slow the others, and
 // what it misses is counted.
-#include "actiond/daemon/publisher.hpp"
+#include "actiond/daemon/io/publisher.hpp"
 
 #include <catch2/catch.hpp>
 #include <zmq.hpp>

@@ -1,7 +1,7 @@
 // Hot reload on a running daemon: cameras added, changed and removed through files in cameras/
 // (inotify) and through the control socket's reload; an invalid file is refused.
-#include "actiond/daemon/control_server.hpp"
-#include "actiond/daemon/daemon.hpp"
+#include "actiond/daemon/io/control_server.hpp"
+#include "actiond/daemon/runtime/daemon.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"

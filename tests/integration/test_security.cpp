@@ -1,7 +1,7 @@
 // CURVE on both sockets with a client allow-list: an allowed client gets events and control replies;
 // a client with another key, and a plain client, get nothing; the secret key is never logged.
 #include "actiond/config/log.hpp"
-#include "actiond/daemon/daemon.hpp"
+#include "actiond/daemon/runtime/daemon.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"

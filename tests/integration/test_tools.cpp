@@ -1,9 +1,9 @@
 // The offline tools on real files: `actiond world` writes a benchmark, `actiond extract` reads it back
 // through the daemon's decode path and a real TorchScript backbone.
-#include "actiond/daemon/extract_command.hpp"
-#include "actiond/daemon/workbench_eval.hpp"
-#include "actiond/daemon/world_command.hpp"
-#include "actiond/pipeline/feature_file.hpp"
+#include "actiond/tools/extract_command.hpp"
+#include "actiond/tools/workbench_eval.hpp"
+#include "actiond/tools/world_command.hpp"
+#include "actiond/pipeline/files/npy_file.hpp"
 
 #include "test_support.hpp"
 
@@ -12,7 +12,8 @@
 #include <fstream>
 #include <sstream>
 
-using namespace actiond::daemon;
+using namespace actiond;
+using namespace actiond::tools;
 namespace fs = std::filesystem;
 
 namespace {
@@ -29,7 +30,7 @@ std::vector<std::string> lines_of(const fs::path& p) {
 TEST_CASE("npy files round-trip", "[tools]") {
   actiond::test::TempDir dir;
   const std::vector<float> data{1.5f, -2.0f, 3.25f, 0.0f, 7.0f, 8.0f};
-  write_npy((dir.path() / "a.npy").string(), "<f4", {3, 2}, data.data(), data.size() * sizeof(float));
+  pipeline::write_npy((dir.path() / "a.npy").string(), "<f4", {3, 2}, data.data(), data.size() * sizeof(float));
   std::vector<long> shape;
   const auto back = actiond::pipeline::read_npy(dir.path() / "a.npy", shape);
   CHECK(shape == std::vector<long>{3, 2});

@@ -2,8 +2,8 @@
 // zoo model (briefly trained tiny weights, scripts/make_tiny_models.py --zoo) as a camera's segmenter
 // and recognizer, through the real daemon, publisher and subscriber.
 #include "actiond/config/config.hpp"
-#include "actiond/daemon/daemon.hpp"
-#include "actiond/pipeline/feature_file.hpp"
+#include "actiond/daemon/runtime/daemon.hpp"
+#include "actiond/pipeline/files/npy_file.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"
@@ -22,17 +22,7 @@ namespace {
 
 // np.save of a float32 [rows, dim] array.
 void write_npy(const std::filesystem::path& path, const std::vector<float>& data, int rows, int dim) {
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                       std::to_string(dim) + "), }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out.write("\x93NUMPY\x01\x00", 8);
-  const auto len = static_cast<std::uint16_t>(header.size());
-  out.put(static_cast<char>(len & 0xff));
-  out.put(static_cast<char>(len >> 8));
-  out << header;
-  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
+  pipeline::write_npy(path.string(), "<f4", {rows, dim}, data.data(), data.size() * sizeof(float));
 }
 
 // The tiny zoo models' world: 8-d features, label k in 1..3 sets dimension k-1 high. Here: background,

@@ -117,7 +117,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "roi": {"width": 10})"),
        "cameras/door.json: /roi/width: roi needs both width and height (or neither)"},
       {kDaemon, camera(R"("id": "door", "uri": "rtsp://cam/x", "transport": "sctp")"),
-       "cameras/door.json: /transport: must be \"tcp\" or \"udp\", got \"sctp\""},
+       "cameras/door.json: /transport: must be one of \"auto\", \"tcp\", or \"udp\", got \"sctp\""},
       {kDaemon, camera(R"("id": "door", "uri": "rtsp://cam/x", "password_file": "/nonexistent")"),
        "cameras/door.json: /password_file: needs \"username\" as well"},
       {kDaemon, camera(R"("id": "door", "uri": "rtsp://cam/x", "username": "u", "password_file": "/nonexistent/pw")"),
@@ -154,7 +154,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {R"({"control": {"allow_reload": 1}})", "", "actiond.json: /control/allow_reload: must be true or false, got number"},
       {R"({"publish": {"sndhwm": 0}})", "", "actiond.json: /publish/sndhwm: must be between 1 and 10000000, got 0"},
       {R"({"journal": {"fsync": "sometimes"}})", "",
-       "actiond.json: /journal/fsync: must be one of always, batch, none, got \"sometimes\""},
+       "actiond.json: /journal/fsync: must be one of \"always\", \"batch\", or \"none\", got \"sometimes\""},
   };
   for (const auto& c : cases) {
     std::vector<std::pair<std::string, std::string>> cams;

@@ -1,4 +1,4 @@
-#include "actiond/daemon/events.hpp"
+#include "actiond/daemon/analysis/events.hpp"
 
 #include <catch2/catch.hpp>
 

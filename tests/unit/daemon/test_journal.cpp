@@ -1,4 +1,4 @@
-#include "actiond/daemon/journal.hpp"
+#include "actiond/daemon/io/journal.hpp"
 
 #include "test_support.hpp"
 
@@ -19,7 +19,7 @@ std::string event(std::uint64_t seq, std::uint64_t epoch = 1) {
 TEST_CASE("journal appends, reads from a seq, and reports the last event", "[journal]") {
   actiond::test::TempDir dir;
   {
-    Journal j(JournalConfig{dir.path() / "j", "always", 1 << 20, 4});
+    Journal j(JournalConfig{dir.path() / "j", actiond::config::FsyncPolicy::always, 1 << 20, 4});
     for (std::uint64_t s = 1; s <= 10; ++s) REQUIRE(j.append("door", s, event(s, s > 5 ? 2 : 1)));
     REQUIRE(j.append("yard", 1, event(1)));
   }
@@ -37,7 +37,7 @@ TEST_CASE("journal appends, reads from a seq, and reports the last event", "[jou
 
 TEST_CASE("journal rotates by size, prunes old files, and reads across files", "[journal]") {
   actiond::test::TempDir dir;
-  Journal j(JournalConfig{dir.path(), "batch", 100, 3});  // ~3 events per file
+  Journal j(JournalConfig{dir.path(), actiond::config::FsyncPolicy::batch, 100, 3});  // ~3 events per file
   for (std::uint64_t s = 1; s <= 30; ++s) REQUIRE(j.append("cam", s, event(s)));
   j.sync();
   std::size_t files = 0;
@@ -56,7 +56,7 @@ TEST_CASE("journal rotates by size, prunes old files, and reads across files", "
 TEST_CASE("journal ignores an incomplete last line (a crash mid-write)", "[journal]") {
   actiond::test::TempDir dir;
   {
-    Journal j(JournalConfig{dir.path(), "none", 1 << 20, 4});
+    Journal j(JournalConfig{dir.path(), actiond::config::FsyncPolicy::none, 1 << 20, 4});
     j.append("cam", 1, event(1));
     j.append("cam", 2, event(2));
   }
@@ -70,7 +70,7 @@ TEST_CASE("journal ignores an incomplete last line (a crash mid-write)", "[journ
 TEST_CASE("journal in a directory that cannot be created is a clear error", "[journal]") {
   actiond::test::TempDir dir;
   const auto file = dir.write("plain", "x");
-  CHECK_THROWS_WITH(Journal(JournalConfig{file / "sub", "batch", 1 << 20, 4}),
+  CHECK_THROWS_WITH(Journal(JournalConfig{file / "sub", actiond::config::FsyncPolicy::batch, 1 << 20, 4}),
                     Catch::StartsWith("journal directory " + (file / "sub").string() + ": "));
 }
 
@@ -91,7 +91,7 @@ TEST_CASE("journal readers skip lines that are not events, whatever their JSON t
 TEST_CASE("journal on a full device: failures counted, no partial lines, no empty files, history kept", "[journal]") {
   actiond::test::TempDir dir;
   {
-    Journal j(JournalConfig{dir.path(), "batch", 100, 2});  // ~3 events per file, 2 files kept
+    Journal j(JournalConfig{dir.path(), actiond::config::FsyncPolicy::batch, 100, 2});  // ~3 events per file, 2 files kept
     for (std::uint64_t s = 1; s <= 6; ++s) REQUIRE(j.append("cam", s, event(s)));
     // The next file the journal opens (named by seq 7) is a device that is always full.
     fs::create_symlink("/dev/full", dir.path() / "cam" / "00000000000000000007.jsonl");
@@ -111,7 +111,7 @@ TEST_CASE("journal continues a file cut mid-line on a line of its own", "[journa
   dir.write("cam/00000000000000000003.jsonl", event(3) + "\n" + R"({"camera":"cam","seq":4,"ep)");
   {
     // Seq 3 is the last complete event; a restart numbers from 4 and reopens the same file.
-    Journal j(JournalConfig{dir.path(), "none", 1 << 20, 4});
+    Journal j(JournalConfig{dir.path(), actiond::config::FsyncPolicy::none, 1 << 20, 4});
     REQUIRE(j.append("cam", 3, event(4)));
   }
   const auto all = Journal::read(dir.path(), "cam", 0, 100);

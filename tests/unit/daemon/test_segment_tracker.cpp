@@ -1,4 +1,4 @@
-#include "actiond/daemon/segment_tracker.hpp"
+#include "actiond/daemon/analysis/segment_tracker.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "actiond/pipeline/source_uri.hpp"
+#include "actiond/pipeline/sources/source_uri.hpp"
 
 #include <catch2/catch.hpp>
 

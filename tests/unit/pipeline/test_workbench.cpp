@@ -1,5 +1,5 @@
-#include "actiond/pipeline/source_uri.hpp"
-#include "actiond/pipeline/workbench.hpp"
+#include "actiond/pipeline/sources/source_uri.hpp"
+#include "actiond/pipeline/synthetic/workbench.hpp"
 
 #include <catch2/catch.hpp>
 

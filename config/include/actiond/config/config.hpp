@@ -62,6 +62,18 @@ struct RoiConfig {
   bool operator==(const RoiConfig&) const = default;
 };
 
+// RTSP lower transport. `automatic` tries RTP over TCP (interleaved) first and falls back to UDP
+// when the server refuses TCP; the others force one.
+enum class Transport { automatic, tcp, udp };
+// Which compressed frames reach the decoder.
+enum class SkipFrames { none, non_key };
+// When the journal fsyncs: after every event, after each batch the publisher sends, or never.
+enum class FsyncPolicy { always, batch, none };
+// Their names in config files (and logs).
+const char* to_string(Transport t);
+const char* to_string(SkipFrames s);
+const char* to_string(FsyncPolicy f);
+
 struct CameraConfig {
   std::string file;    // label of the file it came from, e.g. "cameras/door.json"
   std::string id;      // unique, [A-Za-z0-9][A-Za-z0-9_.-]{0,63}
@@ -70,12 +82,12 @@ struct CameraConfig {
   bool realtime = true;       // files: play at real-time pace (true) or as fast as analysis allows
   int queue_frames = 4;       // frames buffered between decoder and inference (drop oldest when full)
   bool loop = false;          // files: start again at the end instead of stopping
-  std::string transport = "tcp";  // rtsp: "tcp" or "udp"
+  Transport transport = Transport::automatic;  // rtsp: "auto" (TCP, else UDP), "tcp" or "udp"
   int latency_ms = 200;       // rtsp: jitter buffer latency
   std::string username;       // rtsp/http credentials (alternative to user:pass@ in the URI)
   std::string password;       // read from `password_file`; never logged
   int decoder_threads = 0;    // 0 = decoder's default
-  std::string skip_frames = "none";  // "none" or "non_key": only key frames reach the decoder
+  SkipFrames skip_frames = SkipFrames::none;  // "non_key": only key frames reach the decoder
   RoiConfig roi;
   ReconnectConfig reconnect;
   double stall_timeout_s = 10.0;  // no frame for this long -> "stalled" -> restart the source
@@ -112,7 +124,7 @@ struct InferenceConfig {
 struct JournalSettings {
   bool enabled = true;
   std::filesystem::path dir;     // absolute after loading; default <config dir>/journal
-  std::string fsync = "batch";   // always | batch | none
+  FsyncPolicy fsync = FsyncPolicy::batch;
   int max_file_mb = 64;
   int max_files = 16;            // per camera; the oldest are deleted
   bool operator==(const JournalSettings&) const = default;

@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace actiond::config {
 
@@ -36,6 +38,19 @@ class ObjectReader {
   // Read and range-check in one step ("must be between lo and hi, got v").
   int integer_in(const std::string& key, int fallback, int lo, int hi);
   double number_in(const std::string& key, double fallback, double lo, double hi);
+  // One of a fixed set of names, as its enum value ("must be \"a\" or \"b\", got \"c\"").
+  template <typename E>
+  E choice(const std::string& key, E fallback, std::initializer_list<std::pair<const char*, E>> names) {
+    std::string fallback_name;
+    for (const auto& [name, value] : names) {
+      if (value == fallback) fallback_name = name;
+    }
+    const std::string got = string(key, fallback_name);
+    for (const auto& [name, value] : names) {
+      if (got == name) return value;
+    }
+    fail(key, "must be " + choices_text(names) + ", got \"" + got + "\"");
+  }
   // A ZeroMQ endpoint that must start with tcp:// or ipc://.
   std::string endpoint(const std::string& key, const std::string& fallback);
   // Nested object; absent means an empty object (all defaults).
@@ -55,6 +70,17 @@ class ObjectReader {
 
  private:
   const nlohmann::json* find(const std::string& key);
+  template <typename E>
+  static std::string choices_text(std::initializer_list<std::pair<const char*, E>> names) {
+    std::string out;
+    std::size_t i = 0;
+    for (const auto& entry : names) {
+      out += i == 0 ? "" : (i + 1 == names.size() ? (names.size() == 2 ? " or " : ", or ") : ", ");
+      out += "\"" + std::string(entry.first) + "\"";
+      ++i;
+    }
+    return names.size() > 2 ? "one of " + out : out;
+  }
 
   const nlohmann::json& object_;
   std::string file_;

@@ -26,14 +26,23 @@ namespace actiond::pipeline {
 using CameraHandle = std::uint32_t;
 
 // A camera's stream state as its supervisor sees it (events: `stream.status`).
+enum class StreamState { starting, running, reconnecting, stalled, blocked, eos, stopped, failed };
+inline constexpr StreamState kAllStreamStates[] = {StreamState::starting, StreamState::running,
+                                                   StreamState::reconnecting, StreamState::stalled,
+                                                   StreamState::blocked, StreamState::eos,
+                                                   StreamState::stopped, StreamState::failed};
+// Its name in events and metrics ("running", ...).
+const char* to_string(StreamState state);
+const char* to_string(ClockSource clock);  // "arrival" | "ntp"
+
 struct StreamStatus {
-  std::string state;            // starting|running|reconnecting|stalled|blocked|eos|stopped|failed
+  StreamState state = StreamState::starting;
   std::string reason;           // human-readable, credentials redacted
   int attempt = 0;              // reconnect attempt (0 = first connection)
   std::uint64_t epoch = 0;      // +1 on each successful (re)connect (first frame received)
   double fps_in = 0.0;          // decoded frames per second from the source, recent
   std::uint64_t dropped_rate_limit = 0;  // frames above the analysis rate, dropped before scaling
-  std::string clock = "arrival";         // where frame wall-clock times come from
+  ClockSource clock = ClockSource::arrival;  // where frame wall-clock times come from
 };
 
 struct SourceItem {

@@ -1,0 +1,76 @@
+#pragma once
+// Journal: every event of every camera, appended as one JSON line before it is published, so a
+// subscriber can replay what it missed and seq continues across daemon restarts.
+//
+// Layout: DIR/<camera>/<first seq, 20 digits>.jsonl; a file is closed and a new one started when it
+// exceeds max_file_bytes; the oldest files beyond max_files are deleted.
+// fsync policy: "always" (after every event), "batch" (after each batch the publisher sends), "none".
+//
+// Thread-safety: append()/sync() belong to one thread (the publisher); failures() may be read from
+// any thread. The static readers may run on any thread at the same time: files are append-only and
+// an incomplete last line is ignored.
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/io/unique_fd.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace actiond::daemon {
+
+struct JournalConfig {
+  std::filesystem::path dir;
+  config::FsyncPolicy fsync = config::FsyncPolicy::batch;
+  std::uint64_t max_file_bytes = 64ull << 20;
+  int max_files = 16;
+};
+
+class Journal {
+ public:
+  explicit Journal(JournalConfig cfg);  // creates the directory; throws std::runtime_error naming it
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Appends `body` (one JSON object, no newline) as event `seq` of `camera`. False on I/O failure
+  // (counted and logged; the caller still publishes). A failed write leaves no partial line: on a
+  // full device the same file is retried with the next event, otherwise a new file is opened.
+  bool append(const std::string& camera, std::uint64_t seq, const std::string& body);
+  void sync();  // "batch" policy: fsync files written since the last sync
+  std::uint64_t failures() const { return failures_.load(); }  // any thread
+  const JournalConfig& config() const { return cfg_; }
+
+  struct Last {
+    std::uint64_t seq = 0;
+    std::uint64_t epoch = 0;
+  };
+  // The last complete event recorded for `camera` (zeros when none).
+  static Last last(const std::filesystem::path& dir, const std::string& camera);
+  // Events of `camera` with seq >= from, oldest first, at most `max`.
+  static std::vector<std::string> read(const std::filesystem::path& dir, const std::string& camera, std::uint64_t from,
+                                       std::size_t max);
+  // Cameras that have a journal.
+  static std::vector<std::string> cameras(const std::filesystem::path& dir);
+
+ private:
+  struct File {
+    std::filesystem::path path;
+    UniqueFd fd;
+    std::uint64_t bytes = 0;  // complete lines only
+    bool dirty = false;
+  };
+  std::string open_new(const std::string& camera, std::uint64_t seq, File& f);  // "" or why not
+  void close_file(File& f);
+  void prune(const std::string& camera);
+  void count_failure(const std::string& camera, const std::string& what);
+
+  JournalConfig cfg_;
+  std::map<std::string, File> files_;
+  std::atomic<std::uint64_t> failures_{0};  // read by status and metrics on other threads
+  bool failing_ = false;  // the last append failed
+};
+
+}  // namespace actiond::daemon

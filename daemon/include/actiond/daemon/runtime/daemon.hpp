@@ -1,0 +1,71 @@
+#pragma once
+// Daemon: wires a loaded Config into running parts and owns them.
+//
+//   Daemon d(config);   // checks camera URIs, loads and cross-checks models, binds the PUB socket
+//   d.start();          // starts the inference loop, then every camera's pipeline
+//   ...
+//   d.reload();         // applies a changed configuration directory (see reload())
+//   d.stop();           // stops intake, ends open segments with "shutdown", flushes events
+//
+// Construction throws (config::ConfigError, models::ModelError, std::runtime_error) with a message
+// naming the file, model or endpoint at fault; nothing is left running in that case.
+// Thread-safety: start()/stop() from one controlling thread; the rest of the work runs on the
+// daemon's own threads (publisher, inference loop, one bus thread and GStreamer threads per camera).
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/runtime/inference_loop.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actiond::daemon {
+
+// What a reload did (or why it was refused: then nothing changed).
+struct ReloadResult {
+  bool ok = false;
+  std::string error;
+  std::vector<std::string> added, removed, changed, unchanged;
+  std::vector<std::string> restart_required;  // actiond.json sections that changed but need a restart
+  nlohmann::json to_json() const;
+};
+
+// What GET /healthz reports (and what gates the systemd watchdog).
+struct Health {
+  bool healthy = false;     // loop alive and every camera running or in an allowed state
+  bool loop_alive = false;  // the inference loop iterated recently
+  nlohmann::json detail;
+};
+
+class Daemon {
+ public:
+  explicit Daemon(std::shared_ptr<const config::Config> config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  void start();
+  void stop(const std::string& reason = "shutdown");
+  // Re-reads the configuration directory and applies the difference: added cameras start, removed
+  // ones stop (open segments end "reconfigured"), changed ones restart (seq continues, epoch +1),
+  // untouched ones keep running. An invalid configuration is refused and changes nothing.
+  // Called by SIGHUP (main), the control socket's `reload` and the cameras/ watcher. Thread-safe.
+  ReloadResult reload();
+
+  const std::string& publish_endpoint() const;
+  const std::string& control_endpoint() const;
+  int metrics_port() const;  // 0 when metrics are disabled
+  Health health() const;     // thread-safe
+
+ private:
+  InferenceLoop::Numbering journal_numbering(const std::string& camera) const;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Checks everything that can be checked without starting: the config, the camera URIs and the
+// models (loaded and cross-checked). Throws like the Daemon constructor.
+void check_config(const config::Config& config);
+
+}  // namespace actiond::daemon

@@ -1,0 +1,136 @@
+#pragma once
+// InferenceLoop: the single thread that owns the models and every camera's analysis state.
+//
+//   FrameHub --(frames, batched across cameras)--> backbone --> per-camera FeatureRing
+//       --> segmenter over the ring's latest window --> SegmentTracker --> EventFactory --> Publisher
+//       --> recognizer (optional) over the ring's latest clip, every interval --> `recognition` events
+//
+// Other threads never touch that state: they post commands (add/remove a camera, a status change)
+// which the loop applies between batches. End-of-stream and error markers travel in order with the
+// frames through the hub, so a camera's last frames are decided before its segment is closed.
+//
+// Thread-safety: all public methods may be called from any thread (they post to the loop).
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/io/metrics.hpp"
+#include "actiond/daemon/io/publisher.hpp"
+#include "actiond/models/feature_ring.hpp"
+#include "actiond/models/models.hpp"
+#include "actiond/pipeline/frame_hub.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace actiond::daemon {
+
+// Models by name, as declared in actiond.json. Moved into the loop, which then owns them.
+struct ModelSet {
+  std::map<std::string, std::unique_ptr<models::Backbone>> backbones;
+  std::map<std::string, std::unique_ptr<models::Segmenter>> segmenters;
+  std::map<std::string, std::unique_ptr<models::Recognizer>> recognizers;
+};
+
+struct LoopCounters {
+  std::uint64_t frames = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t inference_errors = 0;
+  std::uint64_t frames_skipped = 0;  // fell out of the segmenter window before being decided
+  std::uint64_t events = 0;
+};
+
+class InferenceLoop {
+ public:
+  // `heartbeat_s` > 0: each camera emits a heartbeat event when it has been quiet that long.
+  // `metrics` (optional) must outlive the loop.
+  InferenceLoop(const config::InferenceConfig& cfg, pipeline::FrameHub& hub, Publisher& publisher, ModelSet models,
+                double heartbeat_s = 0.0, Metrics* metrics = nullptr);
+  // Steady-clock time of the loop's latest iteration (it iterates at least every ~20 ms unless stuck).
+  std::chrono::steady_clock::time_point last_iteration() const;
+  ~InferenceLoop();
+  InferenceLoop(const InferenceLoop&) = delete;
+  InferenceLoop& operator=(const InferenceLoop&) = delete;
+
+  void start();
+  // Stops after closing every camera's open segment with `reason`. Idempotent.
+  void stop(const std::string& reason);
+
+  // Registers a camera; returns once the loop has applied it. Its models must be in the ModelSet.
+  // `last_seq`/`last_epoch` continue the camera's numbering from its journal.
+  void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, std::uint64_t last_seq = 0,
+                  std::uint64_t last_epoch = 0);
+  struct Numbering {
+    std::uint64_t seq = 0;
+    std::uint64_t epoch = 0;
+  };
+  // Closes the camera's open segment with `reason` and forgets it; returns once applied, with the
+  // camera's last seq and epoch (so a restarted camera continues them).
+  Numbering remove_camera(pipeline::CameraHandle handle, const std::string& reason);
+  // Adds models loaded elsewhere (for cameras added by a reload). An entry whose name is already
+  // loaded from the same file is kept (cameras hold it); one from another file replaces it, which
+  // is safe because every camera using that name has been removed first.
+  void adopt_models(ModelSet models);
+  // Publishes a stream.status event for the camera (ordered after events already emitted).
+  void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
+
+  LoopCounters counters() const;
+  // Per camera: {"seq", "epoch", "state", "reason", "open_segment"} as of the last event (any thread).
+  nlohmann::json snapshot() const;
+
+ private:
+  struct Camera;
+  void run();
+  void run_commands();
+  void post(std::function<void()> fn, bool wait);
+  void process(std::vector<pipeline::SourceItem>& items);
+  void analyse_frames(std::vector<pipeline::SourceItem*>& frames);
+  // One segmenter step: the camera's latest window, the frames it may decide now, the output applied.
+  struct Decision {
+    Camera* cam = nullptr;
+    std::vector<float> feats;
+    std::vector<models::FeatureMeta> meta;
+    std::uint64_t start = 0;  // ring index of meta[0]
+    std::uint64_t upto = 0;   // last ring index decided by this step
+  };
+  std::optional<Decision> prepare(Camera& cam, bool final);
+  void apply(Decision& d, const models::SegmenterOutput& out);
+  void decide(Camera& cam, bool final);
+  void decide_batched(const std::set<Camera*>& cams);  // one segmenter call per model for full windows
+  void store_features(Camera& cam, const pipeline::Frame& frame, const float* feature);
+  void recognize(Camera& cam);
+  void close_segment(Camera& cam, const std::string& end_reason);
+  void on_status(Camera& cam, const pipeline::StreamStatus& status);
+  void stop_camera(Camera& cam, const std::string& reason);
+  void emit_status(Camera& cam, const pipeline::StreamStatus& status);
+  void emit(Camera& cam, const nlohmann::json& event);
+  void count_inference_error(const char* stage, const std::string& what);
+  void heartbeats();
+
+  config::InferenceConfig cfg_;
+  double heartbeat_s_;
+  pipeline::FrameHub& hub_;
+  Publisher& publisher_;
+  Metrics* metrics_;
+  std::atomic<std::int64_t> last_iteration_ns_{0};
+  ModelSet models_;
+  std::map<pipeline::CameraHandle, std::unique_ptr<Camera>> cameras_;  // loop thread only
+
+  std::mutex cmd_mu_;
+  std::vector<std::function<void()>> commands_;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  mutable std::mutex summary_mu_;
+  std::map<std::string, nlohmann::json> summary_;  // camera id -> snapshot entry
+  mutable std::mutex counters_mu_;
+  LoopCounters counters_;
+};
+
+}  // namespace actiond::daemon

@@ -1,0 +1,149 @@
+#include "actiond/daemon/analysis/segment_tracker.hpp"
+
+#include <algorithm>
+
+namespace actiond::daemon {
+
+SegmentTracker::SegmentTracker(config::TrackerConfig cfg, int background, double frame_period_s, IdGenerator ids)
+    : cfg_(cfg), background_(background), frame_period_s_(frame_period_s), ids_(std::move(ids)) {}
+
+std::optional<SegmentInfo> SegmentTracker::open_segment() const {
+  if (!open_ || !open_->published) return std::nullopt;
+  SegmentInfo info = open_->info;
+  info.confidence = open_->confidence_sum / std::max(1, open_->frames);
+  return info;
+}
+
+void SegmentTracker::end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out) {
+  if (!open_) return;
+  if (open_->published) {
+    TrackerEvent ev;
+    ev.type = TrackerEvent::Type::segment_end;
+    ev.at = at;
+    ev.segment = open_->info;
+    ev.segment.confidence = open_->confidence_sum / std::max(1, open_->frames);
+    ev.segment.end = at;
+    ev.segment.end_reason = reason;
+    out.push_back(std::move(ev));
+  } else {
+    ++counters_.segments_too_short;
+  }
+  open_.reset();
+}
+
+void SegmentTracker::maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out, bool force) {
+  if (!open_ || open_->published) return;
+  // Duration so far counts the current frame as lasting one period.
+  if (!force && now.pts + frame_period_s_ - open_->info.start.pts + 1e-9 < cfg_.min_duration_s) return;
+  open_->published = true;
+  open_->info.id = ids_();
+  open_->info.confidence = open_->confidence_sum / std::max(1, open_->frames);
+  ++counters_.segments_published;
+  TrackerEvent ev;
+  ev.type = TrackerEvent::Type::segment_start;
+  ev.at = open_->info.start;
+  ev.segment = open_->info;
+  out.push_back(std::move(ev));
+}
+
+void SegmentTracker::detect_boundary(const DecidedFrame& frame, int label, std::vector<TrackerEvent>& out) {
+  b_scores_.push_back(frame.boundary);
+  b_points_.push_back(frame.at);
+  b_labels_.push_back(label);
+  if (b_scores_.size() > 3) {
+    b_scores_.erase(b_scores_.begin());
+    b_points_.erase(b_points_.begin());
+    b_labels_.erase(b_labels_.begin());
+  }
+  // Peak at the middle frame (or at the first frame ever, compared with its successor only).
+  if (b_scores_.size() < 2) return;
+  const std::size_t mid = b_scores_.size() - 2;
+  const float s = b_scores_[mid];
+  const bool rises = mid == 0 || s >= b_scores_[mid - 1];
+  if (s >= cfg_.boundary_threshold && rises && s > b_scores_[mid + 1]) {
+    TrackerEvent ev;
+    ev.type = TrackerEvent::Type::boundary;
+    ev.at = b_points_[mid];
+    ev.score = s;
+    ev.from_label = mid == 0 ? background_ : b_labels_[mid - 1];
+    ev.to_label = b_labels_[mid + 1];
+    ++counters_.boundaries;
+    out.push_back(std::move(ev));
+  }
+}
+
+void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& out) {
+  ++counters_.frames;
+  int label = background_;
+  double best = -1.0;
+  for (std::size_t k = 0; k < frame.probs.size(); ++k) {
+    if (frame.probs[k] > best) {
+      best = frame.probs[k];
+      label = static_cast<int>(k);
+    }
+  }
+  if (label != background_ && best < cfg_.threshold) label = background_;
+  const double confidence = frame.probs.empty() ? 0.0 : frame.probs[static_cast<std::size_t>(label)];
+  last_ = frame.at;
+
+  const int current = current_ < 0 ? background_ : current_;
+  if (label == current) {
+    candidate_ = Candidate{};
+    if (open_ && open_->published && cfg_.max_duration_s > 0 &&
+        frame.at.pts - open_->info.start.pts >= cfg_.max_duration_s - 1e-9) {
+      // Too long: end it here and go on with a new segment of the same label (already long enough).
+      const int same = open_->info.label_id;
+      end_open(frame.at, "max_duration", out);
+      Open o;
+      o.info.label_id = same;
+      o.info.start = frame.at;
+      open_ = o;
+      maybe_publish(frame.at, out, true);
+    }
+    if (open_) {
+      open_->confidence_sum += confidence;
+      ++open_->frames;
+      maybe_publish(frame.at, out);  // only frames of the segment's own label count towards its duration
+    }
+  } else {
+    if (candidate_.label != label) candidate_ = Candidate{label, 0, frame.at, 0.0, frame.boundary};
+    ++candidate_.count;
+    candidate_.confidence_sum += confidence;
+    // Boundary-aware: a change that starts where the model sees a boundary needs less confirmation.
+    const int need = candidate_.boundary >= cfg_.boundary_threshold
+                         ? std::min(cfg_.confirm_frames, cfg_.boundary_confirm_frames)
+                         : cfg_.confirm_frames;
+    if (candidate_.count >= need) {
+      end_open(candidate_.first, label == background_ ? "background" : "action_changed", out);
+      current_ = label;
+      if (label != background_) {
+        Open o;
+        o.info.label_id = label;
+        o.info.start = candidate_.first;
+        o.confidence_sum = candidate_.confidence_sum;
+        o.frames = candidate_.count;
+        open_ = o;
+        maybe_publish(frame.at, out);
+      }
+      candidate_ = Candidate{};
+    }
+  }
+  detect_boundary(frame, label, out);
+}
+
+void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>& out) {
+  if (open_ && last_) {
+    FramePoint end = *last_;
+    end.pts += frame_period_s_;
+    end.time += std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(frame_period_s_));
+    end_open(end, reason, out);
+  }
+  open_.reset();
+  current_ = -1;
+  candidate_ = Candidate{};
+  b_scores_.clear();
+  b_points_.clear();
+  b_labels_.clear();
+}
+
+}  // namespace actiond::daemon

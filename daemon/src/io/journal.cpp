@@ -1,0 +1,207 @@
+#include "actiond/daemon/io/journal.hpp"
+
+#include "actiond/config/log.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <optional>
+#include <unistd.h>
+
+namespace actiond::daemon {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("journal"); }
+}  // namespace
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Journal files of a camera, oldest first (names sort by their first seq).
+std::vector<fs::path> files_of(const fs::path& dir, const std::string& camera) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir / camera, ec)) {
+    if (e.path().extension() == ".jsonl") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The seq (and epoch) of a journal line; nullopt when the line is not a complete event (garbage,
+// a cut-off write, a hand edit): readers skip such lines.
+std::optional<Journal::Last> event_of(const std::string& line) {
+  const auto j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object()) return std::nullopt;  // also the discarded (unparsable) value
+  const auto seq = j.find("seq");
+  if (seq == j.end() || !seq->is_number_unsigned()) return std::nullopt;
+  const auto epoch = j.find("epoch");
+  return Journal::Last{seq->get<std::uint64_t>(),
+                       epoch != j.end() && epoch->is_number_unsigned() ? epoch->get<std::uint64_t>() : 0};
+}
+
+std::uint64_t first_seq_of(const fs::path& file) {
+  try {
+    return std::stoull(file.stem().string());
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace
+
+Journal::Journal(JournalConfig cfg) : cfg_(std::move(cfg)) {
+  std::error_code ec;
+  fs::create_directories(cfg_.dir, ec);
+  if (ec) throw std::runtime_error("journal directory " + cfg_.dir.string() + ": " + ec.message());
+}
+
+Journal::~Journal() {
+  for (auto& [cam, f] : files_) {
+    if (f.fd && cfg_.fsync != config::FsyncPolicy::none) ::fsync(f.fd.get());
+    close_file(f);
+  }
+}
+
+std::string Journal::open_new(const std::string& camera, std::uint64_t seq, File& f) {
+  close_file(f);
+  std::error_code ec;
+  fs::create_directories(cfg_.dir / camera, ec);
+  if (ec) return "cannot create " + (cfg_.dir / camera).string() + ": " + ec.message();
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020llu.jsonl", static_cast<unsigned long long>(seq));
+  f.path = cfg_.dir / camera / name;
+  f.fd.reset(::open(f.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!f.fd) return "cannot open " + f.path.string() + ": " + std::strerror(errno);
+  const off_t end = ::lseek(f.fd.get(), 0, SEEK_END);
+  f.bytes = end > 0 ? static_cast<std::uint64_t>(end) : 0;
+  // A file left by a crash mid-line: end that line so the next event starts on its own (readers
+  // skip the cut-off one).
+  char last = '\n';
+  if (end > 0 && ::pread(f.fd.get(), &last, 1, end - 1) == 1 && last != '\n' && ::write(f.fd.get(), "\n", 1) == 1) ++f.bytes;
+  return {};
+}
+
+void Journal::close_file(File& f) {
+  if (f.fd) {
+    f.fd.reset();
+    std::error_code ec;
+    if (f.bytes == 0) fs::remove(f.path, ec);  // never leave empty files (they would count towards max_files)
+  }
+  f = File{};
+}
+
+void Journal::prune(const std::string& camera) {
+  auto files = files_of(cfg_.dir, camera);
+  while (static_cast<int>(files.size()) > cfg_.max_files) {
+    std::error_code ec;
+    fs::remove(files.front(), ec);
+    files.erase(files.begin());
+  }
+}
+
+void Journal::count_failure(const std::string& camera, const std::string& what) {
+  const std::uint64_t n = ++failures_;
+  failing_ = true;
+  if ((n & (n - 1)) == 0) {  // rate-limited: 1, 2, 4, 8, ...
+    logger().error("journal {}: {}: {} ({} failures so far)", cfg_.dir.string(), camera, what, n);
+  }
+}
+
+bool Journal::append(const std::string& camera, std::uint64_t seq, const std::string& body) {
+  File& f = files_[camera];
+  if (!f.fd || f.bytes >= cfg_.max_file_bytes) {
+    if (const std::string error = open_new(camera, seq, f); !error.empty()) {
+      count_failure(camera, error);
+      return false;
+    }
+  }
+  std::string line = body;
+  line += '\n';
+  const ssize_t n = ::write(f.fd.get(), line.data(), line.size());
+  if (n != static_cast<ssize_t>(line.size())) {
+    const int err = n < 0 ? errno : ENOSPC;  // a short write: the device filled up mid-line
+    // Cut the partial line off so the next event starts on a line of its own.
+    const bool clean = n <= 0 || ::ftruncate(f.fd.get(), static_cast<off_t>(f.bytes)) == 0;
+    count_failure(camera, std::string("write failed: ") + std::strerror(err));
+    // A full device: retry this file (space may come back). Anything else: a new file next time.
+    if (!clean || (err != ENOSPC && err != EDQUOT)) close_file(f);
+    return false;
+  }
+  if (failing_) {
+    failing_ = false;
+    logger().warn("journal {}: {}: writing again ({} failures so far)", cfg_.dir.string(), camera, failures_.load());
+  }
+  if (f.bytes == 0) prune(camera);  // only a file holding an event displaces an old one
+  f.bytes += line.size();
+  f.dirty = true;
+  if (cfg_.fsync == config::FsyncPolicy::always) {
+    ::fdatasync(f.fd.get());
+    f.dirty = false;
+  }
+  return true;
+}
+
+void Journal::sync() {
+  if (cfg_.fsync != config::FsyncPolicy::batch) return;
+  for (auto& [cam, f] : files_) {
+    if (f.fd && f.dirty) {
+      ::fdatasync(f.fd.get());
+      f.dirty = false;
+    }
+  }
+}
+
+Journal::Last Journal::last(const fs::path& dir, const std::string& camera) {
+  auto files = files_of(dir, camera);
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    std::ifstream in(*it);
+    Last last;
+    bool found = false;
+    for (std::string line; std::getline(in, line);) {
+      if (in.eof()) break;  // no newline: an incomplete last line
+      if (const auto e = event_of(line)) {
+        last = *e;
+        found = true;
+      }
+    }
+    if (found) return last;
+  }
+  return {};
+}
+
+std::vector<std::string> Journal::read(const fs::path& dir, const std::string& camera, std::uint64_t from,
+                                       std::size_t max) {
+  std::vector<std::string> out;
+  auto files = files_of(dir, camera);
+  for (std::size_t i = 0; i < files.size() && out.size() < max; ++i) {
+    // Skip files that end before `from` (the next file starts after it).
+    if (i + 1 < files.size() && first_seq_of(files[i + 1]) <= from) continue;
+    std::ifstream in(files[i]);
+    for (std::string line; out.size() < max && std::getline(in, line);) {
+      if (in.eof()) break;
+      const auto e = event_of(line);
+      if (!e || e->seq < from) continue;
+      out.push_back(std::move(line));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Journal::cameras(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_directory()) out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace actiond::daemon

@@ -1,0 +1,190 @@
+#include "actiond/daemon/io/metrics.hpp"
+
+#include <dirent.h>
+#include <malloc.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace actiond::daemon {
+
+namespace {
+
+const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+std::string escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string format(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  std::ostringstream s;
+  s.precision(10);
+  s << v;
+  return s.str();
+}
+
+std::string label_text(const Labels& labels, const std::string& extra_key = "", const std::string& extra = "") {
+  if (labels.empty() && extra_key.empty()) return "";
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    out += (first ? "" : ",") + k + "=\"" + escape(v) + "\"";
+    first = false;
+  }
+  if (!extra_key.empty()) out += (first ? "" : ",") + extra_key + "=\"" + extra + "\"";
+  return out + "}";
+}
+
+// Resident memory in bytes and thread count from /proc/self/status.
+std::pair<double, double> proc_status() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  double rss = 0;
+  double threads = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) rss = std::stod(line.substr(6)) * 1024;
+    if (line.rfind("Threads:", 0) == 0) threads = std::stod(line.substr(8));
+  }
+  return {rss, threads};
+}
+
+double open_fds() {
+  double n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+    n -= 3;  // ".", ".." and the directory's own fd
+  }
+  return n;
+}
+
+}  // namespace
+
+Metrics::Metrics() {
+  declare("actiond_frames_decoded_total", "counter", "Frames decoded from the source (before rate limiting).");
+  declare("actiond_frames_in_total", "counter", "Frames handed to the analysis queue (after rate limiting).");
+  declare("actiond_frames_analysed_total", "counter", "Frames that went through the backbone, per camera.");
+  declare("actiond_frames_dropped_total", "counter",
+          "Frames not analysed, per camera and reason (rate_limit: above the analysis rate, before scaling; "
+          "queue_full: inference behind; undecided: left the segmenter window before being decided).");
+  declare("actiond_frames_in_per_second", "gauge", "Decoded frames per second from the source, recent.");
+  declare("actiond_camera_state", "gauge", "1 for the camera's current state, 0 for the others.");
+  declare("actiond_camera_reconnects_total", "counter", "Reconnect attempts per camera.");
+  declare("actiond_events_total", "counter", "Events emitted per camera and type.");
+  declare("actiond_segment_ends_total", "counter", "Segments ended per camera and end_reason.");
+  declare("actiond_frame_latency_seconds", "histogram",
+          "Processing latency: arrival of the frame that completes a decision (the segmenter's look-ahead frame) "
+          "to the decision's events being handed to the publisher.",
+          kLatencyBuckets);
+  declare("actiond_model_batch_size", "histogram", "Frames per backbone call.", {1, 2, 4, 8, 16, 32, 64});
+  declare("actiond_model_inference_seconds", "histogram", "Time per model call, per model.", kLatencyBuckets);
+  declare("actiond_inference_errors_total", "counter", "Failed model calls, per stage.");
+  declare("actiond_events_sent_total", "counter", "Events handed to the PUB socket.");
+  declare("actiond_events_dropped_total", "counter", "Events dropped because the publisher queue was full.");
+  declare("actiond_slow_subscriber_stalls_total", "counter", "Times a subscriber's queue reached sndhwm.");
+  declare("actiond_journal_failures_total", "counter", "Journal writes that failed.");
+  declare("actiond_reloads_total", "counter", "Configuration reloads, by result (applied|rejected).");
+  declare("actiond_up", "gauge", "1 while the daemon runs.");
+  declare("process_resident_memory_bytes", "gauge", "Resident set size.");
+  declare("process_threads", "gauge", "Threads of the process.");
+  declare("actiond_heap_bytes", "gauge",
+          "malloc heap (glibc mallinfo2), by state: in_use (allocated), free (held by malloc, not returned).");
+  declare("process_open_fds", "gauge", "Open file descriptors.");
+}
+
+void Metrics::declare(const std::string& name, const std::string& type, const std::string& help,
+                      std::vector<double> buckets) {
+  families_[name] = Family{type, help, std::move(buckets)};
+  series_[name];
+}
+
+const Metrics::Family& Metrics::family(const std::string& name) const {
+  auto it = families_.find(name);
+  if (it == families_.end()) throw std::logic_error("metrics: undeclared family " + name);
+  return it->second;
+}
+
+void Metrics::add(const std::string& name, const Labels& labels, double v) {
+  std::lock_guard lock(mu_);
+  family(name);
+  series_[name][labels].value += v;
+}
+
+void Metrics::set(const std::string& name, const Labels& labels, double v) {
+  std::lock_guard lock(mu_);
+  family(name);
+  series_[name][labels].value = v;
+}
+
+void Metrics::observe(const std::string& name, const Labels& labels, double v) {
+  std::lock_guard lock(mu_);
+  const Family& f = family(name);
+  Series& s = series_[name][labels];
+  if (s.bucket.empty()) s.bucket.assign(f.buckets.size(), 0);
+  s.value += v;
+  ++s.count;
+  for (std::size_t i = 0; i < f.buckets.size(); ++i) {
+    if (v <= f.buckets[i]) {
+      ++s.bucket[i];
+      break;
+    }
+  }
+}
+
+void Metrics::forget_camera(const std::string& camera) {
+  std::lock_guard lock(mu_);
+  for (auto& [name, by_labels] : series_) {
+    for (auto it = by_labels.begin(); it != by_labels.end();) {
+      bool match = false;
+      for (const auto& [k, v] : it->first) match = match || (k == "camera" && v == camera);
+      it = match ? by_labels.erase(it) : std::next(it);
+    }
+  }
+}
+
+std::string Metrics::render() const {
+  const auto [rss, threads] = proc_status();
+  const double fds = open_fds();
+  const struct mallinfo2 heap = mallinfo2();
+  std::lock_guard lock(mu_);
+  std::ostringstream out;
+  for (const auto& [name, f] : families_) {
+    out << "# HELP " << name << " " << f.help << "\n# TYPE " << name << " " << f.type << "\n";
+    if (name == "process_resident_memory_bytes") out << name << " " << format(rss) << "\n";
+    if (name == "process_threads") out << name << " " << format(threads) << "\n";
+    if (name == "process_open_fds") out << name << " " << format(fds) << "\n";
+    if (name == "actiond_heap_bytes") {
+      out << name << "{state=\"in_use\"} " << format(static_cast<double>(heap.uordblks + heap.hblkhd)) << "\n";
+      out << name << "{state=\"free\"} " << format(static_cast<double>(heap.fordblks)) << "\n";
+    }
+    for (const auto& [labels, s] : series_.at(name)) {
+      if (f.type != "histogram") {
+        out << name << label_text(labels) << " " << format(s.value) << "\n";
+        continue;
+      }
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < f.buckets.size(); ++i) {
+        cumulative += i < s.bucket.size() ? s.bucket[i] : 0;
+        out << name << "_bucket" << label_text(labels, "le", format(f.buckets[i])) << " " << cumulative << "\n";
+      }
+      out << name << "_bucket" << label_text(labels, "le", "+Inf") << " " << s.count << "\n";
+      out << name << "_sum" << label_text(labels) << " " << format(s.value) << "\n";
+      out << name << "_count" << label_text(labels) << " " << s.count << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace actiond::daemon

@@ -1,0 +1,368 @@
+#include "actiond/daemon/runtime/daemon.hpp"
+
+#include "actiond/config/log.hpp"
+
+#include "actiond/daemon/io/control_server.hpp"
+#include "actiond/daemon/runtime/inference_loop.hpp"
+#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/io/metrics.hpp"
+#include "actiond/daemon/io/publisher.hpp"
+#include "actiond/models/models.hpp"
+#include "actiond/pipeline/sources/camera_source.hpp"
+#include "io/http_server.hpp"
+#include "runtime/camera_dir_watcher.hpp"
+#include "runtime/model_set.hpp"
+
+#include <zmq.h>
+
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace actiond::daemon {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("daemon"); }
+}  // namespace
+
+
+namespace {
+
+// The model files a camera uses: part of what makes a camera "changed" on reload.
+std::vector<std::string> model_paths(const config::Config& cfg, const config::CameraConfig& cam) {
+  std::vector<std::string> out;
+  for (const auto* name : {&cam.models.backbone, &cam.models.segmenter, &cam.models.recognizer}) {
+    if (!name->empty()) out.push_back(cfg.daemon.models.at(*name).path.string());
+  }
+  return out;
+}
+
+// Daemon-level settings that only a restart applies.
+std::vector<std::string> restart_only_changes(const config::DaemonConfig& a, const config::DaemonConfig& b) {
+  std::vector<std::string> out;
+  if (!(a.publish == b.publish)) out.push_back("publish");
+  if (a.control_endpoint != b.control_endpoint || a.control_allow_reload != b.control_allow_reload) {
+    out.push_back("control");
+  }
+  if (!(a.journal == b.journal)) out.push_back("journal");
+  if (!(a.inference == b.inference)) out.push_back("inference");
+  if (!(a.security == b.security)) out.push_back("security");
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json ReloadResult::to_json() const {
+  nlohmann::json j = {{"ok", ok}};
+  if (!ok) {
+    j["error"] = error;
+    return j;
+  }
+  j["added"] = added;
+  j["removed"] = removed;
+  j["changed"] = changed;
+  j["unchanged"] = unchanged;
+  j["restart_required"] = restart_required;
+  return j;
+}
+
+
+struct Daemon::Impl {
+  struct Running {
+    pipeline::CameraHandle handle = 0;
+    std::unique_ptr<pipeline::CameraSource> source;  // null if it could not be built
+  };
+  std::shared_ptr<const config::Config> cfg;
+  pipeline::FrameHub hub;
+  std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
+  std::unique_ptr<Publisher> publisher;
+  std::unique_ptr<InferenceLoop> loop;
+  std::map<std::string, Running> running;  // by camera id; changed under reload_mu and running_mu
+  mutable std::mutex running_mu;            // lets /metrics read `running` while a reload may change it
+  pipeline::CameraHandle next_handle = 1;
+  std::unique_ptr<ControlServer> control;
+  std::unique_ptr<detail::CameraDirWatcher> watcher;
+  Metrics metrics;                            // outlives the loop and the HTTP server
+  std::unique_ptr<detail::HttpServer> http;
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+  std::map<std::string, std::pair<int, int>> input_sizes;  // camera id -> backbone input
+  std::mutex reload_mu;  // one reload (or start/stop) at a time
+  std::atomic<std::uint64_t> reloads{0};
+  std::atomic<std::uint64_t> reloads_rejected{0};
+  mutable std::mutex cfg_mu;  // guards `cfg` for readers outside reload (health)
+  std::shared_ptr<const config::Config> current() const {
+    std::lock_guard lock(cfg_mu);
+    return cfg;
+  }
+  std::atomic<bool> started{false};  // written under reload_mu; read by health() from the HTTP thread
+
+  void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from);
+};
+
+void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from) {
+  const pipeline::CameraHandle handle = next_handle++;
+  pipeline::SourceOptions opt;
+  opt.handle = handle;
+  opt.camera = cam;
+  opt.width = input_sizes.at(cam.id).first;
+  opt.height = input_sizes.at(cam.id).second;
+  opt.last_epoch = from.epoch;
+  loop->add_camera(handle, cam, from.seq, from.epoch);
+  std::unique_ptr<pipeline::CameraSource> source;
+  try {
+    source = std::make_unique<pipeline::CameraSource>(opt, hub);
+    source->start();
+  } catch (const std::exception& e) {
+    // One camera that cannot even be built never stops the others.
+    logger().error("camera {}: cannot start: {}", cam.id, e.what());
+    source.reset();
+    pipeline::StreamStatus st;
+    st.state = pipeline::StreamState::failed;
+    st.reason = e.what();
+    loop->post_status(handle, st);
+  }
+  std::lock_guard lock(running_mu);
+  running[cam.id] = Running{handle, std::move(source)};
+}
+
+
+void check_config(const config::Config& config) {
+  check_uris(config);
+  models::set_threads(config.daemon.inference.intra_op_threads, config.daemon.inference.inter_op_threads);
+  load_models(config);
+}
+
+Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_unique<Impl>()) {
+  impl_->cfg = std::move(config);
+  const auto& cfg = *impl_->cfg;
+  check_uris(cfg);
+  models::set_threads(cfg.daemon.inference.intra_op_threads, cfg.daemon.inference.inter_op_threads);
+  ModelSet set = load_models(cfg);
+  for (const auto& cam : cfg.cameras) impl_->input_sizes[cam.id] = input_size(set, cam);
+  if (cfg.daemon.journal.enabled) {
+    JournalConfig jc;
+    jc.dir = cfg.daemon.journal.dir;
+    jc.fsync = cfg.daemon.journal.fsync;
+    jc.max_file_bytes = static_cast<std::uint64_t>(cfg.daemon.journal.max_file_mb) << 20;
+    jc.max_files = cfg.daemon.journal.max_files;
+    impl_->journal = std::make_unique<Journal>(jc);
+  }
+  if (cfg.daemon.security.enabled()) {
+    char pub[41] = {};
+    if (zmq_curve_public(pub, cfg.daemon.security.curve_secret_key.c_str()) != 0) {
+      throw config::ConfigError("actiond.json: /security/curve_secret_key_file: not a valid CURVE secret key");
+    }
+    logger().info("CURVE on both sockets; server public key {} ({} allowed client key(s){})", pub,
+                 cfg.daemon.security.allowed_clients.size(),
+                 cfg.daemon.security.allowed_clients.empty() ? ": any client knowing the server key" : "");
+  }
+  impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get(), cfg.daemon.security);
+  impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set),
+                                                cfg.daemon.publish.heartbeat_s, &impl_->metrics);
+  ControlContext control;
+  Impl* impl = impl_.get();
+  control.snapshot = [impl] { return impl->loop->snapshot(); };
+  control.status = [impl] {
+    const auto c = impl->loop->counters();
+    return nlohmann::json{
+        {"daemon", {{"version", "0.1.0"},
+                    {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - impl->started_at).count()},
+                    {"publish_endpoint", impl->publisher->endpoint()},
+                    {"events_sent", impl->publisher->sent()},
+                    {"events_dropped_queue_full", impl->publisher->dropped_queue_full()},
+                    {"slow_subscriber_stalls", impl->publisher->slow_subscriber_stalls()},
+                    {"subscriptions", impl->publisher->subscriptions()},
+                    {"journal_failures", impl->journal ? impl->journal->failures() : 0},
+                    {"frames_analysed", c.frames},
+                    {"inference_errors", c.inference_errors}}},
+        {"cameras", impl->loop->snapshot()}};
+  };
+  if (impl_->journal) control.journal_dir = impl_->journal->config().dir;
+  control.security = cfg.daemon.security;
+  if (cfg.daemon.control_allow_reload) {
+    Daemon* self = this;
+    control.reload = [self] { return self->reload().to_json(); };
+  }
+  impl_->control = std::make_unique<ControlServer>(cfg.daemon.control_endpoint, std::move(control));
+  if (cfg.daemon.metrics_enabled) {
+    impl_->http = std::make_unique<detail::HttpServer>(
+        cfg.daemon.metrics_host, cfg.daemon.metrics_port,
+        [impl] {
+          auto& m = impl->metrics;
+          m.set("actiond_up", {}, 1);
+          m.set("actiond_events_sent_total", {}, static_cast<double>(impl->publisher->sent()));
+          m.set("actiond_events_dropped_total", {}, static_cast<double>(impl->publisher->dropped_queue_full()));
+          m.set("actiond_slow_subscriber_stalls_total", {}, static_cast<double>(impl->publisher->slow_subscriber_stalls()));
+          m.set("actiond_journal_failures_total", {}, impl->journal ? static_cast<double>(impl->journal->failures()) : 0);
+          m.set("actiond_reloads_total", {{"result", "applied"}}, static_cast<double>(impl->reloads.load()));
+          m.set("actiond_reloads_total", {{"result", "rejected"}}, static_cast<double>(impl->reloads_rejected.load()));
+          {
+            std::lock_guard lock(impl->running_mu);
+            for (const auto& [id, r] : impl->running) {
+              if (!r.source) continue;
+              const auto hub = impl->hub.counters(r.handle);
+              m.set("actiond_frames_decoded_total", {{"camera", id}}, static_cast<double>(r.source->frames_decoded()));
+              m.set("actiond_frames_in_total", {{"camera", id}}, static_cast<double>(hub.pushed));
+              m.set("actiond_frames_dropped_total", {{"camera", id}, {"reason", "queue_full"}},
+                    static_cast<double>(hub.dropped_queue_full));
+            }
+          }
+          return detail::HttpReply{200, m.render()};
+        },
+        [this] {
+          const Health h = health();
+          return detail::HttpReply{h.healthy ? 200 : 503, h.detail.dump(2) + "\n", "application/json"};
+        });
+  }
+}
+
+Health Daemon::health() const {
+  Health h;
+  const double loop_age = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                         impl_->loop->last_iteration()).count();
+  // The loop iterates every ~20 ms; a model call can take a while, but not this long.
+  h.loop_alive = !impl_->started || loop_age < 10.0;
+  h.healthy = h.loop_alive && impl_->started;
+  h.detail = {{"loop_alive", h.loop_alive}, {"loop_age_s", loop_age}, {"running", impl_->started.load()}};
+  nlohmann::json cams = nlohmann::json::object();
+  const auto snap = impl_->loop->snapshot();
+  const auto cfg = impl_->current();
+  for (const auto& cam : cfg->cameras) {
+    const std::string state = snap.contains(cam.id) ? snap[cam.id].value("state", "starting") : "starting";
+    // "reconnecting" is the configured backoff; a camera that gives up becomes "failed".
+    const bool ok = state == "running" || state == "starting" || state == "blocked" || state == "eos" ||
+                    state == "reconnecting";
+    cams[cam.id] = {{"state", state}, {"healthy", ok}};
+    h.healthy = h.healthy && ok;
+  }
+  h.detail["cameras"] = cams;
+  h.detail["status"] = h.healthy ? "ok" : "unhealthy";
+  return h;
+}
+
+int Daemon::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }
+
+Daemon::~Daemon() { stop(); }
+
+const std::string& Daemon::publish_endpoint() const { return impl_->publisher->endpoint(); }
+const std::string& Daemon::control_endpoint() const { return impl_->control->endpoint(); }
+
+void Daemon::start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(impl_->cfg->daemon.publish.startup_grace_ms));
+  impl_->loop->start();
+  std::lock_guard lock(impl_->reload_mu);
+  for (const auto& cam : impl_->cfg->cameras) impl_->start_camera(cam, journal_numbering(cam.id));
+  const auto cam_dir = impl_->cfg->dir / "cameras";
+  if (impl_->cfg->daemon.reload_watch && std::filesystem::is_directory(cam_dir)) {
+    Daemon* self = this;
+    impl_->watcher = std::make_unique<detail::CameraDirWatcher>(
+        cam_dir, std::chrono::milliseconds(impl_->cfg->daemon.reload_debounce_ms), [self] {
+          logger().info("reload: files in cameras/ changed");
+          self->reload();
+        });
+  }
+  logger().info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());
+}
+
+InferenceLoop::Numbering Daemon::journal_numbering(const std::string& camera) const {
+  // seq and epoch continue where this camera's journal left off.
+  const Journal::Last last = impl_->journal ? Journal::last(impl_->journal->config().dir, camera) : Journal::Last{};
+  return InferenceLoop::Numbering{last.seq, last.epoch};
+}
+
+ReloadResult Daemon::reload() {
+  std::lock_guard lock(impl_->reload_mu);
+  ReloadResult result;
+  if (!impl_->started) {
+    result.error = "reload: the daemon is not running";
+    return result;
+  }
+  const config::Config& old = *impl_->cfg;
+  std::shared_ptr<const config::Config> next;
+  std::set<std::string> starting;  // added or changed camera ids
+  ModelSet fresh;
+  try {
+    next = config::load_config(old.dir, old.options);
+    check_uris(*next);
+    for (const auto& cam : next->cameras) {
+      const auto* before = old.find_camera(cam.id);
+      if (before == nullptr) {
+        result.added.push_back(cam.id);
+      } else if (!(*before == cam) || model_paths(old, *before) != model_paths(*next, cam)) {
+        result.changed.push_back(cam.id);
+      } else {
+        result.unchanged.push_back(cam.id);
+        continue;
+      }
+      starting.insert(cam.id);
+    }
+    fresh = load_models(*next, &starting);
+  } catch (const std::exception& e) {
+    ++impl_->reloads_rejected;
+    result.error = e.what();
+    logger().error("reload rejected, the running configuration stays in force: {}", e.what());
+    return result;
+  }
+  for (const auto& cam : old.cameras) {
+    if (next->find_camera(cam.id) == nullptr) result.removed.push_back(cam.id);
+  }
+  result.restart_required = restart_only_changes(old.daemon, next->daemon);
+  for (const auto& key : result.restart_required) {
+    logger().warn("reload: actiond.json /{} changed; it takes effect at the next restart", key);
+  }
+  // Stop removed and changed cameras (their open segments end "reconfigured"), keeping their numbering.
+  std::map<std::string, InferenceLoop::Numbering> numbering;
+  for (const auto* ids : {&result.removed, &result.changed}) {
+    for (const auto& id : *ids) {
+      auto it = impl_->running.find(id);
+      if (it == impl_->running.end()) continue;
+      if (it->second.source) it->second.source->stop();
+      numbering[id] = impl_->loop->remove_camera(it->second.handle, "reconfigured");
+      std::lock_guard running_lock(impl_->running_mu);
+      impl_->running.erase(it);
+    }
+  }
+  for (const auto& cam : next->cameras) {
+    if (starting.count(cam.id) == 0) continue;
+    impl_->input_sizes[cam.id] = input_size(fresh, cam);
+  }
+  impl_->loop->adopt_models(std::move(fresh));
+  // Journal-based numbering for added cameras (they may have run before a restart).
+  for (const auto& cam : next->cameras) {
+    if (starting.count(cam.id) == 0) continue;
+    auto it = numbering.find(cam.id);
+    impl_->start_camera(cam, it != numbering.end() ? it->second : journal_numbering(cam.id));
+  }
+  {
+    std::lock_guard cfg_lock(impl_->cfg_mu);
+    impl_->cfg = next;
+  }
+  for (const auto& id : result.removed) impl_->metrics.forget_camera(id);
+  ++impl_->reloads;
+  result.ok = true;
+  logger().info("reload: {} added, {} removed, {} changed, {} unchanged", result.added.size(), result.removed.size(),
+               result.changed.size(), result.unchanged.size());
+  return result;
+}
+
+void Daemon::stop(const std::string& reason) {
+  if (!impl_ || !impl_->started) return;
+  impl_->watcher.reset();
+  std::lock_guard lock(impl_->reload_mu);
+  impl_->started = false;
+  for (auto& [id, r] : impl_->running) {
+    if (r.source) r.source->stop();  // intake stops first
+  }
+  {
+    std::lock_guard running_lock(impl_->running_mu);
+    impl_->running.clear();
+  }
+  impl_->loop->stop(reason);                  // ends open segments, emits their events
+  if (!impl_->publisher->flush(std::chrono::seconds(5))) logger().warn("publisher: not drained after 5 s");
+  logger().info("actiond stopped ({})", reason);
+}
+
+}  // namespace actiond::daemon

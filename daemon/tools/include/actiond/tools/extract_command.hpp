@@ -1,0 +1,29 @@
+#pragma once
+// `actiond extract`: runs videos through the daemon's own ingest path (GStreamer decode, videorate to
+// the analysis fps, scale to the model's input, RGB) and, with a backbone, the same TorchScript
+// inference, so training sees exactly what serving sees. Per video it writes
+//   OUT/<video>.features.npy   float32 [T, D]            (with --model)
+//   OUT/<video>.frames.npy     uint8   [T, H, W, 3]       (with --frames WxH)
+//   OUT/<video>.pts.npy        float64 [T]   stream time of each analysed frame, seconds
+//
+// Thread-safety: run from one thread (it starts the usual pipeline threads internally).
+#include <ostream>
+#include <vector>
+#include <string>
+
+namespace actiond::tools {
+
+struct ExtractOptions {
+  std::string model;       // backbone .pt (optional if frames_size is set)
+  std::string videos;      // directory of videos (or a single file)
+  std::string out;
+  double fps = 5.0;
+  std::string frames_size; // "WxH": also dump the model-input frames (uint8), e.g. for backbone training
+  int batch = 16;
+  int threads = 2;
+};
+
+int run_extract(const ExtractOptions& options, std::ostream& progress);
+
+
+}  // namespace actiond::tools

@@ -1,0 +1,40 @@
+#pragma once
+// `actiond eval --workbench`: runs a segmenter over extracted features of a benchmark split exactly as
+// the daemon does (windows of the manifest's size ending `lookahead` frames after the decided frame,
+// then the daemon's SegmentTracker), and reports the MS-TCN metrics against the ground truth.
+//
+// Thread-safety: run from one thread.
+#include "actiond/config/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace actiond::tools {
+
+struct WorkbenchEvalOptions {
+  std::string world;       // dataset root (groundTruth/, mapping.txt, splits/)
+  std::string features;    // output of actiond extract --model
+  std::string segmenter;   // TorchScript segmenter
+  std::string split = "test";
+  double video_fps = 25.0; // frame rate of the ground truth
+  double fps = 5.0;        // analysis rate of the features
+  // The demo camera's tracker settings (config/examples/demo/cameras/workbench.json).
+  config::TrackerConfig tracker = [] {
+    config::TrackerConfig t;
+    t.threshold = 0.5;
+    t.confirm_frames = 2;
+    t.boundary_confirm_frames = 1;
+    t.min_duration_s = 0.6;
+    t.boundary_threshold = 0.5;
+    return t;
+  }();
+  bool json = false;
+};
+
+nlohmann::json evaluate_workbench(const WorkbenchEvalOptions& options);
+int run_workbench_eval(const WorkbenchEvalOptions& options, std::ostream& out);
+
+}  // namespace actiond::tools

@@ -1,0 +1,137 @@
+#include "actiond/tools/extract_command.hpp"
+
+#include "actiond/models/models.hpp"
+#include "actiond/pipeline/files/npy_file.hpp"
+#include "actiond/pipeline/sources/camera_source.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace actiond::tools {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void progress_bar(std::ostream& out, std::size_t done, std::size_t total, const std::string& name, long frames) {
+  const int width = 30;
+  const int filled = total ? static_cast<int>(width * done / total) : width;
+  out << "\rextract [" << std::string(static_cast<std::size_t>(filled), '#')
+      << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/" << total << " " << name
+      << " (" << frames << " frames)   " << std::flush;
+}
+
+}  // namespace
+
+int run_extract(const ExtractOptions& opt, std::ostream& progress) {
+  if (opt.model.empty() && opt.frames_size.empty()) throw std::runtime_error("extract needs --model and/or --frames WxH");
+  std::unique_ptr<models::Backbone> backbone;
+  int width = 0;
+  int height = 0;
+  if (!opt.model.empty()) {
+    models::set_threads(opt.threads, 1);
+    backbone = models::Backbone::load(opt.model);
+    width = backbone->manifest().input_width;
+    height = backbone->manifest().input_height;
+  }
+  if (!opt.frames_size.empty()) {
+    int w = 0;
+    int h = 0;
+    if (std::sscanf(opt.frames_size.c_str(), "%dx%d", &w, &h) != 2 || w < 8 || h < 8) {
+      throw std::runtime_error("--frames must be WxH, got \"" + opt.frames_size + "\"");
+    }
+    if (backbone && (w != width || h != height)) {
+      throw std::runtime_error("--frames " + opt.frames_size + " differs from the model input " + std::to_string(width) +
+                               "x" + std::to_string(height));
+    }
+    width = w;
+    height = h;
+  }
+  std::vector<fs::path> videos;
+  if (fs::is_directory(opt.videos)) {
+    for (const auto& e : fs::directory_iterator(opt.videos)) {
+      if (e.is_regular_file()) videos.push_back(e.path());
+    }
+  } else if (fs::is_regular_file(opt.videos)) {
+    videos.push_back(opt.videos);
+  } else {
+    throw std::runtime_error(opt.videos + ": no such file or directory");
+  }
+  std::sort(videos.begin(), videos.end());
+  fs::create_directories(opt.out);
+
+  for (std::size_t v = 0; v < videos.size(); ++v) {
+    const fs::path& video = videos[v];
+    pipeline::FrameHub hub;
+    pipeline::SourceOptions so;
+    so.handle = 1;
+    so.camera.id = "extract";
+    so.camera.uri = "file://" + fs::absolute(video).string();
+    so.camera.fps = opt.fps;
+    so.camera.realtime = false;  // as fast as we consume, no drops
+    so.camera.queue_frames = opt.batch * 2;
+    so.width = width;
+    so.height = height;
+    pipeline::CameraSource source(so, hub);
+    source.start();
+
+    std::vector<float> features;
+    std::vector<std::uint8_t> frames;
+    std::vector<double> pts;
+    std::vector<pipeline::SourceItem> items;
+    std::vector<models::ImageView> batch;
+    std::vector<float> out;
+    bool done = false;
+    std::string failure;
+    auto last_report = std::chrono::steady_clock::now();
+    while (!done) {
+      hub.wait(std::chrono::milliseconds(100));
+      items.clear();
+      hub.take(static_cast<std::size_t>(opt.batch), items);
+      batch.clear();
+      for (const auto& it : items) {
+        if (it.kind == pipeline::SourceItem::Kind::status) {
+          if (it.status.state == pipeline::StreamState::eos) done = true;
+          if (it.status.state == pipeline::StreamState::failed) {
+            done = true;
+            failure = it.status.reason;
+          }
+          continue;
+        }
+        const auto& f = it.frame;
+        pts.push_back(f.pts);
+        if (!opt.frames_size.empty()) {
+          for (int y = 0; y < f.height; ++y) frames.insert(frames.end(), f.data + y * f.stride, f.data + y * f.stride + f.width * 3);
+        }
+        batch.push_back({f.data, f.width, f.height, f.stride});
+      }
+      if (backbone && !batch.empty()) {
+        backbone->infer(batch, out);
+        features.insert(features.end(), out.begin(), out.end());
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (!batch.empty() && now - last_report > std::chrono::milliseconds(500)) {
+        last_report = now;
+        progress_bar(progress, v, videos.size(), video.filename().string(), static_cast<long>(pts.size()));
+      }
+    }
+    source.stop();
+    if (!failure.empty()) throw std::runtime_error(video.string() + ": " + failure);
+    const std::string stem = (fs::path(opt.out) / video.stem()).string();
+    const long n = static_cast<long>(pts.size());
+    pipeline::write_npy(stem + ".pts.npy", "<f8", {n}, pts.data(), pts.size() * sizeof(double));
+    if (backbone) {
+      const long d = backbone->manifest().feature_dim;
+      pipeline::write_npy(stem + ".features.npy", "<f4", {n, d}, features.data(), features.size() * sizeof(float));
+    }
+    if (!opt.frames_size.empty()) pipeline::write_npy(stem + ".frames.npy", "|u1", {n, height, width, 3}, frames.data(), frames.size());
+    progress_bar(progress, v + 1, videos.size(), video.filename().string(), n);
+  }
+  progress << "\n";
+  return 0;
+}
+
+}  // namespace actiond::tools

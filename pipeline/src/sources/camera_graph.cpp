@@ -1,0 +1,152 @@
+// Building and tearing down a connection's pipeline (supervisor thread).
+#include "sources/camera_graph.hpp"
+
+#include <gst/video/video.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace actiond::pipeline::detail {
+
+SyntheticFeed::SyntheticFeed(const SourceSpec& spec) : pattern_(spec.pattern) {
+  WorkbenchOptions wo;
+  wo.seed = spec.seed;
+  wo.width = pattern_.width;
+  wo.height = pattern_.height;
+  wo.fps = pattern_.fps;
+  world_ = std::make_unique<WorkbenchWorld>(wo);
+}
+
+GstBuffer* SyntheticFeed::next_buffer() {
+  const gsize size = static_cast<gsize>(pattern_.width) * pattern_.height * 3;
+  GstBuffer* buf = gst_buffer_new_allocate(nullptr, size, nullptr);
+  GstMapInfo map;
+  gst_buffer_map(buf, &map, GST_MAP_WRITE);
+  std::lock_guard lock(mu_);
+  world_->next_frame(map.data);
+  gst_buffer_unmap(buf, &map);
+  const auto fps = static_cast<guint64>(pattern_.fps);
+  GST_BUFFER_PTS(buf) = gst_util_uint64_scale(frames_, GST_SECOND, fps);
+  GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(1, GST_SECOND, fps);
+  ++frames_;
+  return buf;
+}
+
+void SyntheticFeed::restart_connection() {
+  std::lock_guard lock(mu_);
+  frames_ = 0;
+}
+
+CameraGraph::CameraGraph(const SourceContext& ctx, SourceState& state, SyntheticFeed* synthetic)
+    : ctx_(ctx), state_(state), synthetic_(synthetic), pipeline_(gst_pipeline_new(("cam-" + ctx.cam.id).c_str())) {
+  build_tail();
+  build_source(GST_BIN(pipeline_.get()));
+  sync_.store(1, std::memory_order_release);  // everything above happens before any callback
+}
+
+CameraGraph::~CameraGraph() {
+  gst_element_set_state(pipeline_.get(), GST_STATE_NULL);  // joins the streaming threads
+  sync_.load(std::memory_order_acquire);                    // ... and everything they did
+}
+
+std::uint64_t CameraGraph::rate_drops() const {
+  guint64 dropped = 0;
+  if (rate_ != nullptr) g_object_get(rate_, "drop", &dropped, nullptr);
+  return dropped;
+}
+
+// The processing tail, identical for every source kind.
+void CameraGraph::build_tail() {
+  const auto& cam = ctx_.cam;
+  GstBin* bin = GST_BIN(pipeline_.get());
+  rate_ = add_element(bin, "videorate");
+  g_object_set(rate_, "drop-only", TRUE, nullptr);
+  GstElement* rate_caps = add_element(bin, "capsfilter");
+  int num = 0;
+  int den = 1;
+  gst_util_double_to_fraction(cam.fps, &num, &den);
+  set_caps_property(rate_caps, gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, num, den, nullptr));
+  crop_ = add_element(bin, "videocrop");
+  GstElement* scale = add_element(bin, "videoscale");
+  g_object_set(scale, "add-borders", FALSE, nullptr);
+  GstElement* convert = add_element(bin, "videoconvert");
+  GstElement* out_caps = add_element(bin, "capsfilter");
+  set_caps_property(out_caps, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT,
+                                                  ctx_.opt.width, "height", G_TYPE_INT, ctx_.opt.height, nullptr));
+  GstElement* appsink = add_element(bin, "appsink");
+  // Files at real-time pace and the synthetic camera are paced by the sink's clock; network and
+  // capture sources pace themselves, and blocking files run as fast as analysis allows.
+  const bool paced = ctx_.spec.kind == SourceSpec::Kind::synthetic || (!ctx_.spec.live && !ctx_.blocking);
+  g_object_set(appsink, "max-buffers", ctx_.blocking ? 2u : 1u, "drop", ctx_.blocking ? FALSE : TRUE, "sync",
+               paced ? TRUE : FALSE, "enable-last-sample", FALSE, nullptr);
+  if (!gst_element_link_many(rate_, rate_caps, crop_, scale, convert, out_caps, appsink, nullptr)) {
+    throw std::runtime_error("cannot link the processing tail of camera " + cam.id);
+  }
+  tail_sink_ = rate_;
+  PadPtr rate_pad(gst_element_get_static_pad(rate_, "sink"));
+  gst_pad_add_probe(rate_pad.get(), GST_PAD_PROBE_TYPE_BUFFER, &CameraGraph::on_decoded, this, nullptr);
+  PadPtr crop_pad(gst_element_get_static_pad(crop_, "sink"));
+  gst_pad_add_probe(crop_pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, &CameraGraph::on_crop_caps, this, nullptr);
+
+  GstAppSinkCallbacks cbs{};
+  cbs.new_sample = &CameraGraph::on_new_sample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(appsink), &cbs, this, nullptr);
+  g_signal_connect(pipeline_.get(), "deep-element-added", G_CALLBACK(&CameraGraph::on_element_added), this);
+}
+
+void CameraGraph::build_source(GstBin* bin) {
+  switch (ctx_.spec.kind) {
+    case SourceSpec::Kind::test_pattern: build_test_source(bin); break;
+    case SourceSpec::Kind::synthetic: build_synthetic_source(bin); break;
+    case SourceSpec::Kind::v4l2: {
+      GstElement* src = add_element(bin, "v4l2src");
+      g_object_set(src, "device", ctx_.spec.device.c_str(), nullptr);
+      GstElement* dec = add_element(bin, "decodebin");
+      g_signal_connect(dec, "pad-added", G_CALLBACK(&CameraGraph::on_pad_added), this);
+      if (!gst_element_link(src, dec)) throw std::runtime_error("cannot link v4l2src");
+      break;
+    }
+    case SourceSpec::Kind::features:  // no pipeline (CameraSource replays the file itself)
+      throw std::logic_error("features:// cameras have no GStreamer graph");
+    case SourceSpec::Kind::decode: {
+      GstElement* dec = add_element(bin, "uridecodebin");
+      g_object_set(dec, "uri", ctx_.spec.uri.c_str(), nullptr);
+      g_signal_connect(dec, "pad-added", G_CALLBACK(&CameraGraph::on_pad_added), this);
+      g_signal_connect(dec, "source-setup", G_CALLBACK(&CameraGraph::on_source_setup), this);
+      break;
+    }
+  }
+}
+
+void CameraGraph::build_test_source(GstBin* bin) {
+  const auto& pattern = ctx_.spec.pattern;
+  pattern_src_ = add_element(bin, "videotestsrc");
+  g_object_set(pattern_src_, "is-live", TRUE, nullptr);
+  gst_util_set_object_arg(G_OBJECT(pattern_src_), "pattern", pattern.cycle.front().c_str());
+  GstElement* caps = add_element(bin, "capsfilter");
+  set_caps_property(caps, gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, pattern.width, "height", G_TYPE_INT,
+                                              pattern.height, "framerate", GST_TYPE_FRACTION, pattern.fps, 1, nullptr));
+  if (!gst_element_link_many(pattern_src_, caps, tail_sink_, nullptr)) throw std::runtime_error("cannot link test camera");
+  if (pattern.cycle.size() > 1) {
+    PadPtr pad(gst_element_get_static_pad(pattern_src_, "src"));
+    gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, &CameraGraph::on_pattern_buffer, this, nullptr);
+  }
+}
+
+// The workbench world rendered live into an appsrc; the appsink paces it to real time.
+void CameraGraph::build_synthetic_source(GstBin* bin) {
+  const auto& p = ctx_.spec.pattern;
+  GstElement* src = add_element(bin, "appsrc");
+  set_caps_property(src, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT, p.width,
+                                             "height", G_TYPE_INT, p.height, "framerate", GST_TYPE_FRACTION, p.fps, 1,
+                                             nullptr));
+  g_object_set(src, "is-live", TRUE, "format", GST_FORMAT_TIME, "block", TRUE, "max-bytes",
+               static_cast<guint64>(p.width * p.height * 3 * 2), nullptr);
+  GstAppSrcCallbacks cbs{};
+  cbs.need_data = &CameraGraph::on_need_data;
+  gst_app_src_set_callbacks(GST_APP_SRC(src), &cbs, this, nullptr);
+  synthetic_->restart_connection();
+  if (!gst_element_link(src, tail_sink_)) throw std::runtime_error("cannot link the synthetic camera");
+}
+
+}  // namespace actiond::pipeline::detail

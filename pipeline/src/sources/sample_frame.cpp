@@ -1,0 +1,61 @@
+#include "sources/sample_frame.hpp"
+
+#include <gst/video/video.h>
+
+#include <memory>
+
+namespace actiond::pipeline::detail {
+
+namespace {
+
+// Keeps a sample's buffer mapped as a video frame; destroyed when the last Frame copy goes away.
+struct MappedSample {
+  GstSample* sample = nullptr;
+  GstVideoFrame vframe{};
+  bool mapped = false;
+  ~MappedSample() {
+    if (mapped) gst_video_frame_unmap(&vframe);
+    if (sample != nullptr) gst_sample_unref(sample);
+  }
+};
+
+}  // namespace
+
+std::optional<Frame> frame_from_sample(GstSample* sample) {
+  auto mapped = std::make_shared<MappedSample>();
+  mapped->sample = sample;
+  GstVideoInfo vinfo;
+  GstBuffer* buf = gst_sample_get_buffer(sample);
+  if (!gst_video_info_from_caps(&vinfo, gst_sample_get_caps(sample)) ||
+      !gst_video_frame_map(&mapped->vframe, &vinfo, buf, GST_MAP_READ)) {
+    return std::nullopt;
+  }
+  mapped->mapped = true;
+
+  Frame f;
+  f.arrival = std::chrono::steady_clock::now();
+  f.time = std::chrono::system_clock::now();
+  static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");
+  if (GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps)) {
+    // NTP epoch (1900) to Unix epoch (1970): 2208988800 s.
+    const auto unix_ns = static_cast<std::int64_t>(meta->timestamp) - 2208988800LL * 1000000000LL;
+    f.time = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(unix_ns)));
+    f.clock = ClockSource::ntp;
+  }
+  const GstSegment* seg = gst_sample_get_segment(sample);
+  GstClockTime pts = GST_BUFFER_PTS(buf);
+  if (seg != nullptr && GST_CLOCK_TIME_IS_VALID(pts)) {
+    guint64 st = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, pts);
+    if (GST_CLOCK_TIME_IS_VALID(st)) pts = st;
+  }
+  f.pts = GST_CLOCK_TIME_IS_VALID(pts) ? static_cast<double>(pts) / GST_SECOND : 0.0;
+  f.width = GST_VIDEO_FRAME_WIDTH(&mapped->vframe);
+  f.height = GST_VIDEO_FRAME_HEIGHT(&mapped->vframe);
+  f.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&mapped->vframe, 0);
+  f.data = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&mapped->vframe, 0));
+  f.storage = std::move(mapped);
+  return f;
+}
+
+}  // namespace actiond::pipeline::detail
