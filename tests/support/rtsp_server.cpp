@@ -51,6 +51,12 @@ RtspTestServer::RtspTestServer(Options options) : impl_(std::make_unique<Impl>()
                              "speed-preset=ultrafast key-int-max=25 ! rtph264pay name=pay0 pt=96 config-interval=1 )";
   gst_rtsp_media_factory_set_launch(factory, launch.c_str());
   gst_rtsp_media_factory_set_shared(factory, TRUE);
+  using Transports = Options::Transports;
+  if (impl_->opt.transports == Transports::udp_only) {
+    gst_rtsp_media_factory_set_protocols(factory, GST_RTSP_LOWER_TRANS_UDP);
+  } else if (impl_->opt.transports == Transports::tcp_only) {
+    gst_rtsp_media_factory_set_protocols(factory, GST_RTSP_LOWER_TRANS_TCP);
+  }
   if (!impl_->opt.user.empty()) {
     GstRTSPAuth* auth = gst_rtsp_auth_new();
     GstRTSPToken* token = gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "user", nullptr);

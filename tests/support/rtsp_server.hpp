@@ -14,6 +14,8 @@ class RtspTestServer {
     std::string path = "/test";
     std::string user;      // non-empty: require Basic auth
     std::string password;
+    enum class Transports { any, udp_only, tcp_only };
+    Transports transports = Transports::any;  // lower transports the server accepts in SETUP
   };
   explicit RtspTestServer(Options options);
   RtspTestServer() : RtspTestServer(Options{}) {}

@@ -72,6 +72,18 @@ json EventFactory::segment_json(const SegmentInfo& s) const {
               {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)}};
 }
 
+json EventFactory::unfinished_end(const json& segment_event, double pts, const std::string& time,
+                                  const std::string& reason) {
+  json j = envelope("segment.end", pts);
+  j["time"] = time;
+  j["clock"] = segment_event.value("clock", "arrival");
+  j["latency_ms"] = 0.0;  // not measured: decided at start-up, not from a frame
+  j["segment"] = segment_event.at("segment");
+  j["segment"]["end"] = json{{"pts", round_to(pts, 6)}, {"time", time}};
+  j["segment"]["end_reason"] = reason;
+  return j;
+}
+
 json EventFactory::from_tracker(const TrackerEvent& ev) {
   json j = frame_event(ev);
   j["clock"] = clock_;

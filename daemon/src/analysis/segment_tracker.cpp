@@ -61,12 +61,18 @@ void SegmentTracker::detect_boundary(const DecidedFrame& frame, int label, std::
   const float s = b_scores_[mid];
   const bool rises = mid == 0 || s >= b_scores_[mid - 1];
   if (s >= cfg_.boundary_threshold && rises && s > b_scores_[mid + 1]) {
+    const int from = mid == 0 ? background_ : b_labels_[mid - 1];
+    const int to = b_labels_[mid + 1];
+    if (from == to) {  // a score peak inside one label separates nothing a subscriber could use
+      ++counters_.boundaries_same_label;
+      return;
+    }
     TrackerEvent ev;
     ev.type = TrackerEvent::Type::boundary;
     ev.at = b_points_[mid];
     ev.score = s;
-    ev.from_label = mid == 0 ? background_ : b_labels_[mid - 1];
-    ev.to_label = b_labels_[mid + 1];
+    ev.from_label = from;
+    ev.to_label = to;
     ++counters_.boundaries;
     out.push_back(std::move(ev));
   }

@@ -176,6 +176,45 @@ Journal::Last Journal::last(const fs::path& dir, const std::string& camera) {
   return {};
 }
 
+Journal::Tail Journal::tail(const fs::path& dir, const std::string& camera) {
+  Tail t;
+  bool have_last = false;
+  const auto files = files_of(dir, camera);
+  // Newest file first, until one holds a segment event (the latest one decides).
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    std::ifstream in(*it);
+    nlohmann::json last_event;
+    nlohmann::json segment_event;
+    for (std::string line; std::getline(in, line);) {
+      if (in.eof()) break;  // no newline: an incomplete last line
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned()) continue;
+      if (j.value("type", "").rfind("segment.", 0) == 0 && j.contains("segment")) segment_event = j;
+      if (!have_last) last_event = std::move(j);
+    }
+    if (!have_last && !last_event.is_null()) {
+      have_last = true;
+      t.last.seq = last_event["seq"].get<std::uint64_t>();
+      const auto epoch = last_event.find("epoch");
+      t.last.epoch = epoch != last_event.end() && epoch->is_number_unsigned() ? epoch->get<std::uint64_t>() : 0;
+      const auto pts = last_event.find("pts");
+      t.pts = pts != last_event.end() && pts->is_number() ? pts->get<double>() : 0.0;
+      for (const char* key : {"time", "emitted_at"}) {
+        const auto v = last_event.find(key);
+        if (v != last_event.end() && v->is_string()) {
+          t.time = v->get<std::string>();
+          break;
+        }
+      }
+    }
+    if (!segment_event.is_null()) {
+      if (segment_event["type"] != "segment.end") t.open_segment_event = std::move(segment_event);
+      return t;
+    }
+  }
+  return t;
+}
+
 std::vector<std::string> Journal::read(const fs::path& dir, const std::string& camera, std::uint64_t from,
                                        std::size_t max) {
   std::vector<std::string> out;

@@ -97,10 +97,12 @@ struct Daemon::Impl {
   }
   std::atomic<bool> started{false};  // written under reload_mu; read by health() from the HTTP thread
 
-  void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from);
+  void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
+                    std::optional<InferenceLoop::Unfinished> unfinished = std::nullopt);
 };
 
-void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from) {
+void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
+                                 std::optional<InferenceLoop::Unfinished> unfinished) {
   const pipeline::CameraHandle handle = next_handle++;
   pipeline::SourceOptions opt;
   opt.handle = handle;
@@ -108,7 +110,7 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
   opt.width = input_sizes.at(cam.id).first;
   opt.height = input_sizes.at(cam.id).second;
   opt.last_epoch = from.epoch;
-  loop->add_camera(handle, cam, from.seq, from.epoch);
+  loop->add_camera(handle, cam, from, std::move(unfinished));
   std::unique_ptr<pipeline::CameraSource> source;
   try {
     source = std::make_unique<pipeline::CameraSource>(opt, hub);
@@ -254,7 +256,7 @@ void Daemon::start() {
   std::this_thread::sleep_for(std::chrono::milliseconds(impl_->cfg->daemon.publish.startup_grace_ms));
   impl_->loop->start();
   std::lock_guard lock(impl_->reload_mu);
-  for (const auto& cam : impl_->cfg->cameras) impl_->start_camera(cam, journal_numbering(cam.id));
+  for (const auto& cam : impl_->cfg->cameras) start_from_journal(cam);
   const auto cam_dir = impl_->cfg->dir / "cameras";
   if (impl_->cfg->daemon.reload_watch && std::filesystem::is_directory(cam_dir)) {
     Daemon* self = this;
@@ -267,10 +269,16 @@ void Daemon::start() {
   logger().info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());
 }
 
-InferenceLoop::Numbering Daemon::journal_numbering(const std::string& camera) const {
-  // seq and epoch continue where this camera's journal left off.
-  const Journal::Last last = impl_->journal ? Journal::last(impl_->journal->config().dir, camera) : Journal::Last{};
-  return InferenceLoop::Numbering{last.seq, last.epoch};
+void Daemon::start_from_journal(const config::CameraConfig& cam) {
+  // seq and epoch continue where this camera's journal left off; a segment it left open is ended.
+  if (!impl_->journal) {
+    impl_->start_camera(cam, InferenceLoop::Numbering{});
+    return;
+  }
+  const Journal::Tail tail = Journal::tail(impl_->journal->config().dir, cam.id);
+  std::optional<InferenceLoop::Unfinished> unfinished;
+  if (!tail.open_segment_event.is_null()) unfinished = InferenceLoop::Unfinished{tail.open_segment_event, tail.pts, tail.time};
+  impl_->start_camera(cam, InferenceLoop::Numbering{tail.last.seq, tail.last.epoch}, std::move(unfinished));
 }
 
 ReloadResult Daemon::reload() {
@@ -330,11 +338,14 @@ ReloadResult Daemon::reload() {
     impl_->input_sizes[cam.id] = input_size(fresh, cam);
   }
   impl_->loop->adopt_models(std::move(fresh));
-  // Journal-based numbering for added cameras (they may have run before a restart).
   for (const auto& cam : next->cameras) {
     if (starting.count(cam.id) == 0) continue;
     auto it = numbering.find(cam.id);
-    impl_->start_camera(cam, it != numbering.end() ? it->second : journal_numbering(cam.id));
+    if (it != numbering.end()) {
+      impl_->start_camera(cam, it->second);
+    } else {
+      start_from_journal(cam);  // an added camera may have run before a restart
+    }
   }
   {
     std::lock_guard cfg_lock(impl_->cfg_mu);

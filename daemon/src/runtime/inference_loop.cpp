@@ -79,13 +79,20 @@ void InferenceLoop::post(std::function<void()> fn, bool wait) {
   fut.wait();
 }
 
-void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera,
-                               std::uint64_t last_seq, std::uint64_t last_epoch) {
-  post([this, handle, camera, last_seq, last_epoch] {
+void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, Numbering from,
+                               std::optional<Unfinished> unfinished) {
+  post([this, handle, camera, from, unfinished = std::move(unfinished)] {
     auto* bb = camera.models.backbone.empty() ? nullptr : models_.backbones.at(camera.models.backbone).get();
     auto* seg = models_.segmenters.at(camera.models.segmenter).get();
     auto* rec = camera.models.recognizer.empty() ? nullptr : models_.recognizers.at(camera.models.recognizer).get();
-    cameras_[handle] = std::make_unique<Camera>(handle, camera, bb, seg, rec, last_seq, last_epoch);
+    auto& cam = cameras_[handle];
+    cam = std::make_unique<Camera>(handle, camera, bb, seg, rec, from.seq, from.epoch);
+    if (unfinished) {
+      logger().warn("camera {}: segment {} was left open by the previous run; ending it (restart)", camera.id,
+                    unfinished->segment_event["segment"].value("id", "?"));
+      emit(*cam, cam->events.unfinished_end(unfinished->segment_event, unfinished->last_pts, unfinished->last_time,
+                                            "restart"));
+    }
   }, true);
 }
 

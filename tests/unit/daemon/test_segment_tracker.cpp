@@ -76,8 +76,10 @@ TEST_CASE("segment tracker: score sequences -> events", "[tracker]") {
        {"start 1 @0.0 s1", "end 1 @0.0..2.8 source_lost s1"}},
       {"boundary at the local peak above threshold", "000111111", {0, 0, 0.2f, 0.9f, 0.3f, 0, 0, 0, 0}, "",
        {"boundary @0.6 0.9 0->1", "start 1 @0.6 s1"}},
-      {"boundary below threshold or on a plateau rise is reported once", "0000000",
-       {0.4f, 0.45f, 0, 0.6f, 0.6f, 0.1f, 0}, "", {"boundary @0.8 0.6 0->0"}},
+      {"boundary below threshold or on a plateau rise is reported once", "0000111",
+       {0.4f, 0.45f, 0, 0.6f, 0.6f, 0.1f, 0}, "", {"boundary @0.8 0.6 0->1"}},
+      {"a score peak with the same label on both sides is no boundary", "0000000",
+       {0.4f, 0.45f, 0, 0.6f, 0.6f, 0.1f, 0}, "", {}},
       {"close with nothing open emits nothing", "000", {}, "shutdown", {}},
   };
   for (const auto& c : cases) {

@@ -56,6 +56,12 @@ class EventFactory {
   // While a segment is open: its running confidence and the top-k labels of the latest decided frame.
   nlohmann::json segment_update(const SegmentInfo& open, const FramePoint& at, const std::vector<float>& probs, int k = 3);
 
+  // Ends a segment an earlier run published and never ended: `segment_event` is its latest
+  // segment.start/update as journaled; the end is dated at `pts`/`time` (the camera's last
+  // journaled event) with `reason`.
+  nlohmann::json unfinished_end(const nlohmann::json& segment_event, double pts, const std::string& time,
+                                const std::string& reason);
+
   // Clip-level top-k of the camera's recognizer.
   nlohmann::json recognition(const Recognition& r);
 

@@ -13,7 +13,8 @@
 //     background (`background`), after `max_duration_s` (`max_duration`; a new segment of the same
 //     label starts at that frame), or through close() (`eos`, `source_lost`, `shutdown`, ...);
 //   - a `boundary` is reported at local peaks of the boundary score at or above `boundary_threshold`
-//     (decided one frame late, when the next score is known).
+//     (decided one frame late, when the next score is known) whose frame labels before and after
+//     differ; a peak with the same label on both sides is counted, not reported.
 //
 // Thread-safety: none; owned by the inference loop, one tracker per camera.
 #include "actiond/config/config.hpp"
@@ -64,6 +65,7 @@ struct TrackerCounters {
   std::uint64_t segments_published = 0;
   std::uint64_t segments_too_short = 0;
   std::uint64_t boundaries = 0;
+  std::uint64_t boundaries_same_label = 0;  // score peaks with the same label on both sides: not published
 };
 
 class SegmentTracker {

@@ -12,6 +12,8 @@
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/io/unique_fd.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -49,6 +51,16 @@ class Journal {
   };
   // The last complete event recorded for `camera` (zeros when none).
   static Last last(const std::filesystem::path& dir, const std::string& camera);
+  // What a camera's journal ends with, for a start after a crash.
+  struct Tail {
+    Last last;
+    double pts = 0.0;        // of the last event
+    std::string time;        // of the last event: its frame `time`, else `emitted_at`
+    // The latest segment.start/update when no segment.end followed it: a segment the previous
+    // run left open (killed, OOM, power loss). Null otherwise.
+    nlohmann::json open_segment_event;
+  };
+  static Tail tail(const std::filesystem::path& dir, const std::string& camera);
   // Events of `camera` with seq >= from, oldest first, at most `max`.
   static std::vector<std::string> read(const std::filesystem::path& dir, const std::string& camera, std::uint64_t from,
                                        std::size_t max);

@@ -59,7 +59,7 @@ class Daemon {
   Health health() const;     // thread-safe
 
  private:
-  InferenceLoop::Numbering journal_numbering(const std::string& camera) const;
+  void start_from_journal(const config::CameraConfig& cam);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -63,14 +63,22 @@ class InferenceLoop {
   // Stops after closing every camera's open segment with `reason`. Idempotent.
   void stop(const std::string& reason);
 
-  // Registers a camera; returns once the loop has applied it. Its models must be in the ModelSet.
-  // `last_seq`/`last_epoch` continue the camera's numbering from its journal.
-  void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, std::uint64_t last_seq = 0,
-                  std::uint64_t last_epoch = 0);
   struct Numbering {
     std::uint64_t seq = 0;
     std::uint64_t epoch = 0;
   };
+  // A segment an earlier run of the daemon published and never ended (it was killed with the
+  // segment open): its latest segment.start/update event, and the camera's last journaled event.
+  struct Unfinished {
+    nlohmann::json segment_event;
+    double last_pts = 0.0;
+    std::string last_time;
+  };
+  // Registers a camera; returns once the loop has applied it. Its models must be in the ModelSet.
+  // `from` continues the camera's numbering (from its journal or its previous run). With
+  // `unfinished`, the camera's first event ends that segment (`end_reason: "restart"`).
+  void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, Numbering from,
+                  std::optional<Unfinished> unfinished);
   // Closes the camera's open segment with `reason` and forgets it; returns once applied, with the
   // camera's last seq and epoch (so a restarted camera continues them).
   Numbering remove_camera(pipeline::CameraHandle handle, const std::string& reason);
