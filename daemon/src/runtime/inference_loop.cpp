@@ -174,7 +174,7 @@ void InferenceLoop::run() {
     last_iteration_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
     run_commands();
     if (!running_.load()) break;
-    if (!hub_.wait(std::chrono::milliseconds(20))) break;
+    if (hub_.wait(std::chrono::milliseconds(20)) == pipeline::FrameHub::WaitResult::closed) break;
     // A frame is ready: give other cameras up to max_wait_ms to fill the batch (less when it fills).
     if (cfg_.max_wait_ms > 0 && hub_.pending_frames() > 0) {
       hub_.wait_frames(static_cast<std::size_t>(cfg_.max_batch), std::chrono::milliseconds(cfg_.max_wait_ms));

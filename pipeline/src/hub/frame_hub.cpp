@@ -44,6 +44,7 @@ bool FrameHub::push(SourceItem item) {
   if (is_frame && it->second.frames >= it->second.capacity) {
     if (it->second.blocking) {
       const CameraHandle cam = item.camera;
+      ++it->second.counters.producer_waits;
       space_.wait(lock, [&] {
         auto cur = slots_.find(cam);
         return closed_ || cur == slots_.end() || cur->second.frames < cur->second.capacity;
@@ -76,19 +77,22 @@ bool FrameHub::push(SourceItem item) {
   return true;
 }
 
-bool FrameHub::wait(std::chrono::milliseconds timeout) {
+FrameHub::WaitResult FrameHub::wait(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   ready_.wait_for(lock, timeout, [&] { return closed_ || total_items_ > 0; });
-  return !(closed_ && total_items_ == 0);
+  if (total_items_ > 0) return WaitResult::ready;
+  return closed_ ? WaitResult::closed : WaitResult::timeout;
 }
 
-void FrameHub::wait_frames(std::size_t frames, std::chrono::milliseconds timeout) {
+bool FrameHub::wait_frames(std::size_t frames, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  ready_.wait_for(lock, timeout, [&] {
+  auto pending = [&] {
     std::size_t n = 0;
     for (const auto& [cam, s] : slots_) n += s.frames;
-    return closed_ || n >= frames;
-  });
+    return n;
+  };
+  ready_.wait_for(lock, timeout, [&] { return closed_ || pending() >= frames; });
+  return pending() >= frames;
 }
 
 std::size_t FrameHub::take(std::size_t max_frames, std::vector<SourceItem>& out) {

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <thread>
 
 using namespace actiond::pipeline;
@@ -61,50 +62,76 @@ TEST_CASE("take is fair across cameras and bounded by max_frames", "[hub]") {
   CHECK(hub.pending_frames() == 3);
 }
 
+// Waits (with a deadline) until `cond` holds; a hang fails the test instead of stalling CI.
+template <typename Cond>
+bool eventually(Cond cond, std::chrono::milliseconds timeout = 5s) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// A producer thread that pushes one frame; joined with a watchdog (closing the hub frees it).
+struct Producer {
+  Producer(FrameHub& h, SourceItem item) : hub(h), thread([this, item] { result = hub.push(item); done = true; }) {}
+  ~Producer() {
+    if (!eventually([&] { return done.load(); })) hub.close();  // a stuck push would hang the join
+    thread.join();
+  }
+  FrameHub& hub;
+  std::atomic<bool> done{false};
+  std::atomic<bool> result{false};
+  std::thread thread;
+};
+
 TEST_CASE("a blocking queue makes the producer wait instead of dropping", "[hub]") {
   FrameHub hub;
   hub.add_camera(1, 1, true);
   hub.push(frame(1, 0));
-  std::atomic<bool> pushed{false};
-  std::thread producer([&] {
-    hub.push(frame(1, 1));
-    pushed = true;
-  });
-  std::this_thread::sleep_for(50ms);
-  CHECK_FALSE(pushed.load());
+  Producer producer(hub, frame(1, 1));
+  REQUIRE(eventually([&] { return hub.counters(1).producer_waits == 1; }));  // it is waiting for space
+  CHECK_FALSE(producer.done.load());
   std::vector<SourceItem> out;
-  hub.take(1, out);
-  producer.join();
-  CHECK(pushed.load());
+  CHECK(hub.take(1, out) == 1);
+  REQUIRE(eventually([&] { return producer.done.load(); }));
+  CHECK(producer.result.load());
   CHECK(hub.counters(1).dropped_queue_full == 0);
+  out.clear();
+  hub.take(1, out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].frame.pts == 1);
 }
 
 TEST_CASE("removing a camera releases a blocked producer", "[hub]") {
   FrameHub hub;
   hub.add_camera(1, 1, true);
   hub.push(frame(1, 0));
-  bool result = true;
-  std::thread producer([&] { result = hub.push(frame(1, 1)); });
-  std::this_thread::sleep_for(20ms);
+  Producer producer(hub, frame(1, 1));
+  REQUIRE(eventually([&] { return hub.counters(1).producer_waits == 1; }));
   hub.remove_camera(1);
-  producer.join();
-  CHECK_FALSE(result);
+  REQUIRE(eventually([&] { return producer.done.load(); }));
+  CHECK_FALSE(producer.result.load());
   CHECK_FALSE(hub.push(frame(1, 2)));
 }
 
-TEST_CASE("wait wakes on push and reports close", "[hub]") {
+TEST_CASE("wait wakes on push, times out when nothing comes, and reports close", "[hub]") {
   FrameHub hub;
   hub.add_camera(1, 4, false);
+  CHECK(hub.wait(10ms) == FrameHub::WaitResult::timeout);
   std::thread producer([&] {
     std::this_thread::sleep_for(20ms);
     hub.push(frame(1, 0));
   });
-  CHECK(hub.wait(5s));
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(hub.wait(30s) == FrameHub::WaitResult::ready);
+  CHECK(std::chrono::steady_clock::now() - t0 < 20s);  // woken by the push, not the timeout
   producer.join();
   std::vector<SourceItem> out;
   hub.take(4, out);
   hub.close();
-  CHECK_FALSE(hub.wait(10ms));
+  CHECK(hub.wait(10ms) == FrameHub::WaitResult::closed);
 }
 
 TEST_CASE("wait_frames returns once the batch is full, not at its timeout", "[hub]") {
@@ -117,13 +144,13 @@ TEST_CASE("wait_frames returns once the batch is full, not at its timeout", "[hu
     }
   });
   const auto t0 = std::chrono::steady_clock::now();
-  hub.wait_frames(3, 60s);
+  CHECK(hub.wait_frames(3, 60s));
   const auto waited = std::chrono::steady_clock::now() - t0;
   producer.join();
   CHECK(hub.pending_frames() == 3);
   CHECK(waited < 30s);  // far below the timeout: woken by the third frame
   // Markers do not count as frames: with 3 frames and a marker pending, waiting for 4 times out.
   hub.push(marker(1, SourceItem::Kind::status));
-  hub.wait_frames(4, 50ms);
+  CHECK_FALSE(hub.wait_frames(4, 50ms));
   CHECK(hub.pending_frames() == 3);
 }

@@ -56,6 +56,7 @@ struct SourceItem {
 struct HubCounters {
   std::uint64_t pushed = 0;
   std::uint64_t dropped_queue_full = 0;
+  std::uint64_t producer_waits = 0;  // blocking cameras: times a producer waited for space
 };
 
 class FrameHub {
@@ -68,11 +69,11 @@ class FrameHub {
   bool push(SourceItem item);
 
   // Consumer side: waits until some camera has an item, the hub is closed, or `timeout` passes.
-  // Returns false only when closed and empty.
-  bool wait(std::chrono::milliseconds timeout);
+  enum class WaitResult { ready, timeout, closed };  // closed: closed and empty (nothing will come)
+  WaitResult wait(std::chrono::milliseconds timeout);
   // Waits until at least `frames` frames are pending, the hub is closed, or `timeout` passes (batch
-  // gathering: returns as soon as the batch is full).
-  void wait_frames(std::size_t frames, std::chrono::milliseconds timeout);
+  // gathering: returns as soon as the batch is full). True when the batch is full.
+  bool wait_frames(std::size_t frames, std::chrono::milliseconds timeout);
   // Moves up to `max_frames` frames (plus any markers met on the way) into `out`, taking one item per
   // camera per round so no camera starves the others; order within a camera is preserved.
   std::size_t take(std::size_t max_frames, std::vector<SourceItem>& out);
