@@ -5,7 +5,7 @@
 # build-fuzz/crashes/NAME/ and fails the script; copy it into tests/fuzz/corpus/NAME/, where ctest
 # (fuzz.NAME_corpus) replays it in every run, and fix the bug.
 #   scripts/fuzz.sh                    # every harness, 10 minutes each
-#   FUZZ_SECONDS=60 scripts/fuzz.sh config     # harnesses: config, control, journal
+#   FUZZ_SECONDS=60 scripts/fuzz.sh config     # harnesses: config, control, journal, npy
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ACTIOND_ROOT"
@@ -21,13 +21,14 @@ FLAGS=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 build() {
   local name=$1
   shift
-  clang++ "${FLAGS[@]}" -Iconfig/include -Idaemon/include $(pkg-config --cflags spdlog) \
+  clang++ "${FLAGS[@]}" -Iconfig/include -Idaemon/include -Ipipeline/include $(pkg-config --cflags spdlog) \
     "tests/fuzz/${name}_fuzzer.cpp" "$@" config/src/log.cpp $(pkg-config --libs spdlog) -o "$OUT/${name}_fuzzer"
 }
 build_config() { build config config/src/config.cpp config/src/json_reader.cpp; }
-build_control() { build control daemon/src/control_protocol.cpp daemon/src/journal.cpp; }
-build_journal() { build journal daemon/src/journal.cpp; }
-for name in ${*:-config control journal}; do
+build_control() { build control daemon/src/io/control_protocol.cpp daemon/src/io/journal.cpp; }
+build_journal() { build journal daemon/src/io/journal.cpp; }
+build_npy() { build npy pipeline/src/files/npy_file.cpp; }
+for name in ${*:-config control journal npy}; do
   "build_$name"
   mkdir -p "$OUT/corpus/$name" "$OUT/crashes/$name"
   cp -n tests/fuzz/corpus/"$name"/* "$OUT/corpus/$name/"

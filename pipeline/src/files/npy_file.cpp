@@ -15,6 +15,12 @@ struct Header {
   long count = 1;
 };
 
+std::string truncated_text(const Header& h) {
+  std::string shape;
+  for (long d : h.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+  return "truncated: the header says " + shape + " values";
+}
+
 // Reads the header; `in` is left at the first data byte.
 Header parse_header(std::ifstream& in, const std::filesystem::path& path) {
   const std::string name = path.string();
@@ -52,11 +58,24 @@ Header parse_header(std::ifstream& in, const std::filesystem::path& path) {
   if (!std::regex_search(dict, m, std::regex("'shape':\\s*\\(([0-9, ]*)\\)"))) throw fail("no shape in the header");
   const std::string dims = m[1].str();
   static const std::regex number("\\d+");
+  constexpr long kMaxValues = 1L << 40;  // far beyond any real file; keeps the arithmetic exact
   for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    h.shape.push_back(std::stol(it->str()));
-    h.count *= h.shape.back();
+    const std::string digits = it->str();
+    const long d = digits.size() > 13 ? kMaxValues + 1 : std::stol(digits);
+    if (d > kMaxValues || (d > 0 && h.count > kMaxValues / d)) throw fail("shape (" + dims + ") is too large");
+    h.shape.push_back(d);
+    h.count *= d;
   }
   if (h.shape.empty() || h.shape.size() > 2) throw fail("expected a 1-D or 2-D array");
+  // The data must be there before anything is allocated for it.
+  const auto data_start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const auto file_end = in.tellg();
+  in.seekg(data_start);
+  const auto item = static_cast<long>(h.f64 ? sizeof(double) : sizeof(float));
+  if (!in || file_end - data_start < h.count * item) {
+    throw fail(truncated_text(h));
+  }
   return h;
 }
 
@@ -70,11 +89,7 @@ std::vector<double> read_values(std::ifstream& in, const Header& h, const std::f
     in.read(reinterpret_cast<char*>(tmp.data()), static_cast<std::streamsize>(n * sizeof(float)));
     std::copy(tmp.begin(), tmp.end(), out.begin());
   }
-  if (!in) {
-    std::string shape;
-    for (long d : h.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
-    throw std::runtime_error(path.string() + ": truncated: the header says " + shape + " values");
-  }
+  if (!in) throw std::runtime_error(path.string() + ": " + truncated_text(h));
   return out;
 }
 
