@@ -98,17 +98,24 @@ def train_steps(model: torch.nn.Module, steps: int, lr: float, weight_decay: flo
 
 
 class Progress:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr when it is a terminal; elsewhere (logs, CI output) no
+    carriage returns: one plain line at each tenth of the way and at the end."""
 
     def __init__(self, total: int, what: str):
+        import sys
         self.total, self.what, self.done = total, what, 0
+        self.terminal = sys.stderr.isatty()
 
     def step(self, info: str = "") -> None:
         import sys
         self.done += 1
         width = 30
         filled = int(width * self.done / max(1, self.total))
-        sys.stderr.write(f"\r{self.what} [{'#' * filled}{' ' * (width - filled)}] {self.done}/{self.total} {info}   ")
-        if self.done == self.total:
-            sys.stderr.write("\n")
+        line = f"{self.what} [{'#' * filled}{' ' * (width - filled)}] {self.done}/{self.total} {info}"
+        if self.terminal:
+            sys.stderr.write(f"\r{line}   ")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+        elif self.done == self.total or self.done % max(1, self.total // 10) == 0:
+            sys.stderr.write(line.rstrip() + "\n")
         sys.stderr.flush()

@@ -65,6 +65,10 @@ TEST_CASE("world writes a benchmark that extract reads back through the serving 
   e.fps = 5;
   e.frames_size = "112x112";
   REQUIRE(run_extract(e, log) == 0);
+  // Not a terminal: plain lines for logs and CI, no carriage-return redraws.
+  CHECK(log.str().find('\r') == std::string::npos);
+  CHECK_THAT(log.str(), Catch::Contains("world: 1/"));
+  CHECK_THAT(log.str(), Catch::Contains("extract [") && Catch::Contains("frames)\n"));
   std::vector<long> fshape;
   std::vector<long> pshape;
   std::vector<long> shape;

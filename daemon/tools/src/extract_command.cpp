@@ -1,5 +1,7 @@
 #include "actiond/tools/extract_command.hpp"
 
+#include "progress.hpp"
+
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/files/npy_file.hpp"
 #include "actiond/pipeline/sources/camera_source.hpp"
@@ -16,18 +18,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void progress_bar(std::ostream& out, std::size_t done, std::size_t total, const std::string& name, long frames) {
-  const int width = 30;
-  const int filled = total ? static_cast<int>(width * done / total) : width;
-  out << "\rextract [" << std::string(static_cast<std::size_t>(filled), '#')
-      << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/" << total << " " << name
-      << " (" << frames << " frames)   " << std::flush;
+std::string progress_line(std::size_t done, std::size_t total, const std::string& name, long frames) {
+  return "extract " + detail::bar(done, total) + " " + std::to_string(done) + "/" + std::to_string(total) + " " + name +
+         " (" + std::to_string(frames) + " frames)";
 }
 
 }  // namespace
 
 int run_extract(const ExtractOptions& opt, std::ostream& progress) {
   if (opt.model.empty() && opt.frames_size.empty()) throw std::runtime_error("extract needs --model and/or --frames WxH");
+  detail::Progress bar(progress);
   std::unique_ptr<models::Backbone> backbone;
   int width = 0;
   int height = 0;
@@ -115,7 +115,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
       const auto now = std::chrono::steady_clock::now();
       if (!batch.empty() && now - last_report > std::chrono::milliseconds(500)) {
         last_report = now;
-        progress_bar(progress, v, videos.size(), video.filename().string(), static_cast<long>(pts.size()));
+        bar.update(progress_line(v, videos.size(), video.filename().string(), static_cast<long>(pts.size())));
       }
     }
     source.stop();
@@ -128,9 +128,8 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
       pipeline::write_npy(stem + ".features.npy", "<f4", {n, d}, features.data(), features.size() * sizeof(float));
     }
     if (!opt.frames_size.empty()) pipeline::write_npy(stem + ".frames.npy", "|u1", {n, height, width, 3}, frames.data(), frames.size());
-    progress_bar(progress, v + 1, videos.size(), video.filename().string(), n);
+    bar.item_done(progress_line(v + 1, videos.size(), video.filename().string(), n));
   }
-  progress << "\n";
   return 0;
 }
 

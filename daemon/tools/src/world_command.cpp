@@ -1,5 +1,7 @@
 #include "actiond/tools/world_command.hpp"
 
+#include "progress.hpp"
+
 #include "actiond/pipeline/files/video_writer.hpp"
 #include "actiond/pipeline/synthetic/workbench.hpp"
 
@@ -14,6 +16,7 @@ namespace actiond::tools {
 namespace fs = std::filesystem;
 
 int run_world(const WorldOptions& opt, std::ostream& progress) {
+  detail::Progress bar(progress);
   const fs::path root = opt.out;
   for (const char* sub : {"videos", "groundTruth", "splits"}) fs::create_directories(root / sub);
   const auto& labels = pipeline::WorkbenchWorld::labels();
@@ -50,9 +53,10 @@ int run_world(const WorldOptions& opt, std::ostream& progress) {
     writer.finish();
     total += frames;
     (v < opt.videos - test_videos ? train : test) << name << ".mp4\n";
-    progress << "\rworld: " << (v + 1) << "/" << opt.videos << " videos, " << total << " frames" << std::flush;
+    bar.item_done("world: " + std::to_string(v + 1) + "/" + std::to_string(opt.videos) + " videos, " +
+                  std::to_string(total) + " frames");
   }
-  progress << "\n";
+  bar.finish();
   for (const auto& [label, n] : frames_per_label) {
     progress << "  " << label << ": " << n << " frames (" << (100.0 * static_cast<double>(n) / static_cast<double>(total))
              << " %)\n";
