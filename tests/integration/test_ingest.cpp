@@ -6,6 +6,7 @@
 
 #include "rtsp_server.hpp"
 #include "daemon_fixtures.hpp"
+#include "source_fixtures.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -382,20 +383,9 @@ std::pair<std::uint64_t, int> decode_file(const std::filesystem::path& video, co
   pipeline::CameraSource source(opt, hub);
   source.start();
   int frames = 0;
-  bool ended = false;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  std::vector<pipeline::SourceItem> items;
-  while (!ended && std::chrono::steady_clock::now() < deadline) {
-    hub.wait(100ms);
-    items.clear();
-    hub.take(64, items);
-    for (const auto& it : items) {
-      if (it.kind == pipeline::SourceItem::Kind::frame) ++frames;
-      if (it.kind == pipeline::SourceItem::Kind::status && (it.status.state == pipeline::StreamState::eos || it.status.state == pipeline::StreamState::failed)) {
-        ended = true;
-      }
-    }
-  }
+  const bool ended = test::drain_until_end(hub, [&](const pipeline::SourceItem& it) {
+    frames += it.kind == pipeline::SourceItem::Kind::frame ? 1 : 0;
+  });
   source.stop();
   REQUIRE(ended);
   return {source.frames_decoded(), frames};

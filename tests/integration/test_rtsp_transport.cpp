@@ -86,25 +86,21 @@ TEST_CASE("rtsp transport: the default config connects to a TCP-only server over
 
 TEST_CASE("rtsp transport: a forced transport the server refuses is named, never a missing plug-in",
           "[integration][rtsp][transport]") {
-  SECTION("tcp against a UDP-only server") {
-    auto server = server_with(Transports::udp_only);
-    const auto events = run_camera(server.uri(), R"("transport": "tcp", )", [](const auto& ev) {
-      return statuses(ev, "cam", "reconnecting").size() >= 2;
-    });
-    for (const auto& s : statuses(events, "cam", "reconnecting")) {
-      CHECK(s["reason"] == "RTSP server refused TCP transport (461)");
+  struct Case {
+    Transports server;
+    std::string forced;
+    std::string reason;
+  };
+  for (const auto& c : {Case{Transports::udp_only, "tcp", "RTSP server refused TCP transport (461)"},
+                        Case{Transports::tcp_only, "udp", "RTSP server refused UDP transport (461)"}}) {
+    SECTION(c.forced + " against a server without it") {
+      auto server = server_with(c.server);
+      const auto events = run_camera(server.uri(), R"("transport": ")" + c.forced + R"(", )", [](const auto& ev) {
+        return statuses(ev, "cam", "reconnecting").size() >= 2;
+      });
+      for (const auto& s : statuses(events, "cam", "reconnecting")) CHECK(s["reason"] == c.reason);
+      CHECK(statuses(events, "cam", "running").empty());
+      CHECK_FALSE(any_reason_contains(events, "plug-in"));
     }
-    CHECK(statuses(events, "cam", "running").empty());
-    CHECK_FALSE(any_reason_contains(events, "plug-in"));
-  }
-  SECTION("udp against a TCP-only server") {
-    auto server = server_with(Transports::tcp_only);
-    const auto events = run_camera(server.uri(), R"("transport": "udp", )", [](const auto& ev) {
-      return statuses(ev, "cam", "reconnecting").size() >= 2;
-    });
-    for (const auto& s : statuses(events, "cam", "reconnecting")) {
-      CHECK(s["reason"] == "RTSP server refused UDP transport (461)");
-    }
-    CHECK_FALSE(any_reason_contains(events, "plug-in"));
   }
 }

@@ -5,6 +5,7 @@
 #include "actiond/pipeline/frame_hub.hpp"
 #include "actiond/pipeline/sources/camera_source.hpp"
 
+#include "source_fixtures.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -30,19 +31,11 @@ TEST_CASE("statuses from streaming threads carry the supervisor's fps measuremen
   source.start();
 
   std::vector<pipeline::StreamStatus> changes;
-  bool ended = false;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  std::vector<pipeline::SourceItem> items;
-  while (!ended && std::chrono::steady_clock::now() < deadline) {
-    hub.wait(100ms);
-    items.clear();
-    hub.take(64, items);
-    for (const auto& it : items) {
-      if (it.kind != pipeline::SourceItem::Kind::status) continue;
-      if (it.status.reason.rfind("resolution changed", 0) == 0) changes.push_back(it.status);
-      ended |= it.status.state == pipeline::StreamState::eos || it.status.state == pipeline::StreamState::failed;
+  const bool ended = test::drain_until_end(hub, [&](const pipeline::SourceItem& it) {
+    if (it.kind == pipeline::SourceItem::Kind::status && it.status.reason.rfind("resolution changed", 0) == 0) {
+      changes.push_back(it.status);
     }
-  }
+  });
   source.stop();
   REQUIRE(ended);
   REQUIRE(changes.size() == 3);

@@ -34,6 +34,20 @@ double backoff_seconds(const config::ReconnectConfig& cfg, int attempt, double u
 
 namespace {
 
+// An error or warning message's text and debug details, credentials redacted.
+std::pair<std::string, std::string> message_text(GstMessage* msg, const char* fallback) {
+  GError* raw = nullptr;
+  gchar* dbg = nullptr;
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    gst_message_parse_error(msg, &raw, &dbg);
+  } else {
+    gst_message_parse_warning(msg, &raw, &dbg);
+  }
+  ErrorPtr err(raw);
+  CharPtr debug(dbg);
+  return {redact_uri(err ? err->message : fallback), debug ? redact_uri(debug.get()) : ""};
+}
+
 // How one connection ended.
 struct Outcome {
   enum class Kind { stopped, error, eos, stalled, transport_refused };
@@ -125,13 +139,7 @@ Outcome CameraSource::Impl::run_connection() {
     if (msg) {
       switch (GST_MESSAGE_TYPE(msg.get())) {
         case GST_MESSAGE_ERROR: {
-          GError* raw = nullptr;
-          gchar* dbg = nullptr;
-          gst_message_parse_error(msg.get(), &raw, &dbg);
-          ErrorPtr err(raw);
-          CharPtr debug(dbg);
-          const std::string message = redact_uri(err ? err->message : "unknown error");
-          const std::string details = debug ? redact_uri(debug.get()) : "";
+          const auto [message, details] = message_text(msg.get(), "unknown error");
           Outcome o = error_outcome(message, details, warnings);
           logger().error("camera {}: {} (from {}; {})", cam().id, o.reason, GST_OBJECT_NAME(msg->src), details);
           return o;
@@ -141,13 +149,9 @@ Outcome CameraSource::Impl::run_connection() {
           if (ctx.spec.live && !last_warning.empty()) return {Outcome::Kind::error, last_warning};
           return {Outcome::Kind::eos, "end of stream"};
         case GST_MESSAGE_WARNING: {
-          GError* raw = nullptr;
-          gchar* dbg = nullptr;
-          gst_message_parse_warning(msg.get(), &raw, &dbg);
-          ErrorPtr err(raw);
-          CharPtr debug(dbg);
-          last_warning = redact_uri(err ? err->message : "warning");
-          warnings += last_warning + "\n" + (debug ? redact_uri(debug.get()) : "") + "\n";
+          const auto [message, details] = message_text(msg.get(), "warning");
+          last_warning = message;
+          warnings += message + "\n" + details + "\n";
           logger().warn("camera {}: {}", cam().id, last_warning);
           break;
         }
