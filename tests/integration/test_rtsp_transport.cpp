@@ -47,6 +47,8 @@ std::vector<json> run_camera(const std::string& uri, const std::string& extra,
   d.start();
   const bool reached = sub.wait_for(done, 30s);
   d.stop();
+  // Everything up to the camera's last event (its "stopped" status) has reached the subscriber.
+  CHECK(sub.wait_for([](const auto& ev) { return !statuses(ev, "cam", "stopped").empty(); }, 10s));
   const auto events = sub.events();
   std::string seen;
   for (const auto& s : of_type(events, "stream.status")) seen += s["state"].get<std::string>() + ": " + s["reason"].get<std::string>() + "\n";

@@ -9,6 +9,8 @@
 #include <catch2/catch.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <algorithm>
+
 #include <sstream>
 #include <zmq.hpp>
 
@@ -19,14 +21,33 @@ using nlohmann::json;
 
 namespace {
 
-// Every log line of every module logger (existing and future), at every level, also lands in `out`.
-void capture_logs(std::ostringstream& out) {
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-  config::module_log("test");  // makes sure a default logger exists
-  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { l->sinks().push_back(sink); });
-  spdlog::default_logger()->sinks().push_back(sink);
-  spdlog::set_level(spdlog::level::trace);
-}
+// While it lives, every log line of every module logger (existing and future), at every level, also
+// lands in text(); the destructor takes the sink out of every logger again (no dangling stream).
+class LogCapture {
+ public:
+  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
+    config::module_log("test");  // makes sure a default logger exists
+    spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { l->sinks().push_back(sink_); });
+    spdlog::default_logger()->sinks().push_back(sink_);
+    spdlog::set_level(spdlog::level::trace);
+  }
+  ~LogCapture() {
+    auto drop = [&](const std::shared_ptr<spdlog::logger>& l) {
+      auto& sinks = l->sinks();
+      sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+    };
+    spdlog::apply_all(drop);
+    drop(spdlog::default_logger());
+    spdlog::set_level(spdlog::level::info);
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
 
 struct KeyPair {
   std::string pub;
@@ -73,8 +94,7 @@ TEST_CASE("CURVE with an allow-list: only the allowed client key gets events and
   dir.write("actiond.json", daemon);
   dir.write("cameras/desk.json", camera_json("desk", "test://pattern?cycle=red,black&width=160&height=120&fps=10"));
 
-  std::ostringstream logs;
-  capture_logs(logs);
+  LogCapture logs;
   daemon::Daemon d(load(dir));
   const CurveKeys good{server.pub, allowed.pub, allowed.secret};
   const CurveKeys bad{server.pub, stranger.pub, stranger.secret};
@@ -93,8 +113,7 @@ TEST_CASE("CURVE with an allow-list: only the allowed client key gets events and
   CHECK_FALSE(control(d.control_endpoint(), bad).has_value());
   CHECK_FALSE(control(d.control_endpoint(), CurveKeys{}).has_value());
   d.stop();
-  spdlog::set_level(spdlog::level::info);
-  const std::string text = logs.str();
+  const std::string text = logs.text();
   CHECK(text.find("running") != std::string::npos);  // the capture works
   CHECK(text.find(server.secret) == std::string::npos);
   CHECK(text.find(server.secret.substr(0, 20)) == std::string::npos);
