@@ -187,7 +187,12 @@ TEST_CASE("backpressure: a slow model makes the camera blocked, drops the oldest
   // Latency stays bounded: boundaries are reported from fresh frames, not from a growing backlog.
   const auto boundaries = of_type(events, "boundary");
   REQUIRE(boundaries.size() >= 2);
-  for (const auto& b : boundaries) CHECK(b["latency_ms"].get<double>() < 2500);
+#if defined(__SANITIZE_THREAD__)
+  const double latency_bound_ms = 5000;  // a TSan build is several times slower end to end
+#else
+  const double latency_bound_ms = 2500;
+#endif
+  for (const auto& b : boundaries) CHECK(b["latency_ms"].get<double>() < latency_bound_ms);
 }
 
 TEST_CASE("bad inputs: each gives a clear status and leaves the other cameras running", "[integration][bad]") {
