@@ -77,6 +77,8 @@ def check_lifecycle(events: list, where: str) -> None:
             if open_id is not None:
                 fail(f"{where}: segment {e['segment']['id']} started while {open_id} is open")
             open_id = e["segment"]["id"]
+        elif e["type"] == "boundary" and e["from"] == e["to"]:
+            fail(f"{where}: a boundary between the same label: {e}")
         elif e["type"] == "segment.end":
             if e["segment"]["id"] != open_id:
                 fail(f"{where}: segment.end for {e['segment']['id']} while {open_id} is open")

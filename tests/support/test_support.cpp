@@ -164,6 +164,8 @@ void check_stream_invariants(const std::vector<nlohmann::json>& events) {
     if (e.at("type") == "segment.start") {
       CHECK(open[e.at("segment").at("id")]++ == 0);
       CHECK(e.at("segment").at("end").is_null());
+    } else if (e.at("type") == "boundary") {
+      CHECK(e.at("from") != e.at("to"));  // a boundary always separates two labels
     } else if (e.at("type") == "segment.update") {
       CHECK(open[e.at("segment").at("id")] == 1);  // only for an open segment
     } else if (e.at("type") == "segment.end") {

@@ -76,7 +76,8 @@ class EventCollector {
 std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& events, const std::string& type);
 
 // Contract checks every event stream must pass: seq is 1,2,3... per camera with no gap or
-// duplicate, and every segment.start has exactly one later segment.end with the same id.
+// duplicate, every segment.start has exactly one later segment.end with the same id, and every
+// boundary separates two different labels.
 void check_stream_invariants(const std::vector<nlohmann::json>& events);
 
 }  // namespace actiond::test
