@@ -120,7 +120,7 @@ struct InferenceConfig {
   bool operator==(const InferenceConfig&) const = default;
 };
 
-// Every event is appended to a per-camera journal before it is published (see daemon/journal.hpp).
+// Every event is appended to a per-camera journal before it is published (see actiond/daemon/io/journal.hpp).
 struct JournalSettings {
   bool enabled = true;
   std::filesystem::path dir;     // absolute after loading; default <config dir>/journal

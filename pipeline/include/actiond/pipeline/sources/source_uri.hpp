@@ -5,7 +5,7 @@
 //   v4l2:///dev/video0             v4l2src -> decodebin
 //   synthetic://workbench?seed=N&width=320&height=240&fps=25
 //                                  built-in live camera rendering the workbench world (appsrc)
-//   features:///abs/path.npy       replays a [frames, dim] feature array (see feature_file.hpp)
+//   features:///abs/path.npy       replays a [frames, dim] feature array (see files/npy_file.hpp)
 //   test://pattern?cycle=black,red&period=4&width=640&height=480&fps=25
 //                                  built-in live camera over videotestsrc; switches pattern every
 //                                  `period` seconds through `cycle` (videotestsrc pattern nicknames)
