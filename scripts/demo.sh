@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, runs actiond on the built-in demo configuration
-# (config/examples/demo/) and prints every event as one JSON line. Stops by itself after
+# (config/examples/demo/) and prints every event as one readable line (actionctl tail). Stops after
 # DEMO_SECONDS (default 60). Daemon logs go to build/demo-actiond.log.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
