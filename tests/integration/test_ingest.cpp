@@ -377,14 +377,8 @@ namespace {
 // Decodes `video` once (as fast as possible) and returns the decoder's frame count and the frames analysed.
 std::pair<std::uint64_t, int> decode_file(const std::filesystem::path& video, const std::string& skip_frames) {
   pipeline::FrameHub hub;
-  pipeline::SourceOptions opt;
-  opt.handle = 1;
-  opt.camera.id = "cam";
-  opt.camera.uri = "file://" + video.string();
-  opt.camera.fps = 5;
-  opt.camera.realtime = false;
+  auto opt = test::file_source(video, 5, false);
   opt.camera.skip_frames = skip_frames == "non_key" ? config::SkipFrames::non_key : config::SkipFrames::none;
-  opt.width = opt.height = 32;
   pipeline::CameraSource source(opt, hub);
   source.start();
   int frames = 0;

@@ -3,7 +3,6 @@
 // Under ThreadSanitizer (scripts/test.sh --sanitize thread) this is the test that caught the fps
 // window being written by the supervisor and read by a streaming thread without synchronisation.
 #include "actiond/pipeline/frame_hub.hpp"
-#include "actiond/pipeline/sources/camera_source.hpp"
 
 #include "source_fixtures.hpp"
 #include "test_support.hpp"
@@ -21,15 +20,10 @@ TEST_CASE("statuses from streaming threads carry the supervisor's fps measuremen
   for (int i = 0; i < 8; ++i) parts.push_back(i % 2 ? test::VideoPart{"white", 1.2, 640, 480} : test::VideoPart{"black", 1.2, 320, 240});
   test::make_h264_video(video, parts);
   pipeline::FrameHub hub;
-  pipeline::SourceOptions opt;
-  opt.handle = 1;
-  opt.camera.id = "cam";
-  opt.camera.uri = "file://" + video.string();
   // One analysed frame a second: between the supervisor closing a window and a change, a streaming
-  // thread rarely takes the hub's mutex, so ThreadSanitizer sees an unsynchronised fps read.
-  opt.camera.fps = 1;
-  opt.camera.realtime = true;  // decoded at 25 fps: the supervisor's windows measure that
-  opt.width = opt.height = 32;
+  // thread rarely takes the hub's mutex, so ThreadSanitizer sees an unsynchronised fps read. Real
+  // time: decoded at 25 fps, which the supervisor's windows measure.
+  const auto opt = test::file_source(video, 1, true);
   pipeline::CameraSource source(opt, hub);
   source.start();
 
@@ -61,13 +55,8 @@ TEST_CASE("every connection of a looping file announces itself from its streamin
   const auto video = dir.path() / "short.mp4";
   test::make_h264_video(video, {{"black", 0.4, 320, 240}});
   pipeline::FrameHub hub;
-  pipeline::SourceOptions opt;
-  opt.handle = 1;
-  opt.camera.id = "cam";
-  opt.camera.uri = "file://" + video.string();
-  opt.camera.fps = 1;
+  auto opt = test::file_source(video, 1, true);
   opt.camera.loop = true;
-  opt.width = opt.height = 32;
   pipeline::CameraSource source(opt, hub);
   source.start();
   std::vector<pipeline::StreamStatus> running;
