@@ -176,39 +176,58 @@ Journal::Last Journal::last(const fs::path& dir, const std::string& camera) {
   return {};
 }
 
+namespace {
+
+// A journal line as an event object with an unsigned seq; null otherwise.
+nlohmann::json event_json(const std::string& line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned()) return nullptr;
+  return j;
+}
+
+bool is_segment_event(const nlohmann::json& j) {
+  return j.value("type", "").rfind("segment.", 0) == 0 && j.contains("segment");
+}
+
+}  // namespace
+
 Journal::Tail Journal::tail(const fs::path& dir, const std::string& camera) {
   Tail t;
   bool have_last = false;
   const auto files = files_of(dir, camera);
-  // Newest file first, until one holds a segment event (the latest one decides).
+  // Newest file first, until one holds a segment event (the latest one decides). Lines are only
+  // parsed when they can matter (the journal writes compact JSON): a camera idle for days costs a
+  // substring search per line, not a parse.
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     std::ifstream in(*it);
-    nlohmann::json last_event;
-    nlohmann::json segment_event;
+    std::vector<std::string> segment_lines;  // candidates, oldest first
+    std::vector<std::string> lines;          // every complete line (newest file without a last event only)
     for (std::string line; std::getline(in, line);) {
       if (in.eof()) break;  // no newline: an incomplete last line
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned()) continue;
-      if (j.value("type", "").rfind("segment.", 0) == 0 && j.contains("segment")) segment_event = j;
-      if (!have_last) last_event = std::move(j);
+      if (line.find("\"type\":\"segment.") != std::string::npos) segment_lines.push_back(line);
+      if (!have_last) lines.push_back(std::move(line));
     }
-    if (!have_last && !last_event.is_null()) {
+    for (auto l = lines.rbegin(); !have_last && l != lines.rend(); ++l) {
+      const auto last = event_json(*l);
+      if (last.is_null()) continue;
       have_last = true;
-      t.last.seq = last_event["seq"].get<std::uint64_t>();
-      const auto epoch = last_event.find("epoch");
-      t.last.epoch = epoch != last_event.end() && epoch->is_number_unsigned() ? epoch->get<std::uint64_t>() : 0;
-      const auto pts = last_event.find("pts");
-      t.pts = pts != last_event.end() && pts->is_number() ? pts->get<double>() : 0.0;
+      t.last.seq = last["seq"].get<std::uint64_t>();
+      const auto epoch = last.find("epoch");
+      t.last.epoch = epoch != last.end() && epoch->is_number_unsigned() ? epoch->get<std::uint64_t>() : 0;
+      const auto pts = last.find("pts");
+      t.pts = pts != last.end() && pts->is_number() ? pts->get<double>() : 0.0;
       for (const char* key : {"time", "emitted_at"}) {
-        const auto v = last_event.find(key);
-        if (v != last_event.end() && v->is_string()) {
+        const auto v = last.find(key);
+        if (v != last.end() && v->is_string()) {
           t.time = v->get<std::string>();
           break;
         }
       }
     }
-    if (!segment_event.is_null()) {
-      if (segment_event["type"] != "segment.end") t.open_segment_event = std::move(segment_event);
+    for (auto l = segment_lines.rbegin(); l != segment_lines.rend(); ++l) {
+      auto j = event_json(*l);
+      if (j.is_null() || !is_segment_event(j)) continue;
+      if (j["type"] != "segment.end") t.open_segment_event = std::move(j);
       return t;
     }
   }

@@ -118,3 +118,44 @@ TEST_CASE("journal continues a file cut mid-line on a line of its own", "[journa
   REQUIRE(all.size() == 2);
   CHECK(all[1] == event(4));
 }
+
+TEST_CASE("journal tail: the segment a killed run left open, across files, past lines that are not events",
+          "[journal][restart]") {
+  actiond::test::TempDir dir;
+  auto seg = [](std::uint64_t seq, const std::string& type, const std::string& id) {
+    return R"({"type":")" + type + R"(","seq":)" + std::to_string(seq) + R"(,"epoch":1,"pts":)" + std::to_string(seq) +
+           R"(,"time":"t)" + std::to_string(seq) + R"(","segment":{"id":")" + id + R"("}})";
+  };
+  auto beat = [](std::uint64_t seq) {
+    return R"({"type":"heartbeat","seq":)" + std::to_string(seq) + R"(,"epoch":1,"pts":9.5,"emitted_at":"e)" +
+           std::to_string(seq) + R"("})";
+  };
+  const auto root = dir.path() / "j";
+  {
+    Journal j(JournalConfig{root, actiond::config::FsyncPolicy::none, 160, 100});  // ~1 event per file
+    REQUIRE(j.append("door", 1, seg(1, "segment.start", "a")));
+    REQUIRE(j.append("door", 2, seg(2, "segment.end", "a")));
+    REQUIRE(j.append("door", 3, seg(3, "segment.start", "b")));
+    REQUIRE(j.append("door", 4, seg(4, "segment.update", "b")));
+    for (std::uint64_t s = 5; s <= 9; ++s) REQUIRE(j.append("door", s, beat(s)));
+    REQUIRE(j.append("yard", 1, seg(1, "segment.start", "y")));
+    REQUIRE(j.append("yard", 2, seg(2, "segment.end", "y")));
+  }
+  REQUIRE(std::distance(fs::directory_iterator(root / "door"), fs::directory_iterator{}) > 3);
+  // A cut-off line at the end (a crash mid-write) and garbage are not events.
+  for (const auto& e : fs::directory_iterator(root / "door")) {
+    if (e.path().filename() == "00000000000000000009.jsonl") std::ofstream(e.path(), std::ios::app) << "not json\n{\"type\":\"segm";
+  }
+  const auto door = Journal::tail(root, "door");
+  CHECK(door.last.seq == 9);
+  CHECK(door.pts == 9.5);
+  CHECK(door.time == "e9");  // no frame time: when it was emitted
+  REQUIRE(door.open_segment_event.is_object());
+  CHECK(door.open_segment_event["type"] == "segment.update");  // the latest word on segment b
+  CHECK(door.open_segment_event["segment"]["id"] == "b");
+  const auto yard = Journal::tail(root, "yard");
+  CHECK(yard.last.seq == 2);
+  CHECK(yard.time == "t2");
+  CHECK(yard.open_segment_event.is_null());  // ended
+  CHECK(Journal::tail(root, "gate").last.seq == 0);
+}
