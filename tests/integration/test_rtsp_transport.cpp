@@ -1,6 +1,7 @@
 // RTSP lower transports against real servers (gst-rtsp-server in the test process) that accept only
 // one of them, as VLC's (UDP only) or some NVRs (TCP only) do: the default camera config connects to
-// both, and a forced transport that the server refuses is named as such.
+// both, and a forced transport that the server refuses is named as such. (VLC itself:
+// test_vlc_rtsp.py.)
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/runtime/daemon.hpp"
 
@@ -106,3 +107,4 @@ TEST_CASE("rtsp transport: a forced transport the server refuses is named, never
     }
   }
 }
+

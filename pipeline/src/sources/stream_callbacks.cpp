@@ -49,6 +49,9 @@ void CameraGraph::on_element_added(GstBin*, GstBin*, GstElement* element, gpoint
   auto* self = scope.graph;
   GstElementFactory* f = gst_element_get_factory(element);
   if (f == nullptr || !g_str_has_prefix(GST_OBJECT_NAME(f), "avdec_")) return;
+  // Frames the decoder knows are damaged (a stream joined between key frames, lost packets) are
+  // grey or green smears that a model reads as an action: drop them instead of analysing them.
+  if (has_property(element, "output-corrupt")) g_object_set(element, "output-corrupt", FALSE, nullptr);
   if (self->ctx_.cam.decoder_threads > 0 && has_property(element, "max-threads")) {
     g_object_set(element, "max-threads", self->ctx_.cam.decoder_threads, nullptr);
   }
