@@ -80,8 +80,9 @@ struct CameraSource::Impl {
 
   void teardown() {
     if (!graph) return;
+    state.rate_drops_done += graph->rate_drops();  // this connection's videorate drops, all of them
+    state.rate_drops_live = 0;
     graph.reset();  // stops the streaming threads first
-    state.rate_drops_done += state.rate_drops_live.exchange(0);
   }
 
   bool wait_stop(double seconds) {

@@ -11,11 +11,15 @@
 //     (or start again with `loop`);
 //   - no decoded frame from a live source for stall_timeout_s: "stalled", restart;
 //   - frames dropped because analysis is slower than the source: "blocked" (never restarted for it).
+//   - RTSP, transport "auto": RTP over TCP first; a server that refuses it (461) is retried at once
+//     over UDP (a "starting" status says so), and the other way round; a forced transport that is
+//     refused gives the reason "RTSP server refused TCP transport (461)".
 // Every state change travels through the FrameHub as a status marker, in order with the frames; the
 // first frame of each connection is preceded by a "running" marker carrying the new epoch.
 //
-// Thread-safety: start()/stop() from one controlling thread. Internals run on the supervisor thread
-// and GStreamer's streaming threads.
+// Thread-safety: start()/stop() from one controlling thread; frames_decoded() from any thread.
+// Internals run on the supervisor thread (camera_source.cpp) and GStreamer's streaming threads
+// (stream_callbacks.cpp); what they share is SourceState (source_state.hpp).
 #include "actiond/config/config.hpp"
 #include "actiond/pipeline/frame_hub.hpp"
 
