@@ -113,6 +113,7 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
                                  const LoadOptions& options) {
   DaemonConfig d;
   ObjectReader root(j, label, "");
+  root.accept_schema_key();
 
   {
     ObjectReader p = root.object("publish");
@@ -221,6 +222,7 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
   CameraConfig c;
   c.file = label;
   ObjectReader r(j, label, "");
+  r.accept_schema_key();
 
   c.id = r.required_string("id");
   static const std::regex id_re("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");

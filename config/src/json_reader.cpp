@@ -152,9 +152,17 @@ void ObjectReader::each_object(const std::string& key,
   }
 }
 
+void ObjectReader::accept_schema_key() {
+  schema_key_ = true;
+  const auto it = object_.find("$schema");
+  if (it != object_.end() && !it->is_string()) {
+    fail("$schema", "must be a string (the URI or path of the JSON Schema this file follows)");
+  }
+}
+
 void ObjectReader::finish() const {
   for (const auto& [key, value] : object_.items()) {
-    if (known_.count(key) != 0) continue;
+    if (known_.count(key) != 0 || (schema_key_ && key == "$schema")) continue;
     std::string list;
     for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
     fail(key, "unknown key (expected one of: " + list + ")");

@@ -5,6 +5,8 @@
 //   actionctl status | cameras | snapshot | reload [--control tcp://127.0.0.1:7701]
 //   actionctl replay --camera C --from N [--max M]      journaled events, one JSON line each.
 // With CURVE on the daemon: --server-key KEY|@FILE (its public key) and --client-key FILE (our secret key).
+#include "actiond/config/version.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
@@ -183,6 +185,7 @@ int run_control(const std::string& endpoint, const nlohmann::json& request, bool
 
 int main(int argc, char** argv) {
   CLI::App app{"actionctl: client of the actiond daemon"};
+  app.set_version_flag("--version", std::string("actionctl ") + actiond::kVersion);
   app.require_subcommand(1);
   app.fallthrough();
   std::string server_key;

@@ -1,6 +1,7 @@
 // actiond: the daemon's entry point. Parses the command line, then either runs the daemon until a
 // signal or runs one of the offline tools (`actiond eval ...`, registered by actiond::tools).
 #include "actiond/config/log.hpp"
+#include "actiond/config/version.hpp"
 #include "actiond/daemon/runtime/service.hpp"
 #include "actiond/tools/tools.hpp"
 
@@ -11,6 +12,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"actiond: real-time video action analytics daemon"};
+  app.set_version_flag("--version", std::string("actiond ") + actiond::kVersion);
   std::string config_dir;
   std::string model_dir;
   std::string log_level;

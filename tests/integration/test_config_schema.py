@@ -26,6 +26,7 @@ BAD_CAMERAS = [
     {**GOOD_CAMERA, "uri": "ftp://x/y"},
     {**GOOD_CAMERA, "tracker": {"confirm_frames": 0}},
     {**GOOD_CAMERA, "transport": "sctp"},
+    {**GOOD_CAMERA, "$schema": 7},
     {**GOOD_CAMERA, "recognition": {"interval_s": 1}},
     {**GOOD_CAMERA, "password_file": "pw"},
     {"id": "door", "uri": "test://pattern", "models": {"backbone": "bb"}},
@@ -54,11 +55,27 @@ def main() -> None:
     daemon_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "actiond.schema.json"))))
     camera_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "camera.schema.json"))))
     shipped = [os.path.join(args.source, "config", "examples", "demo"), os.path.join(args.source, "config", "service")]
+    def check_schema_ref(path: str, doc: dict, schema_name: str) -> None:
+        """Shipped files name their schema for editors: relative to the file in the source tree, the
+        installed path (file:///usr/share/actiond/schema/...) for the service configuration."""
+        ref = doc.get("$schema", "")
+        if ref.startswith("file:///usr/share/actiond/schema/"):
+            target = os.path.join(schema_dir, ref.rsplit("/", 1)[1])
+        else:
+            target = os.path.normpath(os.path.join(os.path.dirname(path), ref))
+        if os.path.basename(target) != schema_name or not os.path.isfile(target):
+            fail(f"{path}: \"$schema\" is {ref!r}, which is not {schema_name}")
+
     for conf in shipped:
-        for e in daemon_v.iter_errors(json.load(open(os.path.join(conf, "actiond.json")))):
+        daemon_file = os.path.join(conf, "actiond.json")
+        doc = json.load(open(daemon_file))
+        check_schema_ref(daemon_file, doc, "actiond.schema.json")
+        for e in daemon_v.iter_errors(doc):
             fail(f"{conf}/actiond.json: {e.message}")
         for cam in glob.glob(os.path.join(conf, "cameras", "*.json*")):
-            for e in camera_v.iter_errors(json.load(open(cam))):
+            doc = json.load(open(cam))
+            check_schema_ref(cam, doc, "camera.schema.json")
+            for e in camera_v.iter_errors(doc):
                 fail(f"{cam}: {e.message}")
     daemon_ok = {"models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}
     if list(daemon_v.iter_errors(daemon_ok)) or list(camera_v.iter_errors(GOOD_CAMERA)):

@@ -1,6 +1,7 @@
 #include "actiond/daemon/runtime/daemon.hpp"
 
 #include "actiond/config/log.hpp"
+#include "actiond/config/version.hpp"
 
 #include "actiond/daemon/io/control_server.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
@@ -168,7 +169,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   control.status = [impl] {
     const auto c = impl->loop->counters();
     return nlohmann::json{
-        {"daemon", {{"version", "0.1.0"},
+        {"daemon", {{"version", kVersion},
                     {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - impl->started_at).count()},
                     {"publish_endpoint", impl->publisher->endpoint()},
                     {"events_sent", impl->publisher->sent()},

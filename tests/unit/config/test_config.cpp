@@ -54,6 +54,22 @@ TEST_CASE("a valid configuration loads with defaults filled in", "[config]") {
   CHECK(cfg->find_camera("gate") == nullptr);
 }
 
+TEST_CASE("\"$schema\" names a file's JSON Schema for editors: accepted at the root, never elsewhere", "[config]") {
+  TempDir dir;
+  dir.write("actiond.json", R"({"$schema": "../../schema/actiond.schema.json",)" + std::string(kDaemon).substr(1));
+  dir.write("cameras/door.json",
+            camera(R"("$schema": "/usr/share/actiond/schema/camera.schema.json", "id": "door", "uri": "test://pattern")"));
+  auto cfg = load_config(dir.path());
+  CHECK(cfg->cameras.at(0).id == "door");
+  CHECK(load_error(R"({"$schema": 7})", {}) ==
+        "actiond.json: /$schema: must be a string (the URI or path of the JSON Schema this file follows)");
+  CHECK(load_error(kDaemon, {{"door.json", camera(R"("$schema": ["x"], "id": "door", "uri": "test://pattern")")}}) ==
+        "cameras/door.json: /$schema: must be a string (the URI or path of the JSON Schema this file follows)");
+  // Only at the root, and not listed among the keys a misspelt one could have meant.
+  CHECK(load_error(R"({"publish": {"$schema": "x"}})", {}) ==
+        "actiond.json: /publish/$schema: unknown key (expected one of: endpoint, heartbeat_s, queue_capacity, sndhwm, startup_grace_ms)");
+}
+
 TEST_CASE("model_dir override is relative to the working directory", "[config]") {
   TempDir dir;
   dir.write("actiond.json", kDaemon);

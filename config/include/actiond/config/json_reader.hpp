@@ -61,6 +61,9 @@ class ObjectReader {
   // The raw value at `key` (nullptr when absent), marked as known; for values with custom checks.
   const nlohmann::json* raw(const std::string& key) { return find(key); }
 
+  // A file's root may name the JSON Schema it follows ("$schema", for editors): accepted when it is a
+  // string, otherwise ignored, and never listed among the expected keys.
+  void accept_schema_key();
   // Throws for the first key no getter asked for.
   void finish() const;
 
@@ -86,6 +89,7 @@ class ObjectReader {
   std::string file_;
   std::string pointer_;
   std::set<std::string> known_;
+  bool schema_key_ = false;  // accept_schema_key() was called
 };
 
 // Range checks that produce the project's standard messages.
