@@ -54,7 +54,7 @@ TEST_CASE("a valid configuration loads with defaults filled in", "[config]") {
   CHECK(cfg->find_camera("gate") == nullptr);
 }
 
-TEST_CASE("\"$schema\" names a file's JSON Schema for editors: accepted at the root, never elsewhere", "[config]") {
+TEST_CASE("config files may name their JSON Schema for editors, at the root only", "[config]") {
   TempDir dir;
   dir.write("actiond.json", R"({"$schema": "../../schema/actiond.schema.json",)" + std::string(kDaemon).substr(1));
   dir.write("cameras/door.json",
