@@ -36,14 +36,17 @@ std::vector<fs::path> files_of(const fs::path& dir, const std::string& camera) {
 
 // The seq (and epoch) of a journal line; nullopt when the line is not a complete event (garbage,
 // a cut-off write, a hand edit): readers skip such lines.
-std::optional<Journal::Last> event_of(const std::string& line) {
-  const auto j = nlohmann::json::parse(line, nullptr, false);
+std::optional<Journal::Last> event_of_json(const nlohmann::json& j) {
   if (!j.is_object()) return std::nullopt;  // also the discarded (unparsable) value
   const auto seq = j.find("seq");
   if (seq == j.end() || !seq->is_number_unsigned()) return std::nullopt;
   const auto epoch = j.find("epoch");
   return Journal::Last{seq->get<std::uint64_t>(),
                        epoch != j.end() && epoch->is_number_unsigned() ? epoch->get<std::uint64_t>() : 0};
+}
+
+std::optional<Journal::Last> event_of(const std::string& line) {
+  return event_of_json(nlohmann::json::parse(line, nullptr, false));
 }
 
 std::uint64_t first_seq_of(const fs::path& file) {
@@ -158,62 +161,40 @@ void Journal::sync() {
   }
 }
 
-Journal::Last Journal::last(const fs::path& dir, const std::string& camera) {
-  auto files = files_of(dir, camera);
-  for (auto it = files.rbegin(); it != files.rend(); ++it) {
-    std::ifstream in(*it);
-    Last last;
-    bool found = false;
-    for (std::string line; std::getline(in, line);) {
-      if (in.eof()) break;  // no newline: an incomplete last line
-      if (const auto e = event_of(line)) {
-        last = *e;
-        found = true;
-      }
-    }
-    if (found) return last;
-  }
-  return {};
-}
+Journal::Last Journal::last(const fs::path& dir, const std::string& camera) { return tail(dir, camera).last; }
 
-namespace {
-
-// A journal line as an event object with an unsigned seq; null otherwise.
-nlohmann::json event_json(const std::string& line) {
-  auto j = nlohmann::json::parse(line, nullptr, false);
-  if (!j.is_object() || !j.contains("seq") || !j["seq"].is_number_unsigned()) return nullptr;
-  return j;
-}
-
-bool is_segment_event(const nlohmann::json& j) {
-  return j.value("type", "").rfind("segment.", 0) == 0 && j.contains("segment");
-}
-
-}  // namespace
 
 Journal::Tail Journal::tail(const fs::path& dir, const std::string& camera) {
   Tail t;
   bool have_last = false;
   const auto files = files_of(dir, camera);
-  // Newest file first, until one holds a segment event (the latest one decides). Lines are only
-  // parsed when they can matter (the journal writes compact JSON): a camera idle for days costs a
-  // substring search per line, not a parse.
+  // Newest file first, until one holds a segment event (the latest one decides). Only line offsets
+  // are kept, and lines are only parsed when they can matter (the journal writes compact JSON): a
+  // camera idle for days costs a substring search per line, not a parse or a copy.
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     std::ifstream in(*it);
-    std::vector<std::string> segment_lines;  // candidates, oldest first
-    std::vector<std::string> lines;          // every complete line (newest file without a last event only)
+    std::vector<std::streamoff> lines;     // starts of complete lines (until a last event is known)
+    std::vector<std::streamoff> segments;  // starts of lines that may be segment events
+    std::streamoff start = 0;
     for (std::string line; std::getline(in, line);) {
       if (in.eof()) break;  // no newline: an incomplete last line
-      if (line.find("\"type\":\"segment.") != std::string::npos) segment_lines.push_back(line);
-      if (!have_last) lines.push_back(std::move(line));
+      if (line.find("\"type\":\"segment.") != std::string::npos) segments.push_back(start);
+      if (!have_last) lines.push_back(start);
+      start = in.tellg();
     }
+    auto line_at = [&](std::streamoff off) {
+      in.clear();
+      in.seekg(off);
+      std::string line;
+      std::getline(in, line);
+      return line;
+    };
     for (auto l = lines.rbegin(); !have_last && l != lines.rend(); ++l) {
-      const auto last = event_json(*l);
-      if (last.is_null()) continue;
+      const auto last = nlohmann::json::parse(line_at(*l), nullptr, false);
+      const auto e = event_of_json(last);
+      if (!e) continue;
       have_last = true;
-      t.last.seq = last["seq"].get<std::uint64_t>();
-      const auto epoch = last.find("epoch");
-      t.last.epoch = epoch != last.end() && epoch->is_number_unsigned() ? epoch->get<std::uint64_t>() : 0;
+      t.last = *e;
       const auto pts = last.find("pts");
       t.pts = pts != last.end() && pts->is_number() ? pts->get<double>() : 0.0;
       for (const char* key : {"time", "emitted_at"}) {
@@ -224,9 +205,9 @@ Journal::Tail Journal::tail(const fs::path& dir, const std::string& camera) {
         }
       }
     }
-    for (auto l = segment_lines.rbegin(); l != segment_lines.rend(); ++l) {
-      auto j = event_json(*l);
-      if (j.is_null() || !is_segment_event(j)) continue;
+    for (auto l = segments.rbegin(); l != segments.rend(); ++l) {
+      auto j = nlohmann::json::parse(line_at(*l), nullptr, false);
+      if (!event_of_json(j) || j.value("type", "").rfind("segment.", 0) != 0 || !j.contains("segment")) continue;
       if (j["type"] != "segment.end") t.open_segment_event = std::move(j);
       return t;
     }
