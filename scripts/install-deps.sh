@@ -15,7 +15,7 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libzmq3-dev cppzmq-dev nlohmann-json3-dev catch2 libspdlog-dev libfmt-dev libcli11-dev
   libsystemd-dev systemd libcpp-httplib-dev
-  vlc-bin vlc-plugin-base
+  vlc-bin vlc-plugin-base opencv-doc
   python3-zmq python3-numpy python3-gi python3-jsonschema python3-prometheus-client
 )
 
