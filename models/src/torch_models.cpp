@@ -1,14 +1,9 @@
-// The only translation unit that includes LibTorch.
+// Backbone, segmenter and recognizer on LibTorch (torch headers stay inside models/src).
 #include "actiond/models/models.hpp"
-
-#include <torch/script.h>
-#include <torch/torch.h>
+#include "torch_module.hpp"
 
 #include <ATen/Parallel.h>
-#include <glib.h>
-
-#include <fstream>
-#include <iterator>
+#include <caffe2/serialize/inline_container.h>
 
 namespace actiond::models {
 
@@ -16,70 +11,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Loaded {
-  torch::jit::script::Module module;
-  Manifest manifest;
-};
-
-Loaded load_module(const fs::path& path, ModelKind expected) {
-  if (!fs::exists(path)) throw ModelError(path.string() + ": model file does not exist");
-  torch::jit::ExtraFilesMap extra{{"manifest.json", ""}};
-  Loaded out;
-  try {
-    out.module = torch::jit::load(path.string(), torch::kCPU, extra);
-  } catch (const c10::Error& e) {
-    throw ModelError(path.string() + ": not a loadable TorchScript model: " + e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    throw ModelError(path.string() + ": not a loadable TorchScript model: " + e.what());
-  }
-  if (extra["manifest.json"].empty()) {
-    throw ModelError(path.string() + ": manifest.json is missing (save it with torch.jit.save(..., _extra_files=...))");
-  }
-  out.manifest = parse_manifest(extra["manifest.json"], path);
-  if (out.manifest.kind != expected) {
-    throw ModelError(path.string() + ": manifest kind is \"" + to_string(out.manifest.kind) + "\", expected \"" +
-                     to_string(expected) + "\"");
-  }
-  out.module.eval();
-  // Events name the exact model that produced them.
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  gchar* digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, reinterpret_cast<const guchar*>(bytes.data()), bytes.size());
-  out.manifest.file_sha256 = digest;
-  g_free(digest);
-  return out;
-}
-
-// What every TorchScript model of ours holds: its file, the loaded module and the manifest.
-struct LoadedModel {
-  LoadedModel(const fs::path& p, ModelKind kind) : path(p) {
-    Loaded l = load_module(p, kind);
-    module = std::move(l.module);
-    manifest = std::move(l.manifest);
-  }
-  // forward() on `batch` windows of `frames` feature rows viewed as float [batch, frames, feature_dim] (no copy).
-  c10::IValue forward_window(const float* features, int frames, int batch = 1) {
-    at::Tensor x =
-        torch::from_blob(const_cast<float*>(features), {batch, frames, manifest.feature_dim}, torch::kFloat32);
-    return module.forward({x});
-  }
-  // A window of zeros, to check a model's output contract once at load time.
-  std::vector<float> zero_window() const {
-    return std::vector<float>(static_cast<std::size_t>(manifest.window) * manifest.feature_dim, 0.0f);
-  }
-  [[noreturn]] void inference_failed(const c10::Error& e) const {
-    throw ModelError(path.string() + ": inference failed: " + e.what_without_backtrace());
-  }
-  fs::path path;
-  torch::jit::script::Module module;
-  Manifest manifest;
-};
-
-std::string shape_of(const at::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
-  return s + "]";
-}
+using detail::LoadedModel;
+using detail::shape_of;
 
 class TorchBackbone final : public Backbone {
  public:
@@ -215,6 +148,20 @@ class TorchRecognizer final : public Recognizer {
 };
 
 }  // namespace
+
+Manifest read_manifest(const fs::path& path) {
+  if (!fs::exists(path)) throw ModelError(path.string() + ": model file does not exist");
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path.string());
+    if (reader.hasRecord("extra/manifest.json")) {
+      auto [data, size] = reader.getRecord("extra/manifest.json");
+      return parse_manifest(std::string(static_cast<const char*>(data.get()), size), path);
+    }
+  } catch (const c10::Error& e) {
+    throw ModelError(path.string() + ": not a TorchScript model file: " + e.what_without_backtrace());
+  }
+  throw ModelError(path.string() + ": manifest.json is missing (save it with torch.jit.save(..., _extra_files=...))");
+}
 
 void set_threads(int intra_op, int inter_op) {
   at::set_num_threads(intra_op);

@@ -2,7 +2,7 @@
 """models/import/tfjs_graph.py on the real MoveNet graph models of the pinned npm package: every weight
 read and dequantised (float16 -> float32), the shards used to the last byte, the signature found; a
 truncated shard, a shard too long, an unknown quantisation and a file that is not a graph model are
-refused naming the file and the weight.
+refused naming the file and the weight; the importer refuses an unknown op naming the op and the node.
 
 Usage (from ctest): test_tfjs_graph.py --source DIR      (exit 77 when the package is not fetched)
 """
@@ -82,6 +82,21 @@ def main() -> None:
         with open(path, "w") as f:
             json.dump(model, f)
         expect_error(f"weight {first_float['name']}: unsupported dtype 'int4'", "an unknown quantisation")
+        # The importer refuses an op it does not know, naming the op and the node; nothing is written.
+        first_float["quantization"]["dtype"] = "float16"
+        node = next(n for n in model["modelTopology"]["node"] if n["op"] == "Sigmoid")
+        node["op"] = "Softsign"
+        with open(path, "w") as f:
+            json.dump(model, f)
+        with open(os.path.join(tmp, "package.json"), "w") as f:
+            json.dump({"name": "test-package", "version": "1.0.0"}, f)
+        out = os.path.join(tmp, "refused.pt")
+        r = subprocess.run(["/usr/bin/python3", os.path.join(args.source, "models", "import", "import_tfjs.py"),
+                            "--package", tmp, "--model", "movenet-lightning.json", "--name", "x", "--size", "192x192",
+                            "--licence", "test", "--out", out], capture_output=True, text=True)
+        want = f"import_tfjs: {path}: node {node['name']}: unsupported op Softsign\n"
+        if r.returncode != 1 or r.stderr != want or os.path.exists(out):
+            fail(f"an unknown op: exit {r.returncode}, stderr {r.stderr!r}, want {want!r}")
         with open(path, "w") as f:
             json.dump({"format": "layers-model"}, f)
         expect_error("not a TF.js graph model", "a layers model")

@@ -29,13 +29,19 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
   if (opt.model.empty() && opt.frames_size.empty()) throw std::runtime_error("extract needs --model and/or --frames WxH");
   detail::Progress bar(progress);
   std::unique_ptr<models::Backbone> backbone;
+  std::unique_ptr<models::PoseModel> pose;
   int width = 0;
   int height = 0;
   if (!opt.model.empty()) {
     models::set_threads(opt.threads, 1);
-    backbone = models::Backbone::load(opt.model);
-    width = backbone->manifest().input_width;
-    height = backbone->manifest().input_height;
+    if (models::read_manifest(opt.model).kind == models::ModelKind::pose) {
+      pose = models::PoseModel::load(opt.model);
+    } else {
+      backbone = models::Backbone::load(opt.model);
+    }
+    const auto& man = pose ? pose->manifest() : backbone->manifest();
+    width = man.input_width;
+    height = man.input_height;
   }
   if (!opt.frames_size.empty()) {
     int w = 0;
@@ -43,7 +49,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     if (std::sscanf(opt.frames_size.c_str(), "%dx%d", &w, &h) != 2 || w < 8 || h < 8) {
       throw std::runtime_error("--frames must be WxH, got \"" + opt.frames_size + "\"");
     }
-    if (backbone && (w != width || h != height)) {
+    if (!opt.model.empty() && (w != width || h != height)) {
       throw std::runtime_error("--frames " + opt.frames_size + " differs from the model input " + std::to_string(width) +
                                "x" + std::to_string(height));
     }
@@ -75,10 +81,16 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     so.camera.queue_frames = opt.batch * 2;
     so.width = width;
     so.height = height;
+    so.letterbox = pose != nullptr;
     pipeline::CameraSource source(so, hub);
     source.start();
 
     std::vector<float> features;
+    std::vector<float> pose_out;
+    std::vector<float> content;
+    std::vector<models::PoseInput> pose_batch;
+    std::vector<std::vector<models::PoseDetection>> persons;
+    std::vector<std::uint8_t> unused_input;
     std::vector<std::uint8_t> frames;
     std::vector<double> pts;
     std::vector<pipeline::SourceItem> items;
@@ -107,11 +119,19 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
           for (int y = 0; y < f.height; ++y) frames.insert(frames.end(), f.data + y * f.stride, f.data + y * f.stride + f.width * 3);
         }
         batch.push_back({f.data, f.width, f.height, f.stride});
+        pose_batch.push_back({batch.back(), f.content});
+        content.insert(content.end(), f.content.begin(), f.content.end());
       }
       if (backbone && !batch.empty()) {
         backbone->infer(batch, out);
         features.insert(features.end(), out.begin(), out.end());
       }
+      if (pose && !pose_batch.empty()) {
+        pose->infer(pose_batch, 0.0f, persons);
+        pose->last_batch(unused_input, out);
+        pose_out.insert(pose_out.end(), out.begin(), out.end());
+      }
+      pose_batch.clear();
       const auto now = std::chrono::steady_clock::now();
       if (!batch.empty() && now - last_report > std::chrono::milliseconds(500)) {
         last_report = now;
@@ -126,6 +146,11 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     if (backbone) {
       const long d = backbone->manifest().feature_dim;
       pipeline::write_npy(stem + ".features.npy", "<f4", {n, d}, features.data(), features.size() * sizeof(float));
+    }
+    if (pose) {
+      const long p = pose->manifest().max_persons;
+      pipeline::write_npy(stem + ".pose.npy", "<f4", {n, p, 56}, pose_out.data(), pose_out.size() * sizeof(float));
+      pipeline::write_npy(stem + ".content.npy", "<f4", {n, 4}, content.data(), content.size() * sizeof(float));
     }
     if (!opt.frames_size.empty()) pipeline::write_npy(stem + ".frames.npy", "|u1", {n, height, width, 3}, frames.data(), frames.size());
     bar.item_done(progress_line(v + 1, videos.size(), video.filename().string(), n));

@@ -62,7 +62,7 @@ struct Tools::Impl {
   void add_extract(CLI::App& app) {
     extract_cmd = app.add_subcommand("extract", "features (and/or model-input frames) of videos through the "
                                                 "daemon's own decode + resize + TorchScript path");
-    extract_cmd->add_option("--model", extract.model, "backbone TorchScript file");
+    extract_cmd->add_option("--model", extract.model, "backbone or pose TorchScript file");
     extract_cmd->add_option("--videos", extract.videos, "directory of videos, or one video")->required();
     extract_cmd->add_option("--out", extract.out, "output directory")->required();
     extract_cmd->add_option("--fps", extract.fps, "analysis frames per second")->capture_default_str();

@@ -68,11 +68,14 @@ void CameraGraph::build_tail() {
   set_caps_property(rate_caps, gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, num, den, nullptr));
   crop_ = add_element(bin, "videocrop");
   GstElement* scale = add_element(bin, "videoscale");
-  g_object_set(scale, "add-borders", FALSE, nullptr);
+  g_object_set(scale, "add-borders", ctx_.opt.letterbox ? TRUE : FALSE, nullptr);
   GstElement* convert = add_element(bin, "videoconvert");
   GstElement* out_caps = add_element(bin, "capsfilter");
-  set_caps_property(out_caps, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT,
-                                                  ctx_.opt.width, "height", G_TYPE_INT, ctx_.opt.height, nullptr));
+  GstCaps* caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT,
+                                      ctx_.opt.width, "height", G_TYPE_INT, ctx_.opt.height, nullptr);
+  // Square output pixels: otherwise videoscale may change the pixel aspect instead of adding borders.
+  if (ctx_.opt.letterbox) gst_caps_set_simple(caps, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr);
+  set_caps_property(out_caps, caps);
   GstElement* appsink = add_element(bin, "appsink");
   // Files at real-time pace and the synthetic camera are paced by the sink's clock; network and
   // capture sources pace themselves, and blocking files run as fast as analysis allows.

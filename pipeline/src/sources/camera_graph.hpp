@@ -84,6 +84,7 @@ class CameraGraph {
   // Streaming threads.
   std::atomic<int> caps_width_{0};   // last decoded size of this connection
   std::atomic<int> caps_height_{0};
+  std::atomic<double> picture_aspect_{0.0};  // display aspect of what is scaled (after the crop)
   std::atomic<int> last_pattern_{-1};
   std::atomic<std::uint64_t> sync_{0};  // happens-before edges (see the header comment)
 };

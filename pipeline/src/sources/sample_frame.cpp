@@ -58,4 +58,17 @@ std::optional<Frame> frame_from_sample(GstSample* sample) {
   return f;
 }
 
+std::array<float, 4> letterbox_content(double aspect, int width, int height) {
+  if (aspect <= 0.0 || width <= 0 || height <= 0) return {0.0f, 0.0f, 1.0f, 1.0f};
+  const double frame_aspect = static_cast<double>(width) / height;
+  if (aspect > frame_aspect) {  // wider: borders above and below
+    const int h = static_cast<int>(width / aspect);
+    const int y = (height - h) / 2;
+    return {0.0f, static_cast<float>(y) / height, 1.0f, static_cast<float>(h) / height};
+  }
+  const int w = static_cast<int>(height * aspect);
+  const int x = (width - w) / 2;
+  return {static_cast<float>(x) / width, 0.0f, static_cast<float>(w) / width, 1.0f};
+}
+
 }  // namespace actiond::pipeline::detail

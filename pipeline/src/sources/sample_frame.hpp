@@ -13,4 +13,8 @@ namespace actiond::pipeline::detail {
 // seconds. Returns nothing for a sample that cannot be mapped as video.
 std::optional<Frame> frame_from_sample(GstSample* sample);
 
+// Where videoscale (add-borders) puts a picture of display aspect `aspect` (w/h) inside a width x
+// height frame, centred: x, y, w, h as fractions of the frame. A full frame when aspect is unknown.
+std::array<float, 4> letterbox_content(double aspect, int width, int height);
+
 }  // namespace actiond::pipeline::detail

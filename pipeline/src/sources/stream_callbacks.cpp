@@ -98,8 +98,16 @@ GstPadProbeReturn CameraGraph::on_pattern_buffer(GstPad*, GstPadProbeInfo* info,
 }
 
 // Every decoded frame, before rate limiting: liveness for the stall detector and fps_in.
-GstPadProbeReturn CameraGraph::on_decoded(GstPad*, GstPadProbeInfo*, gpointer user) {
+GstPadProbeReturn CameraGraph::on_decoded(GstPad*, GstPadProbeInfo* info, gpointer user) {
   CallbackScope scope(user);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (buf != nullptr && !GST_BUFFER_DURATION_IS_VALID(buf)) {
+    // Still images (framerate 0/1) come without a duration, and videorate aborts the process on
+    // such a buffer: give it one analysis frame's duration.
+    buf = gst_buffer_make_writable(buf);
+    GST_BUFFER_DURATION(buf) = static_cast<GstClockTime>(GST_SECOND / scope.graph->ctx_.cam.fps);
+    GST_PAD_PROBE_INFO_DATA(info) = buf;
+  }
   scope.graph->state_.last_decoded_ns.store(now_ns());
   scope.graph->state_.decoded.fetch_add(1);
   return GST_PAD_PROBE_OK;
@@ -127,6 +135,12 @@ GstPadProbeReturn CameraGraph::on_crop_caps(GstPad*, GstPadProbeInfo* info, gpoi
     self->state_.push_status(StreamState::running, reason);
   }
   const auto& roi = self->ctx_.cam.roi;
+  int par_n = 1;
+  int par_d = 1;
+  gst_structure_get_fraction(st, "pixel-aspect-ratio", &par_n, &par_d);
+  const double par = par_d > 0 && par_n > 0 ? static_cast<double>(par_n) / par_d : 1.0;
+  self->picture_aspect_.store(par * (roi.width > 0 ? std::min(roi.width, w) : w) /
+                              (roi.width > 0 ? std::min(roi.height, h) : h));
   if (roi.width > 0) {
     const int x = std::min(roi.x, w - 1);
     const int y = std::min(roi.y, h - 1);
@@ -147,6 +161,7 @@ GstFlowReturn CameraGraph::on_new_sample(GstAppSink* sink, gpointer user) {
   if (sample == nullptr) return GST_FLOW_OK;
   std::optional<Frame> frame = frame_from_sample(sample);
   if (!frame) return GST_FLOW_OK;  // unmappable frame: skip it, keep the stream
+  if (self->ctx_.opt.letterbox) frame->content = letterbox_content(self->picture_aspect_.load(), frame->width, frame->height);
   auto& state = self->state_;
   if (frame->clock == ClockSource::ntp) state.clock_ntp.store(true);
   SourceItem item;

@@ -34,10 +34,31 @@ TEST_CASE("manifest parsing", "[manifest]") {
   CHECK(seg.lookahead == 2);
 }
 
+TEST_CASE("pose manifests", "[manifest]") {
+  std::string keypoints = "[";
+  for (int i = 0; i < kPoseKeypoints; ++i) keypoints += std::string(i ? "," : "") + "\"k" + std::to_string(i) + "\"";
+  keypoints += "]";
+  const std::string head = R"({"kind":"pose","name":"p","version":"3","input":{"width":256,"height":192},"keypoints":)" +
+                           keypoints + R"(,"max_persons":6,"licence":"Apache-2.0","source":{"package":"x"},"skeleton":)";
+  auto pose = parse_manifest(head + "[[0,1],[5,16]]}", "p.pt");
+  CHECK(pose.kind == ModelKind::pose);
+  CHECK(pose.input_width == 256);
+  CHECK(pose.input_height == 192);
+  CHECK(pose.max_persons == 6);
+  CHECK(pose.feature_dim == kPoseFeatureDim);
+  CHECK(pose.skeleton == std::vector<std::pair<int, int>>{{0, 1}, {5, 16}});
+  CHECK(pose.licence == "Apache-2.0");
+  CHECK(manifest_error(head + "[[0,17]]}") ==
+        "m.pt: manifest.json: /skeleton: must be an array of [from, to] keypoint indexes (0..16)");
+}
+
 TEST_CASE("manifest errors name the model file and key", "[manifest]") {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"({"kind":"detector","name":"x","version":"1","feature_dim":8})",
-       "m.pt: manifest.json: /kind: must be \"backbone\", \"segmenter\" or \"recognizer\", got \"detector\""},
+       "m.pt: manifest.json: /kind: must be \"backbone\", \"segmenter\", \"recognizer\" or \"pose\", got \"detector\""},
+      {R"({"kind":"pose","name":"x","version":"1","input":{"width":192,"height":192},"keypoints":["nose"],"max_persons":1})",
+       "m.pt: manifest.json: /keypoints: must be an array of the 17 COCO keypoint names"},
+      {R"({"kind":"pose","name":"x","version":"1","max_persons":1})", "m.pt: manifest.json: /input: is required for a pose model"},
       {R"({"kind":"backbone","name":"x","version":"1","feature_dim":8})",
        "m.pt: manifest.json: /input: is required for a backbone"},
       {R"({"kind":"backbone","name":"x","version":"1","feature_dim":0,"input":{"width":8,"height":8}})",

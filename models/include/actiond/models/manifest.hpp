@@ -11,6 +11,10 @@
 //   recognizer: {"kind":"recognizer","name":..,"version":..,"feature_dim":8,"labels":[...],"background":0,
 //               "window":16}
 //              forward(float [B,T,feature_dim]) -> probs float [B,C] (the clip's action, T <= window)
+//   pose:      {"kind":"pose","name":..,"version":..,"input":{"width":192,"height":192,"format":"RGB"},
+//               "keypoints":[17 COCO names],"skeleton":[[0,1],..],"max_persons":6,"source":{..},"licence":..}
+//              forward(uint8 [N,H,W,3]) -> float [N,P,56]: per person 17 x (y, x, score) then
+//              (ymin, xmin, ymax, xmax, score), fractions of the input (models/import/import_tfjs.py)
 //
 // Thread-safety: plain values.
 #include <filesystem>
@@ -20,25 +24,33 @@
 
 namespace actiond::models {
 
+// Pose models: COCO-17 keypoints; per-person features (pose_features.hpp) have this many floats.
+constexpr int kPoseKeypoints = 17;
+constexpr int kPoseFeatureDim = kPoseKeypoints * 5;
+
 // Every model loading/running failure; what() names the model file.
 class ModelError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-enum class ModelKind { backbone, segmenter, recognizer };
+enum class ModelKind { backbone, segmenter, recognizer, pose };
 
 struct Manifest {
   ModelKind kind = ModelKind::backbone;
   std::string name;
   std::string version;
-  int input_width = 0;      // backbone
-  int input_height = 0;     // backbone
-  int feature_dim = 0;      // backbone output / segmenter input
+  int input_width = 0;      // backbone, pose
+  int input_height = 0;     // backbone, pose
+  int feature_dim = 0;      // backbone output / segmenter input; pose: kPoseFeatureDim (per person)
   std::vector<std::string> labels;  // segmenter, recognizer
   int background = 0;       // segmenter, recognizer: index of the background label
   int window = 0;           // segmenter, recognizer: frames of history it reads
   int lookahead = 0;        // segmenter: frames after the decided frame it needs
+  std::vector<std::string> keypoints;            // pose: COCO-17 names in order
+  std::vector<std::pair<int, int>> skeleton;     // pose: keypoint index pairs
+  int max_persons = 0;                           // pose
+  std::string licence;                           // pose (imported models say where they come from)
   std::string file_sha256;  // of the model file, computed when it is loaded (not part of the JSON)
 };
 

@@ -7,17 +7,23 @@
 //   models::check_compatible(bb->manifest(), bb->path(), seg->manifest(), seg->path());
 //   bb->infer(images, features);                           // [N, D] row-major
 //   seg->run(features.data(), T, D, out);                  // per-frame probs + boundary
+//   auto pose = models::PoseModel::load("movenet-lightning.pt");
+//   pose->infer({{image, content}}, 0.2f, persons);        // persons per image, keypoints + box
 //
 // Loading checks the manifest and runs the model once on zeros to verify its output shapes.
 // Thread-safety: a model instance is owned by one thread (the inference loop); do not share calls.
 #include "actiond/models/manifest.hpp"
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
 namespace actiond::models {
+
+// The manifest of a model file, read without loading the model. Throws ModelError naming the file.
+Manifest read_manifest(const std::filesystem::path& path);
 
 // Sets LibTorch's intra-op and inter-op thread counts (process-wide; call once before loading).
 void set_threads(int intra_op, int inter_op);
@@ -67,6 +73,40 @@ class Recognizer {
   virtual const std::filesystem::path& path() const = 0;
   // Reads `frames` feature rows; `probs` gets one probability per label. Throws ModelError.
   virtual void run(const float* features, int frames, std::vector<float>& probs) = 0;
+};
+
+struct PoseKeypoint {
+  float x = 0.0f;  // fraction of the picture's width (0 left .. 1 right)
+  float y = 0.0f;  // fraction of its height
+  float score = 0.0f;
+};
+
+// One person found by a pose model, in fractions of the picture (not of the letterboxed input).
+struct PoseDetection {
+  std::array<PoseKeypoint, kPoseKeypoints> keypoints;
+  std::array<float, 4> box{};  // x0, y0, x1, y1
+  float score = 0.0f;
+};
+
+// A model input image: `image` is exactly the model's input size; the picture fills `content`
+// (x, y, w, h as fractions of the image; the rest is letterbox border).
+struct PoseInput {
+  ImageView image;
+  std::array<float, 4> content{0.0f, 0.0f, 1.0f, 1.0f};
+};
+
+// Pose estimation (imported MoveNet models, models/import/import_tfjs.py).
+class PoseModel {
+ public:
+  static std::unique_ptr<PoseModel> load(const std::filesystem::path& path);
+  virtual ~PoseModel() = default;
+  virtual const Manifest& manifest() const = 0;
+  virtual const std::filesystem::path& path() const = 0;
+  // One batch; `persons[i]` gets image i's persons scoring >= min_score, best first. Throws ModelError.
+  virtual void infer(const std::vector<PoseInput>& images, float min_score,
+                     std::vector<std::vector<PoseDetection>>& persons) = 0;
+  // The last batch's model input (uint8 [N,H,W,3]) and raw output (float [N,P,56]): for fidelity checks.
+  virtual void last_batch(std::vector<std::uint8_t>& input, std::vector<float>& output) const = 0;
 };
 
 }  // namespace actiond::models

@@ -4,6 +4,7 @@
 // buffer mapped and alive for as long as any copy of the Frame exists.
 //
 // Thread-safety: a Frame is immutable after construction; copies may be read from any thread.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -22,6 +23,7 @@ struct Frame {
   int height = 0;
   int stride = 0;                                      // bytes per row (>= 3 * width)
   const std::uint8_t* data = nullptr;                  // RGB24, `height` rows of `stride` bytes
+  std::array<float, 4> content{0.0f, 0.0f, 1.0f, 1.0f};  // x, y, w, h of the picture (letterboxed frames)
   const float* features = nullptr;                     // features:// cameras: the row itself (no image)
   int feature_dim = 0;
   std::shared_ptr<const void> storage;                 // owns the mapped buffer behind `data` / `features`

@@ -2,7 +2,10 @@
 // `actiond extract`: runs videos through the daemon's own ingest path (GStreamer decode, videorate to
 // the analysis fps, scale to the model's input, RGB) and, with a backbone, the same TorchScript
 // inference, so training sees exactly what serving sees. Per video it writes
-//   OUT/<video>.features.npy   float32 [T, D]            (with --model)
+//   OUT/<video>.features.npy   float32 [T, D]            (with --model, a backbone)
+//   OUT/<video>.pose.npy       float32 [T, P, 56]        (with --model, a pose model: its raw output,
+//                                                          fractions of the letterboxed input)
+//   OUT/<video>.content.npy    float32 [T, 4]            (pose: x, y, w, h of the picture in the input)
 //   OUT/<video>.frames.npy     uint8   [T, H, W, 3]       (with --frames WxH)
 //   OUT/<video>.pts.npy        float64 [T]   stream time of each analysed frame, seconds
 //
@@ -14,7 +17,7 @@
 namespace actiond::tools {
 
 struct ExtractOptions {
-  std::string model;       // backbone .pt (optional if frames_size is set)
+  std::string model;       // backbone or pose .pt (optional if frames_size is set)
   std::string videos;      // directory of videos (or a single file)
   std::string out;
   double fps = 5.0;

@@ -33,6 +33,7 @@ struct SourceOptions {
   config::CameraConfig camera;  // id, uri, fps, realtime, loop, rtsp options, roi, reconnect, stall
   int width = 112;              // backbone input size
   int height = 112;
+  bool letterbox = false;       // keep the picture's aspect ratio: borders fill the rest (pose models)
   std::uint64_t last_epoch = 0; // epochs continue from here (the camera's journal)
 };
 
