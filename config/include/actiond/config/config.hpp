@@ -30,9 +30,21 @@ struct TrackerConfig {
   bool operator==(const TrackerConfig&) const = default;
 };
 
+// Person tracks of a pose camera (see daemon/analysis/person_tracker.hpp).
+struct PersonTrackingConfig {
+  int birth_frames = 3;            // detections in consecutive frames before a track starts
+  int death_frames = 10;           // missed frames after which a track ends
+  int max_tracks = 10;             // per camera; detections beyond it are dropped (counted)
+  double min_score = 0.25;         // person score a detection needs
+  double min_keypoint_score = 0.2; // keypoints below it are not used (matching, features)
+  double min_similarity = 0.1;     // box IoU / keypoint similarity below which nothing matches
+  bool operator==(const PersonTrackingConfig&) const = default;
+};
+
 struct CameraModels {
   std::string backbone;   // name of an entry of DaemonConfig::models (empty for features:// cameras)
-  std::string segmenter;  // name of an entry of DaemonConfig::models
+  std::string pose;       // or: a pose model (person tracks; the segmenter then reads pose features)
+  std::string segmenter;  // name of an entry of DaemonConfig::models (optional with a pose model)
   std::string recognizer; // optional (empty = none): clip-level `recognition` events
   bool operator==(const CameraModels&) const = default;
 };
@@ -93,6 +105,7 @@ struct CameraConfig {
   double stall_timeout_s = 10.0;  // no frame for this long -> "stalled" -> restart the source
   CameraModels models;
   TrackerConfig tracker;
+  PersonTrackingConfig persons;
   RecognitionConfig recognition;
   bool operator==(const CameraConfig&) const = default;
 };
