@@ -11,7 +11,8 @@ trained for a few seconds on synthetic feature streams (8-d, labels 1..3 = a hig
 0..2, background = none) so that they produce predictable events on such streams.
 
 Usage: /usr/bin/python3 scripts/make_tiny_models.py --out DIR [--size 112] [--broken] [--zoo]
-Writes DIR/backbone.pt, DIR/segmenter.pt and DIR/recognizer.pt, each with its manifest.json inside.
+Writes DIR/backbone.pt, DIR/segmenter.pt, DIR/recognizer.pt and DIR/pose_walking.pt (a walking
+segmenter over per-person pose features), each with its manifest.json inside.
 """
 import argparse
 import json
@@ -70,6 +71,29 @@ class ColourRecognizer(torch.nn.Module):
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         probs, _ = self.frames(f)
         return probs.mean(dim=1)
+
+
+POSE_FEATURE_DIM = 17 * 5  # per keypoint (x, y, vx, vy, score): daemon/analysis/pose_features.hpp
+LEG_KEYPOINTS = [13, 14, 15, 16]  # knees and ankles
+
+
+class StepSegmenter(torch.nn.Module):
+    """Pose features [B,T,85] -> (probs [B,T,2] background/walking, boundary [B,T]): a person walks when
+    knees and ankles move against the hips (mean speed over the last 3 frames, in torso lengths per
+    frame, above 0.08). A rule, not a trained model: it drives per-person segments in tests."""
+
+    def forward(self, f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        speeds = []
+        for k in [13, 14, 15, 16]:
+            vx = f[:, :, k * 5 + 2]
+            vy = f[:, :, k * 5 + 3]
+            speeds.append(torch.sqrt(vx * vx + vy * vy))
+        speed = torch.stack(speeds, dim=2).mean(dim=2)  # [B,T]
+        padded = torch.cat([speed[:, :1], speed[:, :1], speed], dim=1)
+        smooth = (padded[:, 2:] + padded[:, 1:-1] + padded[:, :-2]) / 3.0
+        walking = torch.sigmoid(40.0 * (smooth - 0.08))
+        probs = torch.stack([1.0 - walking, walking], dim=2)
+        return probs, torch.zeros_like(walking)
 
 
 def save(module: torch.nn.Module, manifest: dict, path: str) -> None:
@@ -181,6 +205,11 @@ def main() -> None:
         "kind": "recognizer", "name": "tiny-colour-clip", "version": "1",
         "feature_dim": FEATURE_DIM, "labels": LABELS, "background": 0, "window": 8,
     }, os.path.join(args.out, "recognizer.pt"))
+    save(StepSegmenter(), {
+        "kind": "segmenter", "name": "tiny-pose-walking", "version": "1",
+        "feature_dim": POSE_FEATURE_DIM, "labels": ["background", "walking"], "background": 0,
+        "window": 8, "lookahead": 0,
+    }, os.path.join(args.out, "pose_walking.pt"))
     if args.broken:
         write_broken(args.out, args.size)
     if args.zoo:

@@ -282,12 +282,32 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     if (uri_scheme(c.uri) == "features") {
       // Rows of the file go straight into the ring buffer.
       if (m.has("backbone")) m.fail("backbone", "features:// cameras replay features and use no backbone");
+      if (m.has("pose")) m.fail("pose", "features:// cameras replay features and use no pose model");
+    } else if (m.has("pose")) {
+      if (m.has("backbone")) m.fail("backbone", "a camera uses a backbone or a pose model, not both");
+      c.models.pose = model_ref(m, "pose", daemon);
     } else {
       c.models.backbone = model_ref(m, "backbone", daemon);
     }
-    c.models.segmenter = model_ref(m, "segmenter", daemon);
-    if (m.has("recognizer")) c.models.recognizer = model_ref(m, "recognizer", daemon);
+    // With a pose model the segmenter is optional (tracks only) and reads per-person pose features.
+    if (c.models.pose.empty() || m.has("segmenter")) c.models.segmenter = model_ref(m, "segmenter", daemon);
+    if (m.has("recognizer")) {
+      if (!c.models.pose.empty()) m.fail("recognizer", "per-person recognizers are not supported; use a segmenter");
+      c.models.recognizer = model_ref(m, "recognizer", daemon);
+    }
     m.finish();
+  }
+  if (r.has("persons") && c.models.pose.empty()) r.fail("persons", "needs /models/pose");
+  {
+    ObjectReader p = r.object("persons");
+    auto& pc = c.persons;
+    pc.birth_frames = p.integer_in("birth_frames", pc.birth_frames, 1, 1000);
+    pc.death_frames = p.integer_in("death_frames", pc.death_frames, 0, 100000);
+    pc.max_tracks = p.integer_in("max_tracks", pc.max_tracks, 1, 64);
+    pc.min_score = p.number_in("min_score", pc.min_score, 0.0, 1.0);
+    pc.min_keypoint_score = p.number_in("min_keypoint_score", pc.min_keypoint_score, 0.0, 1.0);
+    pc.min_similarity = p.number_in("min_similarity", pc.min_similarity, 0.0, 1.0);
+    p.finish();
   }
   if (r.has("recognition") && c.models.recognizer.empty()) r.fail("recognition", "needs /models/recognizer");
   {

@@ -69,7 +69,8 @@ Curve make_curve(const std::string& server_key, const std::string& client_key) {
   return c;
 }
 
-// "12:30:01.123 door #41 segment.start pour 0.87 [door-9a1f...]"
+// "12:30:01.123 door #41 segment.start pour 0.87 [door-9a1f...]"; events about a person end with
+// "person <track id>"; track events show the track's box (picture fractions).
 std::string pretty(const nlohmann::json& e) {
   const std::string type = e.value("type", "?");
   const std::string at = e.value("emitted_at", "");
@@ -93,7 +94,16 @@ std::string pretty(const nlohmann::json& e) {
     if (!e.value("reason", "").empty()) line += " (" + e.value("reason", "") + ")";
   } else if (type == "heartbeat") {
     line += " " + e.value("state", "?");
+  } else if (type.rfind("track.", 0) == 0 && e.contains("track")) {
+    const auto& t = e["track"];
+    line += " person " + std::to_string(t.value("track_id", 0)) + " score " + num(t.value("score", 0.0));
+    if (t.contains("box") && t["box"].is_array() && t["box"].size() == 4) {
+      line += " box [" + num(t["box"][0].get<double>()) + "," + num(t["box"][1].get<double>()) + "," +
+              num(t["box"][2].get<double>()) + "," + num(t["box"][3].get<double>()) + "]";
+    }
+    if (t.contains("end_reason")) line += " " + t.value("end_reason", "") + " after " + std::to_string(t.value("frames", 0)) + " frames";
   }
+  if (e.contains("subject") && e["subject"].is_object()) line += " person " + std::to_string(e["subject"].value("track_id", 0));
   return line + " pts " + num(e.value("pts", 0.0));
 }
 

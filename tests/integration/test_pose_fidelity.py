@@ -50,7 +50,7 @@ def main() -> None:
     # name, input size, [(file, analysis fps)]: a few frames each (TF.js on the cpu backend is slow).
     cases = [
         ("movenet-lightning", (192, 192), [("messi5.jpg", 1), ("basketball1.png", 1), ("vtest.avi", 0.1)]),
-        ("movenet-multipose", (256, 192), [("messi5.jpg", 1), ("basketball1.png", 1), ("vtest.avi", 0.04)]),
+        ("movenet-multipose", (384, 288), [("messi5.jpg", 1), ("basketball1.png", 1), ("vtest.avi", 0.04)]),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for name, (w, h), inputs in cases:

@@ -154,6 +154,27 @@ void EventFactory::stamp_frame(json& j, const FramePoint& at) const {
   j["latency_ms"] = round_to(std::chrono::duration<double, std::milli>(std::chrono::system_clock::now() - at.time).count(), 1);
 }
 
+json EventFactory::subject(const PersonTrack& t) {
+  json box = json::array();
+  for (float v : t.pose.box) box.push_back(round_to(v, 4));
+  return json{{"track_id", t.id}, {"box", box}};
+}
+
+json EventFactory::track(const PersonTrack& t, const FramePoint& at, const std::string& end_reason) {
+  json j = envelope(end_reason.empty() ? "track.start" : "track.end", at.pts);
+  stamp_frame(j, at);
+  json tr = subject(t);
+  tr["score"] = round_to(t.pose.score, 4);
+  tr["start_pts"] = round_to(t.first_pts, 6);
+  tr["frames"] = t.hits;
+  if (!end_reason.empty()) {
+    tr["end_reason"] = end_reason;
+    tr["last_seen_pts"] = round_to(t.last_pts, 6);
+  }
+  j["track"] = tr;
+  return j;
+}
+
 json EventFactory::segment_update(const SegmentInfo& open, const FramePoint& at, const std::vector<float>& probs, int k) {
   json j = envelope("segment.update", at.pts);
   stamp_frame(j, at);

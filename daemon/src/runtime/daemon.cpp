@@ -33,7 +33,7 @@ namespace {
 // The model files a camera uses: part of what makes a camera "changed" on reload.
 std::vector<std::string> model_paths(const config::Config& cfg, const config::CameraConfig& cam) {
   std::vector<std::string> out;
-  for (const auto* name : {&cam.models.backbone, &cam.models.segmenter, &cam.models.recognizer}) {
+  for (const auto* name : {&cam.models.backbone, &cam.models.pose, &cam.models.segmenter, &cam.models.recognizer}) {
     if (!name->empty()) out.push_back(cfg.daemon.models.at(*name).path.string());
   }
   return out;
@@ -87,7 +87,8 @@ struct Daemon::Impl {
   Metrics metrics;                            // outlives the loop and the HTTP server
   std::unique_ptr<detail::HttpServer> http;
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
-  std::map<std::string, std::pair<int, int>> input_sizes;  // camera id -> backbone input
+  std::map<std::string, InputSpec> inputs;               // camera id -> model input
+  std::map<std::string, std::string> model_failures;     // camera id -> why its models did not load
   std::mutex reload_mu;  // one reload (or start/stop) at a time
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint64_t> reloads_rejected{0};
@@ -105,11 +106,19 @@ struct Daemon::Impl {
 void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
                                  std::optional<InferenceLoop::Unfinished> unfinished) {
   const pipeline::CameraHandle handle = next_handle++;
+  if (auto failed = model_failures.find(cam.id); failed != model_failures.end()) {
+    loop->add_failed_camera(handle, cam, from, failed->second);
+    std::lock_guard lock(running_mu);
+    running[cam.id] = Running{handle, nullptr};
+    return;
+  }
   pipeline::SourceOptions opt;
   opt.handle = handle;
   opt.camera = cam;
-  opt.width = input_sizes.at(cam.id).first;
-  opt.height = input_sizes.at(cam.id).second;
+  const InputSpec& in = inputs.at(cam.id);
+  opt.width = in.width;
+  opt.height = in.height;
+  opt.letterbox = in.letterbox;
   opt.last_epoch = from.epoch;
   loop->add_camera(handle, cam, from, std::move(unfinished));
   std::unique_ptr<pipeline::CameraSource> source;
@@ -141,8 +150,13 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   const auto& cfg = *impl_->cfg;
   check_uris(cfg);
   models::set_threads(cfg.daemon.inference.intra_op_threads, cfg.daemon.inference.inter_op_threads);
-  ModelSet set = load_models(cfg);
-  for (const auto& cam : cfg.cameras) impl_->input_sizes[cam.id] = input_size(set, cam);
+  // A camera whose models fail is reported and left out; the daemon refuses to start only when none loads.
+  ModelSet set = load_models(cfg, nullptr, &impl_->model_failures);
+  if (!cfg.cameras.empty() && impl_->model_failures.size() == cfg.cameras.size()) {
+    throw models::ModelError(impl_->model_failures.at(cfg.cameras.front().id));
+  }
+  for (const auto& [id, message] : impl_->model_failures) logger().error("camera {}: not started: {}", id, message);
+  for (const auto& cam : cfg.cameras) impl_->inputs[cam.id] = input_spec(set, cam);
   if (cfg.daemon.journal.enabled) {
     JournalConfig jc;
     jc.dir = cfg.daemon.journal.dir;
@@ -336,7 +350,8 @@ ReloadResult Daemon::reload() {
   }
   for (const auto& cam : next->cameras) {
     if (starting.count(cam.id) == 0) continue;
-    impl_->input_sizes[cam.id] = input_size(fresh, cam);
+    impl_->inputs[cam.id] = input_spec(fresh, cam);
+    impl_->model_failures.erase(cam.id);
   }
   impl_->loop->adopt_models(std::move(fresh));
   for (const auto& cam : next->cameras) {

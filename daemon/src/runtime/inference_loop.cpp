@@ -83,16 +83,29 @@ void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::Came
                                std::optional<Unfinished> unfinished) {
   post([this, handle, camera, from, unfinished = std::move(unfinished)] {
     auto* bb = camera.models.backbone.empty() ? nullptr : models_.backbones.at(camera.models.backbone).get();
-    auto* seg = models_.segmenters.at(camera.models.segmenter).get();
+    auto* pm = camera.models.pose.empty() ? nullptr : models_.poses.at(camera.models.pose).get();
+    auto* seg = camera.models.segmenter.empty() ? nullptr : models_.segmenters.at(camera.models.segmenter).get();
     auto* rec = camera.models.recognizer.empty() ? nullptr : models_.recognizers.at(camera.models.recognizer).get();
     auto& cam = cameras_[handle];
-    cam = std::make_unique<Camera>(handle, camera, bb, seg, rec, from.seq, from.epoch);
+    cam = std::make_unique<Camera>(handle, camera, bb, pm, seg, rec, from.seq, from.epoch);
     if (unfinished) {
       logger().warn("camera {}: segment {} was left open by the previous run; ending it (restart)", camera.id,
                     unfinished->segment_event["segment"].value("id", "?"));
       emit(*cam, cam->events.unfinished_end(unfinished->segment_event, unfinished->last_pts, unfinished->last_time,
                                             "restart"));
     }
+  }, true);
+}
+
+void InferenceLoop::add_failed_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, Numbering from,
+                                      const std::string& reason) {
+  post([this, handle, camera, from, reason] {
+    auto& cam = cameras_[handle];
+    cam = std::make_unique<Camera>(handle, camera, nullptr, nullptr, nullptr, nullptr, from.seq, from.epoch);
+    pipeline::StreamStatus st;
+    st.state = pipeline::StreamState::failed;
+    st.reason = reason;
+    emit_status(*cam, st);
   }, true);
 }
 
@@ -128,6 +141,7 @@ void InferenceLoop::adopt_models(ModelSet models) {
     adopt(models_.backbones, shared->backbones);
     adopt(models_.segmenters, shared->segmenters);
     adopt(models_.recognizers, shared->recognizers);
+    adopt(models_.poses, shared->poses);
   }, true);
 }
 
@@ -205,15 +219,33 @@ void InferenceLoop::process(std::vector<SourceItem>& items) {
   analyse_frames(frames);
 }
 
-void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
-  if (cam.streaming) decide(cam, true);
+void InferenceLoop::close_subject(Camera& cam, Subject& subj, const std::string& end_reason) {
+  if (subj.streaming) decide(cam, subj, true);
   std::vector<TrackerEvent> events;
-  cam.tracker.close(end_reason, events);
-  for (const auto& ev : events) emit(cam, cam.events.from_tracker(ev));
-  cam.ring.clear();
-  cam.next_decide = cam.ring.total_pushed();
-  cam.last_recognition_pts.reset();
-  cam.streaming = false;
+  subj.tracker.close(end_reason, events);
+  for (const auto& ev : events) emit_for(cam, subj, cam.events.from_tracker(ev));
+  subj.ring.clear();
+  subj.next_decide = subj.ring.total_pushed();
+  subj.last_recognition_pts.reset();
+  subj.last_row.reset();
+  subj.streaming = false;
+}
+
+void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
+  if (cam.frame_subject) close_subject(cam, *cam.frame_subject, end_reason);
+  if (!cam.persons) return;
+  // Every person's segment ends, then the person's track, with the same reason.
+  for (auto& [id, subj] : cam.people) close_subject(cam, *subj, end_reason);
+  cam.people.clear();
+  TrackChanges ended;
+  cam.persons->end_all(end_reason, ended);
+  const FramePoint at{cam.last_pts, std::chrono::system_clock::now()};
+  for (const auto& t : ended.ended) emit(cam, cam.events.track(t, at, end_reason));
+}
+
+void InferenceLoop::emit_for(Camera& cam, const Subject& subj, nlohmann::json event) {
+  if (subj.track_id != 0) event["subject"] = EventFactory::subject(subj.person);
+  emit(cam, event);
 }
 
 void InferenceLoop::on_status(Camera& cam, const pipeline::StreamStatus& status) {
@@ -244,8 +276,8 @@ void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& statu
   cam.queue_full = std::max(cam.queue_full, hub_.counters(cam.handle).dropped_queue_full);
   info.dropped["queue_full"] = cam.queue_full;
   info.dropped["undecided"] = cam.skipped;
-  auto last = cam.ring.meta_at(cam.ring.total_pushed() - 1);
-  emit(cam, cam.events.stream_status(info, last ? last->pts : 0.0));
+  if (cam.persons) info.dropped["tracks_over_limit"] = cam.persons->counters().dropped_over_limit;
+  emit(cam, cam.events.stream_status(info, cam.last_pts));
   if (metrics_) {
     const std::string& id = cam.config.id;
     for (const auto& [reason, n] : info.dropped) {
@@ -270,13 +302,19 @@ nlohmann::json InferenceLoop::snapshot() const {
 void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
   cam.last_event = std::chrono::steady_clock::now();
   {
-    const auto open = cam.tracker.open_segment();
+    const auto open = cam.open_segment();
     std::lock_guard lock(summary_mu_);
-    summary_[cam.config.id] = {{"seq", event.at("seq")},
-                               {"epoch", cam.events.epoch()},
-                               {"state", pipeline::to_string(cam.last_status.state)},
-                               {"reason", cam.last_status.reason},
-                               {"open_segment", open ? cam.events.segment(*open) : nlohmann::json(nullptr)}};
+    auto& entry = summary_[cam.config.id];
+    entry = {{"seq", event.at("seq")},
+             {"epoch", cam.events.epoch()},
+             {"state", pipeline::to_string(cam.last_status.state)},
+             {"reason", cam.last_status.reason},
+             {"open_segment", open ? cam.events.segment(*open) : nlohmann::json(nullptr)}};
+    if (cam.persons) {
+      std::size_t confirmed = 0;
+      for (const auto& t : cam.persons->tracks()) confirmed += t.confirmed ? 1 : 0;
+      entry["tracks"] = confirmed;
+    }
   }
   if (metrics_) {
     const std::string type = event.at("type").get<std::string>();

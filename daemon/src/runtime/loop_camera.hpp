@@ -1,8 +1,12 @@
 #pragma once
-// Private to the inference loop: one camera's analysis state (ring, tracker, event numbering, rates).
+// Private to the inference loop: one camera's analysis state. A camera decides segments for one or
+// more subjects: the whole frame (backbone and features:// cameras), or each tracked person (pose
+// cameras), each with its own ring, segment tracker and update cadence.
 //
 // Thread-safety: owned and touched only by the inference loop thread.
 #include "actiond/daemon/analysis/events.hpp"
+#include "actiond/daemon/analysis/person_tracker.hpp"
+#include "actiond/daemon/analysis/pose_features.hpp"
 #include "actiond/daemon/analysis/segment_tracker.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
 #include "actiond/models/feature_ring.hpp"
@@ -20,65 +24,101 @@ inline double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+inline SegmentTracker::IdGenerator make_segment_ids(const std::string& camera) {
+  auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [rng, camera] {
+    char buf[17];
+    std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>((*rng)()));
+    return camera + "-" + buf;
+  };
+}
+
+// One stream of decisions: the camera's whole frame, or one tracked person.
+struct InferenceLoop::Subject {
+  Subject(const config::CameraConfig& c, models::Segmenter* seg, models::Recognizer* rec, std::uint64_t track)
+      : segmenter(seg),
+        recognizer(rec),
+        ring(std::max<std::size_t>({static_cast<std::size_t>(seg->manifest().window) * 2,
+                                    rec ? static_cast<std::size_t>(rec->manifest().window) : 0, 64}),
+             static_cast<std::size_t>(seg->manifest().feature_dim)),
+        tracker(c.tracker, seg->manifest().background, 1.0 / c.fps, make_segment_ids(c.id)),
+        track_id(track) {}
+
+  models::Segmenter* segmenter;
+  models::Recognizer* recognizer;  // optional (whole-frame subjects only)
+  models::FeatureRing ring;
+  SegmentTracker tracker;
+  std::uint64_t next_decide = 0;  // ring index of the next frame to decide
+  std::optional<double> last_update_pts;  // stream time of the open segment's last update
+  std::string updated_segment;            // id of the segment those updates are about
+  std::optional<double> last_recognition_pts;
+  bool streaming = false;                 // features stored since the last close
+  std::uint64_t track_id = 0;             // 0: the whole frame
+  PersonTrack person;                     // person subjects: the track's latest state
+  std::optional<PoseFeatureRow> last_row; // person subjects: previous features (velocities)
+};
+
 struct InferenceLoop::Camera {
   pipeline::CameraHandle handle;
   config::CameraConfig config;
-  models::Backbone* backbone;
-  models::Segmenter* segmenter;
-  models::Recognizer* recognizer;  // optional
-  models::FeatureRing ring;
-  SegmentTracker tracker;
+  models::Backbone* backbone = nullptr;
+  models::PoseModel* pose = nullptr;
+  models::Segmenter* segmenter = nullptr;    // null: a pose camera that only tracks (or a failed camera)
+  models::Recognizer* recognizer = nullptr;
+  std::unique_ptr<Subject> frame_subject;    // backbone / features:// cameras
+  std::unique_ptr<PersonTracker> persons;    // pose cameras
+  std::map<std::uint64_t, std::unique_ptr<Subject>> people;  // pose cameras with a segmenter, by track id
   EventFactory events;
-  std::uint64_t next_decide = 0;  // ring index of the next frame to decide
-  std::uint64_t skipped = 0;      // frames that left the window before being decided
+  std::uint64_t skipped = 0;      // frames that left a window before being decided
   std::uint64_t queue_full = 0;   // FrameHub drops, as last seen
-  std::optional<double> last_update_pts;  // stream time of the open segment's last update
-  std::string updated_segment;            // id of the segment those updates are about
-  std::optional<double> last_recognition_pts;  // stream time of the last recognition
+  double last_pts = 0.0;          // stream time of the latest analysed frame
   std::chrono::steady_clock::time_point last_event = std::chrono::steady_clock::now();
-  bool streaming = false;         // frames seen since the last end of stream
   std::deque<std::chrono::steady_clock::time_point> analysed;  // recent analysis times (fps_processed)
   pipeline::StreamStatus last_status;
+
+  Camera(pipeline::CameraHandle h, const config::CameraConfig& c, models::Backbone* bb, models::PoseModel* pm,
+         models::Segmenter* seg, models::Recognizer* rec, std::uint64_t last_seq, std::uint64_t last_epoch)
+      : handle(h),
+        config(c),
+        backbone(bb),
+        pose(pm),
+        segmenter(seg),
+        recognizer(rec),
+        events(c.id, seg ? seg->manifest().labels : std::vector<std::string>{}, last_seq, last_epoch,
+               models_json({bb ? &bb->manifest() : nullptr, pm ? &pm->manifest() : nullptr,
+                            seg ? &seg->manifest() : nullptr, rec ? &rec->manifest() : nullptr})) {
+    if (pm != nullptr) {
+      persons = std::make_unique<PersonTracker>(c.persons);
+    } else if (seg != nullptr) {
+      frame_subject = std::make_unique<Subject>(c, seg, rec, 0);
+    }
+  }
 
   double fps_processed() const {
     if (analysed.size() < 2) return 0.0;
     const double span = std::chrono::duration<double>(analysed.back() - analysed.front()).count();
     return span > 0 ? static_cast<double>(analysed.size() - 1) / span : 0.0;
   }
-  void note_analysed() {
+  void note_analysed(double pts) {
+    last_pts = pts;
     analysed.push_back(std::chrono::steady_clock::now());
     while (analysed.size() > 2 && analysed.back() - analysed.front() > std::chrono::seconds(3)) analysed.pop_front();
   }
+  // The open segment the camera's snapshot shows: the frame's, or the first person's.
+  std::optional<SegmentInfo> open_segment() const {
+    if (frame_subject) return frame_subject->tracker.open_segment();
+    for (const auto& [id, s] : people) {
+      if (auto open = s->tracker.open_segment()) return open;
+    }
+    return std::nullopt;
+  }
 
-  Camera(pipeline::CameraHandle h, const config::CameraConfig& c, models::Backbone* bb, models::Segmenter* seg,
-         models::Recognizer* rec, std::uint64_t last_seq, std::uint64_t last_epoch)
-      : handle(h),
-        config(c),
-        backbone(bb),
-        segmenter(seg),
-        recognizer(rec),
-        ring(std::max<std::size_t>({static_cast<std::size_t>(seg->manifest().window) * 2,
-                                    rec ? static_cast<std::size_t>(rec->manifest().window) : 0, 64}),
-             static_cast<std::size_t>(seg->manifest().feature_dim)),
-        tracker(c.tracker, seg->manifest().background, 1.0 / c.fps, make_ids(c.id)),
-        events(c.id, seg->manifest().labels, last_seq, last_epoch, models_json(bb, seg, rec)) {}
-
-  static nlohmann::json models_json(const models::Backbone* bb, const models::Segmenter* seg,
-                                    const models::Recognizer* rec) {
+  static nlohmann::json models_json(std::initializer_list<const models::Manifest*> manifests) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto* m : {bb ? &bb->manifest() : nullptr, &seg->manifest(), rec ? &rec->manifest() : nullptr}) {
+    for (const auto* m : manifests) {
       if (m != nullptr) out.push_back({{"name", m->name}, {"version", m->version}, {"sha256", m->file_sha256}});
     }
     return out;
-  }
-
-  static SegmentTracker::IdGenerator make_ids(const std::string& camera) {
-    auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
-    return [rng, camera] {
-      char buf[17];
-      std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>((*rng)()));
-      return camera + "-" + buf;
-    };
   }
 };
 

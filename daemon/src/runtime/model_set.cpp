@@ -39,7 +39,8 @@ Model& load_once(std::map<std::string, std::unique_ptr<Model>>& loaded, const co
 
 // Loads every model the cameras use (all of them, or only those whose id is in `only`), once each,
 // and checks each camera's models fit together.
-ModelSet load_models(const config::Config& cfg, const std::set<std::string>* only) {
+ModelSet load_models(const config::Config& cfg, const std::set<std::string>* only,
+                     std::map<std::string, std::string>* failures) {
   ModelSet set;
   for (const auto& cam : cfg.cameras) {
     if (only != nullptr && only->count(cam.id) == 0) continue;
@@ -47,7 +48,7 @@ ModelSet load_models(const config::Config& cfg, const std::set<std::string>* onl
       // What produces the camera's features: its backbone, or the rows of its features:// file.
       models::Manifest producer;
       std::filesystem::path producer_path;
-      if (cam.models.backbone.empty()) {
+      if (cam.models.backbone.empty() && cam.models.pose.empty()) {
         const auto spec = pipeline::parse_source_uri(cam.uri);
         try {
           producer.feature_dim = static_cast<int>(pipeline::read_feature_header(spec.device).dim);
@@ -55,36 +56,54 @@ ModelSet load_models(const config::Config& cfg, const std::set<std::string>* onl
           throw config::ConfigError(cam.file + ": /uri: " + e.what());
         }
         producer_path = cam.uri;
+      } else if (!cam.models.pose.empty()) {
+        const auto& pose_entry = cfg.daemon.models.at(cam.models.pose);
+        try {
+          producer = load_once(set.poses, pose_entry, "pose").manifest();
+        } catch (const models::ModelError& e) {
+          if (std::filesystem::exists(pose_entry.path)) throw;
+          throw models::ModelError(std::string(e.what()) + " (the pretrained pose models are imported at build time "
+                                   "from the npm package: run scripts/fetch-pretrained.sh, then build again)");
+        }
+        producer_path = pose_entry.path;
       } else {
         const auto& bb_entry = cfg.daemon.models.at(cam.models.backbone);
         producer = load_once(set.backbones, bb_entry, "backbone").manifest();
         producer_path = bb_entry.path;
       }
       auto check = [&](const config::ModelEntry& entry, const models::Manifest& m, models::ModelKind role) {
-        if (cam.models.backbone.empty() && m.feature_dim != producer.feature_dim) {
+        if (cam.models.backbone.empty() && cam.models.pose.empty() && m.feature_dim != producer.feature_dim) {
           throw models::ModelError(entry.path.string() + ": expects feature_dim " + std::to_string(m.feature_dim) +
                                    " but " + cam.uri + " has rows of " + std::to_string(producer.feature_dim));
         }
         models::check_compatible(producer, producer_path, m, entry.path, role);
       };
-      const auto& seg_entry = cfg.daemon.models.at(cam.models.segmenter);
-      check(seg_entry, load_once(set.segmenters, seg_entry, "segmenter").manifest(), models::ModelKind::segmenter);
+      if (!cam.models.segmenter.empty()) {
+        const auto& seg_entry = cfg.daemon.models.at(cam.models.segmenter);
+        check(seg_entry, load_once(set.segmenters, seg_entry, "segmenter").manifest(), models::ModelKind::segmenter);
+      }
       if (!cam.models.recognizer.empty()) {
         const auto& rec_entry = cfg.daemon.models.at(cam.models.recognizer);
         check(rec_entry, load_once(set.recognizers, rec_entry, "recognizer").manifest(), models::ModelKind::recognizer);
       }
     } catch (const models::ModelError& e) {
-      throw models::ModelError(cam.file + ": /models: " + e.what());
+      const std::string message = cam.file + ": /models: " + e.what();
+      if (failures == nullptr) throw models::ModelError(message);
+      (*failures)[cam.id] = message;
     }
   }
   return set;
 }
 
-// The frame size a camera's pipeline scales to: its backbone's input (none for features:// cameras).
-std::pair<int, int> input_size(const ModelSet& set, const config::CameraConfig& cam) {
-  if (cam.models.backbone.empty()) return {0, 0};
-  const auto& m = set.backbones.at(cam.models.backbone)->manifest();
-  return {m.input_width, m.input_height};
+InputSpec input_spec(const ModelSet& set, const config::CameraConfig& cam) {
+  if (!cam.models.pose.empty()) {
+    auto it = set.poses.find(cam.models.pose);
+    if (it == set.poses.end()) return {};
+    return {it->second->manifest().input_width, it->second->manifest().input_height, true};
+  }
+  auto it = set.backbones.find(cam.models.backbone);
+  if (cam.models.backbone.empty() || it == set.backbones.end()) return {};
+  return {it->second->manifest().input_width, it->second->manifest().input_height, false};
 }
 
 

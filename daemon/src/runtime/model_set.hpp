@@ -6,6 +6,7 @@
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
 
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -16,9 +17,18 @@ namespace actiond::daemon {
 void check_uris(const config::Config& cfg);
 // Loads every model the cameras use (all of them, or only the cameras whose id is in `only`), once
 // each, and checks each camera's models fit together. Throws models::ModelError naming the camera
-// file and the model.
-ModelSet load_models(const config::Config& cfg, const std::set<std::string>* only = nullptr);
-// The frame size a camera's pipeline scales to: its backbone's input (0x0 for features:// cameras).
-std::pair<int, int> input_size(const ModelSet& set, const config::CameraConfig& cam);
+// file and the model; with `failures`, a camera whose models fail is recorded there (camera id ->
+// message) instead, and the others load.
+ModelSet load_models(const config::Config& cfg, const std::set<std::string>* only = nullptr,
+                     std::map<std::string, std::string>* failures = nullptr);
+
+// What a camera's pipeline scales frames to: its backbone's or pose model's input (0x0 for
+// features:// cameras); pose models get the picture letterboxed (aspect kept).
+struct InputSpec {
+  int width = 0;
+  int height = 0;
+  bool letterbox = false;
+};
+InputSpec input_spec(const ModelSet& set, const config::CameraConfig& cam);
 
 }  // namespace actiond::daemon

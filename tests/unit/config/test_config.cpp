@@ -95,7 +95,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
        "cameras/door.json: /fps: must be between 0 and 120, got 500"},
       {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fsp": 5)"),
        "cameras/door.json: /fsp: unknown key (expected one of: decoder_threads, fps, id, latency_ms, loop, models, "
-       "password_file, queue_frames, realtime, recognition, reconnect, roi, skip_frames, stall_timeout_s, tracker, transport, uri, "
+       "password_file, persons, queue_frames, realtime, recognition, reconnect, roi, skip_frames, stall_timeout_s, tracker, transport, uri, "
        "username)"},
       {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "skip_frames": "all")"),
        "cameras/door.json: /skip_frames: must be \"none\" or \"non_key\", got \"all\""},

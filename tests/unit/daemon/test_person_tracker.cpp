@@ -103,7 +103,7 @@ TEST_CASE("a person occluded for a few frames keeps the id", "[person_tracker]")
   }
 }
 
-TEST_CASE("births need consecutive frames; deaths come after the missed frames", "[person_tracker]") {
+TEST_CASE("births need consecutive frames and deaths come after the missed frames", "[person_tracker]") {
   PersonTracker t(cfg(3, 4));
   TrackChanges ch;
   // A one-frame flicker never becomes a track.

@@ -2,6 +2,7 @@
 // The JSON bodies of actiond's events (schema "actiond.event/1"). See docs/EVENTS.md.
 //
 // Thread-safety: EventFactory is owned by the inference loop (one per camera); the free functions are pure.
+#include "actiond/daemon/analysis/person_tracker.hpp"
 #include "actiond/daemon/analysis/segment_tracker.hpp"
 
 #include <nlohmann/json.hpp>
@@ -61,6 +62,11 @@ class EventFactory {
   // journaled event) with `reason`.
   nlohmann::json unfinished_end(const nlohmann::json& segment_event, double pts, const std::string& time,
                                 const std::string& reason);
+
+  // track.start (reason empty) or track.end of a person track, dated at frame `at`.
+  nlohmann::json track(const PersonTrack& t, const FramePoint& at, const std::string& end_reason = "");
+  // {"track_id", "box"}: the person a segment or boundary event of a pose camera is about.
+  static nlohmann::json subject(const PersonTrack& t);
 
   // Clip-level top-k of the camera's recognizer.
   nlohmann::json recognition(const Recognition& r);

@@ -4,6 +4,9 @@
 //   FrameHub --(frames, batched across cameras)--> backbone --> per-camera FeatureRing
 //       --> segmenter over the ring's latest window --> SegmentTracker --> EventFactory --> Publisher
 //       --> recognizer (optional) over the ring's latest clip, every interval --> `recognition` events
+//   pose cameras: pose model (batched across cameras) --> PersonTracker (track.start / track.end)
+//       --> per person: pose features --> its own ring, segmenter window (one batched call for all
+//       persons of all cameras sharing the segmenter), SegmentTracker --> events with `subject`
 //
 // Other threads never touch that state: they post commands (add/remove a camera, a status change)
 // which the loop applies between batches. End-of-stream and error markers travel in order with the
@@ -37,6 +40,7 @@ struct ModelSet {
   std::map<std::string, std::unique_ptr<models::Backbone>> backbones;
   std::map<std::string, std::unique_ptr<models::Segmenter>> segmenters;
   std::map<std::string, std::unique_ptr<models::Recognizer>> recognizers;
+  std::map<std::string, std::unique_ptr<models::PoseModel>> poses;
 };
 
 struct LoopCounters {
@@ -79,6 +83,10 @@ class InferenceLoop {
   // `unfinished`, the camera's first event ends that segment (`end_reason: "restart"`).
   void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, Numbering from,
                   std::optional<Unfinished> unfinished);
+  // Registers a camera whose models could not be loaded: it publishes one stream.status `failed`
+  // with `reason` and nothing else (the other cameras run).
+  void add_failed_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, Numbering from,
+                         const std::string& reason);
   // Closes the camera's open segment with `reason` and forgets it; returns once applied, with the
   // camera's last seq and epoch (so a restarted camera continues them).
   Numbering remove_camera(pipeline::CameraHandle handle, const std::string& reason);
@@ -95,26 +103,35 @@ class InferenceLoop {
 
  private:
   struct Camera;
+  struct Subject;
+  using Touched = std::set<std::pair<Camera*, Subject*>>;
   void run();
   void run_commands();
   void post(std::function<void()> fn, bool wait);
   void process(std::vector<pipeline::SourceItem>& items);
   void analyse_frames(std::vector<pipeline::SourceItem*>& frames);
-  // One segmenter step: the camera's latest window, the frames it may decide now, the output applied.
+  void analyse_poses(models::PoseModel& model, const std::vector<pipeline::SourceItem*>& group, Touched& touched);
+  void track_people(Camera& cam, const pipeline::Frame& frame, const std::vector<models::PoseDetection>& found,
+                    Touched& touched);
+  // One segmenter step: a subject's latest window, the frames it may decide now, the output applied.
   struct Decision {
     Camera* cam = nullptr;
+    Subject* subj = nullptr;
     std::vector<float> feats;
     std::vector<models::FeatureMeta> meta;
     std::uint64_t start = 0;  // ring index of meta[0]
     std::uint64_t upto = 0;   // last ring index decided by this step
   };
-  std::optional<Decision> prepare(Camera& cam, bool final);
+  std::optional<Decision> prepare(Camera& cam, Subject& subj, bool final);
   void apply(Decision& d, const models::SegmenterOutput& out);
-  void decide(Camera& cam, bool final);
-  void decide_batched(const std::set<Camera*>& cams);  // one segmenter call per model for full windows
-  void store_features(Camera& cam, const pipeline::Frame& frame, const float* feature);
-  void recognize(Camera& cam);
-  void close_segment(Camera& cam, const std::string& end_reason);
+  void decide(Camera& cam, Subject& subj, bool final);
+  void decide_batched(const Touched& subjects);  // one segmenter call per model for full windows
+  void frame_analysed(Camera& cam, const pipeline::Frame& frame);
+  void store_features(Subject& subj, const pipeline::Frame& frame, const float* feature);
+  void recognize(Camera& cam, Subject& subj);
+  void close_subject(Camera& cam, Subject& subj, const std::string& end_reason);
+  void close_segment(Camera& cam, const std::string& end_reason);  // every subject; tracks end too
+  void emit_for(Camera& cam, const Subject& subj, nlohmann::json event);  // adds `subject` for persons
   void on_status(Camera& cam, const pipeline::StreamStatus& status);
   void stop_camera(Camera& cam, const std::string& reason);
   void emit_status(Camera& cam, const pipeline::StreamStatus& status);
