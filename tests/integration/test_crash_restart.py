@@ -12,51 +12,13 @@ import os
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 
 import zmq
 from jsonschema import Draft202012Validator
-from testlib import fail, free_port
+from testlib import Subscriber, fail, free_port
 
 
-class Subscriber:
-    """Collects every event published on `endpoint` from a background thread."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.events = []
-        self.lock = threading.Lock()
-        self.stop = False
-        self.sock = zmq.Context.instance().socket(zmq.SUB)
-        self.sock.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sock.setsockopt(zmq.RCVTIMEO, 100)
-        self.sock.connect(endpoint)
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self) -> None:
-        while not self.stop:
-            try:
-                _topic, body = self.sock.recv_multipart()
-            except zmq.Again:
-                continue
-            with self.lock:
-                self.events.append(json.loads(body))
-
-    def wait_for(self, pred, timeout: float) -> bool:
-        end = time.time() + timeout
-        while time.time() < end:
-            with self.lock:
-                if pred(list(self.events)):
-                    return True
-            time.sleep(0.05)
-        return False
-
-    def close(self) -> list:
-        self.stop = True
-        self.thread.join()
-        self.sock.close()
-        return list(self.events)
 
 
 def journal_events(root: str) -> list:

@@ -1,7 +1,12 @@
 """Helpers shared by the Python process tests (imported from the tests' own directory)."""
+import json
 import socket
 import subprocess
 import sys
+import threading
+import time
+
+import zmq
 
 
 def fail(msg: str) -> None:
@@ -26,3 +31,42 @@ def make_video(path: str, width: int = 320, height: int = 240) -> None:
         cmd += ["videotestsrc", f"pattern={pattern}", f"num-buffers={int(seconds * 25)}", "!",
                 f"video/x-raw,format=I420,width={width},height={height},framerate=25/1", "!", "c."]
     subprocess.run(cmd, check=True, timeout=60)
+
+
+class Subscriber:
+    """Collects every event published on `endpoint` from a background thread."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.events = []
+        self.lock = threading.Lock()
+        self.stop = False
+        self.sock = zmq.Context.instance().socket(zmq.SUB)
+        self.sock.setsockopt(zmq.SUBSCRIBE, b"")
+        self.sock.setsockopt(zmq.RCVTIMEO, 100)
+        self.sock.connect(endpoint)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.stop:
+            try:
+                _topic, body = self.sock.recv_multipart()
+            except zmq.Again:
+                continue
+            with self.lock:
+                self.events.append(json.loads(body))
+
+    def wait_for(self, pred, timeout: float) -> bool:
+        end = time.time() + timeout
+        while time.time() < end:
+            with self.lock:
+                if pred(list(self.events)):
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def close(self) -> list:
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+        return list(self.events)

@@ -158,6 +158,7 @@ void PersonTracker::update(const std::vector<models::PoseDetection>& detections,
       ++t.hits;
       if (!t.confirmed && t.hits >= cfg_.birth_frames) {
         t.confirmed = true;
+        t.id = next_id_++;
         out.started.push_back(t);
       }
       kept.push_back(t);
@@ -178,14 +179,14 @@ void PersonTracker::update(const std::vector<models::PoseDetection>& detections,
       ++counters_.dropped_over_limit;
       continue;
     }
-    PersonTrack t;
-    t.id = next_id_++;
+    PersonTrack t;  // tentative: no id until confirmed, so published ids count up without gaps
     t.hits = 1;
     t.first_pts = t.last_pts = pts;
     t.pose = *dets[static_cast<std::size_t>(c)];
     t.matched_now = true;
     if (cfg_.birth_frames <= 1) {
       t.confirmed = true;
+      t.id = next_id_++;
       out.started.push_back(t);
     }
     kept.push_back(t);

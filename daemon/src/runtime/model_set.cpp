@@ -26,13 +26,14 @@ namespace {
 template <typename Model>
 Model& load_once(std::map<std::string, std::unique_ptr<Model>>& loaded, const config::ModelEntry& entry,
                  const char* role) {
-  auto& slot = loaded[entry.name];
-  if (!slot) {
-    slot = Model::load(entry.path);
-    logger().info("model {}: {} {} v{} ({})", entry.name, role, slot->manifest().name, slot->manifest().version,
-                 entry.path.string());
+  auto found = loaded.find(entry.name);
+  if (found == loaded.end()) {
+    // Inserted only once loaded: a model that fails leaves no empty entry behind.
+    found = loaded.emplace(entry.name, Model::load(entry.path)).first;
+    const auto& m = found->second->manifest();
+    logger().info("model {}: {} {} v{} ({})", entry.name, role, m.name, m.version, entry.path.string());
   }
-  return *slot;
+  return *found->second;
 }
 
 }  // namespace

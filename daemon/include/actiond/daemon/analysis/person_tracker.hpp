@@ -24,7 +24,7 @@
 namespace actiond::daemon {
 
 struct PersonTrack {
-  std::uint64_t id = 0;              // per camera, from 1, never reused while the daemon runs
+  std::uint64_t id = 0;              // per camera from 1 when confirmed (0 while tentative), never reused
   bool confirmed = false;
   int hits = 0;                      // frames matched in a row (tentative) or in total (confirmed)
   int misses = 0;                    // frames missed in a row
