@@ -107,15 +107,19 @@ def run_daemon(args, n: int, tmp: str) -> dict:
                    "control": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
                    "metrics": {"listen": f"127.0.0.1:{port}"},
                    "journal": {"dir": os.path.join(conf, "journal")},
-                   "inference": {"intra_op_threads": 1, "inter_op_threads": 1, "max_batch": args.max_batch,
+                   "inference": {"intra_op_threads": args.threads, "inter_op_threads": 1, "max_batch": args.max_batch,
                                  "max_wait_ms": args.max_wait_ms},
                    "reload": {"watch": False}, "log": {"level": "warn"},
-                   "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
+                   "models": {"bb": {"path": os.path.abspath(args.pose) if args.pose else "backbone.pt"},
+                              "seg": {"path": "pose_walking.pt" if args.pose else "segmenter.pt"}}}, f)
     for i in range(n):
+        cam = {"id": f"cam{i:02d}", "uri": "file://" + args.video, "fps": 5, "realtime": True, "loop": True,
+               "queue_frames": 8, "decoder_threads": 1, "models": {"backbone": "bb", "segmenter": "seg"}}
+        if args.pose:
+            cam["models"] = {"pose": "bb", "segmenter": "seg"}
+            cam["persons"] = {"min_score": 0.2, "gate": {"enabled": args.gate}}
         with open(os.path.join(conf, "cameras", f"cam{i:02d}.json"), "w") as f:
-            json.dump({"id": f"cam{i:02d}", "uri": "file://" + args.video, "fps": 5, "realtime": True, "loop": True,
-                       "queue_frames": 8, "decoder_threads": 1,
-                       "models": {"backbone": "bb", "segmenter": "seg"}}, f)
+            json.dump(cam, f)
     log = open(os.path.join(conf, "actiond.log"), "w")
     proc = subprocess.Popen([args.actiond, "--config", conf, "--model-dir", args.models], stderr=log)
     try:
@@ -154,7 +158,10 @@ def run_daemon(args, n: int, tmp: str) -> dict:
     drops = {r: total(after, "actiond_frames_dropped_total", reason=r) - total(before, "actiond_frames_dropped_total", reason=r)
              for r in ("rate_limit", "queue_full", "undecided")}
     buckets = latency_buckets(before, after)
+    pose = {r: total(after, "actiond_pose_frames_total", result=r) - total(before, "actiond_pose_frames_total", result=r)
+            for r in ("ran", "reused")}
     return {
+        "pose_model_share": round(pose["ran"] / max(pose["ran"] + pose["reused"], 1), 3) if args.pose else None,
         "cameras": n,
         "realtime": all(fps >= 0.95 * 5 and d == 0 for fps, d in per_cam),
         "analysed_fps_total": round(sum(f for f, _ in per_cam), 1),
@@ -206,6 +213,9 @@ def main() -> None:
     ap.add_argument("--max-wait-ms", type=int, default=5, help="inference.max_wait_ms (batch gathering)")
     ap.add_argument("--max-batch", type=int, default=32, help="inference.max_batch (1 = no cross-camera batching)")
     ap.add_argument("--daemon-only", action="store_true", help="skip the decode-only reference (long RSS runs)")
+    ap.add_argument("--pose", help="a pose model .pt: cameras run it (with the walking segmenter of --models)")
+    ap.add_argument("--gate", action="store_true", help="with --pose: the motion gate on")
+    ap.add_argument("--threads", type=int, default=1, help="inference.intra_op_threads")
     ap.add_argument("--trace", help="append RSS, fds and threads every 10 s to this JSON lines file")
     ap.add_argument("--out", required=True, help="JSON lines, one per N")
     args = ap.parse_args()

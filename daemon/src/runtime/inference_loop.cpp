@@ -237,6 +237,8 @@ void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
   // Every person's segment ends, then the person's track, with the same reason.
   for (auto& [id, subj] : cam.people) close_subject(cam, *subj, end_reason);
   cam.people.clear();
+  cam.gate->reset();
+  cam.last_found.clear();
   TrackChanges ended;
   cam.persons->end_all(end_reason, ended);
   const FramePoint at{cam.last_pts, std::chrono::system_clock::now()};

@@ -5,6 +5,7 @@
 //
 // Thread-safety: owned and touched only by the inference loop thread.
 #include "actiond/daemon/analysis/events.hpp"
+#include "actiond/daemon/analysis/motion_gate.hpp"
 #include "actiond/daemon/analysis/person_tracker.hpp"
 #include "actiond/daemon/analysis/pose_features.hpp"
 #include "actiond/daemon/analysis/segment_tracker.hpp"
@@ -67,6 +68,8 @@ struct InferenceLoop::Camera {
   models::Recognizer* recognizer = nullptr;
   std::unique_ptr<Subject> frame_subject;    // backbone / features:// cameras
   std::unique_ptr<PersonTracker> persons;    // pose cameras
+  std::unique_ptr<MotionGate> gate;          // pose cameras: which frames run the model
+  std::vector<models::PoseDetection> last_found;  // pose cameras: the model's last result (reused when gated)
   std::map<std::uint64_t, std::unique_ptr<Subject>> people;  // pose cameras with a segmenter, by track id
   EventFactory events;
   std::uint64_t skipped = 0;      // frames that left a window before being decided
@@ -89,6 +92,7 @@ struct InferenceLoop::Camera {
                             seg ? &seg->manifest() : nullptr, rec ? &rec->manifest() : nullptr})) {
     if (pm != nullptr) {
       persons = std::make_unique<PersonTracker>(c.persons);
+      gate = std::make_unique<MotionGate>(c.persons.gate);
     } else if (seg != nullptr) {
       frame_subject = std::make_unique<Subject>(c, seg, rec, 0);
     }

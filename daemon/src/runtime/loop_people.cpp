@@ -10,10 +10,16 @@ namespace actiond::daemon {
 using pipeline::SourceItem;
 
 void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<SourceItem*>& group, Touched& touched) {
+  // The gate picks the frames that run the model; the others reuse their camera's last result.
   std::vector<models::PoseInput> inputs;
-  inputs.reserve(group.size());
-  for (auto* f : group) {
-    const auto& fr = f->frame;
+  std::vector<int> slot(group.size(), -1);  // index into inputs, -1: reuse
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    const auto& fr = group[i]->frame;
+    Camera& cam = *cameras_.at(group[i]->camera);
+    const bool run = cam.gate->admit(fr.data, fr.width, fr.height, fr.stride);
+    if (metrics_) metrics_->add("actiond_pose_frames_total", {{"camera", cam.config.id}, {"result", run ? "ran" : "reused"}});
+    if (!run) continue;
+    slot[i] = static_cast<int>(inputs.size());
     inputs.push_back({{fr.data, fr.width, fr.height, fr.stride}, fr.content});
   }
   std::vector<std::vector<models::PoseDetection>> found;
@@ -24,14 +30,15 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
     count_inference_error("pose", e.what());
     return;
   }
-  if (metrics_) {
+  if (metrics_ && !inputs.empty()) {
     metrics_->observe("actiond_model_inference_seconds", {{"model", model.manifest().name}}, seconds_since(began));
-    metrics_->observe("actiond_model_batch_size", {{"model", model.manifest().name}}, static_cast<double>(group.size()));
+    metrics_->observe("actiond_model_batch_size", {{"model", model.manifest().name}}, static_cast<double>(inputs.size()));
   }
   for (std::size_t i = 0; i < group.size(); ++i) {
     Camera& cam = *cameras_.at(group[i]->camera);
+    if (slot[i] >= 0) cam.last_found = std::move(found[static_cast<std::size_t>(slot[i])]);
     frame_analysed(cam, group[i]->frame);
-    track_people(cam, group[i]->frame, found[i], touched);
+    track_people(cam, group[i]->frame, cam.last_found, touched);
   }
   std::lock_guard lock(counters_mu_);
   counters_.frames += group.size();

@@ -30,6 +30,14 @@ struct TrackerConfig {
   bool operator==(const TrackerConfig&) const = default;
 };
 
+// Which frames run the pose model (see daemon/analysis/motion_gate.hpp); the others reuse its last result.
+struct PoseGateConfig {
+  bool enabled = false;
+  double threshold = 2.0;  // mean absolute difference of grey thumbnails (0-255) below which a frame is skipped
+  int max_skip = 4;        // frames skipped in a row at most
+  bool operator==(const PoseGateConfig&) const = default;
+};
+
 // Person tracks of a pose camera (see daemon/analysis/person_tracker.hpp).
 struct PersonTrackingConfig {
   int birth_frames = 3;            // detections in consecutive frames before a track starts
@@ -38,6 +46,7 @@ struct PersonTrackingConfig {
   double min_score = 0.25;         // person score a detection needs
   double min_keypoint_score = 0.2; // keypoints below it are not used (matching, features)
   double min_similarity = 0.1;     // box IoU / keypoint similarity below which nothing matches
+  PoseGateConfig gate;
   bool operator==(const PersonTrackingConfig&) const = default;
 };
 

@@ -1,0 +1,44 @@
+#pragma once
+// A cheap per-frame signal deciding which frames are worth the pose model (after AFNet, seed 004):
+// a 16x12 grey thumbnail of each frame (block means, so sensor noise averages out) is compared with
+// the thumbnail of the last frame the model ran on; below `threshold` (mean absolute difference in
+// grey levels, 0-255) the frame reuses the last result, at most `max_skip` frames in a row.
+//
+//   MotionGate gate(cfg.gate);
+//   if (gate.admit(rgb, width, height, stride)) run the model; else reuse the last persons;
+//
+// Thread-safety: none; one per camera, owned by the inference loop thread.
+#include "actiond/config/config.hpp"
+
+#include <array>
+#include <cstdint>
+
+namespace actiond::daemon {
+
+class MotionGate {
+ public:
+  static constexpr int kWidth = 16;
+  static constexpr int kHeight = 12;
+
+  explicit MotionGate(config::PoseGateConfig cfg) : cfg_(cfg) {}
+
+  // True when the model should run on this RGB frame (always when the gate is disabled).
+  bool admit(const std::uint8_t* rgb, int width, int height, int stride);
+  // Mean absolute thumbnail difference of the last admit() call (0 for the first frame).
+  double last_difference() const { return last_diff_; }
+  std::uint64_t ran() const { return ran_; }
+  std::uint64_t skipped() const { return skipped_; }
+  // Forget the reference (a new connection: the next frame runs).
+  void reset() { have_ref_ = false; }
+
+ private:
+  config::PoseGateConfig cfg_;
+  std::array<float, kWidth * kHeight> ref_{};
+  bool have_ref_ = false;
+  int skipped_in_row_ = 0;
+  double last_diff_ = 0.0;
+  std::uint64_t ran_ = 0;
+  std::uint64_t skipped_ = 0;
+};
+
+}  // namespace actiond::daemon
