@@ -10,6 +10,20 @@ namespace {
 
 constexpr int64_t kPersonFloats = kPoseKeypoints * 3 + 5;  // 17 x (y, x, score), box, score
 
+// `crop` (fractions) of an HWC uint8 image, bilinearly resized to h x w (HWC uint8).
+at::Tensor crop_resize(const at::Tensor& image, const std::array<float, 4>& crop, int64_t h, int64_t w) {
+  const int64_t ih = image.size(0);
+  const int64_t iw = image.size(1);
+  const int64_t x0 = std::clamp<int64_t>(static_cast<int64_t>(std::lround(crop[0] * static_cast<float>(iw))), 0, iw - 1);
+  const int64_t y0 = std::clamp<int64_t>(static_cast<int64_t>(std::lround(crop[1] * static_cast<float>(ih))), 0, ih - 1);
+  const int64_t cw = std::clamp<int64_t>(static_cast<int64_t>(std::lround(crop[2] * static_cast<float>(iw))), 1, iw - x0);
+  const int64_t ch = std::clamp<int64_t>(static_cast<int64_t>(std::lround(crop[3] * static_cast<float>(ih))), 1, ih - y0);
+  at::Tensor part = image.slice(0, y0, y0 + ch).slice(1, x0, x0 + cw).permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32);
+  at::Tensor out = torch::nn::functional::interpolate(
+      part, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false));
+  return out.squeeze(0).permute({1, 2, 0}).round().clamp(0, 255).to(torch::kUInt8);
+}
+
 class TorchPose final : public PoseModel {
  public:
   explicit TorchPose(const std::filesystem::path& path) : m_(path, ModelKind::pose) {
@@ -34,12 +48,16 @@ class TorchPose final : public PoseModel {
       c10::InferenceMode guard;
       input_ = torch::empty({n, h, w, 3}, torch::kUInt8);
       for (int64_t i = 0; i < n; ++i) {
-        const ImageView& im = images[static_cast<std::size_t>(i)].image;
-        if (im.width != w || im.height != h) {
-          throw ModelError(m_.path.string() + ": image is " + std::to_string(im.width) + "x" + std::to_string(im.height) +
-                           ", pose model input is " + std::to_string(w) + "x" + std::to_string(h));
+        const PoseInput& in = images[static_cast<std::size_t>(i)];
+        const ImageView& im = in.image;
+        at::Tensor view = torch::from_blob(const_cast<std::uint8_t*>(im.data), {im.height, im.width, 3}, {im.stride, 3, 1},
+                                           torch::kUInt8);
+        const bool whole = in.crop == std::array<float, 4>{0.0f, 0.0f, 1.0f, 1.0f};
+        if (whole && im.width == w && im.height == h) {
+          input_[i].copy_(view);
+        } else {
+          input_[i].copy_(crop_resize(view, in.crop, h, w));
         }
-        input_[i].copy_(torch::from_blob(const_cast<std::uint8_t*>(im.data), {h, w, 3}, {im.stride, 3, 1}, torch::kUInt8));
       }
       output_ = m_.module.forward({input_}).toTensor().to(torch::kFloat32).contiguous();
       if (output_.dim() != 3 || output_.size(0) != n || output_.size(1) != m_.manifest.max_persons ||
@@ -54,9 +72,16 @@ class TorchPose final : public PoseModel {
     const float* out = output_.data_ptr<float>();
     for (int64_t i = 0; i < n; ++i) {
       const auto& c = images[static_cast<std::size_t>(i)].content;
-      // Input fractions -> picture fractions (undo the letterbox).
-      auto px = [&](float x) { return c[2] > 0 ? (x - c[0]) / c[2] : x; };
-      auto py = [&](float y) { return c[3] > 0 ? (y - c[1]) / c[3] : y; };
+      const auto& crop = images[static_cast<std::size_t>(i)].crop;
+      // Input fractions -> image fractions (undo the crop) -> picture fractions (undo the letterbox).
+      auto px = [&](float x) {
+        x = crop[0] + x * crop[2];
+        return c[2] > 0 ? (x - c[0]) / c[2] : x;
+      };
+      auto py = [&](float y) {
+        y = crop[1] + y * crop[3];
+        return c[3] > 0 ? (y - c[1]) / c[3] : y;
+      };
       auto& found = persons[static_cast<std::size_t>(i)];
       for (int64_t p = 0; p < m_.manifest.max_persons; ++p) {
         const float* r = out + (i * m_.manifest.max_persons + p) * kPersonFloats;

@@ -170,6 +170,7 @@ json EventFactory::track(const PersonTrack& t, const FramePoint& at, const std::
   if (!end_reason.empty()) {
     tr["end_reason"] = end_reason;
     tr["last_seen_pts"] = round_to(t.last_pts, 6);
+    tr["mean_score"] = round_to(t.hits > 0 ? t.score_sum / t.hits : 0.0, 4);
   }
   j["track"] = tr;
   return j;

@@ -153,6 +153,7 @@ void PersonTracker::update(const std::vector<models::PoseDetection>& detections,
       t.velocity[0] = 0.5f * t.velocity[0] + 0.5f * (b[0] - a[0]) / steps;
       t.velocity[1] = 0.5f * t.velocity[1] + 0.5f * (b[1] - a[1]) / steps;
       t.pose = d;
+      t.score_sum += d.score;
       t.last_pts = pts;
       t.misses = 0;
       ++t.hits;
@@ -183,6 +184,7 @@ void PersonTracker::update(const std::vector<models::PoseDetection>& detections,
     t.hits = 1;
     t.first_pts = t.last_pts = pts;
     t.pose = *dets[static_cast<std::size_t>(c)];
+    t.score_sum = t.pose.score;
     t.matched_now = true;
     if (cfg_.birth_frames <= 1) {
       t.confirmed = true;

@@ -20,7 +20,7 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
     if (metrics_) metrics_->add("actiond_pose_frames_total", {{"camera", cam.config.id}, {"result", run ? "ran" : "reused"}});
     if (!run) continue;
     slot[i] = static_cast<int>(inputs.size());
-    inputs.push_back({{fr.data, fr.width, fr.height, fr.stride}, fr.content});
+    inputs.push_back({{fr.data, fr.width, fr.height, fr.stride}, fr.content, cam.crop});
   }
   std::vector<std::vector<models::PoseDetection>> found;
   const auto began = std::chrono::steady_clock::now();
@@ -36,7 +36,15 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
   }
   for (std::size_t i = 0; i < group.size(); ++i) {
     Camera& cam = *cameras_.at(group[i]->camera);
-    if (slot[i] >= 0) cam.last_found = std::move(found[static_cast<std::size_t>(slot[i])]);
+    if (slot[i] >= 0) {
+      cam.last_found = std::move(found[static_cast<std::size_t>(slot[i])]);
+      if (cam.config.persons.follow) {
+        const auto& fr = group[i]->frame;
+        const bool seen = !cam.last_found.empty() && cam.last_found.front().score >= cam.config.persons.min_score;
+        cam.crop = follow_crop(seen ? &cam.last_found.front() : nullptr, fr.content, fr.width, fr.height,
+                               static_cast<float>(cam.config.persons.min_keypoint_score));
+      }
+    }
     frame_analysed(cam, group[i]->frame);
     track_people(cam, group[i]->frame, cam.last_found, touched);
   }

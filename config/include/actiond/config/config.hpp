@@ -47,6 +47,7 @@ struct PersonTrackingConfig {
   double min_keypoint_score = 0.2; // keypoints below it are not used (matching, features)
   double min_similarity = 0.1;     // box IoU / keypoint similarity below which nothing matches
   PoseGateConfig gate;
+  bool follow = false;             // single-person models: read a crop that follows the person
   bool operator==(const PersonTrackingConfig&) const = default;
 };
 

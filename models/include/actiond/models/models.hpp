@@ -88,11 +88,13 @@ struct PoseDetection {
   float score = 0.0f;
 };
 
-// A model input image: `image` is exactly the model's input size; the picture fills `content`
-// (x, y, w, h as fractions of the image; the rest is letterbox border).
+// A model input image: the picture fills `content` of `image` (x, y, w, h as fractions of the image;
+// the rest is letterbox border). The model reads `crop` of the image (fractions; the whole image by
+// default), resized to its input size when it is not exactly that already.
 struct PoseInput {
   ImageView image;
   std::array<float, 4> content{0.0f, 0.0f, 1.0f, 1.0f};
+  std::array<float, 4> crop{0.0f, 0.0f, 1.0f, 1.0f};
 };
 
 // Pose estimation (imported MoveNet models, models/import/import_tfjs.py).

@@ -31,6 +31,7 @@ struct PersonTrack {
   double first_pts = 0.0;            // first detection
   double last_pts = 0.0;             // last matched detection
   models::PoseDetection pose;        // last matched detection
+  double score_sum = 0.0;            // of the matched detections' scores (mean = score_sum / hits)
   std::array<float, 4> velocity{};   // box centre x, y and keypoints' mean motion per frame (x, y)
   bool matched_now = false;          // matched in the latest update
 };

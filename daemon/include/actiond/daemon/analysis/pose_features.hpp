@@ -20,4 +20,11 @@ using PoseFeatureRow = std::array<float, models::kPoseFeatureDim>;
 PoseFeatureRow pose_features(const models::PoseDetection& pose, float aspect, float min_keypoint_score,
                              const PoseFeatureRow* previous);
 
+// Single-person models following their person (as MoveNet's own demo does): the square region (x, y,
+// w, h as fractions of a width x height image) to read next, centred on the person's hips and large
+// enough for the torso (x1.9) and the limbs (x1.2) with margin. `last` is in picture fractions; the
+// picture fills `content` of the image. The whole image when there is no confident person.
+std::array<float, 4> follow_crop(const models::PoseDetection* last, const std::array<float, 4>& content, int width,
+                                 int height, float min_keypoint_score);
+
 }  // namespace actiond::daemon
