@@ -159,9 +159,9 @@ def run_daemon(args, n: int, tmp: str) -> dict:
              for r in ("rate_limit", "queue_full", "undecided")}
     buckets = latency_buckets(before, after)
     pose = {r: total(after, "actiond_pose_frames_total", result=r) - total(before, "actiond_pose_frames_total", result=r)
-            for r in ("ran", "reused")}
+            for r in ("ran", "skipped")}
     return {
-        "pose_model_share": round(pose["ran"] / max(pose["ran"] + pose["reused"], 1), 3) if args.pose else None,
+        "pose_model_share": round(pose["ran"] / max(pose["ran"] + pose["skipped"], 1), 3) if args.pose else None,
         "cameras": n,
         "realtime": all(fps >= 0.95 * 5 and d == 0 for fps, d in per_cam),
         "analysed_fps_total": round(sum(f for f, _ in per_cam), 1),

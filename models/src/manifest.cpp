@@ -38,8 +38,16 @@ void parse_pose(ObjectReader& r, Manifest& m) {
   if (kp == nullptr || !kp->is_array() || kp->size() != kPoseKeypoints) {
     r.fail("keypoints", "must be an array of the " + std::to_string(kPoseKeypoints) + " COCO keypoint names");
   }
-  for (const auto& k : *kp) {
-    if (!k.is_string()) r.fail("keypoints", "must hold strings");
+  // Pose features and person tracking read keypoints by COCO index (hips, shoulders, knees, ...).
+  static const char* const coco[kPoseKeypoints] = {
+      "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+      "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+      "right_knee", "left_ankle", "right_ankle"};
+  for (std::size_t i = 0; i < kp->size(); ++i) {
+    const auto& k = (*kp)[i];
+    if (!k.is_string() || k.get<std::string>() != coco[i]) {
+      r.fail("keypoints", "item " + std::to_string(i) + " must be \"" + coco[i] + "\" (COCO-17 order)");
+    }
     m.keypoints.push_back(k.get<std::string>());
   }
   const nlohmann::json* sk = r.raw("skeleton");

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The JSON Schemas of the configuration files agree with the daemon's own validation.
 
-Every shipped configuration (demo, service) validates against config/schema/*.schema.json with an
+Every shipped configuration (demo, people, service) validates against config/schema/*.schema.json with an
 independent validator (python3-jsonschema), and `actiond --check-config` accepts it; a set of bad
 files is rejected by both the schema and the daemon.
 
@@ -33,6 +33,11 @@ BAD_CAMERAS = [
     {"id": "door", "uri": "test://pattern", "models": {"segmenter": "seg"}},
     {**GOOD_CAMERA, "uri": "features:///tmp/f.npy"},
     {**GOOD_CAMERA, "skip_frames": "b_frames"},
+    {**GOOD_CAMERA, "persons": {"max_tracks": 3}},
+    {"id": "door", "uri": "test://pattern", "models": {"pose": "bb", "backbone": "bb"}},
+    {"id": "door", "uri": "test://pattern", "models": {"pose": "bb", "recognizer": "seg"}},
+    {"id": "door", "uri": "test://pattern", "models": {"pose": "bb"}, "persons": {"gate": {"threshold": -1}}},
+    {"id": "door", "uri": "test://pattern", "models": {"pose": "bb"}, "persons": {"follow": "yes"}},
 ]
 BAD_DAEMONS = [
     {"publish": {"endpoint": "udp://1.2.3.4:5"}},
@@ -54,7 +59,8 @@ def main() -> None:
     schema_dir = os.path.join(args.source, "config", "schema")
     daemon_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "actiond.schema.json"))))
     camera_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "camera.schema.json"))))
-    shipped = [os.path.join(args.source, "config", "examples", "demo"), os.path.join(args.source, "config", "service")]
+    shipped = [os.path.join(args.source, "config", "examples", name) for name in ("demo", "people")]
+    shipped.append(os.path.join(args.source, "config", "service"))
     def check_schema_ref(path: str, doc: dict, schema_name: str) -> None:
         """Shipped files name their schema for editors: relative to the file in the source tree, the
         installed path (file:///usr/share/actiond/schema/...) for the service configuration."""

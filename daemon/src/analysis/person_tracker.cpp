@@ -22,10 +22,9 @@ double iou(const std::array<float, 4>& a, const std::array<float, 4>& b) {
   return uni > 0 ? inter / uni : 0.0;
 }
 
-// The track's pose one frame later (more when it was missed), moved by its velocity.
-models::PoseDetection predict(const PersonTrack& t) {
-  models::PoseDetection p = t.pose;
-  const float steps = static_cast<float>(t.misses + 1);
+// The track's last detection moved by its velocity over `steps` frames.
+models::PoseDetection moved(const PersonTrack& t, float steps) {
+  models::PoseDetection p = t.detected;
   const float dx = t.velocity[0] * steps;
   const float dy = t.velocity[1] * steps;
   p.box = {p.box[0] + dx, p.box[1] + dy, p.box[2] + dx, p.box[3] + dy};
@@ -35,6 +34,9 @@ models::PoseDetection predict(const PersonTrack& t) {
   }
   return p;
 }
+
+// Where the track should be in the next analysed frame.
+models::PoseDetection predict(const PersonTrack& t) { return moved(t, static_cast<float>(t.coasted + t.misses + 1)); }
 
 std::array<float, 2> centre(const std::array<float, 4>& b) { return {(b[0] + b[2]) / 2, (b[1] + b[3]) / 2}; }
 
@@ -146,13 +148,14 @@ void PersonTracker::update(const std::vector<models::PoseDetection>& detections,
     if (c >= 0) {
       taken[static_cast<std::size_t>(c)] = 1;
       const auto& d = *dets[static_cast<std::size_t>(c)];
-      const auto a = centre(t.pose.box);
+      const auto a = centre(t.detected.box);
       const auto b = centre(d.box);
-      const float steps = static_cast<float>(t.misses + 1);
+      const float steps = static_cast<float>(t.coasted + t.misses + 1);
       // Smoothed velocity of the box centre per frame.
       t.velocity[0] = 0.5f * t.velocity[0] + 0.5f * (b[0] - a[0]) / steps;
       t.velocity[1] = 0.5f * t.velocity[1] + 0.5f * (b[1] - a[1]) / steps;
-      t.pose = d;
+      t.pose = t.detected = d;
+      t.coasted = 0;
       t.score_sum += d.score;
       t.last_pts = pts;
       t.misses = 0;
@@ -183,7 +186,7 @@ void PersonTracker::update(const std::vector<models::PoseDetection>& detections,
     PersonTrack t;  // tentative: no id until confirmed, so published ids count up without gaps
     t.hits = 1;
     t.first_pts = t.last_pts = pts;
-    t.pose = *dets[static_cast<std::size_t>(c)];
+    t.pose = t.detected = *dets[static_cast<std::size_t>(c)];
     t.score_sum = t.pose.score;
     t.matched_now = true;
     if (cfg_.birth_frames <= 1) {
@@ -194,6 +197,14 @@ void PersonTracker::update(const std::vector<models::PoseDetection>& detections,
     kept.push_back(t);
   }
   tracks_ = std::move(kept);
+}
+
+void PersonTracker::coast() {
+  for (auto& t : tracks_) {
+    ++t.coasted;
+    t.pose = moved(t, static_cast<float>(t.coasted));
+    t.matched_now = t.confirmed && t.misses == 0;
+  }
 }
 
 void PersonTracker::end_all(const std::string& reason, TrackChanges& out) {

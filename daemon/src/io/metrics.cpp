@@ -77,7 +77,7 @@ Metrics::Metrics() {
   declare("actiond_frames_in_total", "counter", "Frames handed to the analysis queue (after rate limiting).");
   declare("actiond_frames_analysed_total", "counter", "Frames that went through the backbone or pose model, per camera.");
   declare("actiond_pose_frames_total", "counter",
-          "Analysed frames of pose cameras by result: ran (the pose model) or reused (gated: the last result).");
+          "Analysed frames of pose cameras by result: ran (the pose model) or skipped (gated: tracks coasted).");
   declare("actiond_person_tracks", "gauge", "Person tracks (tentative and confirmed) per pose camera.");
   declare("actiond_person_detections_dropped_total", "counter",
           "Person detections not tracked, per camera and reason (max_tracks: the camera's bound was in use).");

@@ -238,7 +238,6 @@ void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
   for (auto& [id, subj] : cam.people) close_subject(cam, *subj, end_reason);
   cam.people.clear();
   cam.gate->reset();
-  cam.last_found.clear();
   cam.crop = {0.0f, 0.0f, 1.0f, 1.0f};
   TrackChanges ended;
   cam.persons->end_all(end_reason, ended);

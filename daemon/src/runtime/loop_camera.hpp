@@ -69,7 +69,6 @@ struct InferenceLoop::Camera {
   std::unique_ptr<Subject> frame_subject;    // backbone / features:// cameras
   std::unique_ptr<PersonTracker> persons;    // pose cameras
   std::unique_ptr<MotionGate> gate;          // pose cameras: which frames run the model
-  std::vector<models::PoseDetection> last_found;  // pose cameras: the model's last result (reused when gated)
   std::array<float, 4> crop{0.0f, 0.0f, 1.0f, 1.0f};  // persons.follow: the region the model reads next
   std::map<std::uint64_t, std::unique_ptr<Subject>> people;  // pose cameras with a segmenter, by track id
   EventFactory events;

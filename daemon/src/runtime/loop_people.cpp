@@ -10,14 +10,14 @@ namespace actiond::daemon {
 using pipeline::SourceItem;
 
 void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<SourceItem*>& group, Touched& touched) {
-  // The gate picks the frames that run the model; the others reuse their camera's last result.
+  // The gate picks the frames that run the model; on the others the camera's tracks coast.
   std::vector<models::PoseInput> inputs;
-  std::vector<int> slot(group.size(), -1);  // index into inputs, -1: reuse
+  std::vector<int> slot(group.size(), -1);  // index into inputs, -1: skipped by the gate
   for (std::size_t i = 0; i < group.size(); ++i) {
     const auto& fr = group[i]->frame;
     Camera& cam = *cameras_.at(group[i]->camera);
     const bool run = cam.gate->admit(fr.data, fr.width, fr.height, fr.stride);
-    if (metrics_) metrics_->add("actiond_pose_frames_total", {{"camera", cam.config.id}, {"result", run ? "ran" : "reused"}});
+    if (metrics_) metrics_->add("actiond_pose_frames_total", {{"camera", cam.config.id}, {"result", run ? "ran" : "skipped"}});
     if (!run) continue;
     slot[i] = static_cast<int>(inputs.size());
     inputs.push_back({{fr.data, fr.width, fr.height, fr.stride}, fr.content, cam.crop});
@@ -36,17 +36,19 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
   }
   for (std::size_t i = 0; i < group.size(); ++i) {
     Camera& cam = *cameras_.at(group[i]->camera);
-    if (slot[i] >= 0) {
-      cam.last_found = std::move(found[static_cast<std::size_t>(slot[i])]);
-      if (cam.config.persons.follow) {
-        const auto& fr = group[i]->frame;
-        const bool seen = !cam.last_found.empty() && cam.last_found.front().score >= cam.config.persons.min_score;
-        cam.crop = follow_crop(seen ? &cam.last_found.front() : nullptr, fr.content, fr.width, fr.height,
-                               static_cast<float>(cam.config.persons.min_keypoint_score));
-      }
+    const auto& fr = group[i]->frame;
+    frame_analysed(cam, fr);
+    if (slot[i] < 0) {
+      coast_people(cam);
+      continue;
     }
-    frame_analysed(cam, group[i]->frame);
-    track_people(cam, group[i]->frame, cam.last_found, touched);
+    const auto& persons = found[static_cast<std::size_t>(slot[i])];
+    if (cam.config.persons.follow) {
+      const bool seen = !persons.empty() && persons.front().score >= cam.config.persons.min_score;
+      cam.crop = follow_crop(seen ? &persons.front() : nullptr, fr.content, fr.width, fr.height,
+                             static_cast<float>(cam.config.persons.min_keypoint_score));
+    }
+    track_people(cam, fr, persons, touched);
   }
   std::lock_guard lock(counters_mu_);
   counters_.frames += group.size();
@@ -82,6 +84,14 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
     emit(cam, cam.events.track(t, at));
     if (cam.segmenter != nullptr) cam.people[t.id] = std::make_unique<Subject>(cam.config, cam.segmenter, nullptr, t.id);
   }
+  store_people(cam, fr, touched);
+}
+
+// A frame the gate skipped: tracks move on by their velocity (so the next detections match), but no
+// features are stored: a person's segmenter reads only poses the model saw.
+void InferenceLoop::coast_people(Camera& cam) { cam.persons->coast(); }
+
+void InferenceLoop::store_people(Camera& cam, const pipeline::Frame& fr, Touched& touched) {
   if (cam.segmenter == nullptr) return;
   // Pixel aspect of the picture inside the letterboxed input: keypoints in square units.
   const float aspect = fr.content[3] > 0 && fr.height > 0

@@ -155,3 +155,25 @@ TEST_CASE("tracks per camera are bounded and every started track ends", "[person
   CHECK(end.end_reason == "source_lost");
   CHECK(t.tracks().empty());
 }
+
+TEST_CASE("tracks coast through frames the pose model skipped", "[person_tracker]") {
+  // A fast walker seen in 1 frame of 5 (the motion gate's max_skip 4): each detection is 4 steps
+  // from the last one, too far to match without moving the track on by its velocity meanwhile.
+  PersonTracker t(cfg(2, 3));
+  TrackChanges ch;
+  std::set<std::uint64_t> ids;
+  for (int f = 0; f < 40; ++f) {
+    const float x = 0.1f + 0.02f * static_cast<float>(f);
+    ch = {};
+    if (f < 4 || f % 5 == 0) {
+      t.update({person(x, 0.2f, 0.05f, 0.3f)}, f * 0.2, ch);
+    } else {
+      t.coast();
+      REQUIRE(t.tracks().size() == 1);
+      CHECK(std::abs((t.tracks()[0].pose.box[0] + t.tracks()[0].pose.box[2]) / 2 - x) < 0.01f);
+    }
+    CHECK(ch.ended.empty());
+    for (const auto& s : ch.started) ids.insert(s.id);
+  }
+  CHECK(ids.size() == 1);
+}

@@ -35,9 +35,9 @@ TEST_CASE("manifest parsing", "[manifest]") {
 }
 
 TEST_CASE("pose manifests", "[manifest]") {
-  std::string keypoints = "[";
-  for (int i = 0; i < kPoseKeypoints; ++i) keypoints += std::string(i ? "," : "") + "\"k" + std::to_string(i) + "\"";
-  keypoints += "]";
+  const std::string keypoints =
+      R"(["nose","left_eye","right_eye","left_ear","right_ear","left_shoulder","right_shoulder","left_elbow",)"
+      R"("right_elbow","left_wrist","right_wrist","left_hip","right_hip","left_knee","right_knee","left_ankle","right_ankle"])";
   const std::string head = R"({"kind":"pose","name":"p","version":"3","input":{"width":256,"height":192},"keypoints":)" +
                            keypoints + R"(,"max_persons":6,"licence":"Apache-2.0","source":{"package":"x"},"skeleton":)";
   auto pose = parse_manifest(head + "[[0,1],[5,16]]}", "p.pt");
@@ -48,6 +48,9 @@ TEST_CASE("pose manifests", "[manifest]") {
   CHECK(pose.feature_dim == kPoseFeatureDim);
   CHECK(pose.skeleton == std::vector<std::pair<int, int>>{{0, 1}, {5, 16}});
   CHECK(pose.licence == "Apache-2.0");
+  std::string swapped = head;
+  swapped.replace(swapped.find("left_hip"), 8, "right_hi");
+  CHECK(manifest_error(swapped + "[]}") == "m.pt: manifest.json: /keypoints: item 11 must be \"left_hip\" (COCO-17 order)");
   CHECK(manifest_error(head + "[[0,17]]}") ==
         "m.pt: manifest.json: /skeleton: must be an array of [from, to] keypoint indexes (0..16)");
 }

@@ -30,11 +30,11 @@ struct TrackerConfig {
   bool operator==(const TrackerConfig&) const = default;
 };
 
-// Which frames run the pose model (see daemon/analysis/motion_gate.hpp); the others reuse its last result.
+// Which frames run the pose model (see daemon/analysis/motion_gate.hpp); on the others tracks coast.
 struct PoseGateConfig {
   bool enabled = false;
   double threshold = 2.0;  // mean absolute difference of grey thumbnails (0-255) below which a frame is skipped
-  int max_skip = 4;        // frames skipped in a row at most
+  int max_skip = 1;        // frames skipped in a row at most (1: the model sees at least every other frame)
   bool operator==(const PoseGateConfig&) const = default;
 };
 

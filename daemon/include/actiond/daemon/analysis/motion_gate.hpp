@@ -2,10 +2,11 @@
 // A cheap per-frame signal deciding which frames are worth the pose model (after AFNet, seed 004):
 // a 16x12 grey thumbnail of each frame (block means, so sensor noise averages out) is compared with
 // the thumbnail of the last frame the model ran on; below `threshold` (mean absolute difference in
-// grey levels, 0-255) the frame reuses the last result, at most `max_skip` frames in a row.
+// grey levels, 0-255) the model skips the frame (person tracks coast on their velocity), at most
+// `max_skip` frames in a row.
 //
 //   MotionGate gate(cfg.gate);
-//   if (gate.admit(rgb, width, height, stride)) run the model; else reuse the last persons;
+//   if (gate.admit(rgb, width, height, stride)) run the model; else tracker.coast();
 //
 // Thread-safety: none; one per camera, owned by the inference loop thread.
 #include "actiond/config/config.hpp"

@@ -30,9 +30,11 @@ struct PersonTrack {
   int misses = 0;                    // frames missed in a row
   double first_pts = 0.0;            // first detection
   double last_pts = 0.0;             // last matched detection
-  models::PoseDetection pose;        // last matched detection
+  models::PoseDetection pose;        // latest pose: the last detection, moved by `velocity` when coasting
+  models::PoseDetection detected;    // last matched detection
+  int coasted = 0;                   // frames since it that the model did not see (coast())
   double score_sum = 0.0;            // of the matched detections' scores (mean = score_sum / hits)
-  std::array<float, 4> velocity{};   // box centre x, y and keypoints' mean motion per frame (x, y)
+  std::array<float, 2> velocity{};   // box centre motion per analysed frame (x, y)
   bool matched_now = false;          // matched in the latest update
 };
 
@@ -52,6 +54,9 @@ class PersonTracker {
   explicit PersonTracker(config::PersonTrackingConfig cfg) : cfg_(cfg) {}
 
   void update(const std::vector<models::PoseDetection>& detections, double pts, TrackChanges& out);
+  // A frame the pose model did not see (the motion gate skipped it): every track moves on by its
+  // velocity; nothing is born, missed or ends. The next update() predicts from the last detection.
+  void coast();
   // Ends every confirmed track (source lost, shutdown, reload); forgets tentative ones.
   void end_all(const std::string& reason, TrackChanges& out);
 

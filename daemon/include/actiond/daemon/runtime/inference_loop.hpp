@@ -113,6 +113,8 @@ class InferenceLoop {
   void analyse_poses(models::PoseModel& model, const std::vector<pipeline::SourceItem*>& group, Touched& touched);
   void track_people(Camera& cam, const pipeline::Frame& frame, const std::vector<models::PoseDetection>& found,
                     Touched& touched);
+  void coast_people(Camera& cam);  // a frame the gate skipped
+  void store_people(Camera& cam, const pipeline::Frame& frame, Touched& touched);  // persons' features
   // One segmenter step: a subject's latest window, the frames it may decide now, the output applied.
   struct Decision {
     Camera* cam = nullptr;
