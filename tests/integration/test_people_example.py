@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from jsonschema import Draft202012Validator
-from testlib import Subscriber, fail, free_port
+from testlib import Subscriber, fail, free_port, require_pretrained
 
 
 def main() -> None:
@@ -25,9 +25,7 @@ def main() -> None:
     ap.add_argument("--pretrained", required=True)
     ap.add_argument("--source", required=True)
     args = ap.parse_args()
-    if not os.path.exists(os.path.join(args.pretrained, "movenet-multipose.pt")):
-        print(f"SKIP: {args.pretrained}/movenet-multipose.pt was not imported (run scripts/fetch-pretrained.sh, then build)")
-        raise SystemExit(77)
+    require_pretrained(os.path.join(args.pretrained, "movenet-multipose.pt"))
     with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
         validator = Draft202012Validator(json.load(f))
     with tempfile.TemporaryDirectory() as tmp:

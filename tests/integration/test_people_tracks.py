@@ -22,7 +22,7 @@ import tempfile
 import time
 
 from jsonschema import Draft202012Validator
-from testlib import Subscriber, fail, free_port
+from testlib import Subscriber, fail, free_port, require_pretrained
 
 VIDEO = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
@@ -40,10 +40,7 @@ def main() -> None:
     ap.add_argument("--source", required=True)
     args = ap.parse_args()
     args.pretrained, args.models = os.path.abspath(args.pretrained), os.path.abspath(args.models)
-    pose_model = os.path.join(args.pretrained, "movenet-multipose.pt")
-    if not os.path.exists(pose_model):
-        print(f"SKIP: {pose_model} was not imported (run scripts/fetch-pretrained.sh, then build)")
-        raise SystemExit(77)
+    pose_model = require_pretrained(os.path.join(args.pretrained, "movenet-multipose.pt"))
     if not os.path.exists(VIDEO):
         fail(f"{VIDEO} is missing (opencv-doc is installed by scripts/install-deps.sh)")
     with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:

