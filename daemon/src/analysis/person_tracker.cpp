@@ -203,7 +203,7 @@ void PersonTracker::coast() {
   for (auto& t : tracks_) {
     ++t.coasted;
     t.pose = moved(t, static_cast<float>(t.coasted));
-    t.matched_now = t.confirmed && t.misses == 0;
+    t.matched_now = false;  // nothing was detected
   }
 }
 
