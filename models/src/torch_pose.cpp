@@ -46,7 +46,7 @@ class TorchPose final : public PoseModel {
     const int64_t w = m_.manifest.input_width;
     try {
       c10::InferenceMode guard;
-      input_ = torch::empty({n, h, w, 3}, torch::kUInt8);
+      at::Tensor input = torch::empty({n, h, w, 3}, torch::kUInt8);
       for (int64_t i = 0; i < n; ++i) {
         const PoseInput& in = images[static_cast<std::size_t>(i)];
         const ImageView& im = in.image;
@@ -54,12 +54,12 @@ class TorchPose final : public PoseModel {
                                            torch::kUInt8);
         const bool whole = in.crop == std::array<float, 4>{0.0f, 0.0f, 1.0f, 1.0f};
         if (whole && im.width == w && im.height == h) {
-          input_[i].copy_(view);
+          input[i].copy_(view);
         } else {
-          input_[i].copy_(crop_resize(view, in.crop, h, w));
+          input[i].copy_(crop_resize(view, in.crop, h, w));
         }
       }
-      output_ = m_.module.forward({input_}).toTensor().to(torch::kFloat32).contiguous();
+      output_ = m_.module.forward({input}).toTensor().to(torch::kFloat32).contiguous();
       if (output_.dim() != 3 || output_.size(0) != n || output_.size(1) != m_.manifest.max_persons ||
           output_.size(2) != kPersonFloats) {
         throw ModelError(m_.path.string() + ": output shape " + detail::shape_of(output_) + " does not match [" +
@@ -99,14 +99,12 @@ class TorchPose final : public PoseModel {
     }
   }
 
-  void last_batch(std::vector<std::uint8_t>& input, std::vector<float>& output) const override {
-    input.assign(input_.data_ptr<std::uint8_t>(), input_.data_ptr<std::uint8_t>() + input_.numel());
+  void last_output(std::vector<float>& output) const override {
     output.assign(output_.data_ptr<float>(), output_.data_ptr<float>() + output_.numel());
   }
 
  private:
   detail::LoadedModel m_;
-  at::Tensor input_;
   at::Tensor output_;
 };
 

@@ -90,7 +90,6 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     std::vector<float> content;
     std::vector<models::PoseInput> pose_batch;
     std::vector<std::vector<models::PoseDetection>> persons;
-    std::vector<std::uint8_t> unused_input;
     std::vector<std::uint8_t> frames;
     std::vector<double> pts;
     std::vector<pipeline::SourceItem> items;
@@ -119,8 +118,10 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
           for (int y = 0; y < f.height; ++y) frames.insert(frames.end(), f.data + y * f.stride, f.data + y * f.stride + f.width * 3);
         }
         batch.push_back({f.data, f.width, f.height, f.stride});
-        pose_batch.push_back({batch.back(), f.content});
-        content.insert(content.end(), f.content.begin(), f.content.end());
+        if (pose) {
+          pose_batch.push_back({batch.back(), f.content});
+          content.insert(content.end(), f.content.begin(), f.content.end());
+        }
       }
       if (backbone && !batch.empty()) {
         backbone->infer(batch, out);
@@ -128,7 +129,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
       }
       if (pose && !pose_batch.empty()) {
         pose->infer(pose_batch, 0.0f, persons);
-        pose->last_batch(unused_input, out);
+        pose->last_output(out);
         pose_out.insert(pose_out.end(), out.begin(), out.end());
       }
       pose_batch.clear();

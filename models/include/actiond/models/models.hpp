@@ -107,8 +107,8 @@ class PoseModel {
   // One batch; `persons[i]` gets image i's persons scoring >= min_score, best first. Throws ModelError.
   virtual void infer(const std::vector<PoseInput>& images, float min_score,
                      std::vector<std::vector<PoseDetection>>& persons) = 0;
-  // The last batch's model input (uint8 [N,H,W,3]) and raw output (float [N,P,56]): for fidelity checks.
-  virtual void last_batch(std::vector<std::uint8_t>& input, std::vector<float>& output) const = 0;
+  // The last batch's raw output (float [N,P,56], fractions of the model input): for fidelity checks.
+  virtual void last_output(std::vector<float>& output) const = 0;
 };
 
 }  // namespace actiond::models
