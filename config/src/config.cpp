@@ -19,6 +19,10 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
+constexpr const char* kTrackerKeys[] = {"threshold", "confirm_frames", "boundary_confirm_frames", "min_duration_s",
+                                        "boundary_threshold", "update_interval_s", "max_duration_s",
+                                        "repetition_threshold", "repetition_min_interval_s"};
+
 TrackerConfig parse_tracker(ObjectReader r) {
   TrackerConfig t;
   t.threshold = r.number_in("threshold", t.threshold, 0.0, 1.0);
@@ -28,8 +32,13 @@ TrackerConfig parse_tracker(ObjectReader r) {
   t.boundary_threshold = r.number_in("boundary_threshold", t.boundary_threshold, 0.0, 1.0);
   t.update_interval_s = r.number_in("update_interval_s", t.update_interval_s, 0.0, 3600.0);
   t.max_duration_s = r.number_in("max_duration_s", t.max_duration_s, 0.0, 604800.0);
+  t.repetition_threshold = r.number_in("repetition_threshold", t.repetition_threshold, 0.0, 1.0);
+  t.repetition_min_interval_s = r.number_in("repetition_min_interval_s", t.repetition_min_interval_s, 0.0, 3600.0);
   if (t.max_duration_s > 0 && t.max_duration_s < t.min_duration_s) {
     r.fail("max_duration_s", "must be 0 (no limit) or at least min_duration_s (" + format_number(t.min_duration_s) + ")");
+  }
+  for (const char* key : kTrackerKeys) {
+    if (r.has(key)) t.from_file.insert(key);
   }
   r.finish();
   return t;
@@ -47,6 +56,27 @@ std::string model_ref(ObjectReader& r, const std::string& key, const DaemonConfi
 }
 
 }  // namespace
+
+TrackerConfig parse_tracker_config(const nlohmann::json& j, const std::string& label, const std::string& pointer) {
+  return parse_tracker(ObjectReader(j, label, pointer));
+}
+
+TrackerConfig with_model_defaults(const TrackerConfig& camera, const TrackerConfig& model) {
+  TrackerConfig t = camera;
+  auto take = [&](const char* key, auto TrackerConfig::*field) {
+    if (camera.from_file.count(key) == 0 && model.from_file.count(key) != 0) t.*field = model.*field;
+  };
+  take("threshold", &TrackerConfig::threshold);
+  take("confirm_frames", &TrackerConfig::confirm_frames);
+  take("boundary_confirm_frames", &TrackerConfig::boundary_confirm_frames);
+  take("min_duration_s", &TrackerConfig::min_duration_s);
+  take("boundary_threshold", &TrackerConfig::boundary_threshold);
+  take("update_interval_s", &TrackerConfig::update_interval_s);
+  take("max_duration_s", &TrackerConfig::max_duration_s);
+  take("repetition_threshold", &TrackerConfig::repetition_threshold);
+  take("repetition_min_interval_s", &TrackerConfig::repetition_min_interval_s);
+  return t;
+}
 
 const char* to_string(Transport t) {
   switch (t) {
@@ -218,7 +248,8 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
   return d;
 }
 
-CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& label, const DaemonConfig& daemon) {
+CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& label, const DaemonConfig& daemon,
+                                 const std::filesystem::path& folder) {
   CameraConfig c;
   c.file = label;
   ObjectReader r(j, label, "");
@@ -231,6 +262,11 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
   }
 
   c.uri = r.required_string("uri");
+  // file:relative/path (no "//"): relative to the camera file's folder, e.g. videos kept beside the config.
+  if (c.uri.rfind("file:", 0) == 0 && c.uri.rfind("file://", 0) != 0 && c.uri.size() > 5 && c.uri[5] != '/') {
+    const auto base = std::filesystem::absolute(folder);
+    c.uri = "file://" + (base / c.uri.substr(5)).lexically_normal().string();
+  }
   std::string scheme = uri_scheme(c.uri);
   if (scheme.empty()) r.fail("uri", "must be a URI such as file:///path/video.mp4 or test://pattern, got \"" + c.uri + "\"");
   if (std::find(kSchemes.begin(), kSchemes.end(), scheme) == kSchemes.end()) {
@@ -352,7 +388,7 @@ std::shared_ptr<const Config> load_config(const fs::path& dir, const LoadOptions
   std::map<std::string, std::string> seen;  // id -> file
   for (const auto& p : files) {
     std::string label = "cameras/" + p.filename().string();
-    CameraConfig cam = parse_camera_config(read_json_file(p.string(), label), label, cfg->daemon);
+    CameraConfig cam = parse_camera_config(read_json_file(p.string(), label), label, cfg->daemon, p.parent_path());
     auto [it, inserted] = seen.emplace(cam.id, label);
     if (!inserted) throw ConfigError(label + ": /id: duplicate camera id \"" + cam.id + "\" (also in " + it->second + ")");
     cfg->cameras.push_back(std::move(cam));

@@ -84,8 +84,11 @@ class TorchSegmenter final : public Segmenter {
     try {
       c10::InferenceMode guard;
       c10::IValue result = m_.forward_window(features, frames, batch);
-      if (!result.isTuple() || result.toTuple()->elements().size() != 2) {
-        throw ModelError(m_.path.string() + ": segmenter must return a tuple (probs [B,T,C], boundary [B,T])");
+      const bool reps = m_.manifest.repetitions;
+      if (!result.isTuple() || result.toTuple()->elements().size() != (reps ? 3u : 2u)) {
+        throw ModelError(m_.path.string() + (reps ? ": segmenter must return a tuple (probs [B,T,C], boundary [B,T], "
+                                                    "repetition [B,T]) (manifest: repetitions)"
+                                                  : ": segmenter must return a tuple (probs [B,T,C], boundary [B,T])"));
       }
       at::Tensor probs = result.toTuple()->elements()[0].toTensor().to(torch::kFloat32).contiguous();
       at::Tensor boundary = result.toTuple()->elements()[1].toTensor().to(torch::kFloat32).contiguous();
@@ -97,6 +100,14 @@ class TorchSegmenter final : public Segmenter {
       if (boundary.dim() != 2 || boundary.size(0) != batch || boundary.size(1) != frames) {
         throw ModelError(m_.path.string() + ": boundary shape " + shape_of(boundary) + " does not match " + expected + "]");
       }
+      at::Tensor repetition;
+      if (reps) {
+        repetition = result.toTuple()->elements()[2].toTensor().to(torch::kFloat32).contiguous();
+        if (repetition.dim() != 2 || repetition.size(0) != batch || repetition.size(1) != frames) {
+          throw ModelError(m_.path.string() + ": repetition shape " + shape_of(repetition) + " does not match " + expected +
+                           "]");
+        }
+      }
       outs.resize(static_cast<std::size_t>(batch));
       const float* p = probs.data_ptr<float>();
       const float* b = boundary.data_ptr<float>();
@@ -106,6 +117,10 @@ class TorchSegmenter final : public Segmenter {
         outs[i].classes = static_cast<int>(c);
         outs[i].probs.assign(p + i * per_probs, p + (i + 1) * per_probs);
         outs[i].boundary.assign(b + i * static_cast<std::size_t>(frames), b + (i + 1) * static_cast<std::size_t>(frames));
+        if (reps) {
+          const float* r = repetition.data_ptr<float>();
+          outs[i].repetition.assign(r + i * static_cast<std::size_t>(frames), r + (i + 1) * static_cast<std::size_t>(frames));
+        }
       }
     } catch (const c10::Error& e) {
       m_.inference_failed(e);

@@ -104,6 +104,7 @@ class Progress:
     def __init__(self, total: int, what: str):
         import sys
         self.total, self.what, self.done = total, what, 0
+        self.printed = 0  # tenths of the way printed (not on a terminal)
         self.terminal = sys.stderr.isatty()
 
     def step(self, info: str = "") -> None:
@@ -116,6 +117,7 @@ class Progress:
             sys.stderr.write(f"\r{line}   ")
             if self.done == self.total:
                 sys.stderr.write("\n")
-        elif self.done == self.total or self.done % max(1, self.total // 10) == 0:
+        elif self.done == self.total or self.done * 10 // max(1, self.total) > self.printed:
+            self.printed = self.done * 10 // max(1, self.total)
             sys.stderr.write(line.rstrip() + "\n")
         sys.stderr.flush()

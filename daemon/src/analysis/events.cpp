@@ -63,13 +63,15 @@ json EventFactory::envelope(const std::string& type, double pts) {
 }
 
 json EventFactory::segment_json(const SegmentInfo& s) const {
-  return json{{"id", s.id},
-              {"label", label(s.label_id)},
-              {"label_id", s.label_id},
-              {"confidence", round_to(s.confidence, 4)},
-              {"start", point_json(s.start)},
-              {"end", s.end ? point_json(*s.end) : json(nullptr)},
-              {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)}};
+  json j{{"id", s.id},
+         {"label", label(s.label_id)},
+         {"label_id", s.label_id},
+         {"confidence", round_to(s.confidence, 4)},
+         {"start", point_json(s.start)},
+         {"end", s.end ? point_json(*s.end) : json(nullptr)},
+         {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)}};
+  if (s.repetitions) j["repetitions"] = *s.repetitions;
+  return j;
 }
 
 json EventFactory::unfinished_end(const json& segment_event, double pts, const std::string& time,
@@ -105,6 +107,16 @@ json EventFactory::frame_event(const TrackerEvent& ev) {
       json j = envelope("segment.end", ev.at.pts);
       j["time"] = iso_time(ev.at.time);
       j["segment"] = segment_json(ev.segment);
+      return j;
+    }
+    case TrackerEvent::Type::repetition: {
+      // A repetition starts inside the open segment: its running count and the segment it belongs to.
+      json j = envelope("repetition", ev.at.pts);
+      j["time"] = iso_time(ev.at.time);
+      j["count"] = ev.segment.repetitions.value_or(0);
+      j["score"] = round_to(ev.score, 4);
+      j["label"] = label(ev.segment.label_id);
+      j["segment_id"] = ev.segment.id;
       return j;
     }
     case TrackerEvent::Type::boundary:

@@ -16,7 +16,8 @@ std::vector<int> argmax_labels(const std::vector<std::vector<float>>& scores) {
   return out;
 }
 
-DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const OnlineDecodeOptions& opt) {
+DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const OnlineDecodeOptions& opt,
+                           const std::vector<float>& repetition, const std::vector<double>& pts) {
   const int n = static_cast<int>(scores.size());
   DecodedVideo out;
   out.labels.assign(static_cast<std::size_t>(n), opt.background);
@@ -39,7 +40,10 @@ DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const 
   int next_id = 0;
   SegmentTracker tracker(opt.tracker, opt.background, period, [&] { return std::to_string(++next_id); });
   std::vector<TrackerEvent> events;
-  auto frame_of = [&](double pts) { return std::clamp(static_cast<int>(std::lround(pts * opt.fps)), 0, n); };
+  auto frame_of = [&](double at) {
+    if (pts.empty()) return std::clamp(static_cast<int>(std::lround(at * opt.fps)), 0, n);
+    return static_cast<int>(std::lower_bound(pts.begin(), pts.end(), at - 0.5 * period) - pts.begin());
+  };
   struct Open {
     int start;
     int label;
@@ -50,6 +54,9 @@ DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const 
     for (const auto& ev : events) {
       if (ev.type == TrackerEvent::Type::segment_start) {
         open.push_back({frame_of(ev.segment.start.pts), ev.segment.label_id, emitted_at});
+      } else if (ev.type == TrackerEvent::Type::repetition) {
+        out.repetitions.push_back({std::min(n - 1, frame_of(ev.at.pts)), emitted_at, ev.segment.repetitions.value_or(0),
+                                   ev.segment.label_id});
       } else if (ev.type == TrackerEvent::Type::segment_end && !open.empty()) {
         const Open o = open.back();
         open.pop_back();
@@ -65,7 +72,7 @@ DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const 
   for (int t = 0; t < n; ++t) {
     out.decided_at[static_cast<std::size_t>(t)] = std::min(n - 1, t + opt.lookahead);
     DecidedFrame f;
-    f.at.pts = t * period;
+    f.at.pts = pts.empty() ? t * period : pts[static_cast<std::size_t>(t)];
     f.probs.assign(classes, 0.0f);
     const int lo = std::max(0, t - opt.history);
     const int hi = std::min(n - 1, t + opt.lookahead);
@@ -73,6 +80,7 @@ DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const 
       for (std::size_t k = 0; k < classes; ++k) f.probs[k] += probs[static_cast<std::size_t>(u)][k];
     }
     for (auto& v : f.probs) v /= static_cast<float>(hi - lo + 1);
+    if (!repetition.empty()) f.repetition = repetition[static_cast<std::size_t>(t)];
     tracker.push(f, events);
     apply(std::min(n - 1, t + opt.lookahead));
   }

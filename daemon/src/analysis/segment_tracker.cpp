@@ -27,6 +27,7 @@ void SegmentTracker::end_open(const FramePoint& at, const std::string& reason, s
     out.push_back(std::move(ev));
   } else {
     ++counters_.segments_too_short;
+    counters_.repetitions_outside += open_->unpublished.size();
   }
   open_.reset();
 }
@@ -43,7 +44,15 @@ void SegmentTracker::maybe_publish(const FramePoint& now, std::vector<TrackerEve
   ev.type = TrackerEvent::Type::segment_start;
   ev.at = open_->info.start;
   ev.segment = open_->info;
+  ev.segment.repetitions = repetitions_ ? std::optional<int>(0) : std::nullopt;
   out.push_back(std::move(ev));
+  // Repetitions counted while it was too short to publish, each with its running count.
+  int k = 0;
+  for (const auto& rep : open_->unpublished) {
+    open_->info.repetitions = ++k;
+    emit_repetition(rep, out);
+  }
+  open_->unpublished.clear();
 }
 
 void SegmentTracker::detect_boundary(const DecidedFrame& frame, int label, std::vector<TrackerEvent>& out) {
@@ -78,8 +87,55 @@ void SegmentTracker::detect_boundary(const DecidedFrame& frame, int label, std::
   }
 }
 
+void SegmentTracker::emit_repetition(const Repetition& rep, std::vector<TrackerEvent>& out) {
+  TrackerEvent ev;
+  ev.type = TrackerEvent::Type::repetition;
+  ev.at = rep.at;
+  ev.score = rep.score;
+  ev.segment = open_->info;
+  ++counters_.repetitions;
+  out.push_back(std::move(ev));
+}
+
+void SegmentTracker::add_repetition(const Repetition& rep, std::vector<TrackerEvent>& out) {
+  if (open_->last_repetition_pts && rep.at.pts - *open_->last_repetition_pts < cfg_.repetition_min_interval_s - 1e-9) {
+    ++counters_.repetitions_outside;
+    return;
+  }
+  open_->last_repetition_pts = rep.at.pts;
+  open_->info.repetitions = open_->info.repetitions.value_or(0) + 1;
+  if (open_->published) {
+    emit_repetition(rep, out);
+  } else {
+    open_->unpublished.push_back(rep);
+  }
+}
+
+void SegmentTracker::detect_repetition(const DecidedFrame& frame, std::vector<TrackerEvent>& out) {
+  if (!frame.repetition) return;
+  r_frames_.push_back({frame.at, *frame.repetition});
+  if (r_frames_.size() > 3) r_frames_.erase(r_frames_.begin());
+  if (r_frames_.size() < 2) return;
+  const std::size_t mid = r_frames_.size() - 2;
+  const double s = r_frames_[mid].score;
+  const bool rises = mid == 0 || s >= r_frames_[mid - 1].score;
+  if (s < cfg_.repetition_threshold || !rises || s <= r_frames_[mid + 1].score) return;
+  const Repetition& rep = r_frames_[mid];
+  if (open_ && rep.at.pts >= open_->info.start.pts - 1e-9) {
+    add_repetition(rep, out);
+    return;
+  }
+  // Not inside a segment (yet): a segment confirmed later may start before it.
+  r_waiting_.push_back(rep);
+  if (r_waiting_.size() > 64) {
+    r_waiting_.erase(r_waiting_.begin());
+    ++counters_.repetitions_outside;
+  }
+}
+
 void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& out) {
   ++counters_.frames;
+  if (frame.repetition) repetitions_ = true;
   int label = background_;
   double best = -1.0;
   for (std::size_t k = 0; k < frame.probs.size(); ++k) {
@@ -103,6 +159,7 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
       Open o;
       o.info.label_id = same;
       o.info.start = frame.at;
+      if (repetitions_) o.info.repetitions = 0;
       open_ = o;
       maybe_publish(frame.at, out, true);
     }
@@ -128,13 +185,25 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
         o.info.start = candidate_.first;
         o.confidence_sum = candidate_.confidence_sum;
         o.frames = candidate_.count;
+        if (repetitions_) o.info.repetitions = 0;
         open_ = o;
+        // Peaks seen while the label was being confirmed belong to it when they lie inside it.
+        std::vector<Repetition> waiting;
+        waiting.swap(r_waiting_);
+        for (const auto& rep : waiting) {
+          if (rep.at.pts >= o.info.start.pts - 1e-9) {
+            add_repetition(rep, out);
+          } else {
+            ++counters_.repetitions_outside;
+          }
+        }
         maybe_publish(frame.at, out);
       }
       candidate_ = Candidate{};
     }
   }
   detect_boundary(frame, label, out);
+  detect_repetition(frame, out);
 }
 
 void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>& out) {
@@ -150,6 +219,9 @@ void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>&
   b_scores_.clear();
   b_points_.clear();
   b_labels_.clear();
+  r_frames_.clear();
+  counters_.repetitions_outside += r_waiting_.size();
+  r_waiting_.clear();
 }
 
 }  // namespace actiond::daemon

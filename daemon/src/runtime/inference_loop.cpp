@@ -227,7 +227,6 @@ void InferenceLoop::close_subject(Camera& cam, Subject& subj, const std::string&
   subj.ring.clear();
   subj.next_decide = subj.ring.total_pushed();
   subj.last_recognition_pts.reset();
-  subj.last_row.reset();
   subj.streaming = false;
 }
 
@@ -238,7 +237,6 @@ void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
   for (auto& [id, subj] : cam.people) close_subject(cam, *subj, end_reason);
   cam.people.clear();
   cam.gate->reset();
-  cam.crop = {0.0f, 0.0f, 1.0f, 1.0f};
   TrackChanges ended;
   cam.persons->end_all(end_reason, ended);
   const FramePoint at{cam.last_pts, std::chrono::system_clock::now()};
@@ -278,7 +276,7 @@ void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& statu
   cam.queue_full = std::max(cam.queue_full, hub_.counters(cam.handle).dropped_queue_full);
   info.dropped["queue_full"] = cam.queue_full;
   info.dropped["undecided"] = cam.skipped;
-  if (cam.persons) info.dropped["tracks_over_limit"] = cam.persons->counters().dropped_over_limit;
+  if (cam.persons) info.dropped["tracks_over_limit"] = cam.persons->tracker().counters().dropped_over_limit;
   emit(cam, cam.events.stream_status(info, cam.last_pts));
   if (metrics_) {
     const std::string& id = cam.config.id;
@@ -314,7 +312,7 @@ void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
              {"open_segment", open ? cam.events.segment(*open) : nlohmann::json(nullptr)}};
     if (cam.persons) {
       std::size_t confirmed = 0;
-      for (const auto& t : cam.persons->tracks()) confirmed += t.confirmed ? 1 : 0;
+      for (const auto& t : cam.persons->tracker().tracks()) confirmed += t.confirmed ? 1 : 0;
       entry["tracks"] = confirmed;
     }
   }

@@ -204,6 +204,7 @@ void InferenceLoop::apply(Decision& d, const models::SegmenterOutput& out) {
     df.probs.assign(out.probs.begin() + static_cast<std::ptrdiff_t>(p * out.classes),
                     out.probs.begin() + static_cast<std::ptrdiff_t>((p + 1) * out.classes));
     df.boundary = out.boundary[p];
+    if (!out.repetition.empty()) df.repetition = out.repetition[p];
     subj.tracker.push(df, events);
     last_probs.swap(df.probs);
     last_at = df.at;
@@ -218,7 +219,7 @@ void InferenceLoop::apply(Decision& d, const models::SegmenterOutput& out) {
   }
   // Running confidence of an open segment, every update_interval_s of stream time.
   const auto open = subj.tracker.open_segment();
-  const double every = cam.config.tracker.update_interval_s;
+  const double every = subj.tracker.config().update_interval_s;
   if (!open || every <= 0) {
     subj.last_update_pts.reset();
   } else if (!subj.last_update_pts || open->id != subj.updated_segment) {

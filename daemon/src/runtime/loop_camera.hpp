@@ -6,8 +6,7 @@
 // Thread-safety: owned and touched only by the inference loop thread.
 #include "actiond/daemon/analysis/events.hpp"
 #include "actiond/daemon/analysis/motion_gate.hpp"
-#include "actiond/daemon/analysis/person_tracker.hpp"
-#include "actiond/daemon/analysis/pose_features.hpp"
+#include "actiond/daemon/analysis/person_analysis.hpp"
 #include "actiond/daemon/analysis/segment_tracker.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
 #include "actiond/models/feature_ring.hpp"
@@ -42,7 +41,8 @@ struct InferenceLoop::Subject {
         ring(std::max<std::size_t>({static_cast<std::size_t>(seg->manifest().window) * 2,
                                     rec ? static_cast<std::size_t>(rec->manifest().window) : 0, 64}),
              static_cast<std::size_t>(seg->manifest().feature_dim)),
-        tracker(c.tracker, seg->manifest().background, 1.0 / c.fps, make_segment_ids(c.id)),
+        tracker(config::with_model_defaults(c.tracker, seg->manifest().decoding), seg->manifest().background, 1.0 / c.fps,
+                make_segment_ids(c.id)),
         track_id(track) {}
 
   models::Segmenter* segmenter;
@@ -56,7 +56,6 @@ struct InferenceLoop::Subject {
   bool streaming = false;                 // features stored since the last close
   std::uint64_t track_id = 0;             // 0: the whole frame
   PersonTrack person;                     // person subjects: the track's latest state
-  std::optional<PoseFeatureRow> last_row; // person subjects: previous features (velocities)
 };
 
 struct InferenceLoop::Camera {
@@ -67,9 +66,8 @@ struct InferenceLoop::Camera {
   models::Segmenter* segmenter = nullptr;    // null: a pose camera that only tracks (or a failed camera)
   models::Recognizer* recognizer = nullptr;
   std::unique_ptr<Subject> frame_subject;    // backbone / features:// cameras
-  std::unique_ptr<PersonTracker> persons;    // pose cameras
+  std::unique_ptr<PersonAnalysis> persons;   // pose cameras: tracks, follow crop, features
   std::unique_ptr<MotionGate> gate;          // pose cameras: which frames run the model
-  std::array<float, 4> crop{0.0f, 0.0f, 1.0f, 1.0f};  // persons.follow: the region the model reads next
   std::map<std::uint64_t, std::unique_ptr<Subject>> people;  // pose cameras with a segmenter, by track id
   EventFactory events;
   std::uint64_t skipped = 0;      // frames that left a window before being decided
@@ -91,7 +89,7 @@ struct InferenceLoop::Camera {
                models_json({bb ? &bb->manifest() : nullptr, pm ? &pm->manifest() : nullptr,
                             seg ? &seg->manifest() : nullptr, rec ? &rec->manifest() : nullptr})) {
     if (pm != nullptr) {
-      persons = std::make_unique<PersonTracker>(c.persons);
+      persons = std::make_unique<PersonAnalysis>(c.persons);
       gate = std::make_unique<MotionGate>(c.persons.gate);
     } else if (seg != nullptr) {
       frame_subject = std::make_unique<Subject>(c, seg, rec, 0);

@@ -20,7 +20,7 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
     if (metrics_) metrics_->add("actiond_pose_frames_total", {{"camera", cam.config.id}, {"result", run ? "ran" : "skipped"}});
     if (!run) continue;
     slot[i] = static_cast<int>(inputs.size());
-    inputs.push_back({{fr.data, fr.width, fr.height, fr.stride}, fr.content, cam.crop});
+    inputs.push_back({{fr.data, fr.width, fr.height, fr.stride}, fr.content, cam.persons->crop()});
   }
   std::vector<std::vector<models::PoseDetection>> found;
   const auto began = std::chrono::steady_clock::now();
@@ -43,11 +43,6 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
       continue;
     }
     const auto& persons = found[static_cast<std::size_t>(slot[i])];
-    if (cam.config.persons.follow) {
-      const bool seen = !persons.empty() && persons.front().score >= cam.config.persons.min_score;
-      cam.crop = follow_crop(seen ? &persons.front() : nullptr, fr.content, fr.width, fr.height,
-                             static_cast<float>(cam.config.persons.min_keypoint_score));
-    }
     track_people(cam, fr, persons, touched);
   }
   std::lock_guard lock(counters_mu_);
@@ -59,16 +54,17 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
                                  Touched& touched) {
   const FramePoint at{fr.pts, fr.time};
   TrackChanges changes;
-  const auto dropped_before = cam.persons->counters().dropped_over_limit;
-  cam.persons->update(found, fr.pts, changes);
+  std::vector<PersonRow> rows;
+  const auto dropped_before = cam.persons->tracker().counters().dropped_over_limit;
+  cam.persons->update(found, {fr.pts, fr.width, fr.height, fr.content}, changes, rows);
   if (metrics_) {
     const auto& id = cam.config.id;
-    const auto dropped = cam.persons->counters().dropped_over_limit - dropped_before;
+    const auto dropped = cam.persons->tracker().counters().dropped_over_limit - dropped_before;
     if (dropped > 0) {
       metrics_->add("actiond_person_detections_dropped_total", {{"camera", id}, {"reason", "max_tracks"}},
                     static_cast<double>(dropped));
     }
-    metrics_->set("actiond_person_tracks", {{"camera", id}}, static_cast<double>(cam.persons->tracks().size()));
+    metrics_->set("actiond_person_tracks", {{"camera", id}}, static_cast<double>(cam.persons->tracker().tracks().size()));
   }
   // Ended tracks first: their segments end, then the track (a new track may take their place).
   for (const auto& t : changes.ended) {
@@ -84,31 +80,20 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
     emit(cam, cam.events.track(t, at));
     if (cam.segmenter != nullptr) cam.people[t.id] = std::make_unique<Subject>(cam.config, cam.segmenter, nullptr, t.id);
   }
-  store_people(cam, fr, touched);
+  // Each person the model saw: their features into their ring.
+  for (const auto& r : rows) {
+    auto it = cam.people.find(r.track_id);
+    const PersonTrack* t = cam.persons->track(r.track_id);
+    if (it == cam.people.end() || t == nullptr) continue;
+    Subject& subj = *it->second;
+    subj.person = *t;
+    store_features(subj, fr, r.row.data());
+    touched.insert({&cam, &subj});
+  }
 }
 
 // A frame the gate skipped: tracks move on by their velocity (so the next detections match), but no
 // features are stored: a person's segmenter reads only poses the model saw.
 void InferenceLoop::coast_people(Camera& cam) { cam.persons->coast(); }
-
-void InferenceLoop::store_people(Camera& cam, const pipeline::Frame& fr, Touched& touched) {
-  if (cam.segmenter == nullptr) return;
-  // Pixel aspect of the picture inside the letterboxed input: keypoints in square units.
-  const float aspect = fr.content[3] > 0 && fr.height > 0
-                           ? (fr.content[2] * static_cast<float>(fr.width)) / (fr.content[3] * static_cast<float>(fr.height))
-                           : 1.0f;
-  for (const auto& t : cam.persons->tracks()) {
-    if (!t.confirmed || !t.matched_now) continue;
-    auto it = cam.people.find(t.id);
-    if (it == cam.people.end()) continue;
-    Subject& subj = *it->second;
-    subj.person = t;
-    const PoseFeatureRow row = pose_features(t.pose, aspect, static_cast<float>(cam.config.persons.min_keypoint_score),
-                                             subj.last_row ? &*subj.last_row : nullptr);
-    store_features(subj, fr, row.data());
-    subj.last_row = row;
-    touched.insert({&cam, &subj});
-  }
-}
 
 }  // namespace actiond::daemon

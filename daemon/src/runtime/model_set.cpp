@@ -1,6 +1,7 @@
 #include "runtime/model_set.hpp"
 
 #include "actiond/config/log.hpp"
+#include "actiond/daemon/analysis/person_analysis.hpp"
 #include "actiond/pipeline/files/npy_file.hpp"
 #include "actiond/pipeline/sources/source_uri.hpp"
 
@@ -104,8 +105,7 @@ InputSpec input_spec(const ModelSet& set, const config::CameraConfig& cam) {
   if (!cam.models.pose.empty()) {
     auto it = set.poses.find(cam.models.pose);
     if (it == set.poses.end()) return {};
-    // Following a person: frames at twice the input, the model reads a crop around the person.
-    const int scale = cam.persons.follow ? 2 : 1;
+    const int scale = pose_frame_scale(cam.persons);
     return {it->second->manifest().input_width * scale, it->second->manifest().input_height * scale, true};
   }
   auto it = set.backbones.find(cam.models.backbone);

@@ -2,6 +2,7 @@
 
 #include "progress.hpp"
 
+#include "actiond/daemon/analysis/person_analysis.hpp"
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/files/npy_file.hpp"
 #include "actiond/pipeline/sources/camera_source.hpp"
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 
 namespace actiond::tools {
@@ -22,6 +24,54 @@ std::string progress_line(std::size_t done, std::size_t total, const std::string
   return "extract " + detail::bar(done, total) + " " + std::to_string(done) + "/" + std::to_string(total) + " " + name +
          " (" + std::to_string(frames) + " frames)";
 }
+
+// The tracked subject of a pose video: the daemon's person analysis, frame by frame; one row per frame.
+class SubjectRecorder {
+ public:
+  explicit SubjectRecorder(const config::PersonTrackingConfig& cfg) : people_(cfg) {}
+
+  const std::array<float, 4>& crop() const { return people_.crop(); }
+
+  void add(const std::vector<models::PoseDetection>& found, const pipeline::Frame& f) {
+    daemon::TrackChanges changes;
+    std::vector<daemon::PersonRow> rows;
+    people_.update(found, {f.pts, f.width, f.height, f.content}, changes, rows);
+    const daemon::PersonRow* pick = nullptr;
+    for (const auto& r : rows) {
+      if (r.track_id == subject_) pick = &r;
+    }
+    if (pick == nullptr) {  // the subject was not seen: the longest-tracked person seen instead
+      int best = -1;
+      for (const auto& r : rows) {
+        const auto* t = people_.track(r.track_id);
+        if (t != nullptr && t->hits > best) {
+          best = t->hits;
+          pick = &r;
+        }
+      }
+    }
+    if (pick != nullptr) subject_ = pick->track_id;
+    tracks_.push_back(pick != nullptr ? static_cast<std::int64_t>(pick->track_id) : 0);
+    if (pick != nullptr) {
+      features_.insert(features_.end(), pick->row.begin(), pick->row.end());
+    } else {
+      features_.insert(features_.end(), models::kPoseFeatureDim, 0.0f);
+    }
+  }
+
+  void write(const std::string& stem) const {
+    const long n = static_cast<long>(tracks_.size());
+    pipeline::write_npy(stem + ".features.npy", "<f4", {n, models::kPoseFeatureDim}, features_.data(),
+                        features_.size() * sizeof(float));
+    pipeline::write_npy(stem + ".track.npy", "<i8", {n}, tracks_.data(), tracks_.size() * sizeof(std::int64_t));
+  }
+
+ private:
+  daemon::PersonAnalysis people_;
+  std::uint64_t subject_ = 0;
+  std::vector<float> features_;
+  std::vector<std::int64_t> tracks_;
+};
 
 }  // namespace
 
@@ -40,8 +90,9 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
       backbone = models::Backbone::load(opt.model);
     }
     const auto& man = pose ? pose->manifest() : backbone->manifest();
-    width = man.input_width;
-    height = man.input_height;
+    const int scale = pose ? daemon::pose_frame_scale(opt.persons) : 1;
+    width = man.input_width * scale;
+    height = man.input_height * scale;
   }
   if (!opt.frames_size.empty()) {
     int w = 0;
@@ -78,7 +129,9 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     so.camera.uri = "file://" + fs::absolute(video).string();
     so.camera.fps = opt.fps;
     so.camera.realtime = false;  // as fast as we consume, no drops
-    so.camera.queue_frames = opt.batch * 2;
+    // A following pose model reads a crop that depends on the previous frame: one frame at a time.
+    const int batch_size = pose && opt.persons.follow ? 1 : opt.batch;
+    so.camera.queue_frames = batch_size * 2;
     so.width = width;
     so.height = height;
     so.letterbox = pose != nullptr;
@@ -93,6 +146,8 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     std::vector<std::uint8_t> frames;
     std::vector<double> pts;
     std::vector<pipeline::SourceItem> items;
+    std::optional<SubjectRecorder> subject;
+    if (pose) subject.emplace(opt.persons);
     std::vector<models::ImageView> batch;
     std::vector<float> out;
     bool done = false;
@@ -101,7 +156,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     while (!done) {
       hub.wait(std::chrono::milliseconds(100));
       items.clear();
-      hub.take(static_cast<std::size_t>(opt.batch), items);
+      hub.take(static_cast<std::size_t>(batch_size), items);
       batch.clear();
       for (const auto& it : items) {
         if (it.kind == pipeline::SourceItem::Kind::status) {
@@ -119,7 +174,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
         }
         batch.push_back({f.data, f.width, f.height, f.stride});
         if (pose) {
-          pose_batch.push_back({batch.back(), f.content});
+          pose_batch.push_back({batch.back(), f.content, subject->crop()});
           content.insert(content.end(), f.content.begin(), f.content.end());
         }
       }
@@ -131,6 +186,10 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
         pose->infer(pose_batch, 0.0f, persons);
         pose->last_output(out);
         pose_out.insert(pose_out.end(), out.begin(), out.end());
+        std::size_t k = 0;
+        for (const auto& it : items) {
+          if (it.kind == pipeline::SourceItem::Kind::frame) subject->add(persons[k++], it.frame);
+        }
       }
       pose_batch.clear();
       const auto now = std::chrono::steady_clock::now();
@@ -152,6 +211,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
       const long p = pose->manifest().max_persons;
       pipeline::write_npy(stem + ".pose.npy", "<f4", {n, p, 56}, pose_out.data(), pose_out.size() * sizeof(float));
       pipeline::write_npy(stem + ".content.npy", "<f4", {n, 4}, content.data(), content.size() * sizeof(float));
+      subject->write(stem);
     }
     if (!opt.frames_size.empty()) pipeline::write_npy(stem + ".frames.npy", "|u1", {n, height, width, 3}, frames.data(), frames.size());
     bar.item_done(progress_line(v + 1, videos.size(), video.filename().string(), n));

@@ -44,6 +44,7 @@ struct Tools::Impl {
     eval_cmd->add_option("--confirm-frames", eval.confirm_frames, "tracker confirmation frames")->capture_default_str();
     eval_cmd->add_option("--min-frames", eval.min_frames, "tracker minimum segment length")->capture_default_str();
     eval_cmd->add_option("--threshold", eval.threshold, "tracker minimum label probability")->capture_default_str();
+    eval_cmd->add_flag("--tune", wb.tune, "workbench: choose the tracker settings on --split (grid search) and report them");
     eval_cmd->add_flag("--json", eval.json, "print JSON instead of a table");
   }
 
@@ -69,6 +70,13 @@ struct Tools::Impl {
     extract_cmd->add_option("--frames", extract.frames_size, "also write the model-input frames at WxH (uint8 .npy)");
     extract_cmd->add_option("--batch", extract.batch)->capture_default_str();
     extract_cmd->add_option("--threads", extract.threads, "LibTorch intra-op threads")->capture_default_str();
+    auto& p = extract.persons;
+    extract_cmd->add_flag("--follow", p.follow, "pose: single-person model reads a crop following the person");
+    extract_cmd->add_option("--birth-frames", p.birth_frames, "pose: persons.birth_frames")->capture_default_str();
+    extract_cmd->add_option("--death-frames", p.death_frames, "pose: persons.death_frames")->capture_default_str();
+    extract_cmd->add_option("--min-score", p.min_score, "pose: persons.min_score")->capture_default_str();
+    extract_cmd->add_option("--min-keypoint-score", p.min_keypoint_score, "pose: persons.min_keypoint_score")
+        ->capture_default_str();
   }
 
   void add_keygen(CLI::App& app) {

@@ -1,20 +1,12 @@
 #include "actiond/tools/workbench_eval.hpp"
 
-#include "actiond/daemon/analysis/online_decoder.hpp"
-#include "actiond/daemon/analysis/segment_tracker.hpp"
+#include "eval_streams.hpp"
+
 #include "actiond/tools/segmentation_metrics.hpp"
-#include "actiond/models/models.hpp"
-#include "actiond/pipeline/files/npy_file.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <map>
-#include <regex>
-#include <sstream>
 
 namespace actiond::tools {
 
@@ -23,97 +15,96 @@ using namespace actiond::daemon;  // the serving path's tracker and online decod
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-
 namespace {
 
-std::vector<std::string> read_lines(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) throw std::runtime_error(p.string() + ": cannot open file");
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) lines.push_back(line);
+json tracker_json(const config::TrackerConfig& t) {
+  return json{{"threshold", t.threshold},
+              {"confirm_frames", t.confirm_frames},
+              {"boundary_confirm_frames", t.boundary_confirm_frames},
+              {"min_duration_s", t.min_duration_s},
+              {"repetition_threshold", t.repetition_threshold},
+              {"repetition_min_interval_s", t.repetition_min_interval_s}};
+}
+
+// Grid search on the split: first the segment settings (F1@50 + Edit), then, with a repetition output,
+// the repetition settings (off-by-one accuracy - normalised error, F1@50 breaking ties).
+config::TrackerConfig tune(const std::vector<EvalStream>& streams, const EvalContext& ctx, config::TrackerConfig t) {
+  double best = -1e9;
+  config::TrackerConfig chosen = t;
+  for (int confirm : {1, 2, 3, 4}) {
+    for (int bconfirm : {1, confirm}) {
+      for (double min_s : {0.3, 0.5, 0.8, 1.2}) {
+        for (double thr : {0.3, 0.4, 0.5, 0.6, 0.7}) {
+          config::TrackerConfig c = t;
+          c.confirm_frames = confirm;
+          c.boundary_confirm_frames = bconfirm;
+          c.min_duration_s = min_s;
+          c.threshold = thr;
+          const auto r = score_streams(streams, ctx, c, false);
+          const double v = r.tracked.f1_50 + r.tracked.edit;
+          if (v > best + 1e-9) {
+            best = v;
+            chosen = c;
+          }
+        }
+      }
+    }
   }
-  return lines;
+  if (!ctx.repetitions) return chosen;
+  best = -1e9;
+  config::TrackerConfig with_reps = chosen;
+  for (double thr : {0.2, 0.3, 0.4, 0.5, 0.6, 0.7}) {
+    for (double interval : {0.3, 0.5, 0.7, 0.9}) {
+      config::TrackerConfig c = chosen;
+      c.repetition_threshold = thr;
+      c.repetition_min_interval_s = interval;
+      const auto r = score_streams(streams, ctx, c, false);
+      const double v = 100.0 * (r.reps.obo - r.reps.mnae) + 0.01 * r.tracked.f1_50;
+      if (v > best + 1e-9) {
+        best = v;
+        with_reps = c;
+      }
+    }
+  }
+  return with_reps;
 }
 
 }  // namespace
 
 json evaluate_workbench(const WorkbenchEvalOptions& opt) {
-  const fs::path world = opt.world;
-  std::vector<std::string> names;
-  for (const auto& line : read_lines(world / "mapping.txt")) names.push_back(line.substr(line.find(' ') + 1));
-  auto seg = models::Segmenter::load(opt.segmenter);
-  const auto& man = seg->manifest();
-  if (man.labels != names) throw std::runtime_error(opt.segmenter + ": labels differ from " + (world / "mapping.txt").string());
-  const int window = man.window;
-  const int look = man.lookahead;
-  const std::set<int> background{man.background};
-  SegmentationMetrics framewise(background, opt.fps);
-  SegmentationMetrics tracked(background, opt.fps);
-  SegmentationMetrics whole(background, opt.fps);
-  SegmentationMetrics whole_tracked(background, opt.fps);
-  int videos = 0;
-  for (const auto& entry : read_lines(world / "splits" / (opt.split + ".split1.bundle"))) {
-    const std::string video = fs::path(entry).stem().string();
-    std::vector<long> fshape;
-    std::vector<long> pshape;
-    const auto feats64 = pipeline::read_npy((fs::path(opt.features) / (video + ".features.npy")).string(), fshape);
-    const auto pts = pipeline::read_npy((fs::path(opt.features) / (video + ".pts.npy")).string(), pshape);
-    if (fshape.size() != 2 || fshape[1] != man.feature_dim || pshape[0] != fshape[0]) {
-      throw std::runtime_error(video + ": features do not fit the segmenter (feature_dim " +
-                               std::to_string(man.feature_dim) + ")");
-    }
-    const std::vector<float> feats(feats64.begin(), feats64.end());
-    const int n = static_cast<int>(fshape[0]);
-    const int d = static_cast<int>(fshape[1]);
-    std::vector<int> gt_frames;
-    for (const auto& l : read_lines(world / "groundTruth" / (video + ".txt"))) {
-      gt_frames.push_back(static_cast<int>(std::find(names.begin(), names.end(), l) - names.begin()));
-    }
-    std::vector<int> gt(static_cast<std::size_t>(n));
-    for (int t = 0; t < n; ++t) {
-      const long idx = std::clamp(std::lround(pts[static_cast<std::size_t>(t)] * opt.video_fps), 0L,
-                                  static_cast<long>(gt_frames.size()) - 1);
-      gt[static_cast<std::size_t>(t)] = gt_frames[static_cast<std::size_t>(idx)];
-    }
-    // As the daemon: frame t is decided when frame t + lookahead arrives, from the window ending there.
-    std::vector<std::vector<float>> probs(static_cast<std::size_t>(n));
-    models::SegmenterOutput out;
-    for (int t = 0; t < n; ++t) {
-      const int end = std::min(n - 1, t + look);
-      const int start = std::max(0, end - window + 1);
-      seg->run(feats.data() + static_cast<std::size_t>(start) * d, end - start + 1, out);
-      const int p = t - start;
-      probs[static_cast<std::size_t>(t)].assign(out.probs.begin() + p * out.classes,
-                                                out.probs.begin() + (p + 1) * out.classes);
-    }
-    framewise.add(argmax_labels(probs), gt);
-    OnlineDecodeOptions dec;
-    dec.tracker = opt.tracker;
-    dec.fps = opt.fps;
-    dec.background = man.background;
-    dec.softmax = false;
-    dec.lookahead = 0;  // probabilities above already used the model's look-ahead
-    dec.history = 0;
-    DecodedVideo dv = decode_online(probs, dec);
-    for (auto& at : dv.decided_at) at = std::min(n - 1, at + look);
-    tracked.add(dv.labels, gt, dv.decided_at);
-    // Reference: the whole video as one window (every frame sees everything before it + look-ahead).
-    seg->run(feats.data(), n, out);
-    std::vector<std::vector<float>> all(static_cast<std::size_t>(n));
-    for (int t = 0; t < n; ++t) all[static_cast<std::size_t>(t)].assign(out.probs.begin() + t * out.classes, out.probs.begin() + (t + 1) * out.classes);
-    whole.add(argmax_labels(all), gt);
-    // ... and smoothed by the same tracker, without any latency (the fair offline counterpart).
-    whole_tracked.add(decode_online(all, dec).labels, gt);
-    ++videos;
+  EvalContext ctx;
+  auto seg = load_context(opt, ctx);
+  const auto streams = load_streams(opt, ctx, *seg);
+  config::TrackerConfig settings = config::with_model_defaults(opt.tracker, seg->manifest().decoding);
+  if (opt.tune) settings = tune(streams, ctx, settings);
+  const StreamScores s = score_streams(streams, ctx, settings, true);
+  json result{{"world", opt.world},
+              {"split", opt.split},
+              {"videos", static_cast<int>(streams.size())},
+              {"segmenter", opt.segmenter},
+              {"window", ctx.window},
+              {"lookahead_frames", ctx.lookahead},
+              {"lookahead_s", ctx.lookahead / opt.fps},
+              {"tracker", tracker_json(settings)},
+              {"tracker_source", opt.tune ? "tuned on this split"
+                                          : (seg->manifest().decoding.from_file.empty() ? "options"
+                                                                                        : "segmenter manifest decoding")},
+              {"rows", json::array()}};
+  result["rows"].push_back(metrics_row("offline: whole video as one window, argmax", s.whole, false));
+  result["rows"].push_back(metrics_row("offline: whole video as one window + segment tracker", s.whole_tracked, false));
+  result["rows"].push_back(metrics_row("online: daemon windows, frame-wise argmax", s.framewise, false));
+  result["rows"].push_back(metrics_row("online: daemon windows + segment tracker", s.tracked, true));
+  result["per_class_f1@50"] = s.per_class_f1_50;
+  result["confusion"] = {{"labels", ctx.names}, {"rows_truth_columns_predicted", s.confusion}};
+  if (ctx.pieces) {
+    result["non_exercise"] = {{"seconds", std::round(s.filler_seconds * 10.0) / 10.0},
+                              {"false_segments", s.false_segments},
+                              {"false_segments_per_hour",
+                               s.filler_seconds > 0 ? std::round(s.false_segments * 3600.0 / s.filler_seconds * 10.0) / 10.0
+                                                    : 0.0}};
   }
-  json result{{"world", opt.world}, {"split", opt.split}, {"videos", videos}, {"segmenter", opt.segmenter},
-              {"window", window}, {"lookahead_frames", look}, {"lookahead_s", look / opt.fps}, {"rows", json::array()}};
-  result["rows"].push_back(metrics_row("offline: whole video as one window, argmax", whole.result(), false));
-  result["rows"].push_back(metrics_row("offline: whole video as one window + segment tracker", whole_tracked.result(),
-                                       false));
-  result["rows"].push_back(metrics_row("online: daemon windows, frame-wise argmax", framewise.result(), false));
-  result["rows"].push_back(metrics_row("online: daemon windows + segment tracker", tracked.result(), true));
+  if (ctx.repetitions && ctx.pieces) result["repetitions"] = repetition_json(s.reps);
+  if (opt.tune) result["tuned"] = tracker_json(settings);
   return result;
 }
 
@@ -125,7 +116,11 @@ int run_workbench_eval(const WorkbenchEvalOptions& opt, std::ostream& out) {
   }
   out << r["world"].get<std::string>() << " split " << opt.split << " (" << r["videos"] << " videos), window "
       << r["window"] << ", look-ahead " << r["lookahead_frames"] << " frames (" << r["lookahead_s"] << " s)\n";
+  out << "tracker (" << r["tracker_source"].get<std::string>() << "): " << r["tracker"].dump() << "\n";
   print_metrics_table(r["rows"], out);
+  out << "per-class F1@50: " << r["per_class_f1@50"].dump() << "\n";
+  if (r.contains("non_exercise")) out << "non-exercise footage: " << r["non_exercise"].dump() << "\n";
+  if (r.contains("repetitions")) out << "repetitions: " << r["repetitions"].dump() << "\n";
   return 0;
 }
 

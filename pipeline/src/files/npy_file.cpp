@@ -11,8 +11,9 @@ namespace {
 
 struct Header {
   std::vector<long> shape;
-  bool f64 = false;
+  std::string type;  // f4, f8, i8 or u1
   long count = 1;
+  long item() const { return type == "u1" ? 1 : type == "f4" ? 4 : 8; }
 };
 
 std::string truncated_text(const Header& h) {
@@ -50,10 +51,11 @@ Header parse_header(std::ifstream& in, const std::filesystem::path& path) {
   std::smatch m;
   if (!std::regex_search(dict, m, std::regex("'descr':\\s*'([<>|=]?)([a-z])(\\d+)'"))) throw fail("no dtype in the header");
   const std::string type = m[2].str() + m[3].str();
-  if (m[1] == ">" || (type != "f4" && type != "f8")) {
-    throw fail("dtype must be '<f4' or '<f8' (little-endian float32/float64), got '" + m[1].str() + type + "'");
+  if (m[1] == ">" || (type != "f4" && type != "f8" && type != "i8" && type != "u1")) {
+    throw fail("dtype must be '<f4', '<f8', '<i8' or '|u1' (little-endian float32/float64/int64, uint8), got '" +
+               m[1].str() + type + "'");
   }
-  h.f64 = type == "f8";
+  h.type = type;
   if (std::regex_search(dict, std::regex("'fortran_order':\\s*True"))) throw fail("Fortran-ordered arrays are not supported");
   if (!std::regex_search(dict, m, std::regex("'shape':\\s*\\(([0-9, ]*)\\)"))) throw fail("no shape in the header");
   const std::string dims = m[1].str();
@@ -72,7 +74,7 @@ Header parse_header(std::ifstream& in, const std::filesystem::path& path) {
   in.seekg(0, std::ios::end);
   const auto file_end = in.tellg();
   in.seekg(data_start);
-  const auto item = static_cast<long>(h.f64 ? sizeof(double) : sizeof(float));
+  const long item = h.item();
   if (!in || file_end - data_start < h.count * item) {
     throw fail(truncated_text(h));
   }
@@ -82,12 +84,19 @@ Header parse_header(std::ifstream& in, const std::filesystem::path& path) {
 std::vector<double> read_values(std::ifstream& in, const Header& h, const std::filesystem::path& path) {
   const auto n = static_cast<std::size_t>(h.count);
   std::vector<double> out(n);
-  if (h.f64) {
-    in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(n * sizeof(double)));
-  } else {
-    std::vector<float> tmp(n);
-    in.read(reinterpret_cast<char*>(tmp.data()), static_cast<std::streamsize>(n * sizeof(float)));
+  auto convert = [&](auto sample) {
+    std::vector<decltype(sample)> tmp(n);
+    in.read(reinterpret_cast<char*>(tmp.data()), static_cast<std::streamsize>(n * sizeof(sample)));
     std::copy(tmp.begin(), tmp.end(), out.begin());
+  };
+  if (h.type == "f8") {
+    in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(n * sizeof(double)));
+  } else if (h.type == "f4") {
+    convert(float{});
+  } else if (h.type == "i8") {
+    convert(std::int64_t{});
+  } else {
+    convert(std::uint8_t{});
   }
   if (!in) throw std::runtime_error(path.string() + ": " + truncated_text(h));
   return out;

@@ -116,7 +116,8 @@ TEST_CASE("config errors name the file and key path", "[config]") {
        "cameras/door.json: /tracker/threshold: must be between 0 and 1, got 1.5"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration": 1})"),
        "cameras/door.json: /tracker/min_duration: unknown key (expected one of: boundary_confirm_frames, "
-       "boundary_threshold, confirm_frames, max_duration_s, min_duration_s, threshold, update_interval_s)"},
+       "boundary_threshold, confirm_frames, max_duration_s, min_duration_s, repetition_min_interval_s, "
+       "repetition_threshold, threshold, update_interval_s)"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration_s": 2, "max_duration_s": 1})"),
        "cameras/door.json: /tracker/max_duration_s: must be 0 (no limit) or at least min_duration_s (2)"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "recognition": {"interval_s": 1})"),
@@ -189,4 +190,31 @@ TEST_CASE("missing daemon file and directory", "[config]") {
   TempDir dir;
   CHECK_THROWS_WITH(load_config(dir.path()), Catch::StartsWith("actiond.json: cannot open file ("));
   CHECK_THROWS_WITH(load_config(dir.path() / "nope"), Catch::EndsWith("nope: not a directory"));
+}
+
+TEST_CASE("a relative file: URI is relative to the camera file's folder", "[config]") {
+  TempDir dir;
+  dir.write("actiond.json", kDaemon);
+  dir.write("cameras/door.json", camera(R"("id": "door", "uri": "file:../videos/door.mp4")"));
+  auto cfg = load_config(dir.path());
+  CHECK(cfg->cameras[0].uri == "file://" + (std::filesystem::absolute(dir.path()) / "videos" / "door.mp4").lexically_normal().string());
+}
+
+TEST_CASE("tracker settings a camera does not set come from the segmenter's decoding", "[config]") {
+  using actiond::config::parse_tracker_config;
+  const auto camera_t = parse_tracker_config(nlohmann::json::parse(R"({"threshold": 0.8})"), "cameras/door.json", "/tracker");
+  const auto model_t = parse_tracker_config(
+      nlohmann::json::parse(R"({"threshold": 0.3, "confirm_frames": 5, "repetition_threshold": 0.4})"), "seg.pt", "/decoding");
+  CHECK(camera_t.from_file == std::set<std::string>{"threshold"});
+  const auto t = actiond::config::with_model_defaults(camera_t, model_t);
+  CHECK(t.threshold == 0.8);                 // the camera's own
+  CHECK(t.confirm_frames == 5);              // the model's
+  CHECK(t.repetition_threshold == 0.4);      // the model's
+  CHECK(t.min_duration_s == 1.0);            // neither: the default
+  try {
+    parse_tracker_config(nlohmann::json::parse(R"({"confirm": 2})"), "seg.pt: manifest.json", "/decoding");
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).rfind("seg.pt: manifest.json: /decoding/confirm: unknown key", 0) == 0);
+  }
 }

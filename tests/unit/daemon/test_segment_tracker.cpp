@@ -42,6 +42,8 @@ std::string describe(const TrackerEvent& e) {
     case TrackerEvent::Type::segment_end:
       return "end " + std::to_string(e.segment.label_id) + " @" + fmt(e.segment.start.pts) + ".." +
              fmt(e.segment.end->pts) + " " + e.segment.end_reason + " " + e.segment.id;
+    case TrackerEvent::Type::repetition:
+      return "rep " + std::to_string(*e.segment.repetitions) + " @" + fmt(e.at.pts) + " " + e.segment.id;
     case TrackerEvent::Type::boundary:
     default:
       return "boundary @" + fmt(e.at.pts) + " " + fmt(e.score) + " " + std::to_string(e.from_label) + "->" +
@@ -164,4 +166,42 @@ TEST_CASE("segment tracker: a change starting at a boundary needs only boundary_
     if (e.type == TrackerEvent::Type::segment_start) got.push_back(describe(e));
   }
   CHECK(got == std::vector<std::string>{"start 2 @0.6 x"});
+}
+
+TEST_CASE("segment tracker: repetitions are score peaks inside a segment, counted from its start", "[tracker]") {
+  actiond::config::TrackerConfig cfg;  // confirm 3, min 1.0 s; repetitions: peaks >= 0.5
+  cfg.repetition_min_interval_s = 0.5;
+  struct RepCase {
+    std::string name;
+    std::string labels;
+    std::vector<float> reps;
+    std::vector<std::string> expected;
+  };
+  const std::vector<RepCase> cases = {
+      {"peaks before publication are reported when it is published, in order, with running counts",
+       "0011111111110000", {0, 0, 0.9f, 0.1f, 0, 0.8f, 0.2f, 0, 0.1f, 0.7f, 0.1f, 0, 0, 0, 0, 0},
+       {"start 1 @0.4 s1", "rep 1 @0.4 s1", "rep 2 @1.0 s1", "rep 3 @1.8 s1", "end 1 @0.4..2.4 background s1 3"}},
+      {"a peak before the segment's first frame, a weak peak and a peak too soon are not counted",
+       "0001111111110000", {0.9f, 0.1f, 0, 0, 0.4f, 0, 0.8f, 0.6f, 0.9f, 0.1f, 0, 0, 0, 0, 0, 0},
+       {"start 1 @0.6 s1", "rep 1 @1.2 s1", "end 1 @0.6..2.4 background s1 1"}},
+      {"a segment too short to publish takes its repetitions with it", "0011100000", {0, 0, 0.9f, 0, 0, 0, 0, 0, 0, 0},
+       {}},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      int next_id = 0;
+      SegmentTracker tracker(cfg, 0, kPeriod, [&] { return "s" + std::to_string(++next_id); });
+      std::vector<TrackerEvent> events;
+      for (std::size_t i = 0; i < c.labels.size(); ++i) {
+        DecidedFrame f = frame_of(c.labels[i], static_cast<int>(i), 0.0f);
+        f.repetition = c.reps[i];
+        tracker.push(f, events);
+      }
+      std::vector<std::string> got;
+      for (const auto& e : events) {
+        got.push_back(describe(e) + (e.type == TrackerEvent::Type::segment_end ? " " + std::to_string(*e.segment.repetitions) : ""));
+      }
+      CHECK(got == c.expected);
+    }
+  }
 }

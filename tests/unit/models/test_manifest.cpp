@@ -75,8 +75,12 @@ TEST_CASE("manifest errors name the model file and key", "[manifest]") {
       {R"({"kind":"segmenter","name":"x","version":"1","feature_dim":8,"labels":["a","b"],"window":4,"lookahead":4})",
        "m.pt: manifest.json: /lookahead: must be between 0 and 3, got 4"},
       {R"({"kind":"segmenter","name":"x","version":"1","feature_dim":8,"labels":["a","b"],"window":4,"extra":1})",
-       "m.pt: manifest.json: /extra: unknown key (expected one of: background, feature_dim, kind, labels, lookahead, "
-       "name, sha256, training, version, window)"},
+       "m.pt: manifest.json: /extra: unknown key (expected one of: background, calibration, decoding, feature_dim, "
+       "feature_layout, kind, labels, lookahead, name, repetitions, sha256, training, version, window)"},
+      {R"({"kind":"segmenter","name":"x","version":"1","feature_dim":8,"labels":["a","b"],"window":4,"decoding":{"confirm_frames":0}})",
+       "m.pt: manifest.json: /decoding/confirm_frames: must be between 1 and 1000, got 0"},
+      {R"({"kind":"segmenter","name":"x","version":"1","feature_dim":8,"labels":["a","b"],"window":4,"repetitions":"yes"})",
+       "m.pt: manifest.json: /repetitions: must be true or false, got string"},
       {R"({"kind":"backbone"})", "m.pt: manifest.json: /name: is required"},
   };
   for (const auto& [text, message] : cases) CHECK(manifest_error(text) == message);

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct TrackerConfig {
   double update_interval_s = 2.0;    // segment.update while a segment is open (0 = off)
   double max_duration_s = 0.0;       // an open segment longer than this ends (`max_duration`) and a new
                                      // one of the same label starts (0 = no limit)
+  double repetition_threshold = 0.5; // segmenters with a repetition output: a repetition at each local
+                                     // peak of its score at or above this, inside a segment
+  double repetition_min_interval_s = 0.4;  // ... at least this long after the segment's previous one
+  std::set<std::string> from_file;   // the keys the file set (the others may come from the model)
   bool operator==(const TrackerConfig&) const = default;
 };
 
@@ -196,9 +201,17 @@ struct Config {
 std::shared_ptr<const Config> load_config(const std::filesystem::path& dir, const LoadOptions& options = {});
 
 // The parts, for tests and tools. `label` is the file name used in messages.
+// A tracker object (a camera's `tracker`, a segmenter manifest's `decoding`); `label` names the file.
+TrackerConfig parse_tracker_config(const nlohmann::json& j, const std::string& label, const std::string& pointer);
+// The camera's settings, with each key the camera file did not set taken from `model` (the settings a
+// segmenter's training chose) where the model sets it.
+TrackerConfig with_model_defaults(const TrackerConfig& camera, const TrackerConfig& model);
+
 DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& label,
                                  const std::filesystem::path& config_dir, const LoadOptions& options);
-CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& label, const DaemonConfig& daemon);
+// `folder`: where a relative `file:` URI is resolved (the camera file's folder).
+CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& label, const DaemonConfig& daemon,
+                                 const std::filesystem::path& folder = ".");
 
 // URI scheme ("file", "test", ...) or "" when the string has none.
 std::string uri_scheme(const std::string& uri);

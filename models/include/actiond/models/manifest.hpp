@@ -8,6 +8,9 @@
 //   segmenter: {"kind":"segmenter","name":..,"version":..,"feature_dim":8,"labels":["background",...],
 //               "background":0,"window":16,"lookahead":2}
 //              forward(float [B,T,feature_dim]) -> (probs float [B,T,C], boundary float [B,T])
+//              optional: "repetitions":true -> a third output, repetition float [B,T] (repetition-start
+//              score); "decoding":{tracker keys} -> the camera's tracker settings it does not set itself
+//              (chosen on held-out data by the training scripts); "feature_layout", "calibration"
 //   recognizer: {"kind":"recognizer","name":..,"version":..,"feature_dim":8,"labels":[...],"background":0,
 //               "window":16}
 //              forward(float [B,T,feature_dim]) -> probs float [B,C] (the clip's action, T <= window)
@@ -17,6 +20,8 @@
 //              (ymin, xmin, ymax, xmax, score), fractions of the input (models/import/import_tfjs.py)
 //
 // Thread-safety: plain values.
+#include "actiond/config/config.hpp"
+
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -47,6 +52,9 @@ struct Manifest {
   int background = 0;       // segmenter, recognizer: index of the background label
   int window = 0;           // segmenter, recognizer: frames of history it reads
   int lookahead = 0;        // segmenter: frames after the decided frame it needs
+  bool repetitions = false; // segmenter: a third output scores repetition starts
+  config::TrackerConfig decoding;  // segmenter: tracker settings from training (decoding.from_file: the keys set)
+  std::string feature_layout;      // segmenter: what its feature rows hold (free text, e.g. "coco17-pose-features")
   std::vector<std::string> keypoints;            // pose: COCO-17 names in order
   std::vector<std::pair<int, int>> skeleton;     // pose: keypoint index pairs
   int max_persons = 0;                           // pose

@@ -50,6 +50,7 @@ struct SegmenterOutput {
   int classes = 0;                // C
   std::vector<float> probs;       // [T, C] row-major
   std::vector<float> boundary;    // [T]
+  std::vector<float> repetition;  // [T] repetition-start score (manifest "repetitions"), else empty
 };
 
 class Segmenter {

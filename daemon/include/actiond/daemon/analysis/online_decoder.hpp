@@ -23,12 +23,23 @@ struct OnlineDecodeOptions {
   bool softmax = true;    // scores are logits/margins (true) or probabilities already (false)
 };
 
+struct RepetitionMark {
+  int frame = 0;       // where the repetition starts
+  int decided_at = 0;  // the frame at whose arrival it was published
+  int count = 0;       // the segment's running count
+  int label = 0;       // the segment's label
+};
+
 struct DecodedVideo {
   std::vector<int> labels;      // per frame
   std::vector<int> decided_at;  // per frame: index of the frame at whose arrival its label was emitted
+  std::vector<RepetitionMark> repetitions;  // published repetitions (segmenters with a repetition output)
 };
 
-DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const OnlineDecodeOptions& options);
+// `repetition`: per-frame repetition-start scores (empty: the segmenter has none). `pts`: each frame's
+// stream time (empty: frame t at t / fps), for frames that are not evenly spaced (a person's frames).
+DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const OnlineDecodeOptions& options,
+                           const std::vector<float>& repetition = {}, const std::vector<double>& pts = {});
 
 // Argmax of each frame's scores (the raw, offline frame-wise decision).
 std::vector<int> argmax_labels(const std::vector<std::vector<float>>& scores);

@@ -14,7 +14,12 @@
 //     label starts at that frame), or through close() (`eos`, `source_lost`, `shutdown`, ...);
 //   - a `boundary` is reported at local peaks of the boundary score at or above `boundary_threshold`
 //     (decided one frame late, when the next score is known) whose frame labels before and after
-//     differ; a peak with the same label on both sides is counted, not reported.
+//     differ; a peak with the same label on both sides is counted, not reported;
+//   - repetitions (segmenters with a repetition output): a local peak of the repetition score at or
+//     above `repetition_threshold` (decided one frame late) inside a segment, at least
+//     `repetition_min_interval_s` after the segment's previous one, is the segment's next repetition.
+//     Peaks before a segment is confirmed count once it is, if they lie inside it; a published
+//     segment reports each as it comes (`repetition`), with the running count, and the count at its end.
 //
 // Thread-safety: none; owned by the inference loop, one tracker per camera.
 #include "actiond/config/config.hpp"
@@ -42,14 +47,15 @@ struct SegmentInfo {
   FramePoint start;
   std::optional<FramePoint> end;
   std::string end_reason;   // empty while open
+  std::optional<int> repetitions;  // segmenters with a repetition output: repetitions so far
 };
 
 struct TrackerEvent {
-  enum class Type { segment_start, segment_end, boundary };
+  enum class Type { segment_start, segment_end, boundary, repetition };
   Type type = Type::segment_start;
   FramePoint at;            // the frame the event refers to
   SegmentInfo segment;      // segment events
-  double score = 0.0;       // boundary
+  double score = 0.0;       // boundary, repetition
   int from_label = 0;       // boundary
   int to_label = 0;         // boundary
 };
@@ -58,6 +64,7 @@ struct DecidedFrame {
   FramePoint at;
   std::vector<float> probs;  // one per class
   float boundary = 0.0f;
+  std::optional<float> repetition;  // segmenters with a repetition output
 };
 
 struct TrackerCounters {
@@ -66,6 +73,8 @@ struct TrackerCounters {
   std::uint64_t segments_too_short = 0;
   std::uint64_t boundaries = 0;
   std::uint64_t boundaries_same_label = 0;  // score peaks with the same label on both sides: not published
+  std::uint64_t repetitions = 0;            // counted in published segments
+  std::uint64_t repetitions_outside = 0;    // peaks outside every segment (or too soon after the last)
 };
 
 class SegmentTracker {
@@ -83,6 +92,7 @@ class SegmentTracker {
 
   std::optional<SegmentInfo> open_segment() const;  // published and open
   const TrackerCounters& counters() const { return counters_; }
+  const config::TrackerConfig& config() const { return cfg_; }  // the settings in effect
 
  private:
   struct Candidate {
@@ -92,16 +102,25 @@ class SegmentTracker {
     double confidence_sum = 0.0;
     float boundary = 0.0f;  // boundary score at its first frame
   };
+  struct Repetition {
+    FramePoint at;
+    double score = 0.0;
+  };
   struct Open {
     SegmentInfo info;
     double confidence_sum = 0.0;
     int frames = 0;
     bool published = false;
+    std::vector<Repetition> unpublished;  // counted before the segment was published
+    std::optional<double> last_repetition_pts;
   };
 
   void end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out);
   void maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out, bool force = false);
   void detect_boundary(const DecidedFrame& frame, int label, std::vector<TrackerEvent>& out);
+  void detect_repetition(const DecidedFrame& frame, std::vector<TrackerEvent>& out);
+  void add_repetition(const Repetition& rep, std::vector<TrackerEvent>& out);  // to the open segment
+  void emit_repetition(const Repetition& rep, std::vector<TrackerEvent>& out);
 
   config::TrackerConfig cfg_;
   int background_;
@@ -115,6 +134,10 @@ class SegmentTracker {
   std::vector<float> b_scores_;
   std::vector<FramePoint> b_points_;
   std::vector<int> b_labels_;
+  // Repetition peak detection over the last three frames; peaks not (yet) inside a segment.
+  std::vector<Repetition> r_frames_;
+  std::vector<Repetition> r_waiting_;
+  bool repetitions_ = false;  // the segmenter scores repetitions (seen on the frames)
   TrackerCounters counters_;
 };
 

@@ -114,7 +114,6 @@ class InferenceLoop {
   void track_people(Camera& cam, const pipeline::Frame& frame, const std::vector<models::PoseDetection>& found,
                     Touched& touched);
   void coast_people(Camera& cam);  // a frame the gate skipped
-  void store_people(Camera& cam, const pipeline::Frame& frame, Touched& touched);  // persons' features
   // One segmenter step: a subject's latest window, the frames it may decide now, the output applied.
   struct Decision {
     Camera* cam = nullptr;

@@ -6,10 +6,16 @@
 //   OUT/<video>.pose.npy       float32 [T, P, 56]        (with --model, a pose model: its raw output,
 //                                                          fractions of the letterboxed input)
 //   OUT/<video>.content.npy    float32 [T, 4]            (pose: x, y, w, h of the picture in the input)
+//   OUT/<video>.features.npy   float32 [T, 85]           (pose: the tracked subject's pose features, as
+//                                                          the daemon feeds a person's segmenter; zeros
+//                                                          on frames without a confirmed person)
+//   OUT/<video>.track.npy      int64   [T]               (pose: the subject's track id, 0 = nobody)
 //   OUT/<video>.frames.npy     uint8   [T, H, W, 3]       (with --frames WxH)
 //   OUT/<video>.pts.npy        float64 [T]   stream time of each analysed frame, seconds
 //
 // Thread-safety: run from one thread (it starts the usual pipeline threads internally).
+#include "actiond/config/config.hpp"
+
 #include <ostream>
 #include <vector>
 #include <string>
@@ -24,6 +30,10 @@ struct ExtractOptions {
   std::string frames_size; // "WxH": also dump the model-input frames (uint8), e.g. for backbone training
   int batch = 16;
   int threads = 2;
+  // Pose models: the camera's `persons` settings (tracking, follow crop) the features are made with.
+  // The subject is the person followed: kept while their track lives, then the longest-tracked
+  // person seen. The motion gate does not apply: every analysed frame runs the model.
+  config::PersonTrackingConfig persons;
 };
 
 int run_extract(const ExtractOptions& options, std::ostream& progress);

@@ -3,6 +3,17 @@
 // the daemon does (windows of the manifest's size ending `lookahead` frames after the decided frame,
 // then the daemon's SegmentTracker), and reports the MS-TCN metrics against the ground truth.
 //
+// Streams with `S.track.npy` (pose features of tracked people) are decided per person as in the
+// daemon: a window never reaches into another person's frames, each person's tracker starts afresh,
+// and frames without a person are background. The tracker settings are the options' (the demo
+// camera's), overlaid by the segmenter manifest's `decoding` section; `tune` instead chooses them on
+// the split by a grid search and reports the choice.
+//
+// With `world/pieces.json` (models/train/workout.py) and a segmenter with a repetition output it also
+// reports repetition counting per video (off-by-one accuracy, mean normalised absolute error), the
+// latency from a true repetition start to its event, per-class F1, the frame confusion matrix and false
+// segments on the non-exercise stretches.
+//
 // Thread-safety: run from one thread.
 #include "actiond/config/config.hpp"
 
@@ -31,6 +42,7 @@ struct WorkbenchEvalOptions {
     t.boundary_threshold = 0.5;
     return t;
   }();
+  bool tune = false;       // choose the tracker settings on this split (grid search)
   bool json = false;
 };
 

@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+"""Writes the tracker settings `actiond eval --workbench --tune --json` chose (on held-out data) into a
+segmenter's manifest as its `decoding` section, where cameras pick them up unless they set their own.
+
+Usage: actiond eval ... --tune --json | set_decoding.py --model segmenter.pt --chosen-on "val split of ..."
+"""
+import argparse
+import json
+import sys
+
+import torch
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--chosen-on", required=True, help="what the settings were chosen on (recorded)")
+    args = ap.parse_args()
+    result = json.load(sys.stdin)
+    if "tuned" not in result:
+        raise SystemExit("set_decoding: the input has no 'tuned' settings (run actiond eval with --tune --json)")
+    files = {"manifest.json": ""}
+    model = torch.jit.load(args.model, _extra_files=files)
+    manifest = json.loads(files["manifest.json"])
+    manifest["decoding"] = result["tuned"]
+    online = [r for r in result["rows"] if r["decoding"].startswith("online") and "tracker" in r["decoding"]][0]
+    manifest.setdefault("training", {})["decoding_chosen_on"] = {
+        "data": args.chosen_on, "f1@50": online["f1@50"], "edit": online["edit"],
+        "repetitions": {k: v for k, v in result.get("repetitions", {}).items() if k != "per_video"}}
+    torch.jit.save(model, args.model, _extra_files={"manifest.json": json.dumps(manifest, indent=2)})
+    print(f"set_decoding: {args.model}: decoding {json.dumps(result['tuned'])}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

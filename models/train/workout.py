@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""Builds untrimmed exercise streams from the workout videos (../shared/data/workout), as an actiond
+benchmark ("world"), from pose features that `actiond extract` wrote through the daemon's own decode +
+pose + person-tracking path.
+
+Each workout video shows one exercise. A stream joins several videos of different exercises, with a
+stretch of real footage of people *not* exercising before, between and after them (pedestrians of
+opencv-doc's vtest.avi: its first half feeds the training streams, 50-60 % the validation streams, the
+rest the test streams; Megamind.avi, animated people, only the test streams). Deterministic by --seed.
+
+Splits: index.csv's `test` videos -> test streams; its `train` videos -> train streams, except every
+5th video of a class with at least 5 training videos (sorted by name), which goes to `val` (held out of
+training: the decoding settings and the calibration are chosen there).
+
+Inputs (per video; OUT of `actiond extract --model movenet-lightning.pt --fps F --follow`):
+  EXTRACT/<class>/<name>.{features,track,pts}.npy, FILLERS/<name>.{features,track,pts}.npy
+Outputs (the world layout train_segmenter.py, train_zoo.py and `actiond eval --workbench` read):
+  OUT/mapping.txt                  0 background, 1 push-ups, 2 pull-ups, 3 squats, 4 dips
+  OUT/splits/{train,val,test}.split1.bundle
+  OUT/groundTruth/S.txt            one label per analysed frame
+  OUT/features/S.features.npy      float32 [T, 85] the tracked subject's pose features
+  OUT/features/S.track.npy         int64 [T] the subject's track (0: nobody; each piece its own ids)
+  OUT/features/S.pts.npy           frame times (s), uniform at F fps
+  OUT/features/S.reps.npy          uint8 [T] 1 on the analysed frame nearest to a repetition start
+  OUT/pieces.json                  per stream: the pieces (video or filler, frames, true repetitions)
+
+Usage: workout.py --data ../shared/data/workout --extract DIR --fillers DIR --out DIR [--fps 10]
+"""
+import argparse
+import csv
+import json
+import os
+from typing import Dict, List
+
+import numpy as np
+
+CLASSES = ["push-ups", "pull-ups", "squats", "dips"]
+NAMES = ["background"] + CLASSES
+SOURCE = {"repository": "https://github.com/calimiro-ai/WorkoutTracker",
+          "commit": "add4ca610f00e3a1414a54a0e6ad0c47b5741b86",
+          "licence": "upstream README says MIT, but the repository has no LICENSE file and several videos are web "
+                     "downloads it cannot license: internal use only, do not redistribute (data README)"}
+FILLER_RANGES = {"train": {"vtest": (0.0, 0.5)}, "val": {"vtest": (0.5, 0.6)},
+                 "test": {"vtest": (0.6, 1.0), "Megamind": (0.0, 1.0)}}
+PER_STREAM = 4
+TRACK_STRIDE = 100000  # each piece's track ids are offset so that no id continues across a join
+
+
+def read_index(data: str) -> List[Dict[str, str]]:
+    with open(os.path.join(data, "index.csv")) as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if r["class"] not in CLASSES:
+            raise ValueError(f"{data}/index.csv: unknown class {r['class']!r}")
+    return rows
+
+
+def assign_splits(rows: List[Dict[str, str]]) -> Dict[str, List[Dict[str, str]]]:
+    out: Dict[str, List[Dict[str, str]]] = {"train": [], "val": [], "test": []}
+    for c in CLASSES:
+        train = sorted((r for r in rows if r["class"] == c and r["split"] == "train"), key=lambda r: r["name"])
+        for i, r in enumerate(train):
+            out["val" if len(train) >= 5 and i % 5 == 4 else "train"].append(r)
+        out["test"] += [r for r in rows if r["class"] == c and r["split"] == "test"]
+    return out
+
+
+def load_piece(folder: str, name: str) -> Dict[str, np.ndarray]:
+    stem = os.path.join(folder, name)
+    try:
+        return {k: np.load(f"{stem}.{k}.npy") for k in ("features", "track", "pts")}
+    except FileNotFoundError as e:
+        raise SystemExit(f"workout: {e.filename}: missing; run actiond extract with a pose model first") from e
+
+
+def rep_frames(data: str, row: Dict[str, str], pts: np.ndarray) -> List[int]:
+    """Analysed frames nearest to the labelled repetition starts (frame / fps from index.csv)."""
+    path = os.path.join(data, "labels", row["class"], row["name"] + ".csv")
+    with open(path) as f:
+        starts = [int(r["frame"]) for r in csv.DictReader(f) if float(r["label"]) > 0.5]
+    fps = float(row["fps"])
+    return sorted({int(np.argmin(np.abs(pts - s / fps))) for s in starts})
+
+
+def order_videos(videos: List[Dict[str, str]], rng: np.random.Generator) -> List[Dict[str, str]]:
+    """Seeded order in which neighbours are of different exercises wherever the counts allow."""
+    pools = {c: [videos[i] for i in rng.permutation(len(videos)) if videos[i]["class"] == c] for c in CLASSES}
+    out: List[Dict[str, str]] = []
+    prev = ""
+    while any(pools.values()):
+        choices = sorted((c for c in CLASSES if pools[c] and c != prev), key=lambda c: -len(pools[c]))
+        if not choices:
+            choices = [prev]
+        c = choices[0] if len(choices) == 1 or rng.random() < 0.6 else choices[int(rng.integers(len(choices)))]
+        out.append(pools[c].pop())
+        prev = c
+    return out
+
+
+def build(args) -> None:
+    rows = read_index(args.data)
+    rng = np.random.default_rng(args.seed)
+    fillers = {n: load_piece(args.fillers, n) for n in ("vtest", "Megamind")}
+    for d in ("groundTruth", "features", "splits"):
+        os.makedirs(os.path.join(args.out, d), exist_ok=True)
+    with open(os.path.join(args.out, "mapping.txt"), "w") as f:
+        f.write("".join(f"{i} {n}\n" for i, n in enumerate(NAMES)))
+    pieces_out: Dict[str, List[Dict]] = {}
+    summary = {}
+    for split, videos in assign_splits(rows).items():
+        ordered = order_videos(videos, rng)
+        ranges = FILLER_RANGES[split]
+        streams = []
+        for s, lo in enumerate(range(0, len(ordered), PER_STREAM)):
+            name = f"{split}_{s:02d}"
+            parts, pieces = [], []
+            chunk = ordered[lo:lo + PER_STREAM]
+            for k in range(len(chunk) * 2 + 1):
+                if k % 2 == 0:  # filler: a random stretch of non-exercise footage of this split
+                    src = list(ranges)[int(rng.integers(len(ranges)))]
+                    p = fillers[src]
+                    a, b = (int(x * len(p["track"])) for x in ranges[src])
+                    n = min(b - a, int(rng.integers(int(3 * args.fps), int(8 * args.fps) + 1)))
+                    start = a + int(rng.integers(0, b - a - n + 1))
+                    sl = slice(start, start + n)
+                    parts.append((p["features"][sl], p["track"][sl], np.zeros(n, int), np.zeros(n, np.uint8)))
+                    pieces.append({"kind": "filler", "source": src, "frames": [start, start + n]})
+                else:
+                    row = chunk[k // 2]
+                    p = load_piece(os.path.join(args.extract, row["class"]), row["name"])
+                    n = len(p["track"])
+                    marks = rep_frames(args.data, row, p["pts"])
+                    reps = np.full(n, 0 if marks else 255, np.uint8)
+                    reps[marks] = 1
+                    parts.append((p["features"], p["track"], np.full(n, NAMES.index(row["class"])), reps))
+                    pieces.append({"kind": "video", "class": row["class"], "name": row["name"], "reps": int(row["reps"]),
+                                   "reps_marked": len(marks)})
+            offset = 0
+            feats, tracks, labels, reps = [], [], [], []
+            for i, (f, t, l, r) in enumerate(parts):
+                pieces[i]["span"] = [offset, offset + len(l)]
+                offset += len(l)
+                feats.append(f)
+                tracks.append(np.where(t > 0, t + (i + 1) * TRACK_STRIDE, 0))
+                labels.append(l)
+                reps.append(r)
+            base = os.path.join(args.out, "features", name)
+            np.save(base + ".features.npy", np.concatenate(feats).astype(np.float32))
+            np.save(base + ".track.npy", np.concatenate(tracks).astype(np.int64))
+            np.save(base + ".pts.npy", np.arange(offset) / args.fps)
+            np.save(base + ".reps.npy", np.concatenate(reps))
+            with open(os.path.join(args.out, "groundTruth", name + ".txt"), "w") as f:
+                f.write("".join(NAMES[x] + "\n" for x in np.concatenate(labels)))
+            pieces_out[name] = pieces
+            streams.append(name)
+        with open(os.path.join(args.out, "splits", f"{split}.split1.bundle"), "w") as f:
+            f.write("".join(s + ".txt\n" for s in streams))
+        summary[split] = f"{len(videos)} videos in {len(streams)} streams"
+    with open(os.path.join(args.out, "pieces.json"), "w") as f:
+        json.dump({"fps": args.fps, "source": SOURCE, "streams": pieces_out}, f, indent=1)
+    print("workout: " + ", ".join(f"{k} {v}" for k, v in summary.items()) + f" -> {args.out}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, help="../shared/data/workout")
+    ap.add_argument("--extract", required=True, help="actiond extract output, one folder per class")
+    ap.add_argument("--fillers", required=True, help="actiond extract output of vtest.avi and Megamind.avi")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--fps", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=1)
+    build(ap.parse_args())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""The trained workout model (models/workout/segmenter.pt) in the daemon, on a real test video of
+../shared/data/workout, and the train-your-own path's promise that training reads what serving computes.
+
+1. A pose camera (movenet-lightning following its person, the workout segmenter, its manifest's
+   decoding settings) plays the video: it must publish an exercise segment of the video's class with
+   `repetition` events counting 1, 2, ... and a `segment.end` whose `repetitions` equals the last count.
+2. `actiond extract` writes the tracked person's features of the same video. Replayed through a
+   features:// camera with the same segmenter, they must give the same decisions as the pose camera:
+   the same segments (label, duration, repetition count) with the same confidence (to 1e-4), and the
+   repetitions at the same offsets. Any difference between the features extract writes and those the
+   daemon computes online would show here.
+
+Usage (from ctest): test_workout_model.py --actiond BIN --pretrained DIR --shared DIR --model FILE
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+from testlib import Subscriber, fail, free_port, require_pretrained
+
+VIDEO = ("squats", "squat_19")
+FPS = 10
+
+
+def run_daemon(actiond: str, root: str, models: dict, cameras: dict) -> list:
+    os.makedirs(os.path.join(root, "cameras"), exist_ok=True)
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    with open(os.path.join(root, "actiond.json"), "w") as f:
+        json.dump({"publish": {"endpoint": endpoint}, "control": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
+                   "metrics": {"enabled": False}, "journal": {"enabled": False},
+                   "inference": {"intra_op_threads": 2, "max_batch": 4}, "models": models}, f)
+    for cid, cam in cameras.items():
+        with open(os.path.join(root, "cameras", cid + ".json"), "w") as f:
+            json.dump(dict(cam, id=cid), f)
+    sub = Subscriber(endpoint)
+    daemon = subprocess.Popen([actiond, "--config", root, "--log-level", "error"])
+    ok = sub.wait_for(lambda evs: daemon.poll() is not None or all(
+        any(e["camera"] == c and e["type"] == "stream.status" and e["state"] == "eos" for e in evs) for c in cameras),
+        timeout=240)
+    time.sleep(1.0)  # the last decisions after the end of the stream
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait(timeout=30)
+    time.sleep(0.3)
+    events = sub.close()
+    if not ok:
+        fail(f"cameras {list(cameras)} did not reach the end of their input")
+    return events
+
+
+def decisions(events: list, camera: str) -> list:
+    out = []
+    for e in events:
+        if e["camera"] != camera:
+            continue
+        if e["type"] == "segment.end":
+            s = e["segment"]
+            out.append(("segment", s["label"], round(s["end"]["pts"] - s["start"]["pts"], 3), s["confidence"],
+                        s.get("repetitions"), s["start"]["pts"]))
+        elif e["type"] == "repetition":
+            out.append(("repetition", e["label"], e["count"], e["pts"]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--actiond", required=True)
+    ap.add_argument("--pretrained", required=True)
+    ap.add_argument("--shared", required=True)
+    ap.add_argument("--model", required=True)
+    args = ap.parse_args()
+    lightning = require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
+    video = os.path.join(os.path.abspath(args.shared), "data", "workout", "videos", VIDEO[0], VIDEO[1] + ".mp4")
+    if not os.path.exists(video):
+        print(f"SKIP: {video} is not there (../shared/data is absent)")
+        raise SystemExit(77)
+    models = {"lightning": {"path": lightning}, "workout": {"path": os.path.abspath(args.model)}}
+    with tempfile.TemporaryDirectory() as root:
+        live = run_daemon(args.actiond, os.path.join(root, "live"), models, {
+            "live": {"uri": "file://" + video, "fps": FPS, "realtime": False,
+                     "models": {"pose": "lightning", "segmenter": "workout"}, "persons": {"follow": True}}})
+        out = os.path.join(root, "extract")
+        subprocess.run([args.actiond, "extract", "--model", lightning, "--follow", "--fps", str(FPS), "--videos", video,
+                        "--out", out], check=True, capture_output=True)
+        feats = np.load(os.path.join(out, VIDEO[1] + ".features.npy"))
+        track = np.load(os.path.join(out, VIDEO[1] + ".track.npy"))
+        pts = np.load(os.path.join(out, VIDEO[1] + ".pts.npy"))
+        seen = np.nonzero(track > 0)[0]
+        if len(seen) == 0 or len(set(track[seen].tolist())) != 1 or seen[-1] - seen[0] + 1 != len(seen):
+            fail(f"extract: expected one person tracked without a gap, got track ids {track.tolist()}")
+        np.save(os.path.join(out, "person.npy"), feats[seen])
+        replay = run_daemon(args.actiond, os.path.join(root, "replay"), models, {
+            "replay": {"uri": "features://" + os.path.join(out, "person.npy"), "fps": FPS, "realtime": False,
+                       "models": {"segmenter": "workout"}}})
+    got_live, got_replay = decisions(live, "live"), decisions(replay, "replay")
+    segments = [d for d in got_live if d[0] == "segment"]
+    reps = [d for d in got_live if d[0] == "repetition"]
+    if not segments or segments[0][1] != VIDEO[0]:
+        fail(f"live: expected a {VIDEO[0]} segment, got {got_live}")
+    if not reps or [r[2] for r in reps] != list(range(1, len(reps) + 1)) or segments[-1][4] != reps[-1][2]:
+        fail(f"live: expected repetitions counting 1..n and segment.end repetitions n, got {got_live}")
+    # The replayed rows start at the person's first tracked frame: times shift by its pts.
+    offset = float(pts[seen[0]])
+    if len(got_live) != len(got_replay):
+        fail(f"live {got_live} vs replayed features {got_replay}")
+    for a, b in zip(got_live, got_replay):
+        same = a[:3] == b[:3] if a[0] == "repetition" else (a[:3] == b[:3] and a[4] == b[4] and abs(a[3] - b[3]) <= 1e-4)
+        time_a, time_b = a[-1], b[-1] + offset
+        if not same or abs(time_a - time_b) > 1e-3:
+            fail(f"live {a} vs replayed features {b} (offset {offset:.3f} s)")
+    print(f"ok: {VIDEO[1]}: {len(segments)} segment(s), {len(reps)} repetition(s); live and replayed extract agree: "
+          f"{got_live}")
+
+
+if __name__ == "__main__":
+    main()
