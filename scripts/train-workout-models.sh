@@ -18,7 +18,7 @@ cd "$ACTIOND_ROOT"
 SEED="${SEED:-1}"
 WORK="${WORK:-build/workout}"
 FPS="${FPS:-10}"
-STEPS="${STEPS:-3000}"
+STEPS="${STEPS:-2000}"
 THREADS="${THREADS:-2}"
 SHARED="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
 DATA="$SHARED/data/workout"
@@ -61,10 +61,13 @@ ev=($A eval --workbench "$WORK/world" --features "$WORK/world/features" --segmen
 $PY models/train/set_decoding.py --model "$WORK/segmenter.pt" \
   --chosen-on "val streams of models/train/workout.py (index.csv train videos held out of training)" < "$WORK/val.json"
 "${ev[@]}" --split test --json > "$WORK/eval.json"
+"${ev[@]}" --split ood --json > "$WORK/ood.json"
 "${ev[@]}" --split test | tee "$WORK/eval.txt"
+"${ev[@]}" --split ood | tail -n 1 | tee -a "$WORK/eval.txt"
 
 mkdir -p models/workout
 cp "$WORK/segmenter.pt" models/workout/segmenter.pt
 cp "$WORK/eval.json" models/workout/eval.json
+cp "$WORK/ood.json" models/workout/ood.json
 (cd models/workout && sha256sum segmenter.pt > SHA256SUMS)
 echo "workout models trained in $((SECONDS - start)) s (seed $SEED) -> models/workout/" >&2

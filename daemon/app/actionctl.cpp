@@ -84,7 +84,10 @@ std::string pretty(const nlohmann::json& e) {
   if (type.rfind("segment.", 0) == 0 && e.contains("segment")) {
     const auto& s = e["segment"];
     line += " " + s.value("label", "?") + " " + num(s.value("confidence", 0.0)) + " [" + s.value("id", "") + "]";
+    if (s.contains("repetitions")) line += " reps " + std::to_string(s.value("repetitions", 0));
     if (s.contains("end_reason") && s["end_reason"].is_string()) line += " " + s["end_reason"].get<std::string>();
+  } else if (type == "repetition") {
+    line += " " + e.value("label", "?") + " #" + std::to_string(e.value("count", 0)) + " " + num(e.value("score", 0.0));
   } else if (type == "boundary") {
     line += " " + e.value("from", "?") + " -> " + e.value("to", "?") + " " + num(e.value("score", 0.0));
   } else if (type == "recognition") {

@@ -125,6 +125,13 @@ class SkeletonSegmenter(nn.Module):
         self.register_buffer("ood_means", torch.zeros(classes - 1, hidden))
         self.register_buffer("ood_precision", torch.zeros(hidden, hidden))
         self.register_buffer("ood_threshold", torch.full((1,), -1.0))
+        # ... and on the poses themselves (positions and keypoint scores), smoothed over recent frames.
+        pose = [j * layout.channels + c for j in range(layout.joints)
+                for c in list(layout.pos) + ([layout.score] if layout.score >= 0 else [])]
+        self.register_buffer("pose_index", torch.tensor(pose, dtype=torch.long))
+        self.register_buffer("pose_means", torch.zeros(classes - 1, len(pose)))
+        self.register_buffer("pose_precision", torch.zeros(len(pose), len(pose)))
+        self.register_buffer("pose_threshold", torch.full((1,), -1.0))
 
     def embed(self, f: torch.Tensor) -> torch.Tensor:
         """[B,T,85] -> frame embeddings [B,T,H] (frame t from frames <= t + lookahead)."""
@@ -152,19 +159,42 @@ class SkeletonSegmenter(nn.Module):
         sure = torch.sqrt(sin * sin + cos * cos).clamp(max=1.0)
         return sure * ((1.0 + cos / torch.sqrt(sin * sin + cos * cos + 1e-6)) / 2.0) ** 4
 
-    def in_distribution(self, e: torch.Tensor) -> torch.Tensor:
-        """1 near the training exercises, falling to 0 beyond the threshold. [B,T]"""
-        if float(self.ood_threshold[0]) <= 0:
-            return torch.ones(e.shape[0], e.shape[1], device=e.device)
+    def embedding_distance(self, e: torch.Tensor) -> torch.Tensor:
+        """Mahalanobis distance of each frame embedding to the nearest exercise's mean. [B,T]"""
         d = e.unsqueeze(2) - self.ood_means.view(1, 1, self.ood_means.shape[0], -1)  # [B,T,K,H]
-        m = torch.einsum("btkh,hg,btkg->btk", d, self.ood_precision, d).clamp(min=0).amin(dim=2).sqrt()
-        thr = self.ood_threshold[0]
-        return torch.sigmoid((thr - m) / (0.1 * thr))
+        return torch.einsum("btkh,hg,btkg->btk", d, self.ood_precision, d).clamp(min=0).amin(dim=2).sqrt()
+
+    def pose_distance(self, f: torch.Tensor) -> torch.Tensor:
+        """Mahalanobis distance of each frame's pose (positions, keypoint scores: in the model's frame
+        order) to the nearest exercise's mean, averaged over the frame and the 4 before it. [B,T]"""
+        b, t, _ = f.shape
+        p = f[:, :, self.perm][:, :, self.pose_index]
+        d = p.unsqueeze(2) - self.pose_means.view(1, 1, self.pose_means.shape[0], -1)
+        m = torch.einsum("btkh,hg,btkg->btk", d, self.pose_precision, d).clamp(min=0).amin(dim=2).sqrt()
+        c = torch.cumsum(F.pad(m, (1, 0)), dim=1)  # [B,T+1]
+        lo = torch.clamp(torch.arange(t, device=f.device) - 4, min=0)
+        hi = torch.arange(t, device=f.device) + 1
+        m = (c[:, hi] - c[:, lo]) / (hi - lo).to(m.dtype)
+        if self.lookahead > 0:  # aligned with the embeddings: frame t as seen lookahead frames later
+            idx = torch.clamp(torch.arange(t, device=f.device) + self.lookahead, max=t - 1)
+            m = m[:, idx]
+        return m
+
+    def in_distribution(self, e: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        """1 near the training exercises, falling to 0 beyond either threshold. [B,T]"""
+        inside = torch.ones(e.shape[0], e.shape[1], device=e.device)
+        if float(self.ood_threshold[0]) > 0:
+            thr = self.ood_threshold[0]
+            inside = inside * torch.sigmoid((thr - self.embedding_distance(e)) / (0.1 * thr))
+        if float(self.pose_threshold[0]) > 0:
+            thr = self.pose_threshold[0]
+            inside = inside * torch.sigmoid((thr - self.pose_distance(f)) / (0.1 * thr))
+        return inside
 
     def forward(self, f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         cls, rep, e = self.logits(f)
         probs = torch.softmax(cls / self.temperature, dim=2)
-        inside = self.in_distribution(e)
+        inside = self.in_distribution(e, f)
         actions = probs[:, :, 1:] * inside.unsqueeze(2)
         probs = torch.cat([1.0 - actions.sum(dim=2, keepdim=True), actions], dim=2)
         prev = torch.cat([probs[:, :1], probs[:, :-1]], dim=1)

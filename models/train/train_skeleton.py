@@ -180,11 +180,38 @@ def decided(model: SkeletonSegmenter, streams: List[Stream], window: int):
     return torch.stack(logits), torch.stack(embs), torch.tensor(labels)
 
 
+def pose_distances(model: SkeletonSegmenter, streams: List[Stream], exercise_only: bool):
+    """Per-frame smoothed pose distances (as in the daemon's windows, whole runs: the smoothing is
+    causal over 5 frames) and labels of every frame with a person."""
+    out, labels = [], []
+    with torch.no_grad():
+        for s in streams:
+            for idx in s.runs:
+                d = model.pose_distance(torch.from_numpy(s.feats[idx])[None])[0]
+                out.append(d)
+                labels.append(torch.from_numpy(s.labels[idx]))
+    d, y = torch.cat(out), torch.cat(labels)
+    return (d[y > 0], y[y > 0]) if exercise_only else (d, y)
+
+
+def class_stats(x: torch.Tensor, y: torch.Tensor, classes: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per-exercise means and the shared precision (covariance with 5 % shrinkage)."""
+    means = torch.stack([x[y == c].mean(0) if bool((y == c).any()) else torch.full((x.shape[1],), 1e3)
+                         for c in range(1, classes)])
+    centred = x - means[y - 1]
+    cov = centred.T @ centred / len(x)
+    cov = cov + 0.05 * torch.eye(cov.shape[0]) * cov.diagonal().mean()
+    return means, torch.linalg.inv(cov)
+
+
 def calibrate(model: SkeletonSegmenter, train: List[Stream], val: List[Stream], window: int,
               ood_quantile: float) -> Dict:
-    """Temperature (NLL on val) and the out-of-distribution check (exercise-class means and shared
-    covariance of training frames; threshold = `ood_quantile` of val exercise frames' distances)."""
+    """Temperature (NLL on val) and the out-of-distribution check: exercise-class means and shared
+    covariance of training frames, of the frame embeddings and of the poses; each threshold = the
+    `ood_quantile` of val exercise frames' distances."""
     model.eval()
+    model.ood_threshold.fill_(-1.0)
+    model.pose_threshold.fill_(-1.0)
     vl, _, vy = decided(model, val, window)
     print(f"val: online frame-wise accuracy {100.0 * float((vl.argmax(1) == vy).float().mean()):.1f} % "
           f"({len(vy)} frames with a person)")
@@ -194,28 +221,32 @@ def calibrate(model: SkeletonSegmenter, train: List[Stream], val: List[Stream], 
     model.temperature.fill_(best)
     _, te, ty = decided(model, train, window)
     keep = ty > 0
-    e, y = te[keep], ty[keep]
-    classes = model.classes
-    means = torch.stack([e[y == c].mean(0) if bool((y == c).any()) else torch.full((e.shape[1],), 1e3)
-                         for c in range(1, classes)])
-    centred = e - means[y - 1]
-    cov = centred.T @ centred / len(e)
-    cov = cov + 0.05 * torch.eye(cov.shape[0]) * cov.diagonal().mean()  # shrinkage
+    means, precision = class_stats(te[keep], ty[keep], model.classes)
     model.ood_means.copy_(means)
-    model.ood_precision.copy_(torch.linalg.inv(cov))
+    model.ood_precision.copy_(precision)
+    poses = torch.cat([torch.from_numpy(s.feats[idx])[:, model.perm][:, model.pose_index] for s in train for idx in s.runs])
+    plabels = torch.cat([torch.from_numpy(s.labels[idx]) for s in train for idx in s.runs])
+    pmeans, pprecision = class_stats(poses[plabels > 0], plabels[plabels > 0], model.classes)
+    model.pose_means.copy_(pmeans)
+    model.pose_precision.copy_(pprecision)
     _, ve, vy2 = decided(model, val, window)
-    model.ood_threshold.fill_(-1.0)
-    d = torch.einsum("nkh,hg,nkg->nk", ve[:, None] - means[None], model.ood_precision,
-                     ve[:, None] - means[None]).clamp(min=0).amin(1).sqrt()
+    d = model.embedding_distance(ve[None])[0]
     thr = float(torch.quantile(d[vy2 > 0], ood_quantile))
     model.ood_threshold.fill_(thr)
+    pd, py = pose_distances(model, val, False)
+    pthr = float(torch.quantile(pd[py > 0], ood_quantile))
+    model.pose_threshold.fill_(pthr)
     ece_before = ece(torch.softmax(vl, 1), vy)
     ece_after = ece(torch.softmax(vl / best, 1), vy)
-    flagged_bg = float((d[vy2 == 0] > thr).float().mean()) if bool((vy2 == 0).any()) else 0.0
+    bg = vy2 == 0
     out = {"temperature": round(best, 3), "ece_val_before": round(ece_before, 4), "ece_val_after": round(ece_after, 4),
-           "ood": {"method": "mahalanobis to the nearest exercise mean, shared covariance (training frames)",
-                   "threshold": round(thr, 3), "quantile_of_val_exercise_frames": ood_quantile,
-                   "val_background_frames_beyond": round(flagged_bg, 3)}}
+           "ood": {"method": "Mahalanobis distance to the nearest exercise (class means, shared covariance of the "
+                             "training frames) of the frame embedding and of the pose (positions, keypoint scores; "
+                             "mean of 5 frames); probability moves to background beyond either threshold",
+                   "embedding_threshold": round(thr, 3), "pose_threshold": round(pthr, 3),
+                   "quantile_of_val_exercise_frames": ood_quantile,
+                   "val_background_frames_beyond_embedding": round(float((d[bg] > thr).float().mean()), 3) if bool(bg.any()) else None,
+                   "val_background_frames_beyond_pose": round(float((pd[py == 0] > pthr).float().mean()), 3) if bool((py == 0).any()) else None}}
     print(f"calibration: {json.dumps(out)}")
     return out
 
@@ -255,6 +286,8 @@ def main() -> None:
                     "a share of the batches, and clip accuracy on test")
     ap.add_argument("--trimmed-share", type=float, default=0.3)
     ap.add_argument("--results", default="", help="append the figures as one JSON line")
+    ap.add_argument("--init", default="", help="start from the weights of an exported model (with --steps 0: "
+                    "only calibrate and export again)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -269,6 +302,9 @@ def main() -> None:
     print(f"skeleton: {len(train)} training streams, {frames} frames with a person, {len(val)} val streams, "
           f"repetitions: {'yes' if has_reps else 'no'}")
     model = SkeletonSegmenter(layout, len(names), args.lookahead)
+    if args.init:
+        state = torch.jit.load(args.init).state_dict()
+        model.load_state_dict({k: v for k, v in state.items() if k in model.state_dict()}, strict=False)
     weights = class_weights(train, len(names))
     rng = np.random.default_rng(args.seed)
     at = args.window - 1 - args.lookahead  # the frame the daemon decides in a full window
@@ -293,7 +329,8 @@ def main() -> None:
         return loss
 
     start = time.time()
-    train_steps(model, args.steps, args.lr, 1e-3, loss_fn, "skeleton", every=20)
+    if args.steps > 0:
+        train_steps(model, args.steps, args.lr, 1e-3, loss_fn, "skeleton", every=20)
     train_s = time.time() - start
     print(f"skeleton: trained in {train_s:.0f} s")
     calibration = calibrate(model, train, val, args.window, args.ood_quantile) if val else {}

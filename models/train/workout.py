@@ -6,11 +6,13 @@ pose + person-tracking path.
 Each workout video shows one exercise. A stream joins several videos of different exercises, with a
 stretch of real footage of people *not* exercising before, between and after them (pedestrians of
 opencv-doc's vtest.avi: its first half feeds the training streams, 50-60 % the validation streams, the
-rest the test streams; Megamind.avi, animated people, only the test streams). Deterministic by --seed.
+rest the test streams). Deterministic by --seed.
 
 Splits: index.csv's `test` videos -> test streams; its `train` videos -> train streams, except every
-5th video of a class with at least 5 training videos (sorted by name), which goes to `val` (held out of
-training: the decoding settings and the calibration are chosen there).
+4th video of a class with at least 5 training videos (sorted by name), which goes to `val` (held out of
+training: the decoding settings and the calibration are chosen there). `ood`: non-exercise footage
+alone, never trained on (the held-out 40 % of vtest.avi; Megamind.avi, animated people), for false
+segments per hour.
 
 Inputs (per video; OUT of `actiond extract --model movenet-lightning.pt --fps F --follow`):
   EXTRACT/<class>/<name>.{features,track,pts}.npy, FILLERS/<name>.{features,track,pts}.npy
@@ -18,7 +20,8 @@ Outputs (the world layout train_segmenter.py, train_zoo.py and `actiond eval --w
   OUT/mapping.txt                  0 background, 1 push-ups, 2 pull-ups, 3 squats, 4 dips
   OUT/splits/{train,val,test}.split1.bundle
   OUT/groundTruth/S.txt            one label per analysed frame
-  OUT/features/S.features.npy      float32 [T, 85] the tracked subject's pose features
+  OUT/features/S.features.npy      float32 [T, D] the tracked subject's pose features (or a backbone's)
+  OUT/features/S.frames.npy        uint8 [T, H, W, 3] model-input frames (extract --frames: frame baselines)
   OUT/features/S.track.npy         int64 [T] the subject's track (0: nobody; each piece its own ids)
   OUT/features/S.pts.npy           frame times (s), uniform at F fps
   OUT/features/S.reps.npy          uint8 [T] 1 on the analysed frame nearest to a repetition start
@@ -40,9 +43,11 @@ SOURCE = {"repository": "https://github.com/calimiro-ai/WorkoutTracker",
           "commit": "add4ca610f00e3a1414a54a0e6ad0c47b5741b86",
           "licence": "upstream README says MIT, but the repository has no LICENSE file and several videos are web "
                      "downloads it cannot license: internal use only, do not redistribute (data README)"}
-FILLER_RANGES = {"train": {"vtest": (0.0, 0.5)}, "val": {"vtest": (0.5, 0.6)},
-                 "test": {"vtest": (0.6, 1.0), "Megamind": (0.0, 1.0)}}
+FILLER_RANGES = {"train": {"vtest": (0.0, 0.5)}, "val": {"vtest": (0.5, 0.6)}, "test": {"vtest": (0.6, 1.0)}}
+# Non-exercise footage never trained on, alone: false segments per hour (the `ood` split).
+OOD_STREAMS = {"ood_vtest": ("vtest", (0.6, 1.0)), "ood_megamind": ("Megamind", (0.0, 1.0))}
 PER_STREAM = 4
+ARRAYS = ("features", "frames")  # what extract wrote per frame, concatenated as they are
 TRACK_STRIDE = 100000  # each piece's track ids are offset so that no id continues across a join
 
 
@@ -60,17 +65,22 @@ def assign_splits(rows: List[Dict[str, str]]) -> Dict[str, List[Dict[str, str]]]
     for c in CLASSES:
         train = sorted((r for r in rows if r["class"] == c and r["split"] == "train"), key=lambda r: r["name"])
         for i, r in enumerate(train):
-            out["val" if len(train) >= 5 and i % 5 == 4 else "train"].append(r)
+            out["val" if len(train) >= 5 and i % 4 == 3 else "train"].append(r)
         out["test"] += [r for r in rows if r["class"] == c and r["split"] == "test"]
     return out
 
 
 def load_piece(folder: str, name: str) -> Dict[str, np.ndarray]:
+    """pts and whichever of features / frames extract wrote; without track.npy (no pose model) the
+    whole frame is the subject, one for the whole stream (track 1 on every frame)."""
     stem = os.path.join(folder, name)
-    try:
-        return {k: np.load(f"{stem}.{k}.npy") for k in ("features", "track", "pts")}
-    except FileNotFoundError as e:
-        raise SystemExit(f"workout: {e.filename}: missing; run actiond extract with a pose model first") from e
+    if not os.path.exists(f"{stem}.pts.npy"):
+        raise SystemExit(f"workout: {stem}.pts.npy: missing; run actiond extract on the videos first")
+    out = {k: np.load(f"{stem}.{k}.npy") for k in ("pts", "features", "frames", "track")
+           if os.path.exists(f"{stem}.{k}.npy")}
+    if "track" not in out:  # the whole frame is one subject for the whole stream: marked -1
+        out["track"] = np.full(len(out["pts"]), -1, np.int64)
+    return out
 
 
 def rep_frames(data: str, row: Dict[str, str], pts: np.ndarray) -> List[int]:
@@ -123,7 +133,8 @@ def build(args) -> None:
                     n = min(b - a, int(rng.integers(int(3 * args.fps), int(8 * args.fps) + 1)))
                     start = a + int(rng.integers(0, b - a - n + 1))
                     sl = slice(start, start + n)
-                    parts.append((p["features"][sl], p["track"][sl], np.zeros(n, int), np.zeros(n, np.uint8)))
+                    parts.append(({k: p[k][sl] for k in ARRAYS if k in p}, p["track"][sl], np.zeros(n, int),
+                                  np.zeros(n, np.uint8)))
                     pieces.append({"kind": "filler", "source": src, "frames": [start, start + n]})
                 else:
                     row = chunk[k // 2]
@@ -132,7 +143,8 @@ def build(args) -> None:
                     marks = rep_frames(args.data, row, p["pts"])
                     reps = np.full(n, 0 if marks else 255, np.uint8)
                     reps[marks] = 1
-                    parts.append((p["features"], p["track"], np.full(n, NAMES.index(row["class"])), reps))
+                    parts.append(({k: p[k] for k in ARRAYS if k in p}, p["track"], np.full(n, NAMES.index(row["class"])),
+                                  reps))
                     pieces.append({"kind": "video", "class": row["class"], "name": row["name"], "reps": int(row["reps"]),
                                    "reps_marked": len(marks)})
             offset = 0
@@ -141,11 +153,13 @@ def build(args) -> None:
                 pieces[i]["span"] = [offset, offset + len(l)]
                 offset += len(l)
                 feats.append(f)
-                tracks.append(np.where(t > 0, t + (i + 1) * TRACK_STRIDE, 0))
+                tracks.append(np.where(t > 0, t + (i + 1) * TRACK_STRIDE, np.where(t < 0, 1, 0)))
                 labels.append(l)
                 reps.append(r)
             base = os.path.join(args.out, "features", name)
-            np.save(base + ".features.npy", np.concatenate(feats).astype(np.float32))
+            for k in ARRAYS:
+                if k in feats[0]:
+                    np.save(f"{base}.{k}.npy", np.concatenate([f[k] for f in feats]))
             np.save(base + ".track.npy", np.concatenate(tracks).astype(np.int64))
             np.save(base + ".pts.npy", np.arange(offset) / args.fps)
             np.save(base + ".reps.npy", np.concatenate(reps))
@@ -156,6 +170,23 @@ def build(args) -> None:
         with open(os.path.join(args.out, "splits", f"{split}.split1.bundle"), "w") as f:
             f.write("".join(s + ".txt\n" for s in streams))
         summary[split] = f"{len(videos)} videos in {len(streams)} streams"
+    for name, (src, (a, b)) in OOD_STREAMS.items():
+        p = fillers[src]
+        lo, hi = (int(x * len(p["track"])) for x in (a, b))
+        base = os.path.join(args.out, "features", name)
+        for k in ARRAYS:
+            if k in p:
+                np.save(f"{base}.{k}.npy", p[k][lo:hi])
+        t = p["track"][lo:hi]
+        np.save(base + ".track.npy", np.where(t > 0, t, np.where(t < 0, 1, 0)))
+        np.save(base + ".pts.npy", np.arange(hi - lo) / args.fps)
+        np.save(base + ".reps.npy", np.zeros(hi - lo, np.uint8))
+        with open(os.path.join(args.out, "groundTruth", name + ".txt"), "w") as f:
+            f.write("background\n" * (hi - lo))
+        pieces_out[name] = [{"kind": "filler", "source": src, "frames": [lo, hi], "span": [0, hi - lo]}]
+    with open(os.path.join(args.out, "splits", "ood.split1.bundle"), "w") as f:
+        f.write("".join(n + ".txt\n" for n in OOD_STREAMS))
+    summary["ood"] = ", ".join(OOD_STREAMS)
     with open(os.path.join(args.out, "pieces.json"), "w") as f:
         json.dump({"fps": args.fps, "source": SOURCE, "streams": pieces_out}, f, indent=1)
     print("workout: " + ", ".join(f"{k} {v}" for k, v in summary.items()) + f" -> {args.out}")

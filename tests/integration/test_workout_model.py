@@ -7,8 +7,8 @@
    `repetition` events counting 1, 2, ... and a `segment.end` whose `repetitions` equals the last count.
 2. `actiond extract` writes the tracked person's features of the same video. Replayed through a
    features:// camera with the same segmenter, they must give the same decisions as the pose camera:
-   the same segments (label, duration, repetition count) with the same confidence (to 1e-4), and the
-   repetitions at the same offsets. Any difference between the features extract writes and those the
+   the same segments (label, start, repetition count) with the same confidence (to 1e-4), and the
+   same repetitions at the same frames. Any difference between the features extract writes and those the
    daemon computes online would show here.
 
 Usage (from ctest): test_workout_model.py --actiond BIN --pretrained DIR --shared DIR --model FILE
@@ -61,8 +61,7 @@ def decisions(events: list, camera: str) -> list:
             continue
         if e["type"] == "segment.end":
             s = e["segment"]
-            out.append(("segment", s["label"], round(s["end"]["pts"] - s["start"]["pts"], 3), s["confidence"],
-                        s.get("repetitions"), s["start"]["pts"]))
+            out.append(("segment", s["label"], s["end_reason"], s["confidence"], s.get("repetitions"), s["start"]["pts"]))
         elif e["type"] == "repetition":
             out.append(("repetition", e["label"], e["count"], e["pts"]))
     return out
@@ -105,15 +104,20 @@ def main() -> None:
         fail(f"live: expected a {VIDEO[0]} segment, got {got_live}")
     if not reps or [r[2] for r in reps] != list(range(1, len(reps) + 1)) or segments[-1][4] != reps[-1][2]:
         fail(f"live: expected repetitions counting 1..n and segment.end repetitions n, got {got_live}")
-    # The replayed rows start at the person's first tracked frame: times shift by its pts.
-    offset = float(pts[seen[0]])
+    # Replayed row r (pts r / FPS) is the person's frame seen[r]: map its times to the video's.
+    def live_time(replay_pts: float) -> float:
+        r = int(round(replay_pts * FPS))
+        return float(pts[seen[min(r, len(seen) - 1)]]) if r < len(seen) else float(pts[seen[-1]]) + (r - len(seen) + 1) / FPS
+
     if len(got_live) != len(got_replay):
         fail(f"live {got_live} vs replayed features {got_replay}")
     for a, b in zip(got_live, got_replay):
-        same = a[:3] == b[:3] if a[0] == "repetition" else (a[:3] == b[:3] and a[4] == b[4] and abs(a[3] - b[3]) <= 1e-4)
-        time_a, time_b = a[-1], b[-1] + offset
-        if not same or abs(time_a - time_b) > 1e-3:
-            fail(f"live {a} vs replayed features {b} (offset {offset:.3f} s)")
+        if a[0] == "repetition":
+            same = a[:3] == b[:3] and abs(a[3] - live_time(b[3])) <= 1e-3
+        else:
+            same = a[1] == b[1] and a[4] == b[4] and abs(a[3] - b[3]) <= 1e-4 and abs(a[5] - live_time(b[5])) <= 1e-3
+        if not same:
+            fail(f"live {a} vs replayed features {b}; all live {got_live}; all replayed {got_replay}")
     print(f"ok: {VIDEO[1]}: {len(segments)} segment(s), {len(reps)} repetition(s); live and replayed extract agree: "
           f"{got_live}")
 

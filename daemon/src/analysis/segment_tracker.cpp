@@ -207,6 +207,14 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
 }
 
 void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>& out) {
+  // The stream ends on a rising repetition score: the last frame is a peak (nothing follows it).
+  if (open_ && !r_frames_.empty()) {
+    const Repetition& last = r_frames_.back();
+    const bool rises = r_frames_.size() < 2 || last.score >= r_frames_[r_frames_.size() - 2].score;
+    if (last.score >= cfg_.repetition_threshold && rises && last.at.pts >= open_->info.start.pts - 1e-9) {
+      add_repetition(last, out);
+    }
+  }
   if (open_ && last_) {
     FramePoint end = *last_;
     end.pts += frame_period_s_;

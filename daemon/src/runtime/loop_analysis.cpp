@@ -27,7 +27,26 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
     }
   }
   Touched touched;
-  for (auto& [pm, group] : by_pose) analyse_poses(*pm, group, touched);
+  for (auto& [pm, group] : by_pose) {
+    // A camera following its person reads a crop that depends on its previous frame's result: one
+    // frame per such camera in each model call (rounds in frame order); other cameras all at once.
+    std::vector<SourceItem*> rest = group;
+    while (!rest.empty()) {
+      std::vector<SourceItem*> round;
+      std::vector<SourceItem*> later;
+      std::set<pipeline::CameraHandle> following;
+      for (SourceItem* item : rest) {
+        const Camera& cam = *cameras_.at(item->camera);
+        if (cam.config.persons.follow && !following.insert(item->camera).second) {
+          later.push_back(item);
+        } else {
+          round.push_back(item);
+        }
+      }
+      analyse_poses(*pm, round, touched);
+      rest.swap(later);
+    }
+  }
   std::vector<models::ImageView> images;
   std::vector<float> features;
   for (auto& [bb, group] : by_model) {

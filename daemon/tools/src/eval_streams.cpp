@@ -227,6 +227,8 @@ std::vector<EvalStream> load_streams(const WorkbenchEvalOptions& opt, EvalContex
                                          ctx.names.begin());
           piece.reps = p.at("reps").get<int>();
           piece.name = p.at("class").get<std::string>() + "/" + p.at("name").get<std::string>();
+        } else {
+          piece.name = p.value("source", "unknown");
         }
         s.pieces.push_back(piece);
       }
@@ -260,14 +262,30 @@ StreamScores score_streams(const std::vector<EvalStream>& streams, const EvalCon
     const DecodedVideo dv = decode_stream(s, s.online, ctx, tracker, ctx.lookahead);
     tracked.add(dv.labels, s.gt, dv.decided_at);
     if (ctx.pieces) {
+      // A predicted segment lying mostly on non-exercise footage is false (charged to the footage it overlaps most).
       for (const auto& run : label_runs(dv.labels, background)) {
         int in_filler = 0;
+        int best = 0;
+        const EvalPiece* where = nullptr;
         for (const auto& p : s.pieces) {
-          if (!p.video) in_filler += std::max(0, std::min(run.end, p.end) - std::max(run.start, p.start));
+          const int overlap = std::max(0, std::min(run.end, p.end) - std::max(run.start, p.start));
+          if (p.video || overlap == 0) continue;
+          in_filler += overlap;
+          if (overlap > best) {
+            best = overlap;
+            where = &p;
+          }
         }
-        out.false_segments += 2 * in_filler >= std::max(1, run.end - run.start) ? 1 : 0;
+        if (where != nullptr && 2 * in_filler >= std::max(1, run.end - run.start)) {
+          ++out.false_segments;
+          ++out.false_by_source[where->name].first;
+        }
       }
-      for (const auto& p : s.pieces) out.filler_seconds += p.video ? 0.0 : (p.end - p.start) / ctx.fps;
+      for (const auto& p : s.pieces) {
+        if (p.video) continue;
+        out.filler_seconds += (p.end - p.start) / ctx.fps;
+        out.false_by_source[p.name].second += (p.end - p.start) / ctx.fps;
+      }
     }
     if (ctx.repetitions && ctx.pieces) add_repetitions(s, dv, ctx, out.reps, latencies, obo, mnae, exact);
     if (!full) continue;

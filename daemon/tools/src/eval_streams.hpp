@@ -7,6 +7,7 @@
 #include "actiond/tools/segmentation_metrics.hpp"
 #include "actiond/tools/workbench_eval.hpp"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ struct EvalPiece {
   int start = 0;
   int end = 0;         // [start, end) in analysed frames
   int reps = 0;        // true repetitions (videos)
-  std::string name;
+  std::string name;    // videos: class/name; non-exercise footage: its source
 };
 
 struct EvalStream {
@@ -63,6 +64,7 @@ struct StreamScores {
   std::vector<std::vector<long>> confusion;
   int false_segments = 0;
   double filler_seconds = 0;
+  std::map<std::string, std::pair<int, double>> false_by_source;  // source -> (false segments, seconds)
   RepetitionResult reps;
 };
 

@@ -97,11 +97,16 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
   result["per_class_f1@50"] = s.per_class_f1_50;
   result["confusion"] = {{"labels", ctx.names}, {"rows_truth_columns_predicted", s.confusion}};
   if (ctx.pieces) {
+    auto per_hour = [](int n, double seconds) { return seconds > 0 ? std::round(n * 3600.0 / seconds * 10.0) / 10.0 : 0.0; };
     result["non_exercise"] = {{"seconds", std::round(s.filler_seconds * 10.0) / 10.0},
                               {"false_segments", s.false_segments},
-                              {"false_segments_per_hour",
-                               s.filler_seconds > 0 ? std::round(s.false_segments * 3600.0 / s.filler_seconds * 10.0) / 10.0
-                                                    : 0.0}};
+                              {"false_segments_per_hour", per_hour(s.false_segments, s.filler_seconds)},
+                              {"by_source", json::object()}};
+    for (const auto& [source, fs] : s.false_by_source) {
+      result["non_exercise"]["by_source"][source] = {{"seconds", std::round(fs.second * 10.0) / 10.0},
+                                                     {"false_segments", fs.first},
+                                                     {"false_segments_per_hour", per_hour(fs.first, fs.second)}};
+    }
   }
   if (ctx.repetitions && ctx.pieces) result["repetitions"] = repetition_json(s.reps);
   if (opt.tune) result["tuned"] = tracker_json(settings);

@@ -184,10 +184,12 @@ TEST_CASE("segment tracker: repetitions are score peaks inside a segment, counte
       {"a peak before the segment's first frame, a weak peak and a peak too soon are not counted",
        "0001111111110000", {0.9f, 0.1f, 0, 0, 0.4f, 0, 0.8f, 0.6f, 0.9f, 0.1f, 0, 0, 0, 0, 0, 0},
        {"start 1 @0.6 s1", "rep 1 @1.2 s1", "end 1 @0.6..2.4 background s1 1"}},
+      {"a score still rising when the stream closes peaks at the last frame",
+       "01111111", {0, 0, 0.1f, 0.9f, 0, 0, 0.3f, 0.6f}, {"start 1 @0.2 s1", "rep 1 @0.6 s1"}},
       {"a segment too short to publish takes its repetitions with it", "0011100000", {0, 0, 0.9f, 0, 0, 0, 0, 0, 0, 0},
        {}},
   };
-  for (const auto& c : cases) {
+  for (auto c : cases) {
     SECTION(c.name) {
       int next_id = 0;
       SegmentTracker tracker(cfg, 0, kPeriod, [&] { return "s" + std::to_string(++next_id); });
@@ -196,6 +198,11 @@ TEST_CASE("segment tracker: repetitions are score peaks inside a segment, counte
         DecidedFrame f = frame_of(c.labels[i], static_cast<int>(i), 0.0f);
         f.repetition = c.reps[i];
         tracker.push(f, events);
+      }
+      if (c.name.find("closes") != std::string::npos) {
+        tracker.close("eos", events);
+        c.expected.push_back("rep 2 @1.4 s1");
+        c.expected.push_back("end 1 @0.2..1.6 eos s1 2");
       }
       std::vector<std::string> got;
       for (const auto& e : events) {

@@ -18,7 +18,8 @@
 //   - repetitions (segmenters with a repetition output): a local peak of the repetition score at or
 //     above `repetition_threshold` (decided one frame late) inside a segment, at least
 //     `repetition_min_interval_s` after the segment's previous one, is the segment's next repetition.
-//     Peaks before a segment is confirmed count once it is, if they lie inside it; a published
+//     A score still rising at close() peaks at the last frame. Peaks before a segment is confirmed
+//     count once it is, if they lie inside it; a published
 //     segment reports each as it comes (`repetition`), with the running count, and the count at its end.
 //
 // Thread-safety: none; owned by the inference loop, one tracker per camera.
