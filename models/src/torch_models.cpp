@@ -85,7 +85,9 @@ class TorchSegmenter final : public Segmenter {
       c10::InferenceMode guard;
       c10::IValue result = m_.forward_window(features, frames, batch);
       const bool reps = m_.manifest.repetitions;
-      if (!result.isTuple() || result.toTuple()->elements().size() != (reps ? 3u : 2u)) {
+      // A third output (repetition) is read when the manifest says so, and ignored otherwise.
+      const std::size_t outputs = result.isTuple() ? result.toTuple()->elements().size() : 0;
+      if (outputs != (reps ? 3u : 2u) && !(outputs == 3 && !reps)) {
         throw ModelError(m_.path.string() + (reps ? ": segmenter must return a tuple (probs [B,T,C], boundary [B,T], "
                                                     "repetition [B,T]) (manifest: repetitions)"
                                                   : ": segmenter must return a tuple (probs [B,T,C], boundary [B,T])"));

@@ -31,8 +31,8 @@ json tracker_json(const config::TrackerConfig& t) {
 config::TrackerConfig tune(const std::vector<EvalStream>& streams, const EvalContext& ctx, config::TrackerConfig t) {
   double best = -1e9;
   config::TrackerConfig chosen = t;
-  for (int confirm : {1, 2, 3, 4}) {
-    for (int bconfirm : {1, confirm}) {
+  for (int confirm : {2, 3, 4, 5}) {  // one frame never opens or closes a segment
+    for (int bconfirm : {2, confirm}) {
       for (double min_s : {0.3, 0.5, 0.8, 1.2}) {
         for (double thr : {0.3, 0.4, 0.5, 0.6, 0.7}) {
           config::TrackerConfig c = t;

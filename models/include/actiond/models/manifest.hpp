@@ -9,7 +9,7 @@
 //               "background":0,"window":16,"lookahead":2}
 //              forward(float [B,T,feature_dim]) -> (probs float [B,T,C], boundary float [B,T])
 //              optional: "repetitions":true -> a third output, repetition float [B,T] (repetition-start
-//              score); "decoding":{tracker keys} -> the camera's tracker settings it does not set itself
+//              score; a third output is ignored without it); "decoding":{tracker keys} -> the camera's tracker settings it does not set itself
 //              (chosen on held-out data by the training scripts); "feature_layout", "calibration"
 //   recognizer: {"kind":"recognizer","name":..,"version":..,"feature_dim":8,"labels":[...],"background":0,
 //               "window":16}
