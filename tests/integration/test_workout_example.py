@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """config/examples/workout (what `scripts/demo.sh --workout` runs) as shipped: the same files, only the
 endpoints moved to free ports, the journal to a temporary folder, the model directory given as the
-demo gives it, and the cameras' relative `file:` URIs resolved from where the files are shipped (the
-copy lives elsewhere). Each camera plays one test video of ../shared/data/workout to its end: its
+demo gives it, the cameras' relative `file:` URIs resolved from where the files are shipped (the
+copy lives elsewhere) and `realtime` off (every frame analysed however loaded the machine is). Each camera plays one test video of ../shared/data/workout to its end: its
 events must validate against config/schema/events.schema.json, and it must publish a segment of the
 video's exercise with `repetition` events counting 1..n and `repetitions` n at its end.
 
@@ -45,6 +45,7 @@ def main() -> None:
                 print(f"SKIP: {video} is not there (../shared/data is absent)")
                 raise SystemExit(77)
             cam["uri"] = "file://" + video
+            cam["realtime"] = False  # every frame analysed, whatever else the machine is doing
             with open(path, "w") as f:
                 json.dump(cam, f)
         path = os.path.join(root, "actiond.json")
