@@ -12,13 +12,10 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 
 from jsonschema import Draft202012Validator
-from testlib import Subscriber, fail, free_port, require_pretrained
+from testlib import all_at_eos, fail, free_port, require_pretrained, run_daemon_until
 
 EXERCISE = {"squat-19": "squats", "pull-up-14": "pull-ups", "push-up-12": "push-ups"}
 
@@ -58,16 +55,8 @@ def main() -> None:
         cfg["models"]["workout"]["path"] = os.path.join(os.path.abspath(args.source), "models", "workout", "segmenter.pt")
         with open(path, "w") as f:
             json.dump(cfg, f)
-        sub = Subscriber(endpoint)
-        daemon = subprocess.Popen([args.actiond, "--config", root, "--model-dir", args.pretrained, "--log-level", "warn"])
-        ok = sub.wait_for(lambda evs: daemon.poll() is not None or all(
-            any(e["camera"] == c and e["type"] == "stream.status" and e["state"] == "eos" for e in evs) for c in EXERCISE),
-            timeout=120)
-        time.sleep(1.0)
-        daemon.send_signal(signal.SIGTERM)
-        rc = daemon.wait(timeout=30)
-        time.sleep(0.3)
-        events = sub.close()
+        ok, rc, events = run_daemon_until(args.actiond, root, endpoint, all_at_eos(EXERCISE), 120,
+                                          ["--model-dir", args.pretrained, "--log-level", "warn"])
     if not ok or rc != 0:
         fail(f"the cameras did not play to the end (actiond exit {rc}); events: {[e['type'] for e in events][:20]}")
     for e in events:

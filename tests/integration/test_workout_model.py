@@ -16,14 +16,12 @@ Usage (from ctest): test_workout_model.py --actiond BIN --pretrained DIR --share
 import argparse
 import json
 import os
-import signal
 import subprocess
 import tempfile
-import time
 
 import numpy as np
 
-from testlib import Subscriber, fail, free_port, require_pretrained
+from testlib import all_at_eos, fail, free_port, require_pretrained, run_daemon_until
 
 VIDEO = ("squats", "squat_19")
 FPS = 10
@@ -39,16 +37,7 @@ def run_daemon(actiond: str, root: str, models: dict, cameras: dict) -> list:
     for cid, cam in cameras.items():
         with open(os.path.join(root, "cameras", cid + ".json"), "w") as f:
             json.dump(dict(cam, id=cid), f)
-    sub = Subscriber(endpoint)
-    daemon = subprocess.Popen([actiond, "--config", root, "--log-level", "error"])
-    ok = sub.wait_for(lambda evs: daemon.poll() is not None or all(
-        any(e["camera"] == c and e["type"] == "stream.status" and e["state"] == "eos" for e in evs) for c in cameras),
-        timeout=240)
-    time.sleep(1.0)  # the last decisions after the end of the stream
-    daemon.send_signal(signal.SIGTERM)
-    daemon.wait(timeout=30)
-    time.sleep(0.3)
-    events = sub.close()
+    ok, _, events = run_daemon_until(actiond, root, endpoint, all_at_eos(cameras), 240, ["--log-level", "error"])
     if not ok:
         fail(f"cameras {list(cameras)} did not reach the end of their input")
     return events

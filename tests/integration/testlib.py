@@ -79,3 +79,24 @@ class Subscriber:
         self.thread.join()
         self.sock.close()
         return list(self.events)
+
+
+def run_daemon_until(actiond: str, config_dir: str, endpoint: str, done, timeout: float, extra=()) -> tuple:
+    """Starts actiond on `config_dir` with a subscriber on `endpoint`, waits until done(events) (or the
+    daemon exits, or `timeout`), lets the last decisions out, stops it with SIGTERM.
+    -> (done in time, exit status, events)."""
+    import signal
+    sub = Subscriber(endpoint)
+    daemon = subprocess.Popen([actiond, "--config", config_dir, *extra])
+    ok = sub.wait_for(lambda evs: daemon.poll() is not None or done(evs), timeout=timeout)
+    time.sleep(1.0)
+    daemon.send_signal(signal.SIGTERM)
+    rc = daemon.wait(timeout=30)
+    time.sleep(0.3)
+    return ok, rc, sub.close()
+
+
+def all_at_eos(cameras) -> callable:
+    """done() for run_daemon_until: every camera in `cameras` reported end of stream."""
+    return lambda evs: all(any(e["camera"] == c and e["type"] == "stream.status" and e["state"] == "eos" for e in evs)
+                           for c in cameras)
