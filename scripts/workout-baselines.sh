@@ -21,7 +21,8 @@ MODELS="${MODELS:-tcn tsm}"
 SHARED="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
 DATA="$SHARED/data/workout"
 PY=/usr/bin/python3
-A="$WORK/bin/actiond"
+A="$WORK/bin/actiond-baselines"
+mkdir -p "$WORK/bin" && cp build/daemon/actiond "$A"  # this build's eval (tuning grid included)
 B="$WORK/baselines"
 [ -d "$WORK/world" ] || { echo "workout-baselines: run scripts/train-workout-models.sh first" >&2; exit 2; }
 mkdir -p "$B"
