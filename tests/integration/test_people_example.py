@@ -10,13 +10,10 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 
 from jsonschema import Draft202012Validator
-from testlib import Subscriber, fail, free_port, require_pretrained
+from testlib import fail, free_port, require_pretrained, run_daemon_until
 
 
 def main() -> None:
@@ -40,15 +37,9 @@ def main() -> None:
         cfg["journal"] = {"dir": os.path.join(tmp, "journal")}
         with open(path, "w") as f:
             json.dump(cfg, f)
-        sub = Subscriber(endpoint)
-        daemon = subprocess.Popen([args.actiond, "--config", root, "--model-dir", args.pretrained, "--log-level", "warn"])
-        ok = sub.wait_for(lambda evs: daemon.poll() is not None or sum(e["type"] == "segment.start" for e in evs) >= 2,
-                          timeout=120)
-        time.sleep(1.0)
-        daemon.send_signal(signal.SIGTERM)
-        rc = daemon.wait(timeout=30)
-        time.sleep(0.3)
-        events = sub.close()
+        ok, rc, events = run_daemon_until(
+            args.actiond, root, endpoint, lambda evs: sum(e["type"] == "segment.start" for e in evs) >= 2, 120,
+            ["--model-dir", args.pretrained, "--log-level", "warn"])
     if not ok or rc != 0:
         fail(f"no person segments within 120 s (actiond exit {rc}); events: {[e['type'] for e in events][:20]}")
     for e in events:
