@@ -11,7 +11,6 @@ Usage: combine_workout.py --segmenter asquery.pt --skeleton skeleton.pt --out wo
 """
 import argparse
 import hashlib
-import json
 import os
 import sys
 from typing import Tuple
@@ -19,7 +18,7 @@ from typing import Tuple
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import export  # noqa: E402
+from common import export, load_with_manifest  # noqa: E402
 
 
 class Combined(torch.nn.Module):
@@ -49,12 +48,6 @@ class Combined(torch.nn.Module):
         return probs, boundary, repetition
 
 
-def manifest_of(path: str) -> dict:
-    files = {"manifest.json": ""}
-    torch.jit.load(path, _extra_files=files)
-    return json.loads(files["manifest.json"])
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--segmenter", required=True)
@@ -64,7 +57,8 @@ def main() -> None:
     ap.add_argument("--gate", default="pose", choices=["both", "pose", "embedding", "none"],
                     help="which of the skeleton model's out-of-distribution checks gate the probabilities")
     args = ap.parse_args()
-    seg, skel = manifest_of(args.segmenter), manifest_of(args.skeleton)
+    seg_model, seg = load_with_manifest(args.segmenter)
+    skel_model, skel = load_with_manifest(args.skeleton)
     for key in ("labels", "feature_dim", "window", "background"):
         if seg[key] != skel[key]:
             raise SystemExit(f"combine_workout: {key} differs: {args.segmenter} {seg[key]} vs {args.skeleton} {skel[key]}")
@@ -79,7 +73,7 @@ def main() -> None:
         "probabilities": {"name": seg["name"], "file_sha256": sha[args.segmenter], "training": seg["training"]},
         "repetitions_and_ood": {"name": skel["name"], "file_sha256": sha[args.skeleton]}})
     manifest["calibration"] = dict(skel.get("calibration", {}), gate=args.gate)
-    export(Combined(torch.jit.load(args.segmenter), torch.jit.load(args.skeleton), args.gate), manifest, args.out)
+    export(Combined(seg_model, skel_model, args.gate), manifest, args.out)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,13 @@ def load_arrays(extracted: str, world: str, videos: List[str], names: List[str],
     return out
 
 
+def load_with_manifest(path: str) -> Tuple[torch.jit.ScriptModule, Dict]:
+    """An exported model and the manifest inside it."""
+    files = {"manifest.json": ""}
+    model = torch.jit.load(path, _extra_files=files)
+    return model, json.loads(files["manifest.json"])
+
+
 def export(module: torch.nn.Module, manifest: Dict, path: str) -> None:
     """TorchScript with manifest.json inside; the manifest records the sha256 of the training inputs' code."""
     module.eval()

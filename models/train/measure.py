@@ -8,15 +8,18 @@ import json
 import sys
 import time
 
+import os
+
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_with_manifest  # noqa: E402
 
 
 def main() -> None:
     path = sys.argv[1]
-    extra = {"manifest.json": ""}
-    model = torch.jit.load(path, _extra_files=extra)
-    man = json.loads(extra["manifest.json"])
+    model, man = load_with_manifest(path)
     torch.set_num_threads(1)
     out = {"params": int(sum(p.numel() for p in model.parameters()))}
     with torch.no_grad():

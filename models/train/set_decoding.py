@@ -8,7 +8,12 @@ import argparse
 import json
 import sys
 
+import os
+
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import load_with_manifest  # noqa: E402
 
 
 def main() -> None:
@@ -19,9 +24,7 @@ def main() -> None:
     result = json.load(sys.stdin)
     if "tuned" not in result:
         raise SystemExit("set_decoding: the input has no 'tuned' settings (run actiond eval with --tune --json)")
-    files = {"manifest.json": ""}
-    model = torch.jit.load(args.model, _extra_files=files)
-    manifest = json.loads(files["manifest.json"])
+    model, manifest = load_with_manifest(args.model)
     manifest["decoding"] = result["tuned"]
     online = [r for r in result["rows"] if r["decoding"].startswith("online") and "tracker" in r["decoding"]][0]
     manifest.setdefault("training", {})["decoding_chosen_on"] = {

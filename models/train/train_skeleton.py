@@ -212,7 +212,7 @@ def calibrate(model: SkeletonSegmenter, train: List[Stream], val: List[Stream], 
     model.eval()
     model.ood_threshold.fill_(-1.0)
     model.pose_threshold.fill_(-1.0)
-    vl, _, vy = decided(model, val, window)
+    vl, ve, vy = decided(model, val, window)  # embeddings do not depend on the calibration
     print(f"val: online frame-wise accuracy {100.0 * float((vl.argmax(1) == vy).float().mean()):.1f} % "
           f"({len(vy)} frames with a person)")
     temps = np.exp(np.linspace(np.log(0.3), np.log(5.0), 60))
@@ -229,7 +229,7 @@ def calibrate(model: SkeletonSegmenter, train: List[Stream], val: List[Stream], 
     pmeans, pprecision = class_stats(poses[plabels > 0], plabels[plabels > 0], model.classes)
     model.pose_means.copy_(pmeans)
     model.pose_precision.copy_(pprecision)
-    _, ve, vy2 = decided(model, val, window)
+    vy2 = vy
     d = model.embedding_distance(ve[None])[0]
     thr = float(torch.quantile(d[vy2 > 0], ood_quantile))
     model.ood_threshold.fill_(thr)

@@ -4,6 +4,16 @@
 
 namespace actiond::daemon {
 
+namespace {
+
+// A local peak of a score at or above `threshold`: not below the frame before it (if any), above the
+// frame after it (if any; a stream's last frame has none).
+bool peak(const double* before, double s, const double* after, double threshold) {
+  return s >= threshold && (before == nullptr || s >= *before) && (after == nullptr || s > *after);
+}
+
+}  // namespace
+
 SegmentTracker::SegmentTracker(config::TrackerConfig cfg, int background, double frame_period_s, IdGenerator ids)
     : cfg_(cfg), background_(background), frame_period_s_(frame_period_s), ids_(std::move(ids)) {}
 
@@ -68,8 +78,9 @@ void SegmentTracker::detect_boundary(const DecidedFrame& frame, int label, std::
   if (b_scores_.size() < 2) return;
   const std::size_t mid = b_scores_.size() - 2;
   const float s = b_scores_[mid];
-  const bool rises = mid == 0 || s >= b_scores_[mid - 1];
-  if (s >= cfg_.boundary_threshold && rises && s > b_scores_[mid + 1]) {
+  const double before = mid == 0 ? 0.0 : b_scores_[mid - 1];
+  const double after = b_scores_[mid + 1];
+  if (peak(mid == 0 ? nullptr : &before, s, &after, cfg_.boundary_threshold)) {
     const int from = mid == 0 ? background_ : b_labels_[mid - 1];
     const int to = b_labels_[mid + 1];
     if (from == to) {  // a score peak inside one label separates nothing a subscriber could use
@@ -118,8 +129,8 @@ void SegmentTracker::detect_repetition(const DecidedFrame& frame, std::vector<Tr
   if (r_frames_.size() < 2) return;
   const std::size_t mid = r_frames_.size() - 2;
   const double s = r_frames_[mid].score;
-  const bool rises = mid == 0 || s >= r_frames_[mid - 1].score;
-  if (s < cfg_.repetition_threshold || !rises || s <= r_frames_[mid + 1].score) return;
+  const double* before = mid == 0 ? nullptr : &r_frames_[mid - 1].score;
+  if (!peak(before, s, &r_frames_[mid + 1].score, cfg_.repetition_threshold)) return;
   const Repetition& rep = r_frames_[mid];
   if (open_ && rep.at.pts >= open_->info.start.pts - 1e-9) {
     add_repetition(rep, out);
@@ -210,8 +221,8 @@ void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>&
   // The stream ends on a rising repetition score: the last frame is a peak (nothing follows it).
   if (open_ && !r_frames_.empty()) {
     const Repetition& last = r_frames_.back();
-    const bool rises = r_frames_.size() < 2 || last.score >= r_frames_[r_frames_.size() - 2].score;
-    if (last.score >= cfg_.repetition_threshold && rises && last.at.pts >= open_->info.start.pts - 1e-9) {
+    const double* before = r_frames_.size() < 2 ? nullptr : &r_frames_[r_frames_.size() - 2].score;
+    if (peak(before, last.score, nullptr, cfg_.repetition_threshold) && last.at.pts >= open_->info.start.pts - 1e-9) {
       add_repetition(last, out);
     }
   }
