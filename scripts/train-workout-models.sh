@@ -6,8 +6,12 @@
 #   2. workout.py        -> untrimmed train / val / test streams (videos joined with people walking)
 #   3. train_skeleton.py -> graph-convolution segmenter with a repetition head, calibrated, with an
 #                           out-of-distribution check; TorchScript with manifest
-#   4. actiond eval      -> decoding settings chosen on the val streams (held out of training), written
-#                           into the manifest; then the test figures (docs/RESULTS.md)
+#   4. train_zoo.py      -> causal TCN exercise segmenter on the same streams
+#   5. combine_workout.py + actiond eval -> the camera's model: the TCN's exercise probabilities, the
+#                           skeleton model's repetitions and its out-of-distribution check (an exercise
+#                           opens only after 5 in-distribution frames in a row); decoding settings chosen
+#                           on the val streams (held out of training), written into the manifest; then
+#                           the test figures (docs/RESULTS.md)
 # and installs the models in models/workout/. Deterministic by SEED; WORK (default build/workout)
 # keeps the extracted features, so a second run starts at step 2 (FRESH=1 starts over).
 # The data is for internal use only (its README): the models say so in their manifest.
@@ -50,11 +54,17 @@ rm -rf "$WORK/world"
 $PY models/train/workout.py --data "$DATA" --extract "$WORK/extract" --fillers "$WORK/fillers" --out "$WORK/world" \
   --fps "$FPS" --seed "$SEED"
 
-step "3/4 skeleton segmenter with a repetition head ($STEPS steps)"
-$PY models/train/train_skeleton.py --world "$WORK/world" --out "$WORK/segmenter.pt" --name workout-skeleton-gcn \
+step "3/5 skeleton segmenter with a repetition head ($STEPS steps)"
+$PY models/train/train_skeleton.py --world "$WORK/world" --out "$WORK/skeleton.pt" --name workout-skeleton-gcn \
   --layout coco17 --steps "$STEPS" --fps "$FPS" --seed "$SEED" --threads "$THREADS" --source-json "$WORK/world/pieces.json"
 
-step "4/4 decoding settings on the val streams, then the test figures"
+step "4/5 causal TCN exercise segmenter ($STEPS steps)"
+$PY models/train/train_zoo.py --model tcn --world "$WORK/world" --features "$WORK/world/features" --out-dir "$WORK/zoo" \
+  --name workout --window 64 --steps "$STEPS" --video-fps "$FPS" --seed "$SEED" --threads "$THREADS"
+
+step "5/5 the camera's model; decoding settings on the val streams, then the test figures"
+$PY models/train/combine_workout.py --segmenter "$WORK/zoo/tcn-segmenter.pt" --skeleton "$WORK/skeleton.pt" \
+  --gate both --latch 5 --name workout-tcn-gcn --out "$WORK/segmenter.pt"
 ev=($A eval --workbench "$WORK/world" --features "$WORK/world/features" --segmenter "$WORK/segmenter.pt"
     --video-fps "$FPS" --analysis-fps "$FPS")
 "${ev[@]}" --split val --tune --json > "$WORK/val.json"
@@ -63,7 +73,7 @@ $PY models/train/set_decoding.py --model "$WORK/segmenter.pt" \
 "${ev[@]}" --split test --json > "$WORK/eval.json"
 "${ev[@]}" --split ood --json > "$WORK/ood.json"
 "${ev[@]}" --split test | tee "$WORK/eval.txt"
-"${ev[@]}" --split ood | tail -n 1 | tee -a "$WORK/eval.txt"
+"${ev[@]}" --split ood | grep "^non-exercise" | tee -a "$WORK/eval.txt"
 
 mkdir -p models/workout
 cp "$WORK/segmenter.pt" models/workout/segmenter.pt

@@ -217,7 +217,13 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
                                 {{"always", FsyncPolicy::always}, {"batch", FsyncPolicy::batch}, {"none", FsyncPolicy::none}});
     d.journal.max_file_mb = jr.integer_in("max_file_mb", d.journal.max_file_mb, 1, 4096);
     d.journal.max_files = jr.integer_in("max_files", d.journal.max_files, 1, 100000);
+    d.journal.sink_backlog_max_mb =
+        jr.integer_in("sink_backlog_max_mb", d.journal.sink_backlog_max_mb, 1, 100 * 1024 * 1024);
     jr.finish();
+  }
+  d.sinks = parse_sinks(root, config_dir);
+  if (!d.sinks.empty() && !d.journal.enabled) {
+    root.fail("sinks", "need the journal (\"journal\": {\"enabled\": true}): sinks deliver from it");
   }
   {
     ObjectReader log = root.object("log");

@@ -127,6 +127,50 @@ double ObjectReader::number_in(const std::string& key, double fallback, double l
   return v;
 }
 
+std::vector<std::string> ObjectReader::strings(const std::string& key, const std::vector<std::string>& fallback) {
+  const json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_array()) fail(key, "must be an array of strings, got " + type_name(*v));
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const json& e = (*v)[i];
+    if (!e.is_string() || e.get<std::string>().empty()) {
+      throw ConfigError(file_ + ": " + pointer_of(key) + "/" + std::to_string(i) + ": must be a non-empty string, got " +
+                        (e.is_string() ? "\"\"" : type_name(e)));
+    }
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ObjectReader::string_map(const std::string& key) {
+  const json* v = find(key);
+  std::map<std::string, std::string> out;
+  if (v == nullptr) return out;
+  if (!v->is_object()) fail(key, "must be an object of strings, got " + type_name(*v));
+  for (const auto& [k, e] : v->items()) {
+    if (!e.is_string()) {
+      throw ConfigError(file_ + ": " + pointer_of(key) + "/" + escape_pointer_token(k) + ": must be a string, got " +
+                        type_name(e));
+    }
+    out.emplace(k, e.get<std::string>());
+  }
+  return out;
+}
+
+std::string ObjectReader::secret_file(const std::string& key, const std::filesystem::path& dir) {
+  const std::string name = string(key, "");
+  if (name.empty()) return "";
+  const std::filesystem::path p = std::filesystem::path(name).is_absolute() ? std::filesystem::path(name) : dir / name;
+  std::ifstream in(p);
+  if (!in) fail(key, "cannot read \"" + p.string() + "\"");
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.empty()) fail(key, "\"" + p.string() + "\" is empty");
+  return line;
+}
+
 std::string ObjectReader::endpoint(const std::string& key, const std::string& fallback) {
   std::string v = string(key, fallback);
   if (v.rfind("tcp://", 0) != 0 && v.rfind("ipc://", 0) != 0) {

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Joins two segmenters trained on the same pose features into the one a camera loads: the exercise
-probabilities of the ASQuery-style segmenter (train_segmenter.py: the better segmentation on the
-workout benchmark) and, of the skeleton model (train_skeleton.py), the repetition score and the
-out-of-distribution check, which moves the probability of every exercise to background when the
-frame's embedding or pose is far from all exercises. Both must read the same window and look-ahead.
+probabilities of one (the zoo's causal TCN, train_zoo.py, or the ASQuery-style train_segmenter.py)
+and, of the skeleton model (train_skeleton.py), the repetition score and the out-of-distribution
+check: far (Mahalanobis) from every exercise in the frame embedding or the pose, probability moves
+to background. With --latch N an exercise opens only after N frames in a row inside the check (the
+frames up to the look-ahead count) and, once open, stays while it is predicted: unusual poses inside
+an exercise do not split it, footage never inside the check never opens one. Repetition peaks count
+only inside the check. Both models must read the same window; the look-ahead is the skeleton's.
 
 forward(float [B,T,D]) -> (probs [B,T,C], boundary [B,T], repetition [B,T]).
 
-Usage: combine_workout.py --segmenter asquery.pt --skeleton skeleton.pt --out workout.pt
+Usage: combine_workout.py --segmenter tcn.pt --skeleton skeleton.pt [--gate both] [--latch 5] --out workout.pt
 """
 import argparse
 import hashlib
@@ -22,17 +25,42 @@ from common import export, load_with_manifest  # noqa: E402
 
 
 class Combined(torch.nn.Module):
-    def __init__(self, segmenter: torch.jit.ScriptModule, skeleton: torch.jit.ScriptModule, gate: str):
+    def __init__(self, segmenter: torch.jit.ScriptModule, skeleton: torch.jit.ScriptModule, gate: str,
+                 latch: int, lookahead: int):
         super().__init__()
+        self.lookahead = lookahead
         self.segmenter = segmenter
         self.skeleton = skeleton
         self.gate_embedding = gate in ("both", "embedding")
         self.gate_pose = gate in ("both", "pose")
+        self.latch = latch
+
+    def latched(self, probs: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+        """1 where an exercise may be published: it opened after `latch` consecutive in-distribution
+        frames and the predicted exercise has not changed since (isolated out-of-distribution frames
+        inside an exercise do not split it; an exercise never seen in-distribution never opens). [B,T]"""
+        pred = probs.argmax(dim=2)
+        b, t = pred.shape
+        # Frame t is decided `lookahead` frames later: the in-distribution frames up to then count.
+        ahead = torch.clamp(torch.arange(t, device=probs.device) + self.lookahead, max=t - 1)
+        ok = inside[:, ahead] > 0.5
+        run = torch.zeros(b, dtype=torch.long, device=probs.device)
+        open_ = torch.zeros(b, dtype=torch.bool, device=probs.device)
+        prev = torch.zeros(b, dtype=torch.long, device=probs.device)
+        out = torch.zeros(b, t, device=probs.device)
+        for i in range(t):
+            run = torch.where(ok[:, i], run + 1, torch.zeros_like(run))
+            p = pred[:, i]
+            open_ = open_ & (p > 0) & (p == prev)
+            open_ = open_ | ((p > 0) & (run >= self.latch))
+            out[:, i] = open_.to(out.dtype)
+            prev = p
+        return out
 
     def forward(self, f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         probs, _ = self.segmenter(f)
-        _, _, repetition = self.skeleton(f)
-        _, _, e = self.skeleton.logits(f)
+        _, rep, e = self.skeleton.logits(f)
+        repetition = self.skeleton.repetition_score(rep)
         inside = torch.ones_like(probs[:, :, 0])
         if self.gate_embedding:
             thr = self.skeleton.ood_threshold[0]
@@ -40,6 +68,9 @@ class Combined(torch.nn.Module):
         if self.gate_pose:
             thr = self.skeleton.pose_threshold[0]
             inside = inside * torch.sigmoid((thr - self.skeleton.pose_distance(f)) / (0.1 * thr))
+        repetition = repetition * inside  # no repetition where the pose is unlike any exercise
+        if self.latch > 0:
+            inside = self.latched(probs, inside)
         inside = inside.unsqueeze(2)
         actions = probs[:, :, 1:] * inside
         probs = torch.cat([torch.clamp(1.0 - actions.sum(dim=2, keepdim=True), min=0.0), actions], dim=2)
@@ -56,6 +87,9 @@ def main() -> None:
     ap.add_argument("--name", default="workout-asquery-gcn")
     ap.add_argument("--gate", default="pose", choices=["both", "pose", "embedding", "none"],
                     help="which of the skeleton model's out-of-distribution checks gate the probabilities")
+    ap.add_argument("--latch", type=int, default=0,
+                    help="frames in a row inside the checks before an exercise may open; once open it stays "
+                         "while predicted (0: gate every frame on its own)")
     args = ap.parse_args()
     seg_model, seg = load_with_manifest(args.segmenter)
     skel_model, skel = load_with_manifest(args.skeleton)
@@ -72,8 +106,9 @@ def main() -> None:
     manifest["training"] = dict(skel["training"], components={
         "probabilities": {"name": seg["name"], "file_sha256": sha[args.segmenter], "training": seg["training"]},
         "repetitions_and_ood": {"name": skel["name"], "file_sha256": sha[args.skeleton]}})
-    manifest["calibration"] = dict(skel.get("calibration", {}), gate=args.gate)
-    export(Combined(seg_model, skel_model, args.gate), manifest, args.out)
+    manifest["calibration"] = dict(skel.get("calibration", {}), gate=args.gate, latch_frames=args.latch)
+    export(Combined(seg_model, skel_model, args.gate, args.latch, int(skel["lookahead"])),
+           manifest, args.out)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ evaluation code runs on it, and each stream's features are a .npy a `features://
   OUT/features/STREAM.features.npy   float32 [T, 120]: 20 joints x (x, y, z) relative to the hip centre,
                                      scaled by the subject's torso length, then their velocity over 2 frames
   OUT/features/STREAM.pts.npy        frame times (s)
-  OUT/trimmed/{train,test}.npz       the trimmed sequences (features, label) for clip recognition
+  OUT/trimmed/{train,test}.npz       the trimmed sequences (features, label, subject) for clip recognition
 
 Usage: msr_action3d.py --data ../shared/data/msr-action3d --out DIR [--seed 1] [--per-stream 8]
 """
@@ -77,7 +77,7 @@ def build(data: str, out: str, seed: int, per_stream: int) -> None:
         for i, name in enumerate(["background"] + ACTIONS):
             f.write(f"{i} {name}\n")
     splits: Dict[str, List[str]] = {"train": [], "test": []}
-    trimmed: Dict[str, Tuple[list, list]] = {"train": ([], []), "test": ([], [])}
+    trimmed: Dict[str, Tuple[list, list, list]] = {"train": ([], [], []), "test": ([], [], [])}
     names = ["background"] + ACTIONS
     for subject, seqs in sorted(subjects.items()):
         split = "train" if subject % 2 == 1 else "test"
@@ -86,6 +86,7 @@ def build(data: str, out: str, seed: int, per_stream: int) -> None:
         for action, joints in seqs:
             trimmed[split][0].append(features(joints, scale))
             trimmed[split][1].append(action)
+            trimmed[split][2].append(subject)
         order = rng.permutation(len(seqs))
         for s, lo in enumerate(range(0, len(order), per_stream)):
             parts, labels = [], []
@@ -110,8 +111,8 @@ def build(data: str, out: str, seed: int, per_stream: int) -> None:
     for split, streams in splits.items():
         with open(os.path.join(out, "splits", f"{split}.split1.bundle"), "w") as f:
             f.write("".join(s + ".txt\n" for s in streams))
-        feats, acts = trimmed[split]
-        np.savez(os.path.join(out, "trimmed", f"{split}.npz"), labels=np.asarray(acts),
+        feats, acts, subj = trimmed[split]
+        np.savez(os.path.join(out, "trimmed", f"{split}.npz"), labels=np.asarray(acts), subjects=np.asarray(subj),
                  lengths=np.asarray([len(x) for x in feats]), features=np.concatenate(feats))
     total = {k: sum(len(v[0]) for v in [trimmed[k]]) for k in trimmed}
     print(f"msr-action3d: {sum(len(v) for v in subjects.values())} sequences, streams train {len(splits['train'])} / "

@@ -110,7 +110,8 @@ def sample(streams: List[Stream], layout: Layout, window: int, batch: int, rng: 
 class Trimmed:
     """A trimmed sequence (one action, no person changes): trains like a stream of one run."""
 
-    def __init__(self, feats: np.ndarray, label: int):
+    def __init__(self, feats: np.ndarray, label: int, subject: int = 0):
+        self.subject = subject
         self.feats = feats.astype(np.float32)
         self.labels = np.full(len(feats), label)
         self.reps = None
@@ -121,8 +122,9 @@ class Trimmed:
 def read_trimmed(folder: str, split: str, names: List[str]) -> List[Trimmed]:
     z = np.load(os.path.join(folder, f"{split}.npz"))
     out, lo = [], 0
-    for n, a in zip(z["lengths"], z["labels"]):
-        out.append(Trimmed(z["features"][lo:lo + n], int(a)))
+    subjects = z["subjects"] if "subjects" in z else np.zeros(len(z["labels"]), np.int64)
+    for n, a, s in zip(z["lengths"], z["labels"], subjects):
+        out.append(Trimmed(z["features"][lo:lo + n], int(a), int(s)))
         lo += int(n)
     return out
 

@@ -1,6 +1,7 @@
 #include "actiond/daemon/io/journal.hpp"
 
 #include "actiond/config/log.hpp"
+#include "io/journal_files.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -21,43 +22,10 @@ spdlog::logger& logger() { return config::module_log("journal"); }
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// Journal files of a camera, oldest first (names sort by their first seq).
-std::vector<fs::path> files_of(const fs::path& dir, const std::string& camera) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir / camera, ec)) {
-    if (e.path().extension() == ".jsonl") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// The seq (and epoch) of a journal line; nullopt when the line is not a complete event (garbage,
-// a cut-off write, a hand edit): readers skip such lines.
-std::optional<Journal::Last> event_of_json(const nlohmann::json& j) {
-  if (!j.is_object()) return std::nullopt;  // also the discarded (unparsable) value
-  const auto seq = j.find("seq");
-  if (seq == j.end() || !seq->is_number_unsigned()) return std::nullopt;
-  const auto epoch = j.find("epoch");
-  return Journal::Last{seq->get<std::uint64_t>(),
-                       epoch != j.end() && epoch->is_number_unsigned() ? epoch->get<std::uint64_t>() : 0};
-}
-
-std::optional<Journal::Last> event_of(const std::string& line) {
-  return event_of_json(nlohmann::json::parse(line, nullptr, false));
-}
-
-std::uint64_t first_seq_of(const fs::path& file) {
-  try {
-    return std::stoull(file.stem().string());
-  } catch (...) {
-    return 0;
-  }
-}
-
-}  // namespace
+using detail::event_of;
+using detail::event_of_json;
+using detail::first_seq_of;
+const auto& files_of = detail::journal_files;
 
 Journal::Journal(JournalConfig cfg) : cfg_(std::move(cfg)) {
   std::error_code ec;
@@ -102,11 +70,54 @@ void Journal::close_file(File& f) {
 
 void Journal::prune(const std::string& camera) {
   auto files = files_of(cfg_.dir, camera);
+  const auto floor = cfg_.floors != nullptr ? cfg_.floors->floor(camera) : std::nullopt;
+  std::uint64_t bytes = 0;
+  std::error_code ec;
+  for (const auto& f : files) bytes += fs::file_size(f, ec);
   while (static_cast<int>(files.size()) > cfg_.max_files) {
-    std::error_code ec;
+    const std::uint64_t first = first_seq_of(files[0]);
+    const std::uint64_t next = first_seq_of(files[1]);  // the front file holds [first, next)
+    if (floor && *floor < next) {
+      if (bytes <= cfg_.sink_backlog_max_bytes) break;  // a sink still needs it, and there is room
+      const std::uint64_t from = std::max(first, *floor);
+      sink_losses_ += next - from;
+      logger().error("journal {}: {}: deleting seq {}..{} before every sink delivered them "
+                     "(sink_backlog_max_mb reached)", cfg_.dir.string(), camera, from, next - 1);
+    }
+    const std::uint64_t size = fs::file_size(files.front(), ec);
     fs::remove(files.front(), ec);
+    bytes -= std::min(bytes, ec ? 0 : size);
     files.erase(files.begin());
   }
+}
+
+std::optional<std::uint64_t> Journal::head(const std::string& camera) const {
+  std::lock_guard lock(heads_mu_);
+  const auto it = heads_.find(camera);
+  if (it == heads_.end()) return std::nullopt;
+  return it->second;
+}
+
+void RetentionFloors::register_sink(const std::string& sink) {
+  std::lock_guard lock(mu_);
+  sinks_.insert(sink);
+}
+
+void RetentionFloors::set(const std::string& sink, const std::string& camera, std::uint64_t next_seq) {
+  std::lock_guard lock(mu_);
+  next_[camera][sink] = next_seq;
+}
+
+std::optional<std::uint64_t> RetentionFloors::floor(const std::string& camera) const {
+  std::lock_guard lock(mu_);
+  if (sinks_.empty()) return std::nullopt;
+  const auto it = next_.find(camera);
+  std::uint64_t low = UINT64_MAX;
+  for (const auto& sink : sinks_) {
+    if (it == next_.end() || it->second.count(sink) == 0) return 0;  // no cursor yet: holds everything
+    low = std::min(low, it->second.at(sink));
+  }
+  return low;
 }
 
 void Journal::count_failure(const std::string& camera, const std::string& what) {
@@ -144,6 +155,10 @@ bool Journal::append(const std::string& camera, std::uint64_t seq, const std::st
   if (f.bytes == 0) prune(camera);  // only a file holding an event displaces an old one
   f.bytes += line.size();
   f.dirty = true;
+  {
+    std::lock_guard lock(heads_mu_);
+    heads_[camera] = seq;
+  }
   if (cfg_.fsync == config::FsyncPolicy::always) {
     ::fdatasync(f.fd.get());
     f.dirty = false;
@@ -237,7 +252,8 @@ std::vector<std::string> Journal::cameras(const fs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_directory()) out.push_back(e.path().filename().string());
+    const std::string name = e.path().filename().string();
+    if (e.is_directory() && !name.empty() && name[0] != '.') out.push_back(name);  // .sinks holds cursors
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -100,6 +100,14 @@ Metrics::Metrics() {
   declare("actiond_events_dropped_total", "counter", "Events dropped because the publisher queue was full.");
   declare("actiond_slow_subscriber_stalls_total", "counter", "Times a subscriber's queue reached sndhwm.");
   declare("actiond_journal_failures_total", "counter", "Journal writes that failed.");
+  declare("actiond_journal_sink_losses_total", "counter",
+          "Events deleted from the journal before every sink delivered them (journal.sink_backlog_max_mb).");
+  declare("actiond_sink_connected", "gauge", "1 while the sink is connected to its broker.");
+  declare("actiond_sink_delivered_total", "counter", "Events the sink's broker acknowledged.");
+  declare("actiond_sink_backlog", "gauge", "Events journaled but not yet delivered by the sink.");
+  declare("actiond_sink_reconnects_total", "counter", "Connections of the sink after its first.");
+  declare("actiond_sink_failures_total", "counter", "Failed connects and deliveries of the sink.");
+  declare("actiond_sink_lost_total", "counter", "Events gone from the journal before the sink delivered them.");
   declare("actiond_reloads_total", "counter", "Configuration reloads, by result (applied|rejected).");
   declare("actiond_up", "gauge", "1 while the daemon runs.");
   declare("process_resident_memory_bytes", "gauge", "Resident set size.");

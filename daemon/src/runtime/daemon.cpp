@@ -8,6 +8,7 @@
 #include "actiond/daemon/io/journal.hpp"
 #include "actiond/daemon/io/metrics.hpp"
 #include "actiond/daemon/io/publisher.hpp"
+#include "actiond/daemon/sinks/sink_runner.hpp"
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/sources/camera_source.hpp"
 #include "io/http_server.hpp"
@@ -47,6 +48,7 @@ std::vector<std::string> restart_only_changes(const config::DaemonConfig& a, con
     out.push_back("control");
   }
   if (!(a.journal == b.journal)) out.push_back("journal");
+  if (!(a.sinks == b.sinks)) out.push_back("sinks");
   if (!(a.inference == b.inference)) out.push_back("inference");
   if (!(a.security == b.security)) out.push_back("security");
   return out;
@@ -76,8 +78,11 @@ struct Daemon::Impl {
   };
   std::shared_ptr<const config::Config> cfg;
   pipeline::FrameHub hub;
+  RetentionFloors floors;            // what the sinks still need; outlives the journal
   std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
   std::unique_ptr<Publisher> publisher;
+  std::map<std::string, std::vector<std::string>> labels;  // camera id -> its segmenter's labels (no background)
+  std::vector<std::unique_ptr<SinkRunner>> sinks;          // stopped before the journal goes
   std::unique_ptr<InferenceLoop> loop;
   std::map<std::string, Running> running;  // by camera id; changed under reload_mu and running_mu
   mutable std::mutex running_mu;            // lets /metrics read `running` while a reload may change it
@@ -93,6 +98,11 @@ struct Daemon::Impl {
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint64_t> reloads_rejected{0};
   mutable std::mutex cfg_mu;  // guards `cfg` for readers outside reload (health)
+  nlohmann::json sinks_json() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& sink : sinks) out.push_back(sink->status().to_json());
+    return out;
+  }
   std::shared_ptr<const config::Config> current() const {
     std::lock_guard lock(cfg_mu);
     return cfg;
@@ -163,7 +173,17 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     jc.fsync = cfg.daemon.journal.fsync;
     jc.max_file_bytes = static_cast<std::uint64_t>(cfg.daemon.journal.max_file_mb) << 20;
     jc.max_files = cfg.daemon.journal.max_files;
+    jc.sink_backlog_max_bytes = static_cast<std::uint64_t>(cfg.daemon.journal.sink_backlog_max_mb) << 20;
+    jc.floors = cfg.daemon.sinks.empty() ? nullptr : &impl_->floors;
     impl_->journal = std::make_unique<Journal>(jc);
+  }
+  for (const auto& cam : cfg.cameras) {
+    const auto seg = set.segmenters.find(cam.models.segmenter);
+    if (seg == set.segmenters.end()) continue;
+    const auto& m = seg->second->manifest();
+    for (std::size_t k = 0; k < m.labels.size(); ++k) {
+      if (static_cast<int>(k) != m.background) impl_->labels[cam.id].push_back(m.labels[k]);
+    }
   }
   if (cfg.daemon.security.enabled()) {
     char pub[41] = {};
@@ -177,8 +197,18 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get(), cfg.daemon.security);
   impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set),
                                                 cfg.daemon.publish.heartbeat_s, &impl_->metrics);
-  ControlContext control;
   Impl* impl = impl_.get();
+  for (const auto& sc : cfg.daemon.sinks) {
+    auto labels = [impl](const std::string& camera) {
+      const auto it = impl->labels.find(camera);
+      return it == impl->labels.end() ? std::vector<std::string>{} : it->second;
+    };
+    auto head = [impl](const std::string& camera) { return impl->journal->head(camera); };
+    impl_->sinks.push_back(std::make_unique<SinkRunner>(sc, cfg.daemon.journal.dir, make_sink_client(sc, labels),
+                                                        &impl_->floors, head));
+    logger().info("sink {} ({}): delivering from the journal", sc.name, config::sink_type_name(sc.type));
+  }
+  ControlContext control;
   control.snapshot = [impl] { return impl->loop->snapshot(); };
   control.status = [impl] {
     const auto c = impl->loop->counters();
@@ -191,9 +221,11 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
                     {"slow_subscriber_stalls", impl->publisher->slow_subscriber_stalls()},
                     {"subscriptions", impl->publisher->subscriptions()},
                     {"journal_failures", impl->journal ? impl->journal->failures() : 0},
+                    {"journal_sink_losses", impl->journal ? impl->journal->sink_losses() : 0},
                     {"frames_analysed", c.frames},
                     {"inference_errors", c.inference_errors}}},
-        {"cameras", impl->loop->snapshot()}};
+        {"cameras", impl->loop->snapshot()},
+        {"sinks", impl->sinks_json()}};
   };
   if (impl_->journal) control.journal_dir = impl_->journal->config().dir;
   control.security = cfg.daemon.security;
@@ -212,6 +244,17 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
           m.set("actiond_events_dropped_total", {}, static_cast<double>(impl->publisher->dropped_queue_full()));
           m.set("actiond_slow_subscriber_stalls_total", {}, static_cast<double>(impl->publisher->slow_subscriber_stalls()));
           m.set("actiond_journal_failures_total", {}, impl->journal ? static_cast<double>(impl->journal->failures()) : 0);
+          m.set("actiond_journal_sink_losses_total", {}, impl->journal ? static_cast<double>(impl->journal->sink_losses()) : 0);
+          for (const auto& sink : impl->sinks) {
+            const SinkStatus st = sink->status();
+            const Labels l = {{"sink", st.name}, {"type", st.type}};
+            m.set("actiond_sink_connected", l, st.connected ? 1 : 0);
+            m.set("actiond_sink_delivered_total", l, static_cast<double>(st.delivered));
+            m.set("actiond_sink_backlog", l, static_cast<double>(st.backlog));
+            m.set("actiond_sink_reconnects_total", l, static_cast<double>(st.reconnects));
+            m.set("actiond_sink_failures_total", l, static_cast<double>(st.failures));
+            m.set("actiond_sink_lost_total", l, static_cast<double>(st.lost));
+          }
           m.set("actiond_reloads_total", {{"result", "applied"}}, static_cast<double>(impl->reloads.load()));
           m.set("actiond_reloads_total", {{"result", "rejected"}}, static_cast<double>(impl->reloads_rejected.load()));
           {
@@ -389,6 +432,15 @@ void Daemon::stop(const std::string& reason) {
   }
   impl_->loop->stop(reason);                  // ends open segments, emits their events
   if (!impl_->publisher->flush(std::chrono::seconds(5))) logger().warn("publisher: not drained after 5 s");
+  // Connected sinks get a moment to deliver the last events; the rest go after the next start.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (const auto& sink : impl_->sinks) {
+    while (std::chrono::steady_clock::now() < until) {
+      const SinkStatus st = sink->status();
+      if (!st.connected || st.backlog == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   logger().info("actiond stopped ({})", reason);
 }
 

@@ -8,6 +8,7 @@
 //
 // Thread-safety: a loaded Config is immutable and may be read from any thread.
 #include "actiond/config/json_reader.hpp"
+#include "actiond/config/sinks.hpp"
 
 #include <filesystem>
 #include <map>
@@ -154,7 +155,8 @@ struct JournalSettings {
   std::filesystem::path dir;     // absolute after loading; default <config dir>/journal
   FsyncPolicy fsync = FsyncPolicy::batch;
   int max_file_mb = 64;
-  int max_files = 16;            // per camera; the oldest are deleted
+  int max_files = 16;            // per camera; the oldest are deleted ...
+  int sink_backlog_max_mb = 4096;  // ... unless a sink has not delivered them, up to this much per camera
   bool operator==(const JournalSettings&) const = default;
 };
 
@@ -178,6 +180,7 @@ struct DaemonConfig {
   SecurityConfig security;
   JournalSettings journal;
   InferenceConfig inference;
+  std::vector<SinkConfig> sinks;
   std::string log_level = "info";
   std::filesystem::path model_dir;               // absolute after loading
   std::map<std::string, ModelEntry> models;      // by name

@@ -6,13 +6,16 @@
 // Thread-safety: none needed; a reader lives on one thread while a file is parsed.
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace actiond::config {
 
@@ -51,6 +54,13 @@ class ObjectReader {
     }
     fail(key, "must be " + choices_text(names) + ", got \"" + got + "\"");
   }
+  // An array of non-empty strings (absent: `fallback`).
+  std::vector<std::string> strings(const std::string& key, const std::vector<std::string>& fallback = {});
+  // An object whose values are all strings (absent: empty).
+  std::map<std::string, std::string> string_map(const std::string& key);
+  // The first line of the file named at `key` (relative to `dir`), trailing spaces and CR removed;
+  // "" when the key is absent. For secrets: the message names the file, never its content.
+  std::string secret_file(const std::string& key, const std::filesystem::path& dir);
   // A ZeroMQ endpoint that must start with tcp:// or ipc://.
   std::string endpoint(const std::string& key, const std::string& fallback);
   // Nested object; absent means an empty object (all defaults).

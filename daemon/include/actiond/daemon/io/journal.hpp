@@ -3,7 +3,9 @@
 // subscriber can replay what it missed and seq continues across daemon restarts.
 //
 // Layout: DIR/<camera>/<first seq, 20 digits>.jsonl; a file is closed and a new one started when it
-// exceeds max_file_bytes; the oldest files beyond max_files are deleted.
+// exceeds max_file_bytes; the oldest files beyond max_files are deleted, except those holding events
+// a sink has not delivered yet (RetentionFloors), which are kept until the camera's files exceed
+// sink_backlog_max_bytes: then they go too, and the loss is counted and logged with its seq range.
 // fsync policy: "always" (after every event), "batch" (after each batch the publisher sends), "none".
 //
 // Thread-safety: append()/sync() belong to one thread (the publisher); failures() may be read from
@@ -18,16 +20,38 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace actiond::daemon {
+
+// What the sinks still need, per camera: the lowest seq some sink has not delivered. Sink threads
+// set their cursors; the journal's writer asks for the floor before it deletes a file.
+// Thread-safety: all methods, any thread.
+class RetentionFloors {
+ public:
+  // A registered sink holds every event of a camera it has no cursor for yet.
+  void register_sink(const std::string& sink);
+  void set(const std::string& sink, const std::string& camera, std::uint64_t next_seq);
+  // The lowest next seq over the registered sinks; nullopt when there are none.
+  std::optional<std::uint64_t> floor(const std::string& camera) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::set<std::string> sinks_;
+  std::map<std::string, std::map<std::string, std::uint64_t>> next_;  // camera -> sink -> next seq
+};
 
 struct JournalConfig {
   std::filesystem::path dir;
   config::FsyncPolicy fsync = config::FsyncPolicy::batch;
   std::uint64_t max_file_bytes = 64ull << 20;
   int max_files = 16;
+  std::uint64_t sink_backlog_max_bytes = 4ull << 30;  // per camera
+  const RetentionFloors* floors = nullptr;            // outlives the Journal; null: no sinks
 };
 
 class Journal {
@@ -43,6 +67,10 @@ class Journal {
   bool append(const std::string& camera, std::uint64_t seq, const std::string& body);
   void sync();  // "batch" policy: fsync files written since the last sync
   std::uint64_t failures() const { return failures_.load(); }  // any thread
+  // Events deleted before every sink had delivered them (the disk bound forced it). Any thread.
+  std::uint64_t sink_losses() const { return sink_losses_.load(); }
+  // The seq of the last event appended for `camera` in this run (nullopt: none yet). Any thread.
+  std::optional<std::uint64_t> head(const std::string& camera) const;
   const JournalConfig& config() const { return cfg_; }
 
   struct Last {
@@ -82,6 +110,9 @@ class Journal {
   JournalConfig cfg_;
   std::map<std::string, File> files_;
   std::atomic<std::uint64_t> failures_{0};  // read by status and metrics on other threads
+  std::atomic<std::uint64_t> sink_losses_{0};
+  mutable std::mutex heads_mu_;
+  std::map<std::string, std::uint64_t> heads_;  // camera -> last appended seq
   bool failing_ = false;  // the last append failed
 };
 

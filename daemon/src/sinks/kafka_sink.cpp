@@ -1,0 +1,134 @@
+// Kafka sink (librdkafka): one topic, key = camera (one partition per camera keeps its order),
+// headers event_id and seq, an idempotent producer (acks=all) that lives as long as the sink: it
+// retries inside librdkafka without duplicates, so the client never produces an event twice: after
+// a timeout it waits for the delivery reports of what it already produced instead.
+#include "sinks/clients.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <map>
+
+namespace actiond::daemon {
+
+namespace {
+
+struct Key {
+  std::string camera;
+  std::uint64_t seq;
+};
+
+class KafkaClient final : public SinkClient {
+ public:
+  explicit KafkaClient(config::SinkConfig cfg) : cfg_(std::move(cfg)) {}
+  ~KafkaClient() override {
+    if (rk_ != nullptr) {
+      rd_kafka_flush(rk_, 2000);
+      rd_kafka_destroy(rk_);
+    }
+  }
+
+  std::string connect() override {
+    if (rk_ == nullptr) {
+      if (std::string err = create(); !err.empty()) return err;
+    }
+    const struct rd_kafka_metadata* md = nullptr;  // is a broker there?
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(cfg_.timeout_s * 1000));
+    if (md != nullptr) rd_kafka_metadata_destroy(md);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return cfg_.brokers + ": " + rd_kafka_err2str(err);
+    return {};
+  }
+
+  void disconnect() override {}  // the producer stays: what it holds in flight is delivered, once
+
+  std::size_t deliver(const std::vector<SinkEvent>& events, std::string& error) override {
+    const std::string& camera = events.front().camera;
+    std::uint64_t& produced = produced_[camera];
+    for (const auto& e : events) {
+      if (e.seq <= produced) continue;  // in flight from an earlier call
+      rd_kafka_headers_t* h = rd_kafka_headers_new(2);
+      rd_kafka_header_add(h, "event_id", -1, e.event_id.data(), static_cast<ssize_t>(e.event_id.size()));
+      const std::string seq = std::to_string(e.seq);
+      rd_kafka_header_add(h, "seq", -1, seq.data(), static_cast<ssize_t>(seq.size()));
+      auto* key = new Key{camera, e.seq};
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          rk_, RD_KAFKA_V_TOPIC(cfg_.topic.c_str()), RD_KAFKA_V_KEY(camera.data(), camera.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(e.body.data()), e.body.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(key), RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        delete key;
+        rd_kafka_headers_destroy(h);
+        error = std::string("produce: ") + rd_kafka_err2str(err);
+        break;
+      }
+      produced = e.seq;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(cfg_.timeout_s * 1000));
+    std::size_t n = 0;
+    for (;;) {
+      while (n < events.size()) {
+        const auto it = reports_.find({camera, events[n].seq});
+        if (it == reports_.end()) break;
+        if (it->second != RD_KAFKA_RESP_ERR_NO_ERROR) {  // failed for good: produce it (and what follows) again
+          error = std::string("delivery: ") + rd_kafka_err2str(it->second);
+          produced = events[n].seq - 1;
+          reports_.erase(it);
+          return n;
+        }
+        reports_.erase(it);
+        ++n;
+      }
+      if (n == events.size() || events[n].seq > produced || std::chrono::steady_clock::now() >= deadline) break;
+      rd_kafka_poll(rk_, 50);
+    }
+    if (n < events.size() && error.empty()) error = "no delivery report within timeout_s";
+    return n;
+  }
+
+  std::string idle() override {
+    rd_kafka_poll(rk_, 0);
+    return {};
+  }
+
+ private:
+  std::string create() {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    std::map<std::string, std::string> props = {{"bootstrap.servers", cfg_.brokers},
+                                                {"enable.idempotence", "true"},
+                                                {"acks", "all"},
+                                                {"message.timeout.ms", "0"},  // retry until delivered
+                                                {"linger.ms", "5"},
+                                                {"client.id", "actiond-" + cfg_.name}};
+    for (const auto& [k, v] : cfg_.properties) props[k] = v;
+    for (const auto& [k, v] : props) {
+      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return "property " + k + ": " + err;
+      }
+    }
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
+      auto* key = static_cast<Key*>(m->_private);
+      static_cast<KafkaClient*>(self)->reports_[{key->camera, key->seq}] = m->err;
+      delete key;
+    });
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (rk_ == nullptr) {  // rd_kafka_new takes the conf only when it succeeds
+      rd_kafka_conf_destroy(conf);
+      return std::string("producer: ") + err;
+    }
+    return {};
+  }
+
+  const config::SinkConfig cfg_;
+  rd_kafka_t* rk_ = nullptr;
+  std::map<std::string, std::uint64_t> produced_;  // camera -> highest seq handed to the producer
+  std::map<std::pair<std::string, std::uint64_t>, rd_kafka_resp_err_t> reports_;
+};
+
+}  // namespace
+
+std::unique_ptr<SinkClient> make_kafka_client(const config::SinkConfig& cfg) { return std::make_unique<KafkaClient>(cfg); }
+
+}  // namespace actiond::daemon
