@@ -61,15 +61,16 @@ class Server:
 class Mosquitto(Server):
     """Password-protected, so a test can let its own subscriber in before the daemon (allow())."""
 
-    def __init__(self, root: str, users: dict) -> None:
+    def __init__(self, root: str, users: dict = None) -> None:
         super().__init__("mosquitto", root)
-        self.users = users
+        self.users = users or {}
         self.pw = os.path.join(self.dir, "passwords")
+        # As root it would switch to the "mosquitto" user, who cannot read our temporary directory.
+        auth = f"allow_anonymous false\npassword_file {self.pw}\n" if users else "allow_anonymous true\n"
         with open(os.path.join(self.dir, "mosquitto.conf"), "w") as f:
-            # As root it would switch to the "mosquitto" user, who cannot read our temporary directory.
-            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous false\npassword_file {self.pw}\n"
-                    f"persistence false\nuser {pwd.getpwuid(os.getuid()).pw_name}\n")
-        self.allow(list(users))
+            f.write(f"listener {self.port} 127.0.0.1\n{auth}persistence false\nuser {pwd.getpwuid(os.getuid()).pw_name}\n")
+        if users:
+            self.allow(list(users))
 
     def allow(self, names: list) -> None:
         """Only these users may connect from now on (the running broker rereads the file on SIGHUP)."""
@@ -217,11 +218,12 @@ class WebhookReceiver:
 class MqttCollector:
     """A paho MQTT subscriber to `topic` that reconnects on its own; keeps (topic, payload, retained)."""
 
-    def __init__(self, port: int, topic: str, user: str, password: str) -> None:
+    def __init__(self, port: int, topic: str, user: str = "", password: str = "") -> None:
         import paho.mqtt.client as mqtt
         self.msgs, self.lock = [], threading.Lock()
         self.c = mqtt.Client(client_id=f"collector-{os.getpid()}", clean_session=True)
-        self.c.username_pw_set(user, password)
+        if user:
+            self.c.username_pw_set(user, password)
         self.c.reconnect_delay_set(min_delay=1, max_delay=1)
         self.connected = threading.Event()
 
@@ -256,3 +258,47 @@ class MqttCollector:
     def close(self) -> None:
         self.c.loop_stop()
         self.c.disconnect()
+
+
+class KafkaMock:
+    """librdkafka's mock cluster (tests/support/kafka_mock.cpp): brokers can go down and up; dump() reads
+    a topic back with a real consumer."""
+
+    def __init__(self, binary: str, root: str) -> None:
+        self.log = open(os.path.join(root, "kafka-mock.log"), "wb")
+        self.proc = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        first = self.proc.stdout.readline().split()
+        if len(first) != 2 or first[0] != "bootstrap":
+            fail(f"kafka mock: unexpected first line {first}")
+        self.bootstrap = first[1]
+
+    def command(self, line: str) -> list:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        out = []
+        while True:
+            ln = self.proc.stdout.readline()
+            if not ln:
+                fail(f"kafka mock: exited during {line!r}")
+            ln = ln.rstrip("\n")
+            if ln in ("ok", "end"):
+                return out
+            if ln.startswith("error"):
+                fail(f"kafka mock: {ln}")
+            out.append(ln)
+
+    def create(self, topic: str, partitions: int) -> None:
+        self.command(f"create {topic} {partitions}")
+
+    def down(self) -> None:
+        self.command("down")
+
+    def up(self) -> None:
+        self.command("up")
+
+    def dump(self, topic: str) -> list:
+        return [json.loads(x) for x in self.command(f"dump {topic}")]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)

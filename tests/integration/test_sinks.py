@@ -1,15 +1,16 @@
 #!/usr/bin/python3
 """Event sinks against real brokers on loopback: mosquitto (MQTT, with Home Assistant discovery),
-nats-server -js (JetStream), redis-server (Streams) and an HTTP receiver (webhook, HMAC-signed).
+nats-server -js (JetStream), redis-server (Streams), librdkafka's mock cluster (Kafka) and an HTTP
+receiver (webhook, HMAC-signed).
 
 Two cameras make segments all the time. Then every broker is killed (-9; the webhook answers 503)
 for OUTAGE_S seconds, then started again; later they go down again, the daemon is stopped in the
 middle of the backlog and started again after the brokers are back. At the end, per camera and per
-sink, what the broker holds is checked against the journal: JetStream and Redis hold every event
-exactly once in seq order; MQTT and the webhook got every event at least once with no gap, in seq
+sink, what the broker holds is checked against the journal: JetStream, Redis and Kafka hold every
+event exactly once in seq order; MQTT and the webhook got every event at least once with no gap, in seq
 order; the analysis rate did not drop while the brokers were down; the status and metrics say so.
 
-Usage (from ctest): test_sinks.py --actiond BIN --actionctl BIN --models DIR [--outage-s 20]
+Usage (from ctest): test_sinks.py --actiond BIN --actionctl BIN --models DIR --kafka-mock BIN [--outage-s 20]
 """
 import argparse
 import glob
@@ -21,7 +22,7 @@ import tempfile
 import time
 import urllib.request
 
-from sinklib import MqttCollector, Mosquitto, Nats, Redis, WebhookReceiver
+from sinklib import KafkaMock, MqttCollector, Mosquitto, Nats, Redis, WebhookReceiver
 from testlib import Subscriber, fail, free_port
 
 CAMERAS = ["door", "yard"]
@@ -93,6 +94,7 @@ def main() -> None:
     ap.add_argument("--actiond", required=True)
     ap.add_argument("--actionctl", required=True)
     ap.add_argument("--models", required=True)
+    ap.add_argument("--kafka-mock", required=True)
     ap.add_argument("--outage-s", type=float, default=20.0)
     args = ap.parse_args()
 
@@ -102,6 +104,8 @@ def main() -> None:
         for s in (mosq, redis, nats):
             s.start()
         hook = WebhookReceiver("hook-secret")
+        kafka = KafkaMock(args.kafka_mock, root)
+        kafka.create("actiond-events", 2)
         with open(os.path.join(root, "hook.secret"), "w") as f:
             f.write("hook-secret\n")
         with open(os.path.join(root, "mqtt.password"), "w") as f:
@@ -118,6 +122,7 @@ def main() -> None:
                    dict(fast, name="js", type="nats", url=f"nats://127.0.0.1:{nats.port}", stream="ACTIOND",
                         create_stream=True),
                    dict(fast, name="rs", type="redis", port=redis.port, maxlen=100000),
+                   dict(fast, name="kf", type="kafka", brokers=kafka.bootstrap, topic="actiond-events"),
                    dict(fast, name="hook", type="webhook", url=f"http://127.0.0.1:{hook.port}/events",
                         secret_file="hook.secret", filter={"types": ["segment.start", "segment.end"]}),
                ]}
@@ -146,6 +151,7 @@ def main() -> None:
             for s in (mosq, redis, nats):
                 s.kill()
             hook.down = True
+            kafka.down()
             a0, t0 = analysed(mport), time.time()
             time.sleep(args.outage_s)
             rate_during = (analysed(mport) - a0) / (time.time() - t0)
@@ -168,12 +174,14 @@ def main() -> None:
             collector.wait_subscribed()
             mosq.allow(["collector", "actiond"])
             hook.down = False
+            kafka.up()
             wait_caught_up(mport, sinks, 60)
 
             # Outage 2 with a daemon restart in the middle of the backlog.
             for s in (mosq, redis, nats):
                 s.kill()
             hook.down = True
+            kafka.down()
             time.sleep(5)
             daemon.send_signal(signal.SIGTERM)
             if daemon.wait(timeout=60) != 0:
@@ -189,6 +197,7 @@ def main() -> None:
             collector.wait_subscribed()
             mosq.allow(["collector", "actiond"])
             hook.down = False
+            kafka.up()
             daemon = subprocess.Popen(cmd)
             time.sleep(3)
             wait_caught_up(mport, sinks, 60)
@@ -199,6 +208,7 @@ def main() -> None:
         time.sleep(1)
 
         # What each broker holds, against the journal.
+        kafka_msgs = sorted(kafka.dump("actiond-events"), key=lambda m: (m["partition"], m["offset"]))
         for cam in CAMERAS:
             events = journal(root, cam)
             want = [e["seq"] for e in events]
@@ -216,6 +226,14 @@ def main() -> None:
             for subj, hdrs, d in js:
                 if subj != f"actiond.{cam}.{d['type']}" or f"Nats-Msg-Id: {d['event_id']}" not in hdrs:
                     fail(f"nats/{cam}: message {d['seq']} on {subj} with headers {hdrs!r}")
+            kf = [m for m in kafka_msgs if m["key"] == cam]
+            if len({m["partition"] for m in kf}) > 1:
+                fail(f"kafka/{cam}: spread over partitions {sorted({m['partition'] for m in kf})}")
+            check_exactly_once("kafka", cam, [json.loads(m["value"])["seq"] for m in kf], want)
+            for m in kf:
+                e = json.loads(m["value"])
+                if e != by_seq[e["seq"]] or m["headers"].get("event_id") != e["event_id"] or m["headers"].get("seq") != str(e["seq"]):
+                    fail(f"kafka/{cam}: message {e['seq']} differs from the journal: {m['headers']}")
             mq = [json.loads(p) for t, p, _r in collector.messages()
                   if t.startswith(f"actiond/{cam}/") and not t.endswith("/state")]
             check_at_least_once("mqtt", cam, [e["seq"] for e in mq], want)
@@ -234,10 +252,11 @@ def main() -> None:
                 fail(f"mqtt state of {cam}: {state}, expected action {expect}")
         collector.close()
         hook.close()
+        kafka.close()
         for s in (mosq, redis, nats):
             s.kill()
         print(f"sinks: {sum(len(journal(root, c)) for c in CAMERAS)} events through two outages of "
-              f"{args.outage_s:.0f} s and a restart: exactly once in Redis and JetStream, at least once in order "
+              f"{args.outage_s:.0f} s and a restart: exactly once in Redis, JetStream and Kafka, at least once in order "
               f"over MQTT and the webhook")
 
 

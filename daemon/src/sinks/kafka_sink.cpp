@@ -4,6 +4,8 @@
 // a timeout it waits for the delivery reports of what it already produced instead.
 #include "sinks/clients.hpp"
 
+#include "actiond/config/log.hpp"
+
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -108,6 +110,10 @@ class KafkaClient final : public SinkClient {
       }
     }
     rd_kafka_conf_set_opaque(conf, this);
+    // librdkafka's own log (broker connects and disconnects) at debug level: the sink reports failures.
+    rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t*, int, const char* fac, const char* buf) {
+      config::module_log("sinks").debug("kafka {}: {}", fac, buf);
+    });
     rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* self) {
       auto* key = static_cast<Key*>(m->_private);
       static_cast<KafkaClient*>(self)->reports_[{key->camera, key->seq}] = m->err;
