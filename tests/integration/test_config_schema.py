@@ -47,6 +47,13 @@ BAD_DAEMONS = [
     {"journal": {"fsync": "sometimes"}},
     {"metrics": {"listen": "7702"}},
     {"security": {"allowed_clients_file": "clients.txt"}},
+    {"sinks": [{"name": "a", "type": "amqp"}]},
+    {"sinks": [{"name": "a", "type": "redis", "url": "redis://x"}]},
+    {"sinks": [{"name": "a", "type": "webhook"}]},
+    {"sinks": [{"name": "a", "type": "kafka"}]},
+    {"sinks": [{"name": "a", "type": "redis", "format": "frigate"}]},
+    {"sinks": [{"name": "a", "type": "mqtt", "filter": {"types": ["segment.begin"]}}]},
+    {"journal": {"sink_backlog_max_mb": 0}},
 ]
 
 
@@ -59,7 +66,7 @@ def main() -> None:
     schema_dir = os.path.join(args.source, "config", "schema")
     daemon_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "actiond.schema.json"))))
     camera_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "camera.schema.json"))))
-    shipped = [os.path.join(args.source, "config", "examples", name) for name in ("demo", "people")]
+    shipped = [os.path.join(args.source, "config", "examples", name) for name in ("demo", "people", "workout", "mqtt")]
     shipped.append(os.path.join(args.source, "config", "service"))
     def check_schema_ref(path: str, doc: dict, schema_name: str) -> None:
         """Shipped files name their schema for editors: relative to the file in the source tree, the
