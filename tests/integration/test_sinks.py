@@ -136,6 +136,22 @@ def main() -> None:
                            "fps": 5, "tracker": {"min_duration_s": 0.4, "update_interval_s": 0.4},
                            "models": {"backbone": "bb", "segmenter": "seg"}}, f)
         collector = MqttCollector(mosq.port, "actiond/#", "collector", users["collector"])
+
+        def all_down() -> None:
+            for server in (mosq, redis, nats):
+                server.kill()
+            hook.down = True
+            kafka.down()
+
+        def all_back() -> None:
+            mosq.allow(["collector"])  # our subscriber first, then the daemon
+            for server in (mosq, redis, nats):
+                server.start()
+            collector.wait_subscribed()
+            mosq.allow(["collector", "actiond"])
+            hook.down = False
+            kafka.up()
+
         cmd = [args.actiond, "--config", root, "--model-dir", args.models, "--log-level", "warn"]
         sub = Subscriber(endpoint)
         daemon = subprocess.Popen(cmd)
@@ -148,10 +164,7 @@ def main() -> None:
             rate_before = (analysed(mport) - rate_before) / (time.time() - t0)
 
             # Outage 1: every broker down while the cameras go on.
-            for s in (mosq, redis, nats):
-                s.kill()
-            hook.down = True
-            kafka.down()
+            all_down()
             a0, t0 = analysed(mport), time.time()
             time.sleep(args.outage_s)
             rate_during = (analysed(mport) - a0) / (time.time() - t0)
@@ -168,20 +181,11 @@ def main() -> None:
             st = {s["name"]: s for s in status["sinks"]}
             if set(st) != set(sinks) or not all(st[s]["last_error"] and st[s]["failures"] > 0 for s in sinks):
                 fail(f"actionctl status during the outage: {status['sinks']}")
-            mosq.allow(["collector"])  # our subscriber first, then the daemon
-            for s in (mosq, redis, nats):
-                s.start()
-            collector.wait_subscribed()
-            mosq.allow(["collector", "actiond"])
-            hook.down = False
-            kafka.up()
+            all_back()
             wait_caught_up(mport, sinks, 60)
 
             # Outage 2 with a daemon restart in the middle of the backlog.
-            for s in (mosq, redis, nats):
-                s.kill()
-            hook.down = True
-            kafka.down()
+            all_down()
             time.sleep(5)
             daemon.send_signal(signal.SIGTERM)
             if daemon.wait(timeout=60) != 0:
@@ -191,13 +195,7 @@ def main() -> None:
             heads = {c: journal(root, c)[-1]["seq"] for c in CAMERAS}
             if not all(cursors[s][c] <= heads[c] for s in sinks for c in CAMERAS):
                 fail(f"outage 2: the sinks were not behind at the restart: cursors {cursors}, heads {heads}")
-            mosq.allow(["collector"])
-            for s in (mosq, redis, nats):
-                s.start()
-            collector.wait_subscribed()
-            mosq.allow(["collector", "actiond"])
-            hook.down = False
-            kafka.up()
+            all_back()
             daemon = subprocess.Popen(cmd)
             time.sleep(3)
             wait_caught_up(mport, sinks, 60)

@@ -1,5 +1,6 @@
 #include "actiond/config/config.hpp"
 
+#include "config_errors.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -18,15 +19,9 @@ std::string camera(const std::string& fields, bool with_models = true) {
 }
 
 std::string load_error(const std::string& daemon, const std::vector<std::pair<std::string, std::string>>& cameras) {
-  TempDir dir;
-  dir.write("actiond.json", daemon);
-  for (const auto& [name, content] : cameras) dir.write("cameras/" + name, content);
-  try {
-    load_config(dir.path());
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  std::map<std::string, std::string> files = {{"actiond.json", daemon}};
+  for (const auto& [name, content] : cameras) files["cameras/" + name] = content;
+  return actiond::test::config_load_error(files);
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #include "actiond/config/config.hpp"
 
+#include "config_errors.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
 
-using actiond::config::ConfigError;
 using actiond::config::load_config;
 using actiond::config::SinkFormat;
 using actiond::config::SinkType;
@@ -15,16 +15,8 @@ namespace {
 std::string with_sinks(const std::string& sinks) { return R"({"sinks": )" + sinks + "}"; }
 
 std::string load_error(const std::string& daemon) {
-  TempDir dir;
-  dir.write("actiond.json", daemon);
-  dir.write("hook.secret", "s3cret\n");
-  dir.write("empty.secret", "\n");
-  try {
-    load_config(dir.path());
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return actiond::test::config_load_error(
+      {{"actiond.json", daemon}, {"hook.secret", "s3cret\n"}, {"empty.secret", "\n"}});
 }
 
 }  // namespace
