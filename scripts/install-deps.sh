@@ -17,7 +17,7 @@ PACKAGES=(
   libsystemd-dev systemd libcpp-httplib-dev
   vlc-bin vlc-plugin-base opencv-doc
   python3-zmq python3-numpy python3-gi python3-jsonschema python3-prometheus-client
-  libmosquitto-dev libhiredis-dev libnats-dev librdkafka-dev libssl-dev
+  libmosquitto-dev libhiredis-dev libnats-dev librdkafka-dev libssl-dev openssl
   mosquitto mosquitto-clients redis-server redis-tools nats-server python3-paho-mqtt
 )
 
