@@ -96,6 +96,7 @@ class MqttClient final : public SinkClient {
     // Each event's message, and when it changes the camera's state, the retained state after it.
     std::vector<Message> msgs;
     std::vector<std::size_t> last_of;  // index in msgs of each event's last message
+    const CameraState saved = states_[events.front().camera];
     for (const auto& e : events) {
       msgs.push_back({mqtt_topic(cfg_, e.camera, e.type), e.body, false});
       if (auto state = states_[e.camera].apply(e.event)) {
@@ -106,7 +107,11 @@ class MqttClient final : public SinkClient {
     const std::size_t sent = publish(msgs, error);
     std::size_t n = 0;
     while (n < events.size() && last_of[n] < sent) ++n;
-    if (n < events.size()) states_.erase(events.front().camera);  // rebuilt from the redelivered events
+    if (n < events.size()) {  // the state as after the acknowledged events; the rest come again
+      CameraState& st = states_[events.front().camera];
+      st = saved;
+      for (std::size_t i = 0; i < n; ++i) st.apply(events[i].event);
+    }
     return n;
   }
 

@@ -103,12 +103,21 @@ class RedisClient final : public SinkClient {
       return false;
     }
     seq = 0;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements == 2) {
+    auto text = [](const redisReply* e) {
+      return e != nullptr && (e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_STATUS) ? std::string(e->str, e->len)
+                                                                                            : std::string();
+    };
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+        r->element[0]->elements == 2 && r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
       const redisReply* fields = r->element[0]->element[1];
       for (std::size_t i = 0; i + 1 < fields->elements; i += 2) {
-        if (std::string(fields->element[i]->str, fields->element[i]->len) == "seq") {
-          seq = std::stoull(std::string(fields->element[i + 1]->str, fields->element[i + 1]->len));
+        if (text(fields->element[i]) != "seq") continue;
+        const std::string v = text(fields->element[i + 1]);
+        if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) {
+          error = key + ": the newest entry's seq is \"" + v + "\", not a number: is another writer using this stream?";
+          return false;
         }
+        seq = std::stoull(v);
       }
     }
     return true;

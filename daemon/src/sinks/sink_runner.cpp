@@ -141,8 +141,10 @@ bool SinkRunner::pump(Camera& cam) {
       p.event.seq = e.seq;
       p.event.event = json::parse(e.line, nullptr, false);
       if (p.event.event.is_object()) {
-        p.event.type = p.event.event.value("type", "");
-        p.event.event_id = p.event.event.value("event_id", "");
+        const auto type = p.event.event.find("type");
+        const auto id = p.event.event.find("event_id");
+        p.event.type = type != p.event.event.end() && type->is_string() ? type->get<std::string>() : "";
+        p.event.event_id = id != p.event.event.end() && id->is_string() ? id->get<std::string>() : "";
         if (sink_accepts(cfg_.filter, p.event.event)) {
           if (auto body = sink_payload(cfg_.format, p.event.event, e.line)) {
             p.event.body = std::move(*body);
@@ -214,6 +216,20 @@ void SinkRunner::sleep_backoff() {
 }
 
 void SinkRunner::run() {
+  // A client that throws (a broker's reply it cannot read, an allocation failure) fails like any
+  // delivery: the sink reconnects with backoff; the daemon goes on.
+  for (;;) {
+    try {
+      loop();
+      return;
+    } catch (const std::exception& e) {
+      fail(std::string("error: ") + e.what());
+    }
+    sleep_backoff();
+  }
+}
+
+void SinkRunner::loop() {
   bool ever_connected = false;
   auto last_scan = std::chrono::steady_clock::now() - std::chrono::hours(1);
   for (;;) {

@@ -63,6 +63,7 @@ class SinkRunner {
  private:
   struct Camera;
   void run();
+  void loop();
   bool pump(Camera& cam);  // true when it moved the cursor
   void save_cursor(Camera& cam, std::uint64_t next);
   void fail(const std::string& what);
