@@ -52,20 +52,16 @@ void read_host_port(ObjectReader& s, SinkConfig& c, int default_port) {
   c.port = s.integer_in("port", default_port, 1, 65535);
 }
 
-void read_mqtt(ObjectReader& s, SinkConfig& c, const fs::path& dir) {
-  read_host_port(s, c, 1883);
-  c.client_id = s.string("client_id", "actiond-" + c.name);
-  c.keepalive_s = s.integer_in("keepalive_s", c.keepalive_s, 5, 3600);
-  c.username = s.string("username", "");
-  c.password = s.secret_file("password_file", dir);
-  if (!c.password.empty() && c.username.empty()) s.fail("password_file", "needs \"username\" as well");
+// "tls": {ca_file, cert_file, key_file, insecure}; files must exist. MQTT needs the CA (a webhook
+// falls back to the system's).
+void read_tls(ObjectReader& s, SinkConfig& c, const fs::path& dir, bool ca_required) {
   ObjectReader t = s.object("tls");
   c.tls.enabled = s.has("tls");
   c.tls.ca_file = resolve(t.string("ca_file", ""), dir);
   c.tls.cert_file = resolve(t.string("cert_file", ""), dir);
   c.tls.key_file = resolve(t.string("key_file", ""), dir);
   c.tls.insecure = t.boolean("insecure", false);
-  if (c.tls.enabled && c.tls.ca_file.empty()) t.fail("ca_file", "is required with \"tls\"");
+  if (ca_required && c.tls.enabled && c.tls.ca_file.empty()) t.fail("ca_file", "is required with \"tls\"");
   if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
     t.fail(c.tls.cert_file.empty() ? "cert_file" : "key_file", "\"cert_file\" and \"key_file\" go together");
   }
@@ -73,6 +69,16 @@ void read_mqtt(ObjectReader& s, SinkConfig& c, const fs::path& dir) {
     if (!p.empty() && !fs::is_regular_file(p)) t.fail(key, "no such file \"" + p.string() + "\"");
   }
   t.finish();
+}
+
+void read_mqtt(ObjectReader& s, SinkConfig& c, const fs::path& dir) {
+  read_host_port(s, c, 1883);
+  c.client_id = s.string("client_id", "actiond-" + c.name);
+  c.keepalive_s = s.integer_in("keepalive_s", c.keepalive_s, 5, 3600);
+  c.username = s.string("username", "");
+  c.password = s.secret_file("password_file", dir);
+  if (!c.password.empty() && c.username.empty()) s.fail("password_file", "needs \"username\" as well");
+  read_tls(s, c, dir, true);
   ObjectReader d = s.object("discovery");
   c.discovery = d.boolean("enabled", s.has("discovery"));
   c.discovery_prefix = d.string("prefix", c.discovery_prefix);
@@ -109,6 +115,8 @@ void read_webhook(ObjectReader& s, SinkConfig& c, const fs::path& dir) {
   if (!std::regex_match(c.url, url_re)) s.fail("url", "must be an http:// or https:// URL, got \"" + c.url + "\"");
   c.secret = s.secret_file("secret_file", dir);
   c.headers = s.string_map("headers");
+  read_tls(s, c, dir, false);
+  if (c.tls.enabled && c.url.rfind("https://", 0) != 0) s.fail("tls", "is for https:// URLs");
 }
 
 }  // namespace

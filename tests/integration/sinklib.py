@@ -182,7 +182,8 @@ class NatsConn:
 class WebhookReceiver:
     """An HTTP server recording every POST whose signature checks out; `down` makes it answer 503."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, tls: tuple = None) -> None:
+        """tls: (certfile, keyfile) to serve HTTPS."""
         self.secret = secret.encode()
         self.bodies, self.bad = [], []
         self.down = False
@@ -208,6 +209,11 @@ class WebhookReceiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -25,8 +25,12 @@ class WebhookClient final : public SinkClient {
   }
 
   std::string connect() override {
-    client_ = std::make_unique<httplib::Client>(origin_);
-    if (!client_->is_valid()) return cfg_.url + ": cannot make a client (https needs OpenSSL support)";
+    client_ = cfg_.tls.cert_file.empty()
+                  ? std::make_unique<httplib::Client>(origin_)
+                  : std::make_unique<httplib::Client>(origin_, cfg_.tls.cert_file.string(), cfg_.tls.key_file.string());
+    if (!client_->is_valid()) return cfg_.url + ": cannot make a client (bad client certificate or key?)";
+    if (!cfg_.tls.ca_file.empty()) client_->set_ca_cert_path(cfg_.tls.ca_file.string());
+    if (cfg_.tls.insecure) client_->enable_server_certificate_verification(false);
     const auto t = std::chrono::milliseconds(static_cast<long>(cfg_.timeout_s * 1000));
     client_->set_connection_timeout(t);
     client_->set_read_timeout(t);

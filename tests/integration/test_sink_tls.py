@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""The MQTT sink over TLS to a real mosquitto with a certificate made for the test: events arrive when
-the sink trusts the broker's CA; with another CA the sink does not connect, says why in its status,
-delivers nothing, and loses nothing (after a restart with the right CA, every event arrives).
+"""Sinks over TLS with certificates made for the test: MQTT to a real mosquitto and a webhook to an HTTPS
+receiver. Events arrive when the sinks trust the servers' CA; with another CA they do not connect, say
+why in their status, deliver nothing and lose nothing (after a restart with the right CA, every event
+arrives).
 
-Usage (from ctest): test_mqtt_tls.py --actiond BIN --actionctl BIN --models DIR
+Usage (from ctest): test_sink_tls.py --actiond BIN --actionctl BIN --models DIR
 """
 import argparse
 import json
@@ -13,7 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from sinklib import MqttCollector, Mosquitto, wait_port
+from sinklib import MqttCollector, Mosquitto, WebhookReceiver, wait_port
 from testlib import fail, free_port
 
 
@@ -56,6 +57,9 @@ def main() -> None:
         broker.start()
         wait_port(plain)
         collector = MqttCollector(plain, "actiond/#")
+        hook = WebhookReceiver("s", tls=(f"{certs}/server.crt", f"{certs}/server.key"))
+        with open(os.path.join(root, "hook.secret"), "w") as f:
+            f.write("s\n")
 
         control = f"tcp://127.0.0.1:{free_port()}"
 
@@ -64,7 +68,10 @@ def main() -> None:
                    "metrics": {"enabled": False},
                    "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}},
                    "sinks": [{"name": "tls", "type": "mqtt", "port": broker.port, "backoff_min_s": 0.5,
-                              "backoff_max_s": 1, "timeout_s": 3, "tls": {"ca_file": f"certs/{ca}.crt"}}]}
+                              "backoff_max_s": 1, "timeout_s": 3, "tls": {"ca_file": f"certs/{ca}.crt"}},
+                             {"name": "https", "type": "webhook", "url": f"https://127.0.0.1:{hook.port}/events",
+                              "secret_file": "hook.secret", "backoff_min_s": 0.5, "backoff_max_s": 1, "timeout_s": 3,
+                              "tls": {"ca_file": f"certs/{ca}.crt"}}]}
             with open(os.path.join(root, "actiond.json"), "w") as f:
                 json.dump(cfg, f)
             daemon = subprocess.Popen([args.actiond, "--config", root, "--model-dir", args.models, "--log-level", "error"])
@@ -74,27 +81,34 @@ def main() -> None:
             daemon.send_signal(signal.SIGTERM)
             if daemon.wait(timeout=60) != 0:
                 fail("actiond did not stop cleanly")
-            return status.get("status", status)["sinks"][0]
+            return status.get("status", status)["sinks"]
 
         os.makedirs(os.path.join(root, "cameras"))
         with open(os.path.join(root, "cameras", "door.json"), "w") as f:
             json.dump({"id": "door", "uri": "test://pattern?cycle=red,black&period=1&width=160&height=120&fps=25",
                        "fps": 5, "tracker": {"min_duration_s": 0.4}, "models": {"backbone": "bb", "segmenter": "seg"}}, f)
         wrong = run("other-ca", 6)
-        if wrong["connected"] or wrong["delivered"] != 0 or not wrong["last_error"] or wrong["backlog"] == 0:
-            fail(f"with another CA: {wrong}")
-        if collector.messages():
-            fail("events arrived over a connection the sink should not have trusted")
+        for st in wrong:
+            if st["delivered"] != 0 or not st["last_error"] or st["backlog"] == 0:
+                fail(f"with another CA: {st}")
+        if collector.messages() or hook.bodies:
+            fail("events arrived over a connection the sinks should not have trusted")
         right = run("ca", 8)
-        if not right["connected"] or right["delivered"] == 0:
-            fail(f"with the broker's CA: {right}")
+        for st in right:
+            if st["delivered"] == 0:
+                fail(f"with the servers' CA: {st}")
         time.sleep(1)
         seqs = [json.loads(p)["seq"] for t, p, _r in collector.messages() if t.startswith("actiond/door/") and not t.endswith("/state")]
         if sorted(set(seqs)) != list(range(1, max(seqs) + 1)):
-            fail(f"events over TLS: seqs {seqs[:20]}... not every one from 1")
+            fail(f"MQTT over TLS: seqs {seqs[:20]}... not every one from 1")
+        hooked = [e["seq"] for e in hook.bodies]
+        if sorted(set(hooked)) != list(range(1, max(hooked) + 1)) or hook.bad:
+            fail(f"webhook over HTTPS: seqs {hooked[:20]}..., {len(hook.bad)} bad signatures")
         collector.close()
+        hook.close()
         broker.kill()
-        print(f"mqtt tls: refused with another CA ({wrong['last_error']}); {len(set(seqs))} events over TLS, none lost")
+        print(f"sinks over TLS: refused with another CA ({wrong[0]['last_error']}; {wrong[1]['last_error']}); "
+              f"{len(set(seqs))} events over MQTT/TLS and {len(set(hooked))} over HTTPS, none lost")
 
 
 if __name__ == "__main__":
