@@ -183,6 +183,14 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     m.finish();
   }
   {
+    ObjectReader a = root.object("api");
+    d.api.enabled = a.boolean("enabled", d.api.enabled);
+    d.api.web = a.boolean("web", d.api.web);
+    d.api.token = a.secret_file("token_file", config_dir);
+    d.api.max_streams = a.integer_in("max_streams", d.api.max_streams, 1, 64);
+    a.finish();
+  }
+  {
     ObjectReader rl = root.object("reload");
     d.reload_watch = rl.boolean("watch", d.reload_watch);
     d.reload_debounce_ms = rl.integer_in("debounce_ms", d.reload_debounce_ms, 0, 60000);

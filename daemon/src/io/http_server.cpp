@@ -14,9 +14,10 @@ spdlog::logger& logger() { return config::module_log("http"); }
 }  // namespace
 
 HttpServer::HttpServer(const std::string& host, int port, std::function<HttpReply()> metrics,
-                       std::function<HttpReply()> health)
+                       std::function<HttpReply()> health, const std::function<void(httplib::Server&)>& routes,
+                       int threads)
     : server_(std::make_unique<httplib::Server>()) {
-  server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   auto serve = [](std::function<HttpReply()> fn) {
     return [fn = std::move(fn)](const httplib::Request&, httplib::Response& res) {
       const HttpReply r = fn();
@@ -26,6 +27,7 @@ HttpServer::HttpServer(const std::string& host, int port, std::function<HttpRepl
   };
   server_->Get("/metrics", serve(std::move(metrics)));
   server_->Get("/healthz", serve(std::move(health)));
+  if (routes) routes(*server_);
   port_ = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (port_ <= 0) throw std::runtime_error("metrics endpoint " + host + ":" + std::to_string(port) + ": cannot bind");
   thread_ = std::thread([this] {

@@ -1,5 +1,6 @@
 #pragma once
-// Private: the daemon's small HTTP server (cpp-httplib) for GET /metrics and GET /healthz.
+// Private: the daemon's HTTP server (cpp-httplib): GET /metrics and GET /healthz, and whatever
+// `routes` installs (the API and the web timeline) on `threads` worker threads.
 // The constructor binds (throws std::runtime_error naming HOST:PORT on failure) and serves on its
 // own thread until destruction.
 //
@@ -24,7 +25,8 @@ struct HttpReply {
 
 class HttpServer {
  public:
-  HttpServer(const std::string& host, int port, std::function<HttpReply()> metrics, std::function<HttpReply()> health);
+  HttpServer(const std::string& host, int port, std::function<HttpReply()> metrics, std::function<HttpReply()> health,
+             const std::function<void(httplib::Server&)>& routes = {}, int threads = 2);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -259,4 +259,10 @@ std::vector<std::string> Journal::cameras(const fs::path& dir) {
   return out;
 }
 
+std::optional<std::uint64_t> Journal::first_seq(const fs::path& dir, const std::string& camera) {
+  const auto files = detail::journal_files(dir, camera);
+  if (files.empty()) return std::nullopt;
+  return detail::first_seq_of(files.front());
+}
+
 }  // namespace actiond::daemon

@@ -3,6 +3,8 @@
 #include "actiond/config/log.hpp"
 #include "actiond/config/version.hpp"
 
+#include "actiond/daemon/api/api.hpp"
+#include "actiond/daemon/api/event_index.hpp"
 #include "actiond/daemon/io/control_server.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
 #include "actiond/daemon/io/journal.hpp"
@@ -90,7 +92,13 @@ struct Daemon::Impl {
   std::unique_ptr<ControlServer> control;
   std::unique_ptr<detail::CameraDirWatcher> watcher;
   Metrics metrics;                            // outlives the loop and the HTTP server
+  std::unique_ptr<EventIndex> index;          // the API's index of the journal; outlives the API
+  std::unique_ptr<Api> api;                   // outlives the HTTP server, whose handlers use it
   std::unique_ptr<detail::HttpServer> http;
+  ~Impl() {
+    if (api) api->stop();  // live streams end, so the server's workers can be joined
+    http.reset();
+  }
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::map<std::string, InputSpec> inputs;               // camera id -> model input
   std::map<std::string, std::string> model_failures;     // camera id -> why its models did not load
@@ -176,6 +184,9 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     jc.sink_backlog_max_bytes = static_cast<std::uint64_t>(cfg.daemon.journal.sink_backlog_max_mb) << 20;
     jc.floors = cfg.daemon.sinks.empty() ? nullptr : &impl_->floors;
     impl_->journal = std::make_unique<Journal>(jc);
+    if (cfg.daemon.metrics_enabled && cfg.daemon.api.enabled) {
+      impl_->index = std::make_unique<EventIndex>(EventIndex::Options{jc.dir, jc.dir / ".index.sqlite3"});
+    }
   }
   for (const auto& cam : cfg.cameras) {
     const auto seg = set.segmenters.find(cam.models.segmenter);
@@ -235,6 +246,16 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   }
   impl_->control = std::make_unique<ControlServer>(cfg.daemon.control_endpoint, std::move(control));
   if (cfg.daemon.metrics_enabled) {
+    if (cfg.daemon.api.enabled) {
+      ApiOptions ao;
+      ao.index = impl_->index.get();
+      ao.cameras = [impl] { return impl->loop->snapshot(); };
+      ao.token = cfg.daemon.api.token;
+      ao.max_streams = cfg.daemon.api.max_streams;
+      ao.web = cfg.daemon.api.web;
+      impl_->api = std::make_unique<Api>(std::move(ao));
+    }
+    Api* api = impl_->api.get();
     impl_->http = std::make_unique<detail::HttpServer>(
         cfg.daemon.metrics_host, cfg.daemon.metrics_port,
         [impl] {
@@ -273,7 +294,11 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
         [this] {
           const Health h = health();
           return detail::HttpReply{h.healthy ? 200 : 503, h.detail.dump(2) + "\n", "application/json"};
-        });
+        },
+        [api](httplib::Server& server) {
+          if (api != nullptr) api->install(server);
+        },
+        api != nullptr ? api->threads() : 2);
   }
 }
 

@@ -168,6 +168,15 @@ struct SecurityConfig {
   bool operator==(const SecurityConfig&) const = default;
 };
 
+// The HTTP API and web timeline, on the metrics listener (see actiond/daemon/api/api.hpp).
+struct ApiSettings {
+  bool enabled = true;
+  bool web = true;              // the timeline page at /
+  std::string token;            // from token_file; empty = no authentication; never logged
+  int max_streams = 8;          // concurrent live event streams
+  bool operator==(const ApiSettings&) const = default;
+};
+
 struct DaemonConfig {
   PublishConfig publish;
   std::string control_endpoint = "tcp://127.0.0.1:7701";  // ROUTER socket for actionctl
@@ -175,6 +184,7 @@ struct DaemonConfig {
   bool metrics_enabled = true;                  // HTTP GET /metrics (Prometheus) and /healthz
   std::string metrics_host = "127.0.0.1";
   int metrics_port = 7702;                      // 0 = any free port
+  ApiSettings api;                              // served on the metrics listener
   bool reload_watch = true;      // reload when files in cameras/ change (inotify)
   int reload_debounce_ms = 500;  // ... once they have been quiet this long
   SecurityConfig security;

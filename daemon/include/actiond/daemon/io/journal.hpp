@@ -94,6 +94,8 @@ class Journal {
                                        std::size_t max);
   // Cameras that have a journal.
   static std::vector<std::string> cameras(const std::filesystem::path& dir);
+  // The first seq of the camera's oldest journal file (nullopt: no file): older events are gone.
+  static std::optional<std::uint64_t> first_seq(const std::filesystem::path& dir, const std::string& camera);
 
  private:
   struct File {

@@ -1,0 +1,210 @@
+#include "actiond/daemon/api/api.hpp"
+
+#include "actiond/config/log.hpp"
+#include "api/query_params.hpp"
+#include "api/web_assets.hpp"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
+
+namespace actiond::daemon {
+
+using detail::QueryParams;
+using nlohmann::json;
+
+namespace {
+
+spdlog::logger& logger() { return config::module_log("api"); }
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void error(httplib::Response& res, int status, const std::string& message) { reply(res, status, {{"error", message}}); }
+
+bool same(const std::string& a, const std::string& b) {  // constant time in the secret's length
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+json parse_body(const IndexedEvent& e) { return json::parse(e.body, nullptr, false); }
+
+// A segment as its latest event has it, with where it stands.
+json segment_summary(const json& latest) {
+  json s = latest.value("segment", json::object());
+  s["camera"] = latest.value("camera", "");
+  s["open"] = latest.value("type", "") != "segment.end";
+  s["last_seq"] = latest.value("seq", 0);
+  return s;
+}
+
+}  // namespace
+
+void Api::install(httplib::Server& server) {
+  // Authentication and the error shape of every /api/ path.
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (opt_.token.empty() || req.path == "/metrics" || req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+    std::string given = req.get_param_value("token");
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
+    if (same(given, opt_.token)) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("WWW-Authenticate", "Bearer");
+    error(res, 401, given.empty() ? "a bearer token is required" : "wrong token");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  server.Get("/api/cameras", [this](const httplib::Request& req, httplib::Response& res) {
+    QueryParams p(req, {});
+    if (!p.ok()) return error(res, 400, p.error());
+    json out = json::array();
+    const json all = opt_.cameras();
+    for (const auto& [id, state] : all.items()) {
+      json c = state;
+      c["id"] = id;
+      out.push_back(std::move(c));
+    }
+    reply(res, 200, {{"cameras", out}});
+  });
+  server.Get(R"(/api/cameras/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    const json all = opt_.cameras();
+    if (!all.contains(id)) return error(res, 404, "no camera '" + id + "'");
+    json c = all.at(id);
+    c["id"] = id;
+    reply(res, 200, c);
+  });
+
+  auto need_index = [this](httplib::Response& res) {
+    if (opt_.index != nullptr) return true;
+    error(res, 503, "events are served from the journal, which is disabled (actiond.json /journal/enabled)");
+    return false;
+  };
+
+  server.Get("/api/events", [this, need_index](const httplib::Request& req, httplib::Response& res) {
+    if (!need_index(res)) return;
+    QueryParams p(req, {"camera", "type", "label", "segment", "since", "until", "after", "limit", "order"});
+    EventQuery q = p.event_query(100);
+    if (!p.ok()) return error(res, 400, p.error());
+    json events = json::array();
+    for (const auto& e : opt_.index->query(q)) {
+      json body = parse_body(e);
+      if (!body.is_discarded()) events.push_back(std::move(body));
+    }
+    reply(res, 200, {{"events", events}, {"count", events.size()}});
+  });
+
+  server.Get("/api/segments", [this, need_index](const httplib::Request& req, httplib::Response& res) {
+    if (!need_index(res)) return;
+    QueryParams p(req, {"camera", "label", "since", "until", "limit"});
+    EventQuery q = p.event_query(50);
+    if (!p.ok()) return error(res, 400, p.error());
+    q.type = "segment.start";
+    json segments = json::array();
+    for (const auto& start : opt_.index->query(q)) {
+      const json s = parse_body(start);
+      if (s.is_discarded() || !s.contains("segment")) continue;
+      EventQuery latest;
+      latest.segment = s["segment"].value("id", "");
+      latest.type = "segment.";
+      latest.limit = 1;
+      const auto last = opt_.index->query(latest);
+      segments.push_back(segment_summary(last.empty() ? s : parse_body(last.front())));
+    }
+    reply(res, 200, {{"segments", segments}, {"count", segments.size()}});
+  });
+
+  server.Get(R"(/api/segments/([^/]+))", [this, need_index](const httplib::Request& req, httplib::Response& res) {
+    if (!need_index(res)) return;
+    EventQuery q;
+    q.segment = std::string(req.matches[1]);
+    q.newest_first = false;
+    q.limit = 10000;
+    json events = json::array();
+    for (const auto& e : opt_.index->query(q)) events.push_back(parse_body(e));
+    if (events.empty()) return error(res, 404, "no segment '" + *q.segment + "'");
+    json latest = events.front();  // the latest segment.* event (repetitions carry no segment body)
+    for (const auto& e : events) {
+      if (e.value("type", "").rfind("segment.", 0) == 0) latest = e;
+    }
+    reply(res, 200, {{"segment", segment_summary(latest)}, {"events", events}});
+  });
+
+  server.Get("/api/events/stream", [this, need_index](const httplib::Request& req, httplib::Response& res) {
+    if (!need_index(res)) return;
+    QueryParams p(req, {"camera", "type", "label", "after"});
+    EventQuery q = p.event_query(200);
+    if (!p.ok()) return error(res, 400, p.error());
+    if (req.has_header("Last-Event-ID")) {
+      const auto id = detail::parse_int(req.get_header_value("Last-Event-ID"));
+      if (!id) return error(res, 400, "header 'Last-Event-ID': must be an event id (an integer)");
+      q.after_id = *id;
+    }
+    if (!q.after_id) q.after_id = opt_.index->newest_id();  // from now on
+    if (streams_.fetch_add(1) >= opt_.max_streams) {
+      streams_.fetch_sub(1);
+      return error(res, 503, "too many live streams (api.max_streams " + std::to_string(opt_.max_streams) + ")");
+    }
+    q.newest_first = false;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, q](std::size_t, httplib::DataSink& sink) mutable {
+          auto last_write = std::chrono::steady_clock::now();
+          const std::string hello = "retry: 1000\n: actiond live events\n\n";
+          if (!sink.write(hello.data(), hello.size())) return false;
+          while (!stopping_ && sink.is_writable()) {
+            std::vector<IndexedEvent> batch;
+            try {
+              batch = opt_.index->query(q);
+            } catch (const std::exception& e) {
+              logger().warn("live stream: {}", e.what());
+            }
+            for (const auto& e : batch) {
+              q.after_id = e.id;
+              const json body = parse_body(e);
+              const std::string msg = "id: " + std::to_string(e.id) + "\nevent: " + body.value("type", "event") +
+                                      "\ndata: " + e.body + "\n\n";
+              if (!sink.write(msg.data(), msg.size())) return false;
+              last_write = std::chrono::steady_clock::now();
+            }
+            if (batch.empty() && std::chrono::steady_clock::now() - last_write > std::chrono::seconds(15)) {
+              const std::string ping = ": ping\n\n";
+              if (!sink.write(ping.data(), ping.size())) return false;
+              last_write = std::chrono::steady_clock::now();
+            }
+            if (batch.size() < static_cast<std::size_t>(q.limit)) std::this_thread::sleep_for(std::chrono::milliseconds(150));
+          }
+          sink.done();
+          return false;
+        },
+        [this](bool) { streams_.fetch_sub(1); });
+  });
+
+  if (opt_.web) {
+    for (const auto& asset : detail::web_assets()) {
+      const std::string path = asset.path == "index.html" ? "/" : "/" + asset.path;
+      server.Get(path, [asset](const httplib::Request&, httplib::Response& res) {
+        res.set_header("Cache-Control", "no-cache");
+        res.set_content(asset.data, asset.content_type);
+      });
+    }
+  }
+  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "internal error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    logger().error("{} {}: {}", req.method, req.path, what);
+    error(res, 500, what);
+  });
+}
+
+}  // namespace actiond::daemon
