@@ -183,6 +183,14 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     m.finish();
   }
   {
+    ObjectReader cs = root.object("clips");
+    const fs::path dir = cs.string("dir", "clips");
+    d.clips.dir = fs::absolute(dir.is_absolute() ? dir : config_dir / dir).lexically_normal();
+    d.clips.max_total_mb = cs.integer_in("max_total_mb", d.clips.max_total_mb, 1, 100 * 1024 * 1024);
+    d.clips.max_age_h = cs.number_in("max_age_h", d.clips.max_age_h, 0.001, 100000.0);
+    cs.finish();
+  }
+  {
     ObjectReader a = root.object("api");
     d.api.enabled = a.boolean("enabled", d.api.enabled);
     d.api.web = a.boolean("web", d.api.web);
@@ -372,6 +380,14 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     c.recognition.top_k = rec.integer_in("top_k", c.recognition.top_k, 1, 100);
     c.recognition.min_confidence = rec.number_in("min_confidence", c.recognition.min_confidence, 0.0, 1.0);
     rec.finish();
+  }
+  {
+    ObjectReader cl = r.object("clips");
+    c.clips.enabled = cl.boolean("enabled", c.clips.enabled);
+    c.clips.pre_s = cl.number_in("pre_s", c.clips.pre_s, 0.0, 60.0);
+    c.clips.post_s = cl.number_in("post_s", c.clips.post_s, 0.0, 60.0);
+    c.clips.buffer_mb = cl.integer_in("buffer_mb", c.clips.buffer_mb, 1, 1024);
+    cl.finish();
   }
   c.tracker = parse_tracker(r.object("tracker"));
   r.finish();

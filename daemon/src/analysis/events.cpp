@@ -208,6 +208,13 @@ json EventFactory::recognition(const Recognition& r) {
   return j;
 }
 
+json EventFactory::clip_ready(const std::string& segment_id, const json& clip, double pts) {
+  json j = envelope("clip.ready", pts);
+  j["segment_id"] = segment_id;
+  j["clip"] = clip;
+  return j;
+}
+
 json EventFactory::heartbeat(const std::string& state) {
   const std::uint64_t previous = seq_;
   json j = envelope("heartbeat", 0.0);

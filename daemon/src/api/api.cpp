@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 namespace actiond::daemon {
@@ -34,13 +35,24 @@ bool same(const std::string& a, const std::string& b) {  // constant time in the
 
 json parse_body(const IndexedEvent& e) { return json::parse(e.body, nullptr, false); }
 
-// A segment as its latest event has it, with where it stands.
-json segment_summary(const json& latest) {
+// A segment as its latest segment.* event has it, with where it stands and its clip (if written).
+json segment_summary(const json& latest, const json& clip_ready) {
   json s = latest.value("segment", json::object());
   s["camera"] = latest.value("camera", "");
   s["open"] = latest.value("type", "") != "segment.end";
   s["last_seq"] = latest.value("seq", 0);
+  s["clip"] = clip_ready.is_object() ? clip_ready.value("clip", json(nullptr)) : json(nullptr);
   return s;
+}
+
+// The newest event of `type` about segment `id` (null when none).
+json newest_of(const EventIndex& index, const std::string& id, const char* type) {
+  EventQuery q;
+  q.segment = id;
+  q.type = type;
+  q.limit = 1;
+  const auto rows = index.query(q);
+  return rows.empty() ? json(nullptr) : parse_body(rows.front());
 }
 
 }  // namespace
@@ -108,12 +120,9 @@ void Api::install(httplib::Server& server) {
     for (const auto& start : opt_.index->query(q)) {
       const json s = parse_body(start);
       if (s.is_discarded() || !s.contains("segment")) continue;
-      EventQuery latest;
-      latest.segment = s["segment"].value("id", "");
-      latest.type = "segment.";
-      latest.limit = 1;
-      const auto last = opt_.index->query(latest);
-      segments.push_back(segment_summary(last.empty() ? s : parse_body(last.front())));
+      const std::string id = s["segment"].value("id", "");
+      const json last = newest_of(*opt_.index, id, "segment.");
+      segments.push_back(segment_summary(last.is_object() ? last : s, newest_of(*opt_.index, id, "clip.ready")));
     }
     reply(res, 200, {{"segments", segments}, {"count", segments.size()}});
   });
@@ -128,10 +137,12 @@ void Api::install(httplib::Server& server) {
     for (const auto& e : opt_.index->query(q)) events.push_back(parse_body(e));
     if (events.empty()) return error(res, 404, "no segment '" + *q.segment + "'");
     json latest = events.front();  // the latest segment.* event (repetitions carry no segment body)
+    json clip;
     for (const auto& e : events) {
       if (e.value("type", "").rfind("segment.", 0) == 0) latest = e;
+      if (e.value("type", "") == "clip.ready") clip = e;
     }
-    reply(res, 200, {{"segment", segment_summary(latest)}, {"events", events}});
+    reply(res, 200, {{"segment", segment_summary(latest, clip)}, {"events", events}});
   });
 
   server.Get("/api/events/stream", [this, need_index](const httplib::Request& req, httplib::Response& res) {
@@ -184,6 +195,24 @@ void Api::install(httplib::Server& server) {
         },
         [this](bool) { streams_.fetch_sub(1); });
   });
+
+  server.Get(R"(/api/clips/([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*\.mp4))",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               const std::filesystem::path file = opt_.clips_dir / std::string(req.matches[1]) / std::string(req.matches[2]);
+               std::error_code ec;
+               const auto size = std::filesystem::file_size(file, ec);
+               if (opt_.clips_dir.empty() || ec) return error(res, 404, "no clip '" + std::string(req.matches[1]) + "/" + std::string(req.matches[2]) + "'");
+               auto in = std::make_shared<std::ifstream>(file, std::ios::binary);
+               res.set_header("Cache-Control", "max-age=3600");
+               res.set_content_provider(static_cast<std::size_t>(size), "video/mp4",
+                                        [in](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                                          std::vector<char> buf(std::min<std::size_t>(length, 1u << 16));
+                                          in->seekg(static_cast<std::streamoff>(offset));
+                                          in->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+                                          const auto n = static_cast<std::size_t>(in->gcount());
+                                          return n > 0 && sink.write(buf.data(), n);
+                                        });
+             });
 
   if (opt_.web) {
     for (const auto& asset : detail::web_assets()) {

@@ -15,6 +15,7 @@
 #include "actiond/pipeline/sources/camera_source.hpp"
 #include "io/http_server.hpp"
 #include "runtime/camera_dir_watcher.hpp"
+#include "runtime/clip_service.hpp"
 #include "runtime/model_set.hpp"
 
 #include <zmq.h>
@@ -86,6 +87,7 @@ struct Daemon::Impl {
   std::map<std::string, std::vector<std::string>> labels;  // camera id -> its segmenter's labels (no background)
   std::vector<std::unique_ptr<SinkRunner>> sinks;          // stopped before the journal goes
   std::unique_ptr<InferenceLoop> loop;
+  std::unique_ptr<detail::ClipService> clips;  // posts clip.ready to the loop: goes before it
   std::map<std::string, Running> running;  // by camera id; changed under reload_mu and running_mu
   mutable std::mutex running_mu;            // lets /metrics read `running` while a reload may change it
   pipeline::CameraHandle next_handle = 1;
@@ -138,6 +140,13 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
   opt.height = in.height;
   opt.letterbox = in.letterbox;
   opt.last_epoch = from.epoch;
+  if (cam.clips.enabled && clips) {
+    pipeline::ClipSettings cs;
+    cs.keep_s = cam.clips.pre_s + 15.0;  // the pre-roll, and the tracker's delay before segment.start
+    cs.max_bytes = static_cast<std::size_t>(cam.clips.buffer_mb) << 20;
+    opt.clips = std::make_shared<pipeline::ClipRecorder>(cs);
+    clips->add_camera(cam.id, opt.clips, cam.clips);
+  }
   loop->add_camera(handle, cam, from, std::move(unfinished));
   std::unique_ptr<pipeline::CameraSource> source;
   try {
@@ -209,6 +218,11 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set),
                                                 cfg.daemon.publish.heartbeat_s, &impl_->metrics);
   Impl* impl = impl_.get();
+  impl_->clips = std::make_unique<detail::ClipService>(
+      cfg.daemon.clips, [impl](const std::string& camera, const std::string& segment, nlohmann::json clip, double pts) {
+        impl->loop->post_clip_ready(camera, segment, std::move(clip), pts);
+      });
+  impl_->loop->observe([impl](const std::string& camera, const nlohmann::json& ev) { impl->clips->notify(camera, ev); });
   for (const auto& sc : cfg.daemon.sinks) {
     auto labels = [impl](const std::string& camera) {
       const auto it = impl->labels.find(camera);
@@ -253,6 +267,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
       ao.token = cfg.daemon.api.token;
       ao.max_streams = cfg.daemon.api.max_streams;
       ao.web = cfg.daemon.api.web;
+      ao.clips_dir = cfg.daemon.clips.dir;
       impl_->api = std::make_unique<Api>(std::move(ao));
     }
     Api* api = impl_->api.get();
@@ -412,6 +427,7 @@ ReloadResult Daemon::reload() {
       if (it == impl_->running.end()) continue;
       if (it->second.source) it->second.source->stop();
       numbering[id] = impl_->loop->remove_camera(it->second.handle, "reconfigured");
+      impl_->clips->remove_camera(id);
       std::lock_guard running_lock(impl_->running_mu);
       impl_->running.erase(it);
     }

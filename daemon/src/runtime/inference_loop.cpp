@@ -152,6 +152,15 @@ void InferenceLoop::post_status(pipeline::CameraHandle handle, const pipeline::S
   }, false);
 }
 
+void InferenceLoop::post_clip_ready(const std::string& camera, const std::string& segment_id, nlohmann::json clip,
+                                    double pts) {
+  post([this, camera, segment_id, clip = std::move(clip), pts] {
+    for (auto& [handle, cam] : cameras_) {
+      if (cam->config.id == camera) emit(*cam, cam->events.clip_ready(segment_id, clip, pts));
+    }
+  }, false);
+}
+
 void InferenceLoop::stop_camera(Camera& cam, const std::string& reason) {
   pipeline::StreamStatus st = cam.last_status;
   st.state = pipeline::StreamState::stopped;
@@ -324,6 +333,7 @@ void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
                     {{"camera", cam.config.id}, {"reason", event.at("segment").at("end_reason").get<std::string>()}});
     }
   }
+  if (observer_) observer_(cam.config.id, event);
   publisher_.publish(cam.config.id, event.at("seq").get<std::uint64_t>(),
                      cam.config.id + "/" + event.at("type").get<std::string>(), event.dump());
   std::lock_guard lock(counters_mu_);

@@ -1,6 +1,8 @@
 // Building and tearing down a connection's pipeline (supervisor thread).
 #include "sources/camera_graph.hpp"
 
+#include "clips/clip_ring.hpp"
+
 #include <gst/video/video.h>
 
 #include <stdexcept>
@@ -39,6 +41,7 @@ void SyntheticFeed::restart_connection() {
 
 CameraGraph::CameraGraph(const SourceContext& ctx, SourceState& state, SyntheticFeed* synthetic)
     : ctx_(ctx), state_(state), synthetic_(synthetic), pipeline_(gst_pipeline_new(("cam-" + ctx.cam.id).c_str())) {
+  if (ctx.opt.clips) ctx.opt.clips->ring().restart();  // a new connection, a new timeline
   build_tail();
   build_source(GST_BIN(pipeline_.get()));
   sync_.store(1, std::memory_order_release);  // everything above happens before any callback
@@ -86,6 +89,8 @@ void CameraGraph::build_tail() {
     throw std::runtime_error("cannot link the processing tail of camera " + cam.id);
   }
   tail_sink_ = rate_;
+  const bool raw = ctx_.spec.kind == SourceSpec::Kind::test_pattern || ctx_.spec.kind == SourceSpec::Kind::synthetic;
+  if (ctx_.opt.clips && raw) tail_sink_ = build_clip_encoder(bin);
   PadPtr rate_pad(gst_element_get_static_pad(rate_, "sink"));
   gst_pad_add_probe(rate_pad.get(), GST_PAD_PROBE_TYPE_BUFFER, &CameraGraph::on_decoded, this, nullptr);
   PadPtr crop_pad(gst_element_get_static_pad(crop_, "sink"));
@@ -95,6 +100,39 @@ void CameraGraph::build_tail() {
   cbs.new_sample = &CameraGraph::on_new_sample;
   gst_app_sink_set_callbacks(GST_APP_SINK(appsink), &cbs, this, nullptr);
   g_signal_connect(pipeline_.get(), "deep-element-added", G_CALLBACK(&CameraGraph::on_element_added), this);
+}
+
+// tee -> queue -> (analysis) and -> queue (leaky) -> I420 320 px wide -> x264enc (fast, key frame every 2 s)
+// -> h264parse (probed by the clip ring) -> fakesink. Returns the tee, where the source links in.
+GstElement* CameraGraph::build_clip_encoder(GstBin* bin) {
+  GstElement* tee = add_element(bin, "tee");
+  // A queue on each branch: the encoder's latency must not exceed what the analysis branch allows.
+  GstElement* main_queue = add_element(bin, "queue");
+  g_object_set(main_queue, "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", static_cast<guint64>(0), nullptr);
+  GstElement* queue = add_element(bin, "queue");
+  g_object_set(queue, "leaky", 2, "max-size-buffers", 4u, "max-size-bytes", 0u, "max-size-time", static_cast<guint64>(0), nullptr);
+  GstElement* convert = add_element(bin, "videoconvert");
+  GstElement* scale = add_element(bin, "videoscale");
+  GstElement* caps = add_element(bin, "capsfilter");
+  set_caps_property(caps, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, 320,
+                                              "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr));
+  GstElement* enc = add_element(bin, "x264enc");
+  gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
+  gst_util_set_object_arg(G_OBJECT(enc), "tune", "zerolatency");
+  const int fps = std::max(1, ctx_.spec.pattern.fps);
+  g_object_set(enc, "key-int-max", static_cast<guint>(2 * fps), "bitrate", 400u, "threads", 1u, nullptr);
+  GstElement* parse = add_element(bin, "h264parse");
+  GstElement* sink = add_element(bin, "fakesink");
+  g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+  if (!gst_element_link_many(tee, main_queue, rate_, nullptr) || !gst_element_link_many(tee, queue, convert, scale, caps, enc, parse, sink, nullptr)) {
+    throw std::runtime_error("cannot link the clip encoder of camera " + ctx_.cam.id);
+  }
+  ctx_.opt.clips->ring().set_encoded(true);
+  PadPtr pad(gst_element_get_static_pad(parse, "src"));
+  gst_pad_add_probe(pad.get(), static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    &ClipRecorder::Ring::probe, &ctx_.opt.clips->ring(), nullptr);
+  clip_hooked_ = true;
+  return tee;
 }
 
 void CameraGraph::build_source(GstBin* bin) {

@@ -60,6 +60,7 @@ class CameraGraph {
   void build_test_source(GstBin* bin);
   void build_synthetic_source(GstBin* bin);
   void build_source(GstBin* bin);
+  GstElement* build_clip_encoder(GstBin* bin);  // raw sources: a small H.264 encoding for clips
 
   // ---- streaming threads (stream_callbacks.cpp) ----
   static void on_source_setup(GstElement*, GstElement* source, gpointer user);
@@ -81,6 +82,7 @@ class CameraGraph {
   GstElement* crop_ = nullptr;
   GstElement* rate_ = nullptr;
   GstElement* tail_sink_ = nullptr;  // where the source's decoded video links in
+  std::atomic<bool> clip_hooked_{false};  // the parser feeding the clip ring is probed
   // Streaming threads.
   std::atomic<int> caps_width_{0};   // last decoded size of this connection
   std::atomic<int> caps_height_{0};

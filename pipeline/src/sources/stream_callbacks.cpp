@@ -2,6 +2,7 @@
 // they may touch).
 #include "sources/camera_graph.hpp"
 #include "sources/sample_frame.hpp"
+#include "clips/clip_ring.hpp"
 
 #include "actiond/config/log.hpp"
 
@@ -48,7 +49,19 @@ void CameraGraph::on_element_added(GstBin*, GstBin*, GstElement* element, gpoint
   CallbackScope scope(user);
   auto* self = scope.graph;
   GstElementFactory* f = gst_element_get_factory(element);
-  if (f == nullptr || !g_str_has_prefix(GST_OBJECT_NAME(f), "avdec_")) return;
+  if (f == nullptr) return;
+  const std::string factory = GST_OBJECT_NAME(f);
+  if ((factory == "h264parse" || factory == "h265parse") && self->ctx_.opt.clips && !self->clip_hooked_.exchange(true)) {
+    // Clips: the parsed stream before the decoder, with parameter sets at every key frame (so a
+    // clip cut at any key frame decodes on its own).
+    g_object_set(element, "config-interval", -1, nullptr);
+    PadPtr src(gst_element_get_static_pad(element, "src"));
+    self->ctx_.opt.clips->ring().set_encoded(false);
+    gst_pad_add_probe(src.get(), static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                      &ClipRecorder::Ring::probe, &self->ctx_.opt.clips->ring(), nullptr);
+    return;
+  }
+  if (!g_str_has_prefix(factory.c_str(), "avdec_")) return;
   // Frames the decoder knows are damaged (a stream joined between key frames, lost packets) are
   // grey or green smears that a model reads as an action: drop them instead of analysing them.
   if (has_property(element, "output-corrupt")) g_object_set(element, "output-corrupt", FALSE, nullptr);

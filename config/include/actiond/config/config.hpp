@@ -73,6 +73,15 @@ struct RecognitionConfig {
   bool operator==(const RecognitionConfig&) const = default;
 };
 
+// Clips around segments (the camera's own compressed packets, remuxed; see pipeline ClipRecorder).
+struct ClipConfig {
+  bool enabled = false;
+  double pre_s = 5.0;    // before the segment's start
+  double post_s = 3.0;   // after its end
+  int buffer_mb = 64;    // memory bound of the camera's packet ring
+  bool operator==(const ClipConfig&) const = default;
+};
+
 // Exponential backoff with jitter between reconnect attempts of a live source.
 struct ReconnectConfig {
   double initial_s = 1.0;
@@ -123,6 +132,7 @@ struct CameraConfig {
   TrackerConfig tracker;
   PersonTrackingConfig persons;
   RecognitionConfig recognition;
+  ClipConfig clips;
   bool operator==(const CameraConfig&) const = default;
 };
 
@@ -168,6 +178,14 @@ struct SecurityConfig {
   bool operator==(const SecurityConfig&) const = default;
 };
 
+// Where clips go and the disk bound (oldest deleted first).
+struct ClipStoreSettings {
+  std::filesystem::path dir;   // absolute after loading; default <config dir>/clips
+  int max_total_mb = 2048;
+  double max_age_h = 168.0;
+  bool operator==(const ClipStoreSettings&) const = default;
+};
+
 // The HTTP API and web timeline, on the metrics listener (see actiond/daemon/api/api.hpp).
 struct ApiSettings {
   bool enabled = true;
@@ -189,6 +207,7 @@ struct DaemonConfig {
   int reload_debounce_ms = 500;  // ... once they have been quiet this long
   SecurityConfig security;
   JournalSettings journal;
+  ClipStoreSettings clips;
   InferenceConfig inference;
   std::vector<SinkConfig> sinks;
   std::string log_level = "info";

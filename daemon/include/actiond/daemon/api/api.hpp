@@ -5,6 +5,7 @@
 //   GET /api/events?camera&type&label&segment&since&until&after&limit&order
 //   GET /api/segments?camera&label&since&until&limit, /api/segments/{id}
 //   GET /api/events/stream?camera&type&label&after  Server-Sent Events (Last-Event-ID resumes)
+//   GET /api/clips/{camera}/{file}.mp4              a clip (HTTP Range supported)
 //   GET /, /app.js, /style.css                    the web timeline (static files built in)
 // Bad parameters get 400 with {"error": "parameter 'NAME': ..."}; with a token every /api/ path
 // and the page need `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video).
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -33,6 +35,7 @@ struct ApiOptions {
   std::string token;                         // empty: no authentication
   int max_streams = 8;                       // concurrent live streams; more get 503
   bool web = true;                           // serve the timeline at /
+  std::filesystem::path clips_dir;           // where clips are (empty: none)
 };
 
 class Api {

@@ -96,6 +96,12 @@ class InferenceLoop {
   void adopt_models(ModelSet models);
   // Publishes a stream.status event for the camera (ordered after events already emitted).
   void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
+  // Publishes a clip.ready event for the camera with id `camera` (dropped if it is gone).
+  void post_clip_ready(const std::string& camera, const std::string& segment_id, nlohmann::json clip, double pts);
+  // Called on the loop thread with every event emitted (camera id, event); must not block.
+  // Set before start().
+  using EventObserver = std::function<void(const std::string&, const nlohmann::json&)>;
+  void observe(EventObserver observer) { observer_ = std::move(observer); }
 
   LoopCounters counters() const;
   // Per camera: {"seq", "epoch", "state", "reason", "open_segment"} as of the last event (any thread).
@@ -145,6 +151,7 @@ class InferenceLoop {
   pipeline::FrameHub& hub_;
   Publisher& publisher_;
   Metrics* metrics_;
+  EventObserver observer_;
   std::atomic<std::int64_t> last_iteration_ns_{0};
   ModelSet models_;
   std::map<pipeline::CameraHandle, std::unique_ptr<Camera>> cameras_;  // loop thread only

@@ -28,6 +28,8 @@
 
 namespace actiond::pipeline {
 
+class ClipRecorder;
+
 struct SourceOptions {
   CameraHandle handle = 0;
   config::CameraConfig camera;  // id, uri, fps, realtime, loop, rtsp options, roi, reconnect, stall
@@ -35,6 +37,8 @@ struct SourceOptions {
   int height = 112;
   bool letterbox = false;       // keep the picture's aspect ratio: borders fill the rest (pose models)
   std::uint64_t last_epoch = 0; // epochs continue from here (the camera's journal)
+  // Clips: the compressed video goes here too (shared with whoever writes the clips).
+  std::shared_ptr<ClipRecorder> clips;
 };
 
 class CameraSource {

@@ -1,0 +1,203 @@
+#include "runtime/clip_service.hpp"
+
+#include "actiond/config/log.hpp"
+
+#include <algorithm>
+#include <system_error>
+#include <vector>
+
+namespace actiond::daemon::detail {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+spdlog::logger& logger() { return config::module_log("clips"); }
+
+constexpr std::size_t kMaxNotices = 1024;
+
+double number_at(const json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+}  // namespace
+
+ClipService::ClipService(config::ClipStoreSettings settings, Ready ready)
+    : settings_(std::move(settings)), ready_(std::move(ready)) {
+  std::error_code ec;
+  fs::create_directories(settings_.dir, ec);
+  if (ec) throw std::runtime_error("clips dir " + settings_.dir.string() + ": " + ec.message());
+  thread_ = std::thread([this] { run(); });
+}
+
+ClipService::~ClipService() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ClipService::add_camera(const std::string& id, std::shared_ptr<pipeline::ClipRecorder> recorder,
+                             const config::ClipConfig& cfg) {
+  std::lock_guard lock(mu_);
+  cameras_[id] = Camera{std::move(recorder), cfg, false};
+}
+
+void ClipService::remove_camera(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = cameras_.find(id);
+    if (it == cameras_.end()) return;
+    it->second.removed = true;  // its pending jobs are written now; then it goes
+  }
+  cv_.notify_all();
+}
+
+void ClipService::notify(const std::string& camera, const json& event) {
+  const std::string type = event.value("type", "");
+  if (type != "segment.start" && type != "segment.end") return;
+  {
+    std::lock_guard lock(mu_);
+    if (cameras_.count(camera) == 0) return;
+    if (notices_.size() >= kMaxNotices) {
+      ++counters_.dropped;
+      return;
+    }
+    notices_.emplace_back(camera, event);
+  }
+  cv_.notify_all();
+}
+
+ClipService::Counters ClipService::counters() const {
+  std::lock_guard lock(mu_);
+  Counters c = counters_;
+  c.ring_bytes = 0;
+  for (const auto& [id, cam] : cameras_) c.ring_bytes += cam.recorder->bytes();
+  return c;
+}
+
+void ClipService::run() {
+  std::vector<Job> jobs;
+  auto last_bound = std::chrono::steady_clock::time_point{};
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(100));
+    // Notices: pins and jobs.
+    while (!notices_.empty()) {
+      auto [camera, ev] = std::move(notices_.front());
+      notices_.pop_front();
+      auto& cam = cameras_.at(camera);
+      const json seg = ev.value("segment", json::object());
+      const std::string id = seg.value("id", "");
+      const double start = number_at(seg.value("start", json::object()), "pts");
+      if (ev.value("type", "") == "segment.start") {
+        cam.recorder->pin(id, start - cam.cfg.pre_s);
+        continue;
+      }
+      const double end = number_at(seg.value("end", json::object()), "pts");
+      jobs.push_back({camera, id, start - cam.cfg.pre_s, end + cam.cfg.post_s,
+                      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>((cam.cfg.post_s + 5.0) * 1000))});
+    }
+    // Jobs whose end is in the ring (or whose time is up), in order.
+    for (auto it = jobs.begin(); it != jobs.end() && !stop_;) {
+      const Camera& cam = cameras_.at(it->camera);
+      const auto newest = cam.recorder->newest_pts();
+      if (!cam.removed && std::chrono::steady_clock::now() < it->deadline && (!newest || *newest < it->to)) {
+        ++it;
+        continue;
+      }
+      const Job job = *it;
+      it = jobs.erase(it);
+      const auto recorder = cam.recorder;
+      const config::ClipConfig cfg = cam.cfg;
+      lock.unlock();  // the muxing takes a moment: notices keep coming
+      write(job, Camera{recorder, cfg, false});
+      recorder->unpin(job.segment);
+      lock.lock();
+    }
+    // Removed cameras without jobs left go.
+    for (auto it = cameras_.begin(); it != cameras_.end();) {
+      const bool pending = std::any_of(jobs.begin(), jobs.end(), [&](const Job& j) { return j.camera == it->first; });
+      it = it->second.removed && !pending ? cameras_.erase(it) : std::next(it);
+    }
+    if (std::chrono::steady_clock::now() - last_bound > std::chrono::seconds(30)) {
+      lock.unlock();
+      enforce_bound();
+      lock.lock();
+      last_bound = std::chrono::steady_clock::now();
+    }
+  }
+  counters_.dropped += jobs.size();
+}
+
+void ClipService::write(const Job& job, const Camera& cam) {
+  std::error_code ec;
+  const fs::path dir = settings_.dir / job.camera;
+  fs::create_directories(dir, ec);
+  const fs::path file = dir / (job.segment + ".mp4");
+  const auto result = cam.recorder->write(job.from, job.to, file);
+  if (const auto* err = std::get_if<std::string>(&result)) {
+    logger().warn("camera {}: no clip for segment {}: {}", job.camera, job.segment, *err);
+    std::lock_guard lock(mu_);
+    ++counters_.failed;
+    return;
+  }
+  const auto& c = std::get<pipeline::ClipFile>(result);
+  json clip = {{"file", job.camera + "/" + c.file.filename().string()},
+               {"url", "/api/clips/" + job.camera + "/" + c.file.filename().string()},
+               {"start_pts", c.start_pts},
+               {"end_pts", c.end_pts},
+               {"duration_s", c.duration_s},
+               {"bytes", c.bytes},
+               {"codec", c.codec},
+               {"width", c.width},
+               {"height", c.height},
+               {"encoded", c.encoded},
+               {"truncated", c.truncated}};
+  {
+    std::lock_guard lock(mu_);
+    ++counters_.written;
+  }
+  ready_(job.camera, job.segment, std::move(clip), c.end_pts);
+  enforce_bound();
+}
+
+void ClipService::enforce_bound() {
+  struct Entry {
+    fs::path path;
+    fs::file_time_type time;
+    std::uint64_t bytes = 0;
+  };
+  std::vector<Entry> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(settings_.dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->path().extension() == ".mp4") {
+      files.push_back({it->path(), it->last_write_time(ec), it->file_size(ec)});
+    }
+  }
+  std::sort(files.begin(), files.end(), [](const Entry& a, const Entry& b) { return a.time < b.time; });
+  std::uint64_t total = 0;
+  for (const auto& f : files) total += f.bytes;
+  const std::uint64_t max_bytes = static_cast<std::uint64_t>(settings_.max_total_mb) << 20;
+  const auto oldest_allowed = fs::file_time_type::clock::now() -
+                              std::chrono::duration_cast<fs::file_time_type::duration>(std::chrono::duration<double>(settings_.max_age_h * 3600.0));
+  std::uint64_t deleted = 0;
+  for (const auto& f : files) {
+    if (total <= max_bytes && f.time >= oldest_allowed) break;
+    if (fs::remove(f.path, ec)) {
+      total -= f.bytes;
+      ++deleted;
+      logger().info("clip {} deleted ({})", f.path.string(), total > max_bytes ? "clips.max_total_mb" : "clips.max_age_h");
+    }
+  }
+  std::lock_guard lock(mu_);
+  counters_.deleted += deleted;
+  counters_.bytes_on_disk = total;
+}
+
+}  // namespace actiond::daemon::detail
