@@ -108,6 +108,13 @@ Metrics::Metrics() {
   declare("actiond_sink_reconnects_total", "counter", "Connections of the sink after its first.");
   declare("actiond_sink_failures_total", "counter", "Failed connects and deliveries of the sink.");
   declare("actiond_sink_lost_total", "counter", "Events gone from the journal before the sink delivered them.");
+  declare("actiond_clips_written_total", "counter", "Clips written (clip.ready published).");
+  declare("actiond_clips_failed_total", "counter", "Segments whose clip could not be written (logged with the reason).");
+  declare("actiond_clips_dropped_total", "counter", "Segment notices the clip queue refused (those segments get no clip).");
+  declare("actiond_clips_deleted_total", "counter", "Clips deleted by the disk bound (clips.max_total_mb, clips.max_age_h).");
+  declare("actiond_clips_disk_bytes", "gauge", "Bytes of the clips folder at the last check.");
+  declare("actiond_clips_ring_bytes", "gauge", "Memory of the cameras' compressed-packet rings (clips.buffer_mb bounds each).");
+  declare("actiond_api_index_failures_total", "counter", "Errors of the HTTP API's event index (logged).");
   declare("actiond_reloads_total", "counter", "Configuration reloads, by result (applied|rejected).");
   declare("actiond_up", "gauge", "1 while the daemon runs.");
   declare("process_resident_memory_bytes", "gauge", "Resident set size.");

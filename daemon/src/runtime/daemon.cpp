@@ -16,6 +16,7 @@
 #include "io/http_server.hpp"
 #include "runtime/camera_dir_watcher.hpp"
 #include "runtime/clip_service.hpp"
+#include "runtime/daemon_impl.hpp"
 #include "runtime/model_set.hpp"
 
 #include <zmq.h>
@@ -74,96 +75,7 @@ nlohmann::json ReloadResult::to_json() const {
 }
 
 
-struct Daemon::Impl {
-  struct Running {
-    pipeline::CameraHandle handle = 0;
-    std::unique_ptr<pipeline::CameraSource> source;  // null if it could not be built
-  };
-  std::shared_ptr<const config::Config> cfg;
-  pipeline::FrameHub hub;
-  RetentionFloors floors;            // what the sinks still need; outlives the journal
-  std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
-  std::unique_ptr<Publisher> publisher;
-  std::map<std::string, std::vector<std::string>> labels;  // camera id -> its segmenter's labels (no background)
-  std::vector<std::unique_ptr<SinkRunner>> sinks;          // stopped before the journal goes
-  std::unique_ptr<InferenceLoop> loop;
-  std::unique_ptr<detail::ClipService> clips;  // posts clip.ready to the loop: goes before it
-  std::map<std::string, Running> running;  // by camera id; changed under reload_mu and running_mu
-  mutable std::mutex running_mu;            // lets /metrics read `running` while a reload may change it
-  pipeline::CameraHandle next_handle = 1;
-  std::unique_ptr<ControlServer> control;
-  std::unique_ptr<detail::CameraDirWatcher> watcher;
-  Metrics metrics;                            // outlives the loop and the HTTP server
-  std::unique_ptr<EventIndex> index;          // the API's index of the journal; outlives the API
-  std::unique_ptr<Api> api;                   // outlives the HTTP server, whose handlers use it
-  std::unique_ptr<detail::HttpServer> http;
-  ~Impl() {
-    if (api) api->stop();  // live streams end, so the server's workers can be joined
-    http.reset();
-  }
-  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
-  std::map<std::string, InputSpec> inputs;               // camera id -> model input
-  std::map<std::string, std::string> model_failures;     // camera id -> why its models did not load
-  std::mutex reload_mu;  // one reload (or start/stop) at a time
-  std::atomic<std::uint64_t> reloads{0};
-  std::atomic<std::uint64_t> reloads_rejected{0};
-  mutable std::mutex cfg_mu;  // guards `cfg` for readers outside reload (health)
-  nlohmann::json sinks_json() const {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& sink : sinks) out.push_back(sink->status().to_json());
-    return out;
-  }
-  std::shared_ptr<const config::Config> current() const {
-    std::lock_guard lock(cfg_mu);
-    return cfg;
-  }
-  std::atomic<bool> started{false};  // written under reload_mu; read by health() from the HTTP thread
 
-  void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
-                    std::optional<InferenceLoop::Unfinished> unfinished = std::nullopt);
-};
-
-void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
-                                 std::optional<InferenceLoop::Unfinished> unfinished) {
-  const pipeline::CameraHandle handle = next_handle++;
-  if (auto failed = model_failures.find(cam.id); failed != model_failures.end()) {
-    loop->add_failed_camera(handle, cam, from, failed->second);
-    std::lock_guard lock(running_mu);
-    running[cam.id] = Running{handle, nullptr};
-    return;
-  }
-  pipeline::SourceOptions opt;
-  opt.handle = handle;
-  opt.camera = cam;
-  const InputSpec& in = inputs.at(cam.id);
-  opt.width = in.width;
-  opt.height = in.height;
-  opt.letterbox = in.letterbox;
-  opt.last_epoch = from.epoch;
-  if (cam.clips.enabled && clips) {
-    pipeline::ClipSettings cs;
-    cs.keep_s = cam.clips.pre_s + 15.0;  // the pre-roll, and the tracker's delay before segment.start
-    cs.max_bytes = static_cast<std::size_t>(cam.clips.buffer_mb) << 20;
-    opt.clips = std::make_shared<pipeline::ClipRecorder>(cs);
-    clips->add_camera(cam.id, opt.clips, cam.clips);
-  }
-  loop->add_camera(handle, cam, from, std::move(unfinished));
-  std::unique_ptr<pipeline::CameraSource> source;
-  try {
-    source = std::make_unique<pipeline::CameraSource>(opt, hub);
-    source->start();
-  } catch (const std::exception& e) {
-    // One camera that cannot even be built never stops the others.
-    logger().error("camera {}: cannot start: {}", cam.id, e.what());
-    source.reset();
-    pipeline::StreamStatus st;
-    st.state = pipeline::StreamState::failed;
-    st.reason = e.what();
-    loop->post_status(handle, st);
-  }
-  std::lock_guard lock(running_mu);
-  running[cam.id] = Running{handle, std::move(source)};
-}
 
 
 void check_config(const config::Config& config) {
@@ -273,39 +185,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     Api* api = impl_->api.get();
     impl_->http = std::make_unique<detail::HttpServer>(
         cfg.daemon.metrics_host, cfg.daemon.metrics_port,
-        [impl] {
-          auto& m = impl->metrics;
-          m.set("actiond_up", {}, 1);
-          m.set("actiond_events_sent_total", {}, static_cast<double>(impl->publisher->sent()));
-          m.set("actiond_events_dropped_total", {}, static_cast<double>(impl->publisher->dropped_queue_full()));
-          m.set("actiond_slow_subscriber_stalls_total", {}, static_cast<double>(impl->publisher->slow_subscriber_stalls()));
-          m.set("actiond_journal_failures_total", {}, impl->journal ? static_cast<double>(impl->journal->failures()) : 0);
-          m.set("actiond_journal_sink_losses_total", {}, impl->journal ? static_cast<double>(impl->journal->sink_losses()) : 0);
-          for (const auto& sink : impl->sinks) {
-            const SinkStatus st = sink->status();
-            const Labels l = {{"sink", st.name}, {"type", st.type}};
-            m.set("actiond_sink_connected", l, st.connected ? 1 : 0);
-            m.set("actiond_sink_delivered_total", l, static_cast<double>(st.delivered));
-            m.set("actiond_sink_backlog", l, static_cast<double>(st.backlog));
-            m.set("actiond_sink_reconnects_total", l, static_cast<double>(st.reconnects));
-            m.set("actiond_sink_failures_total", l, static_cast<double>(st.failures));
-            m.set("actiond_sink_lost_total", l, static_cast<double>(st.lost));
-          }
-          m.set("actiond_reloads_total", {{"result", "applied"}}, static_cast<double>(impl->reloads.load()));
-          m.set("actiond_reloads_total", {{"result", "rejected"}}, static_cast<double>(impl->reloads_rejected.load()));
-          {
-            std::lock_guard lock(impl->running_mu);
-            for (const auto& [id, r] : impl->running) {
-              if (!r.source) continue;
-              const auto hub = impl->hub.counters(r.handle);
-              m.set("actiond_frames_decoded_total", {{"camera", id}}, static_cast<double>(r.source->frames_decoded()));
-              m.set("actiond_frames_in_total", {{"camera", id}}, static_cast<double>(hub.pushed));
-              m.set("actiond_frames_dropped_total", {{"camera", id}, {"reason", "queue_full"}},
-                    static_cast<double>(hub.dropped_queue_full));
-            }
-          }
-          return detail::HttpReply{200, m.render()};
-        },
+        [impl] { return detail::HttpReply{200, impl->render_metrics()}; },
         [this] {
           const Health h = health();
           return detail::HttpReply{h.healthy ? 200 : 503, h.detail.dump(2) + "\n", "application/json"};

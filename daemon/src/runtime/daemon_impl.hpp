@@ -1,0 +1,81 @@
+#pragma once
+// Private: the Daemon's state (daemon.cpp: construction, start, reload, stop; daemon_parts.cpp:
+// starting one camera, the metrics page). Who may touch what is noted per member.
+#include "actiond/daemon/runtime/daemon.hpp"
+
+#include "actiond/daemon/api/api.hpp"
+#include "actiond/daemon/api/event_index.hpp"
+#include "actiond/daemon/io/control_server.hpp"
+#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/io/metrics.hpp"
+#include "actiond/daemon/io/publisher.hpp"
+#include "actiond/daemon/runtime/inference_loop.hpp"
+#include "actiond/daemon/sinks/sink_runner.hpp"
+#include "actiond/pipeline/frame_hub.hpp"
+#include "actiond/pipeline/sources/camera_source.hpp"
+#include "io/http_server.hpp"
+#include "runtime/camera_dir_watcher.hpp"
+#include "runtime/clip_service.hpp"
+#include "runtime/model_set.hpp"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace actiond::daemon {
+
+struct Daemon::Impl {
+  struct Running {
+    pipeline::CameraHandle handle = 0;
+    std::unique_ptr<pipeline::CameraSource> source;  // null if it could not be built
+  };
+  std::shared_ptr<const config::Config> cfg;
+  pipeline::FrameHub hub;
+  RetentionFloors floors;            // what the sinks still need; outlives the journal
+  std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
+  std::unique_ptr<Publisher> publisher;
+  std::map<std::string, std::vector<std::string>> labels;  // camera id -> its segmenter's labels (no background)
+  std::vector<std::unique_ptr<SinkRunner>> sinks;          // stopped before the journal goes
+  std::unique_ptr<InferenceLoop> loop;
+  std::unique_ptr<detail::ClipService> clips;  // posts clip.ready to the loop: goes before it
+  std::map<std::string, Running> running;  // by camera id; changed under reload_mu and running_mu
+  mutable std::mutex running_mu;            // lets /metrics read `running` while a reload may change it
+  pipeline::CameraHandle next_handle = 1;
+  std::unique_ptr<ControlServer> control;
+  std::unique_ptr<detail::CameraDirWatcher> watcher;
+  Metrics metrics;                            // outlives the loop and the HTTP server
+  std::unique_ptr<EventIndex> index;          // the API's index of the journal; outlives the API
+  std::unique_ptr<Api> api;                   // outlives the HTTP server, whose handlers use it
+  std::unique_ptr<detail::HttpServer> http;
+  ~Impl() {
+    if (api) api->stop();  // live streams end, so the server's workers can be joined
+    http.reset();
+  }
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
+  std::map<std::string, InputSpec> inputs;               // camera id -> model input
+  std::map<std::string, std::string> model_failures;     // camera id -> why its models did not load
+  std::mutex reload_mu;  // one reload (or start/stop) at a time
+  std::atomic<std::uint64_t> reloads{0};
+  std::atomic<std::uint64_t> reloads_rejected{0};
+  mutable std::mutex cfg_mu;  // guards `cfg` for readers outside reload (health)
+  nlohmann::json sinks_json() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& sink : sinks) out.push_back(sink->status().to_json());
+    return out;
+  }
+  std::shared_ptr<const config::Config> current() const {
+    std::lock_guard lock(cfg_mu);
+    return cfg;
+  }
+  std::atomic<bool> started{false};  // written under reload_mu; read by health() from the HTTP thread
+
+  std::string render_metrics();  // GET /metrics (an HTTP worker thread)
+  void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
+                    std::optional<InferenceLoop::Unfinished> unfinished = std::nullopt);
+};
+
+}  // namespace actiond::daemon

@@ -1,0 +1,98 @@
+// The Daemon's parts that do not depend on its life cycle: starting one camera, the metrics page.
+#include "actiond/config/log.hpp"
+#include "actiond/pipeline/clips/clip_recorder.hpp"
+#include "runtime/daemon_impl.hpp"
+
+namespace actiond::daemon {
+
+namespace {
+spdlog::logger& logger() { return config::module_log("daemon"); }
+}  // namespace
+
+void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
+                                 std::optional<InferenceLoop::Unfinished> unfinished) {
+  const pipeline::CameraHandle handle = next_handle++;
+  if (auto failed = model_failures.find(cam.id); failed != model_failures.end()) {
+    loop->add_failed_camera(handle, cam, from, failed->second);
+    std::lock_guard lock(running_mu);
+    running[cam.id] = Running{handle, nullptr};
+    return;
+  }
+  pipeline::SourceOptions opt;
+  opt.handle = handle;
+  opt.camera = cam;
+  const InputSpec& in = inputs.at(cam.id);
+  opt.width = in.width;
+  opt.height = in.height;
+  opt.letterbox = in.letterbox;
+  opt.last_epoch = from.epoch;
+  if (cam.clips.enabled && clips) {
+    pipeline::ClipSettings cs;
+    cs.keep_s = cam.clips.pre_s + 15.0;  // the pre-roll, and the tracker's delay before segment.start
+    cs.max_bytes = static_cast<std::size_t>(cam.clips.buffer_mb) << 20;
+    opt.clips = std::make_shared<pipeline::ClipRecorder>(cs);
+    clips->add_camera(cam.id, opt.clips, cam.clips);
+  }
+  loop->add_camera(handle, cam, from, std::move(unfinished));
+  std::unique_ptr<pipeline::CameraSource> source;
+  try {
+    source = std::make_unique<pipeline::CameraSource>(opt, hub);
+    source->start();
+  } catch (const std::exception& e) {
+    // One camera that cannot even be built never stops the others.
+    logger().error("camera {}: cannot start: {}", cam.id, e.what());
+    source.reset();
+    pipeline::StreamStatus st;
+    st.state = pipeline::StreamState::failed;
+    st.reason = e.what();
+    loop->post_status(handle, st);
+  }
+  std::lock_guard lock(running_mu);
+  running[cam.id] = Running{handle, std::move(source)};
+}
+
+std::string Daemon::Impl::render_metrics() {
+  auto& m = metrics;
+  m.set("actiond_up", {}, 1);
+  m.set("actiond_events_sent_total", {}, static_cast<double>(publisher->sent()));
+  m.set("actiond_events_dropped_total", {}, static_cast<double>(publisher->dropped_queue_full()));
+  m.set("actiond_slow_subscriber_stalls_total", {}, static_cast<double>(publisher->slow_subscriber_stalls()));
+  m.set("actiond_journal_failures_total", {}, journal ? static_cast<double>(journal->failures()) : 0);
+  m.set("actiond_journal_sink_losses_total", {}, journal ? static_cast<double>(journal->sink_losses()) : 0);
+  for (const auto& sink : sinks) {
+    const SinkStatus st = sink->status();
+    const Labels l = {{"sink", st.name}, {"type", st.type}};
+    m.set("actiond_sink_connected", l, st.connected ? 1 : 0);
+    m.set("actiond_sink_delivered_total", l, static_cast<double>(st.delivered));
+    m.set("actiond_sink_backlog", l, static_cast<double>(st.backlog));
+    m.set("actiond_sink_reconnects_total", l, static_cast<double>(st.reconnects));
+    m.set("actiond_sink_failures_total", l, static_cast<double>(st.failures));
+    m.set("actiond_sink_lost_total", l, static_cast<double>(st.lost));
+  }
+  m.set("actiond_reloads_total", {{"result", "applied"}}, static_cast<double>(reloads.load()));
+  m.set("actiond_reloads_total", {{"result", "rejected"}}, static_cast<double>(reloads_rejected.load()));
+  {
+    std::lock_guard lock(running_mu);
+    for (const auto& [id, r] : running) {
+      if (!r.source) continue;
+      const auto c = hub.counters(r.handle);
+      m.set("actiond_frames_decoded_total", {{"camera", id}}, static_cast<double>(r.source->frames_decoded()));
+      m.set("actiond_frames_in_total", {{"camera", id}}, static_cast<double>(c.pushed));
+      m.set("actiond_frames_dropped_total", {{"camera", id}, {"reason", "queue_full"}},
+            static_cast<double>(c.dropped_queue_full));
+    }
+  }
+  if (clips) {
+    const auto c = clips->counters();
+    m.set("actiond_clips_written_total", {}, static_cast<double>(c.written));
+    m.set("actiond_clips_failed_total", {}, static_cast<double>(c.failed));
+    m.set("actiond_clips_dropped_total", {}, static_cast<double>(c.dropped));
+    m.set("actiond_clips_deleted_total", {}, static_cast<double>(c.deleted));
+    m.set("actiond_clips_disk_bytes", {}, static_cast<double>(c.bytes_on_disk));
+    m.set("actiond_clips_ring_bytes", {}, static_cast<double>(c.ring_bytes));
+  }
+  if (index) m.set("actiond_api_index_failures_total", {}, static_cast<double>(index->failures()));
+  return m.render();
+}
+
+}  // namespace actiond::daemon
