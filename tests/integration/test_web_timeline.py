@@ -1,0 +1,90 @@
+"""The web timeline in a real browser: headless Chromium (Debian's chromium, driven by
+playwright-core from npm, tests/reference/browser) opens the page actiond serves at / while the
+synthetic workbench camera runs with the default models and clips on. Checked: the camera's
+segments appear live within 10 s, clicking a finished segment plays its clip (the video element
+reaches the playing state), no console errors. Writes a screenshot (--screenshot).
+
+Usage (from ctest): test_web_timeline.py --actiond BIN --source DIR --screenshot PNG [--settle S]
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from testlib import fail, free_port
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--actiond", required=True)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--screenshot", required=True)
+    ap.add_argument("--settle", type=float, default=0.0, help="seconds of history before the browser opens")
+    args = ap.parse_args()
+    args.source = os.path.abspath(args.source)
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        fail("chromium is not installed (scripts/install-deps.sh installs Debian's chromium)")
+    fetch = subprocess.run([os.path.join(args.source, "scripts", "fetch-npm-reference.sh"), "browser"],
+                           capture_output=True, text=True)
+    if fetch.returncode != 0:
+        print(f"SKIP: playwright-core could not be installed from npm: {fetch.stderr.strip()}")
+        raise SystemExit(77)
+    with tempfile.TemporaryDirectory() as root:
+        port = free_port()
+        os.makedirs(os.path.join(root, "cameras"))
+        with open(os.path.join(root, "actiond.json"), "w") as f:
+            json.dump({"publish": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
+                       "control": {"endpoint": "tcp://127.0.0.1:*"}, "metrics": {"listen": f"127.0.0.1:{port}"},
+                       "model_dir": os.path.join(args.source, "models", "default"),
+                       "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
+        with open(os.path.join(args.source, "config", "examples", "demo", "cameras", "workbench.json")) as f:
+            cam = json.load(f)
+        cam.pop("$schema", None)
+        cam.pop("recognition", None)
+        cam["models"] = {"backbone": "bb", "segmenter": "seg"}
+        cam["clips"] = {"enabled": True, "pre_s": 2, "post_s": 1}
+        with open(os.path.join(root, "cameras", "workbench.json"), "w") as f:
+            json.dump(cam, f)
+        daemon = subprocess.Popen([args.actiond, "--config", root])
+        try:
+            up = time.time() + 30
+            while time.time() < up:
+                if daemon.poll() is not None:
+                    fail(f"actiond exited with {daemon.returncode}")
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    time.sleep(0.2)
+            time.sleep(args.settle)
+            env = dict(os.environ, ACTIOND_BROWSER_DIR=fetch.stdout.strip().splitlines()[-1], ACTIOND_CHROMIUM=chromium)
+            run = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "web_timeline.mjs"),
+                                  f"http://127.0.0.1:{port}/", args.screenshot], env=env, capture_output=True,
+                                 text=True, timeout=150)
+            if run.returncode != 0:
+                fail(f"the browser run failed: {run.stderr[-2000:]}")
+            result = json.loads(run.stdout.strip().splitlines()[-1])
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=30)
+    if result.get("segments_s", 99) > 10:
+        fail(f"segments appeared after {result.get('segments_s')} s (at most 10): {result}")
+    if result.get("clip_playing") != "playing":
+        fail(f"the clip did not play: {result}")
+    if result["console_errors"]:
+        fail(f"console errors: {result['console_errors']}")
+    if not os.path.getsize(args.screenshot):
+        fail("no screenshot")
+    print(f"web timeline: segments after {result['segments_s']:.1f} s, clip playing {result['clip_playing_s']:.1f} s "
+          f"after the click, no console errors; screenshot {args.screenshot}")
+
+
+if __name__ == "__main__":
+    main()
