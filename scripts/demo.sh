@@ -49,6 +49,7 @@ cleanup() { kill "$SUB_PID" "$DAEMON_PID" 2>/dev/null || true; }
 trap cleanup EXIT
 
 echo "demo: actiond running (pid $DAEMON_PID), events on $ENDPOINT for ${DEMO_SECONDS}s; log in $LOG" >&2
+echo "demo: live web timeline, clips and the HTTP API on http://127.0.0.1:7702/ (docs/API.md)" >&2
 end=$((SECONDS + DEMO_SECONDS))
 while [ $SECONDS -lt $end ]; do
   if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
