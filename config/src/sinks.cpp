@@ -23,7 +23,7 @@ namespace {
 
 const std::vector<std::string> kEventTypes = {"segment.start", "segment.update", "segment.end", "boundary",
                                               "recognition", "repetition", "track.start", "track.end",
-                                              "stream.status", "heartbeat"};
+                                              "stream.status", "heartbeat", "clip.ready"};
 
 fs::path resolve(const std::string& name, const fs::path& dir) {
   if (name.empty()) return {};

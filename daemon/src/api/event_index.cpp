@@ -119,7 +119,7 @@ std::unique_ptr<Db> open_writer(const fs::path& path, std::atomic<std::uint64_t>
     logger().warn("event index {}: schema version {} (expected {}): rebuilding it from the journal", path.string(),
                   version, kSchemaVersion);
   } catch (const std::exception& e) {
-    logger().warn("event index {}: {}: rebuilding it from the journal", path.string(), e.what());
+    logger().warn("event index: {}: rebuilding it from the journal", e.what());
   }
   ++rebuilds;
   std::error_code ec;

@@ -89,7 +89,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fps": 500)"),
        "cameras/door.json: /fps: must be between 0 and 120, got 500"},
       {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fsp": 5)"),
-       "cameras/door.json: /fsp: unknown key (expected one of: decoder_threads, fps, id, latency_ms, loop, models, "
+       "cameras/door.json: /fsp: unknown key (expected one of: clips, decoder_threads, fps, id, latency_ms, loop, models, "
        "password_file, persons, queue_frames, realtime, recognition, reconnect, roi, skip_frames, stall_timeout_s, tracker, transport, uri, "
        "username)"},
       {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "skip_frames": "all")"),
@@ -155,7 +155,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {R"({"log": {"level": "loud"}})", "",
        "actiond.json: /log/level: must be one of trace, debug, info, warn, error, critical, off, got \"loud\""},
       {R"({"models": {"bb": {"file": "x.pt"}}})", "", "actiond.json: /models/bb/path: is required"},
-      {R"({"modelz": {}})", "", "actiond.json: /modelz: unknown key (expected one of: control, inference, journal, "
+      {R"({"modelz": {}})", "", "actiond.json: /modelz: unknown key (expected one of: api, clips, control, inference, journal, "
                                 "log, metrics, model_dir, models, publish, reload, security, sinks)"},
       {R"({"metrics": {"listen": "7702"}})", "",
        "actiond.json: /metrics/listen: must be HOST:PORT such as 127.0.0.1:7702, got \"7702\""},
@@ -211,5 +211,62 @@ TEST_CASE("tracker settings a camera does not set come from the segmenter's deco
     FAIL("no error");
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()).rfind("seg.pt: manifest.json: /decoding/confirm: unknown key", 0) == 0);
+  }
+}
+
+TEST_CASE("api and clips settings: defaults, values, exact errors", "[config][api]") {
+  TempDir dir;
+  dir.write("actiond.json", R"({"api": {"token_file": "tok", "max_streams": 3, "web": false},
+                               "clips": {"dir": "/var/clips", "max_total_mb": 10, "max_age_h": 0.5},
+                               "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}})");
+  dir.write("tok", "abc \n");
+  dir.write("cameras/door.json", camera(R"("id": "door", "uri": "test://pattern", "clips": {"enabled": true, "pre_s": 2})"));
+  dir.write("cameras/yard.json", camera(R"("id": "yard", "uri": "test://pattern")"));
+  const auto cfg = load_config(dir.path());
+  CHECK(cfg->daemon.api.enabled);
+  CHECK_FALSE(cfg->daemon.api.web);
+  CHECK(cfg->daemon.api.token == "abc");
+  CHECK(cfg->daemon.api.max_streams == 3);
+  CHECK(cfg->daemon.clips.dir == "/var/clips");
+  CHECK(cfg->daemon.clips.max_total_mb == 10);
+  CHECK(cfg->daemon.clips.max_age_h == 0.5);
+  CHECK(cfg->cameras[0].clips.enabled);
+  CHECK(cfg->cameras[0].clips.pre_s == 2.0);
+  CHECK(cfg->cameras[0].clips.post_s == 3.0);
+  CHECK(cfg->cameras[0].clips.buffer_mb == 64);
+  CHECK_FALSE(cfg->cameras[1].clips.enabled);
+
+  TempDir plain;
+  plain.write("actiond.json", kDaemon);
+  const auto defaults = load_config(plain.path());
+  CHECK(defaults->daemon.api.enabled);
+  CHECK(defaults->daemon.api.token.empty());
+  CHECK(defaults->daemon.clips.dir == plain.path() / "clips");
+
+  const std::vector<std::pair<std::string, std::string>> daemon_cases = {
+      {R"({"api": {"max_streams": 0}})", "actiond.json: /api/max_streams: must be between 1 and 64, got 0"},
+      {R"({"api": {"token": "x"}})", "actiond.json: /api/token: unknown key (expected one of: enabled, max_streams, token_file, web)"},
+      {R"({"api": {"token_file": "missing"}})", "actiond.json: /api/token_file: cannot read \"DIR/missing\""},
+      {R"({"clips": {"max_total_mb": 0}})", "actiond.json: /clips/max_total_mb: must be between 1 and 104857600, got 0"},
+      {R"({"clips": {"keep": 1}})", "actiond.json: /clips/keep: unknown key (expected one of: dir, max_age_h, max_total_mb)"},
+  };
+  for (const auto& [daemon, message] : daemon_cases) {
+    INFO(daemon);
+    std::string got = load_error(daemon, {});
+    const auto dir_at = got.find(std::filesystem::temp_directory_path().string());
+    if (dir_at != std::string::npos) got.replace(dir_at, got.find("/missing") - dir_at, "DIR");
+    CHECK(got == message);
+  }
+  const std::vector<std::pair<std::string, std::string>> camera_cases = {
+      {camera(R"("id": "door", "uri": "test://pattern", "clips": {"pre_s": 61})"),
+       "cameras/door.json: /clips/pre_s: must be between 0 and 60, got 61"},
+      {camera(R"("id": "door", "uri": "test://pattern", "clips": {"buffer_mb": 0})"),
+       "cameras/door.json: /clips/buffer_mb: must be between 1 and 1024, got 0"},
+      {camera(R"("id": "door", "uri": "test://pattern", "clips": {"record_uri": "rtsp://x"})"),
+       "cameras/door.json: /clips/record_uri: unknown key (expected one of: buffer_mb, enabled, post_s, pre_s)"},
+  };
+  for (const auto& [cam, message] : camera_cases) {
+    INFO(cam);
+    CHECK(load_error(kDaemon, {{"door.json", cam}}) == message);
   }
 }

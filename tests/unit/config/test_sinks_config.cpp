@@ -91,7 +91,7 @@ TEST_CASE("sink config errors name the file and key path", "[config][sinks]") {
        "actiond.json: /sinks/0/format: \"frigate\" is for mqtt and webhook sinks"},
       {with_sinks(R"([{"name": "a", "type": "redis", "filter": {"types": ["segment.begin"]}}])"),
        "actiond.json: /sinks/0/filter/types: unknown event type \"segment.begin\" (known: segment.start, segment.update, "
-       "segment.end, boundary, recognition, repetition, track.start, track.end, stream.status, heartbeat)"},
+       "segment.end, boundary, recognition, repetition, track.start, track.end, stream.status, heartbeat, clip.ready)"},
       {with_sinks(R"([{"name": "a", "type": "redis", "filter": {"cameras": ["door", ""]}}])"),
        "actiond.json: /sinks/0/filter/cameras/1: must be a non-empty string, got \"\""},
       {with_sinks(R"([{"name": "a", "type": "redis", "backoff_min_s": 5, "backoff_max_s": 2}])"),
