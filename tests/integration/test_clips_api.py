@@ -76,6 +76,25 @@ def slices(au: bytes) -> list:
     return out
 
 
+def mean_rgb(jpeg: str) -> tuple:
+    """(width, height, mean R, G, B) of a JPEG, decoded."""
+    pipe = Gst.parse_launch(f'filesrc location="{jpeg}" ! jpegdec ! videoconvert ! video/x-raw,format=RGB ! appsink name=s sync=false')
+    sink = pipe.get_by_name("s")
+    pipe.set_state(Gst.State.PLAYING)
+    smp = sink.emit("try-pull-sample", 5 * Gst.SECOND)
+    pipe.set_state(Gst.State.NULL)
+    if smp is None:
+        fail(f"{jpeg} does not decode")
+    st = smp.get_caps().get_structure(0)
+    w, h = st.get_value("width"), st.get_value("height")
+    ok, info = smp.get_buffer().map(Gst.MapFlags.READ)
+    data = bytes(info.data)
+    stride = len(data) // h
+    rows = [data[y * stride:y * stride + 3 * w] for y in range(0, h, 8)]
+    px = [row[x:x + 3] for row in rows for x in range(0, 3 * w, 24)]
+    return (w, h) + tuple(sum(p[c] for p in px) / len(px) for c in range(3))
+
+
 def decoded_times(path: str) -> tuple:
     """(first, last picture time, frames, error) of a full decode."""
     pipe = Gst.parse_launch(f'filesrc location="{path}" ! decodebin ! videoconvert ! appsink name=s sync=false')
@@ -224,6 +243,16 @@ def check_clip(api: Api, cam: str, seg: dict, ready: dict, source: list, root: s
         fail(f"{cam}: clip ends at {clip['end_pts']}, segment end {end} + post {POST}")
     if abs((last - first) - (clip["end_pts"] - clip["start_pts"])) > 0.045 or abs(clip["duration_s"] - (last - first + 0.04)) > 0.045:
         fail(f"{cam}: decoded {first}..{last}, clip.ready says {clip}")
+    # The snapshot: the segment's most confident frame (red: the tiny models' action), decoded from the clip.
+    snap = ready.get("snapshot")
+    if not snap or abs(snap["pts"] - seg["peak"]["pts"]) > 1e-6 or snap["confidence"] != seg["peak"]["confidence"]:
+        fail(f"{cam}: snapshot {snap} for peak {seg.get('peak')}")
+    code, headers, body = api.get(snap["url"])
+    if code != 200 or headers.get("Content-Type") != "image/jpeg" or body[:2] != b"\xff\xd8":
+        fail(f"{cam}: snapshot download: {code} {headers.get('Content-Type')}")
+    w, h, r, g, b = mean_rgb(os.path.join(root, "clips", snap["file"]))
+    if (w, h) != (320, 240) or not (r > 150 and g < 80 and b < 80):
+        fail(f"{cam}: snapshot {w}x{h} mean colour {r:.0f},{g:.0f},{b:.0f}: not the red action")
     # Served with Range.
     url = clip["url"]
     code, headers, body = api.get(url, headers={"Range": "bytes=100-299"})
@@ -332,7 +361,7 @@ def check_queries(api: Api, events: list) -> None:
     if ids(f"/api/events?until={mid}&order=asc&limit=1000") != before_mid:
         fail(f"until={mid}")
     segs = api.json("/api/segments")["segments"]
-    if sorted(s["camera"] for s in segs) != ["file", "rtsp"] or any(s["open"] or not s["clip"] for s in segs):
+    if sorted(s["camera"] for s in segs) != ["file", "rtsp"] or any(s["open"] or not s["clip"] or not s["snapshot"] for s in segs):
         fail(f"/api/segments: {segs}")
     cams = api.json("/api/cameras")["cameras"]
     if sorted(c["id"] for c in cams) != ["file", "rtsp"] or any("seq" not in c for c in cams):
@@ -340,7 +369,8 @@ def check_queries(api: Api, events: list) -> None:
     if api.json("/api/cameras/file")["id"] != "file":
         fail("/api/cameras/file")
     for path, msg in [("/api/cameras/nope", "no camera 'nope'"), ("/api/segments/nope", "no segment 'nope'"),
-                      ("/api/clips/file/nope.mp4", "no clip 'file/nope.mp4'")]:
+                      ("/api/clips/file/nope.mp4", "no clip 'file/nope.mp4'"),
+                      ("/api/snapshots/file/nope.jpg", "no snapshot 'file/nope.jpg'")]:
         if api.json(path, 404) != {"error": msg}:
             fail(f"GET {path}")
     code, headers, body = api.get("/")
@@ -379,7 +409,7 @@ def phase_disk_bound(args) -> None:
             while time.time() < end:
                 time.sleep(0.5)
                 total = sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(os.path.join(root, "clips"))
-                            for n in ns if n.endswith(".mp4"))
+                            for n in ns if n.endswith((".mp4", ".jpg")))
                 peak = max(peak, total)
                 if total > (1 << 20) + 600_000:  # the bound, plus the one clip being checked in
                     fail(f"clips folder holds {total} bytes, bound 1 MiB")

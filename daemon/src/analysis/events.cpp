@@ -71,6 +71,10 @@ json EventFactory::segment_json(const SegmentInfo& s) const {
          {"end", s.end ? point_json(*s.end) : json(nullptr)},
          {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)}};
   if (s.repetitions) j["repetitions"] = *s.repetitions;
+  if (s.peak) {
+    j["peak"] = point_json(*s.peak);
+    j["peak"]["confidence"] = round_to(s.peak_confidence, 4);
+  }
   return j;
 }
 
@@ -208,10 +212,10 @@ json EventFactory::recognition(const Recognition& r) {
   return j;
 }
 
-json EventFactory::clip_ready(const std::string& segment_id, const json& clip, double pts) {
+json EventFactory::clip_ready(const std::string& segment_id, const json& fields, double pts) {
   json j = envelope("clip.ready", pts);
   j["segment_id"] = segment_id;
-  j["clip"] = clip;
+  for (const auto& [key, value] : fields.items()) j[key] = value;
   return j;
 }
 

@@ -177,12 +177,20 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
     if (open_) {
       open_->confidence_sum += confidence;
       ++open_->frames;
+      if (confidence > open_->info.peak_confidence || !open_->info.peak) {
+        open_->info.peak = frame.at;
+        open_->info.peak_confidence = confidence;
+      }
       maybe_publish(frame.at, out);  // only frames of the segment's own label count towards its duration
     }
   } else {
-    if (candidate_.label != label) candidate_ = Candidate{label, 0, frame.at, 0.0, frame.boundary};
+    if (candidate_.label != label) candidate_ = Candidate{label, 0, frame.at, 0.0, frame.boundary, frame.at, -1.0};
     ++candidate_.count;
     candidate_.confidence_sum += confidence;
+    if (confidence > candidate_.peak_confidence) {
+      candidate_.peak = frame.at;
+      candidate_.peak_confidence = confidence;
+    }
     // Boundary-aware: a change that starts where the model sees a boundary needs less confirmation.
     const int need = candidate_.boundary >= cfg_.boundary_threshold
                          ? std::min(cfg_.confirm_frames, cfg_.boundary_confirm_frames)
@@ -196,6 +204,8 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
         o.info.start = candidate_.first;
         o.confidence_sum = candidate_.confidence_sum;
         o.frames = candidate_.count;
+        o.info.peak = candidate_.peak;
+        o.info.peak_confidence = candidate_.peak_confidence;
         if (repetitions_) o.info.repetitions = 0;
         open_ = o;
         // Peaks seen while the label was being confirmed belong to it when they lie inside it.

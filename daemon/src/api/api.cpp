@@ -42,6 +42,7 @@ json segment_summary(const json& latest, const json& clip_ready) {
   s["open"] = latest.value("type", "") != "segment.end";
   s["last_seq"] = latest.value("seq", 0);
   s["clip"] = clip_ready.is_object() ? clip_ready.value("clip", json(nullptr)) : json(nullptr);
+  s["snapshot"] = clip_ready.is_object() ? clip_ready.value("snapshot", json(nullptr)) : json(nullptr);
   return s;
 }
 
@@ -196,23 +197,29 @@ void Api::install(httplib::Server& server) {
         [this](bool) { streams_.fetch_sub(1); });
   });
 
-  server.Get(R"(/api/clips/([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*\.mp4))",
-             [this](const httplib::Request& req, httplib::Response& res) {
-               const std::filesystem::path file = opt_.clips_dir / std::string(req.matches[1]) / std::string(req.matches[2]);
-               std::error_code ec;
-               const auto size = std::filesystem::file_size(file, ec);
-               if (opt_.clips_dir.empty() || ec) return error(res, 404, "no clip '" + std::string(req.matches[1]) + "/" + std::string(req.matches[2]) + "'");
-               auto in = std::make_shared<std::ifstream>(file, std::ios::binary);
-               res.set_header("Cache-Control", "max-age=3600");
-               res.set_content_provider(static_cast<std::size_t>(size), "video/mp4",
-                                        [in](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-                                          std::vector<char> buf(std::min<std::size_t>(length, 1u << 16));
-                                          in->seekg(static_cast<std::streamoff>(offset));
-                                          in->read(buf.data(), static_cast<std::streamsize>(buf.size()));
-                                          const auto n = static_cast<std::size_t>(in->gcount());
-                                          return n > 0 && sink.write(buf.data(), n);
-                                        });
-             });
+  // Clips and snapshots: <clips dir>/<camera>/<name>, with HTTP Range.
+  auto serve_file = [this](const char* kind, const char* type) {
+    return [this, kind, type](const httplib::Request& req, httplib::Response& res) {
+      const std::string name = std::string(req.matches[1]) + "/" + std::string(req.matches[2]);
+      const std::filesystem::path file = opt_.clips_dir / std::string(req.matches[1]) / std::string(req.matches[2]);
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(file, ec);
+      if (opt_.clips_dir.empty() || ec) return error(res, 404, std::string("no ") + kind + " '" + name + "'");
+      auto in = std::make_shared<std::ifstream>(file, std::ios::binary);
+      res.set_header("Cache-Control", "max-age=3600");
+      res.set_content_provider(static_cast<std::size_t>(size), type,
+                               [in](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                                 std::vector<char> buf(std::min<std::size_t>(length, 1u << 16));
+                                 in->seekg(static_cast<std::streamoff>(offset));
+                                 in->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+                                 const auto n = static_cast<std::size_t>(in->gcount());
+                                 return n > 0 && sink.write(buf.data(), n);
+                               });
+    };
+  };
+  server.Get(R"(/api/clips/([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*\.mp4))", serve_file("clip", "video/mp4"));
+  server.Get(R"(/api/snapshots/([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*\.jpg))",
+             serve_file("snapshot", "image/jpeg"));
 
   if (opt_.web) {
     for (const auto& asset : detail::web_assets()) {

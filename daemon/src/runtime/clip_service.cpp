@@ -99,8 +99,12 @@ void ClipService::run() {
         continue;
       }
       const double end = number_at(seg.value("end", json::object()), "pts");
-      jobs.push_back({camera, id, start - cam.cfg.pre_s, end + cam.cfg.post_s,
-                      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>((cam.cfg.post_s + 5.0) * 1000))});
+      Job job{camera, id, start - cam.cfg.pre_s, end + cam.cfg.post_s, std::nullopt,
+              std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>((cam.cfg.post_s + 5.0) * 1000))};
+      if (const auto peak = seg.find("peak"); peak != seg.end() && peak->is_object()) {
+        job.peak = {{number_at(*peak, "pts"), number_at(*peak, "confidence")}};
+      }
+      jobs.push_back(std::move(job));
     }
     // Jobs whose end is in the ring (or whose time is up), in order.
     for (auto it = jobs.begin(); it != jobs.end() && !stop_;) {
@@ -147,7 +151,9 @@ void ClipService::write(const Job& job, const Camera& cam) {
     return;
   }
   const auto& c = std::get<pipeline::ClipFile>(result);
-  json clip = {{"file", job.camera + "/" + c.file.filename().string()},
+  json fields;
+  json& clip = fields["clip"];
+  clip = {{"file", job.camera + "/" + c.file.filename().string()},
                {"url", "/api/clips/" + job.camera + "/" + c.file.filename().string()},
                {"start_pts", c.start_pts},
                {"end_pts", c.end_pts},
@@ -158,11 +164,23 @@ void ClipService::write(const Job& job, const Camera& cam) {
                {"height", c.height},
                {"encoded", c.encoded},
                {"truncated", c.truncated}};
+  if (job.peak) {
+    const fs::path jpeg = dir / (job.segment + ".jpg");
+    const double at = std::clamp(job.peak->first, c.start_pts, c.end_pts);
+    if (const auto err = pipeline::write_snapshot(file, at - c.start_pts, jpeg)) {
+      logger().warn("camera {}: no snapshot for segment {}: {}", job.camera, job.segment, *err);
+    } else {
+      fields["snapshot"] = {{"file", job.camera + "/" + jpeg.filename().string()},
+                            {"url", "/api/snapshots/" + job.camera + "/" + jpeg.filename().string()},
+                            {"pts", at},
+                            {"confidence", job.peak->second}};
+    }
+  }
   {
     std::lock_guard lock(mu_);
     ++counters_.written;
   }
-  ready_(job.camera, job.segment, std::move(clip), c.end_pts);
+  ready_(job.camera, job.segment, std::move(fields), c.end_pts);
   enforce_bound();
 }
 
@@ -176,7 +194,8 @@ void ClipService::enforce_bound() {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(settings_.dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
-    if (it->is_regular_file(ec) && it->path().extension() == ".mp4") {
+    const auto ext = it->path().extension();
+    if (it->is_regular_file(ec) && (ext == ".mp4" || ext == ".jpg")) {
       files.push_back({it->path(), it->last_write_time(ec), it->file_size(ec)});
     }
   }
@@ -191,7 +210,7 @@ void ClipService::enforce_bound() {
     if (total <= max_bytes && f.time >= oldest_allowed) break;
     if (fs::remove(f.path, ec)) {
       total -= f.bytes;
-      ++deleted;
+      if (f.path.extension() == ".mp4") ++deleted;  // snapshots go with them, not counted
       logger().info("clip {} deleted ({})", f.path.string(), total > max_bytes ? "clips.max_total_mb" : "clips.max_age_h");
     }
   }

@@ -4,7 +4,8 @@
 //   - The inference loop's observer hands it each camera's segment.start (the camera's packet ring
 //     is pinned from start - pre_s on) and segment.end (a job). A job is written once the ring holds
 //     end + post_s, or post_s + 5 s after the end arrived, or at once when the camera is removed:
-//     <dir>/<camera>/<segment id>.mp4, then clip.ready is published through `ready`.
+//     <dir>/<camera>/<segment id>.mp4 and, decoded from it, a JPEG of the segment's most confident
+//     frame (<segment id>.jpg), then clip.ready is published through `ready`.
 //   - After each clip and every 30 s the oldest clips go while the folder exceeds max_total_mb or a
 //     clip is older than max_age_h (counted).
 // Queue of notices: bounded (1024); when full the newest is dropped and counted (that segment gets no clip).
@@ -22,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -29,6 +31,7 @@ namespace actiond::daemon::detail {
 
 class ClipService {
  public:
+  // `clip`: the clip.ready fields (clip, snapshot).
   using Ready = std::function<void(const std::string& camera, const std::string& segment_id, nlohmann::json clip, double pts)>;
   ClipService(config::ClipStoreSettings settings, Ready ready);
   ~ClipService();  // writes nothing more; pending jobs are dropped (counted)
@@ -61,6 +64,7 @@ class ClipService {
     std::string segment;
     double from = 0.0;
     double to = 0.0;
+    std::optional<std::pair<double, double>> peak;  // pts, confidence: the snapshot
     std::chrono::steady_clock::time_point deadline;
   };
   void run();

@@ -152,11 +152,11 @@ void InferenceLoop::post_status(pipeline::CameraHandle handle, const pipeline::S
   }, false);
 }
 
-void InferenceLoop::post_clip_ready(const std::string& camera, const std::string& segment_id, nlohmann::json clip,
+void InferenceLoop::post_clip_ready(const std::string& camera, const std::string& segment_id, nlohmann::json fields,
                                     double pts) {
-  post([this, camera, segment_id, clip = std::move(clip), pts] {
+  post([this, camera, segment_id, fields = std::move(fields), pts] {
     for (auto& [handle, cam] : cameras_) {
-      if (cam->config.id == camera) emit(*cam, cam->events.clip_ready(segment_id, clip, pts));
+      if (cam->config.id == camera) emit(*cam, cam->events.clip_ready(segment_id, fields, pts));
     }
   }, false);
 }

@@ -3,9 +3,11 @@
 #include "clips/clip_ring.hpp"
 #include "gst/gst_util.hpp"
 
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
 #include <algorithm>
+#include <fstream>
 #include <system_error>
 
 namespace actiond::pipeline {
@@ -14,6 +16,7 @@ namespace {
 
 using detail::add_element;
 using detail::BusPtr;
+using detail::CharPtr;
 using detail::ElementPtr;
 using detail::ErrorPtr;
 using detail::MessagePtr;
@@ -118,6 +121,62 @@ std::variant<ClipFile, std::string> ClipRecorder::write(double from_pts, double 
   out.encoded = span.encoded;
   out.truncated = span.truncated;
   return out;
+}
+
+}  // namespace actiond::pipeline
+
+namespace actiond::pipeline {
+
+std::optional<std::string> write_snapshot(const std::filesystem::path& clip, double offset_s,
+                                          const std::filesystem::path& jpeg) {
+  detail::ensure_gst_initialized();
+  CharPtr uri(gst_filename_to_uri(clip.c_str(), nullptr));
+  if (!uri) return "cannot name " + clip.string() + " as a URI";
+  const std::string desc = "uridecodebin uri=\"" + std::string(uri.get()) +
+                           "\" ! videoconvert ! videoscale ! video/x-raw,format=I420 ! jpegenc quality=85 ! appsink name=out sync=false";
+  GError* err = nullptr;
+  ElementPtr pipeline(gst_parse_launch(desc.c_str(), &err));
+  ErrorPtr owned(err);
+  if (!pipeline || err != nullptr) return "snapshot pipeline: " + std::string(err != nullptr ? err->message : "cannot build");
+  ElementPtr sink(gst_bin_get_by_name(GST_BIN(pipeline.get()), "out"));
+  auto fail = [&](const std::string& what) {
+    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+    return std::optional<std::string>(clip.string() + ": " + what);
+  };
+  gst_element_set_state(pipeline.get(), GST_STATE_PAUSED);
+  if (gst_element_get_state(pipeline.get(), nullptr, nullptr, 10 * GST_SECOND) == GST_STATE_CHANGE_FAILURE) {
+    return fail("cannot decode: " + wait_done(pipeline.get(), 0));
+  }
+  const auto at = static_cast<gint64>(std::max(0.0, offset_s) * GST_SECOND);
+  if (!gst_element_seek_simple(pipeline.get(), GST_FORMAT_TIME,
+                               static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), at)) {
+    return fail("cannot seek to " + std::to_string(offset_s) + " s");
+  }
+  gst_element_get_state(pipeline.get(), nullptr, nullptr, 10 * GST_SECOND);
+  GstSample* sample = gst_app_sink_try_pull_preroll(GST_APP_SINK(sink.get()), 5 * GST_SECOND);
+  if (sample == nullptr) return fail("no picture at " + std::to_string(offset_s) + " s");
+  GstBuffer* buf = gst_sample_get_buffer(sample);
+  GstMapInfo map;
+  std::optional<std::string> result;
+  if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    const std::filesystem::path partial = jpeg.string() + ".partial";
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(map.data), static_cast<std::streamsize>(map.size));
+    out.close();
+    gst_buffer_unmap(buf, &map);
+    std::error_code ec;
+    if (!out) {
+      result = "cannot write " + partial.string();
+    } else {
+      std::filesystem::rename(partial, jpeg, ec);
+      if (ec) result = "cannot write " + jpeg.string() + ": " + ec.message();
+    }
+  } else {
+    result = "cannot read the picture";
+  }
+  gst_sample_unref(sample);
+  gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+  return result;
 }
 
 }  // namespace actiond::pipeline

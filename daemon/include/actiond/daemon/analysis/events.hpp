@@ -68,9 +68,10 @@ class EventFactory {
   // {"track_id", "box"}: the person a segment or boundary event of a pose camera is about.
   static nlohmann::json subject(const PersonTrack& t);
 
-  // A clip of segment `segment_id` is written: `clip` is {file, url, start_pts, end_pts, duration_s,
-  // bytes, codec, width, height, encoded, truncated}; dated at the clip's end.
-  nlohmann::json clip_ready(const std::string& segment_id, const nlohmann::json& clip, double pts);
+  // A clip of segment `segment_id` is written: `fields` holds `clip` {file, url, start_pts, end_pts,
+  // duration_s, bytes, codec, width, height, encoded, truncated} and, when one was made, `snapshot`
+  // {file, url, pts, confidence}; dated at the clip's end.
+  nlohmann::json clip_ready(const std::string& segment_id, const nlohmann::json& fields, double pts);
 
   // Clip-level top-k of the camera's recognizer.
   nlohmann::json recognition(const Recognition& r);

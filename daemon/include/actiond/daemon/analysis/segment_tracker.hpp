@@ -49,6 +49,8 @@ struct SegmentInfo {
   std::optional<FramePoint> end;
   std::string end_reason;   // empty while open
   std::optional<int> repetitions;  // segmenters with a repetition output: repetitions so far
+  std::optional<FramePoint> peak;  // its most confident frame so far (snapshots)
+  double peak_confidence = 0.0;
 };
 
 struct TrackerEvent {
@@ -102,6 +104,8 @@ class SegmentTracker {
     FramePoint first;
     double confidence_sum = 0.0;
     float boundary = 0.0f;  // boundary score at its first frame
+    FramePoint peak;        // its most confident frame
+    double peak_confidence = -1.0;
   };
   struct Repetition {
     FramePoint at;

@@ -6,6 +6,7 @@
 //   GET /api/segments?camera&label&since&until&limit, /api/segments/{id}
 //   GET /api/events/stream?camera&type&label&after  Server-Sent Events (Last-Event-ID resumes)
 //   GET /api/clips/{camera}/{file}.mp4              a clip (HTTP Range supported)
+//   GET /api/snapshots/{camera}/{file}.jpg          a segment's snapshot
 //   GET /, /app.js, /style.css                    the web timeline (static files built in)
 // Bad parameters get 400 with {"error": "parameter 'NAME': ..."}; with a token every /api/ path
 // and the page need `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video).

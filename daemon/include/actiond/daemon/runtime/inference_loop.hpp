@@ -96,8 +96,8 @@ class InferenceLoop {
   void adopt_models(ModelSet models);
   // Publishes a stream.status event for the camera (ordered after events already emitted).
   void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
-  // Publishes a clip.ready event for the camera with id `camera` (dropped if it is gone).
-  void post_clip_ready(const std::string& camera, const std::string& segment_id, nlohmann::json clip, double pts);
+  // Publishes a clip.ready event (`fields`: clip, snapshot) for the camera with id `camera` (dropped if it is gone).
+  void post_clip_ready(const std::string& camera, const std::string& segment_id, nlohmann::json fields, double pts);
   // Called on the loop thread with every event emitted (camera id, event); must not block.
   // Set before start().
   using EventObserver = std::function<void(const std::string&, const nlohmann::json&)>;

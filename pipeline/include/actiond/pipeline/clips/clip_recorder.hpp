@@ -65,4 +65,9 @@ class ClipRecorder {
   std::unique_ptr<Ring> ring_;
 };
 
+// Decodes the picture at `offset_s` into `clip` (an MP4 written by ClipRecorder) and writes it as a
+// JPEG at `jpeg` (the clip's picture size). Error text otherwise. Any thread.
+std::optional<std::string> write_snapshot(const std::filesystem::path& clip, double offset_s,
+                                          const std::filesystem::path& jpeg);
+
 }  // namespace actiond::pipeline
