@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 using namespace actiond::tools;
 
@@ -68,3 +69,26 @@ TEST_CASE("online decoding of the GTEA SVM scores lifts Edit and F1@50 well abov
   }
 }
 
+
+TEST_CASE("golden: eval --timeline draws each video's truth above its online decoding", "[metrics][golden]") {
+  if (!have_gtea()) return;
+  actiond::test::TempDir dir;
+  EvalOptions opt;
+  opt.scores_file = gtea("ED-TCN_L2_C25.json").string();
+  opt.timeline = (dir.path() / "t.png").string();
+  const auto result = evaluate_score_file(opt);
+  CHECK(result.at("timeline") == opt.timeline);
+  std::ifstream in(opt.timeline, std::ios::binary);
+  std::string head(24, '\0');
+  in.read(head.data(), 24);
+  REQUIRE(head.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
+  auto be32 = [&](std::size_t at) {
+    return (static_cast<unsigned char>(head[at]) << 24) | (static_cast<unsigned char>(head[at + 1]) << 16) |
+           (static_cast<unsigned char>(head[at + 2]) << 8) | static_cast<unsigned char>(head[at + 3]);
+  };
+  CHECK(head.substr(12, 4) == "IHDR");
+  CHECK(be32(16) == 1200);
+  const int videos = result.at("videos").get<int>();
+  CHECK(videos == 21);
+  CHECK(be32(20) == 8 * 2 + videos * (2 * 12 + 2 + 10) - 10);  // margins, two 12 px rows + gaps per video
+}

@@ -1,4 +1,5 @@
 #include "actiond/tools/eval_command.hpp"
+#include "timeline_image.hpp"
 
 #include "actiond/daemon/analysis/online_decoder.hpp"
 #include "actiond/tools/segmentation_metrics.hpp"
@@ -37,6 +38,7 @@ json evaluate_score_file(const EvalOptions& opt) {
   bool has_pred = true;
   bool has_scores = true;
   int videos = 0;
+  std::vector<TimelineRow> pictures;
 
   OnlineDecodeOptions dec;
   dec.tracker.threshold = opt.threshold;
@@ -66,9 +68,14 @@ json evaluate_score_file(const EvalOptions& opt) {
       argmax.add(argmax_labels(scores), gt);
       const DecodedVideo d = decode_online(scores, dec);
       online.add(d.labels, gt, d.decided_at);
+      pictures.push_back({gt, d.labels});
     }
   }
   json out{{"file", opt.scores_file}, {"videos", videos}, {"fps", opt.fps}, {"rows", json::array()}};
+  if (!opt.timeline.empty()) {
+    write_timeline_png(opt.timeline, pictures, bg);
+    out["timeline"] = opt.timeline;
+  }
   if (has_pred) out["rows"].push_back(metrics_row("offline: file's predictions", given.result(), false));
   if (has_scores) {
     out["rows"].push_back(metrics_row("offline: frame-wise argmax", argmax.result(), false));

@@ -44,6 +44,7 @@ struct Tools::Impl {
     eval_cmd->add_option("--confirm-frames", eval.confirm_frames, "tracker confirmation frames")->capture_default_str();
     eval_cmd->add_option("--min-frames", eval.min_frames, "tracker minimum segment length")->capture_default_str();
     eval_cmd->add_option("--threshold", eval.threshold, "tracker minimum label probability")->capture_default_str();
+    eval_cmd->add_option("--timeline", eval.timeline, "write a PNG: per video the ground truth above the online decoding (--scores)");
     eval_cmd->add_flag("--tune", wb.tune, "workbench: choose the tracker settings on --split (grid search) and report them");
     eval_cmd->add_flag("--json", eval.json, "print JSON instead of a table");
   }

@@ -24,6 +24,7 @@ struct EvalOptions {
   int min_frames = 1;        // tracker: minimum published segment length, frames
   double threshold = 0.0;    // tracker: minimum label probability (0 = plain argmax of the average)
   bool json = false;
+  std::string timeline;      // PNG: per video the ground truth above the online decoding (empty: none)
 };
 
 // {"file":..., "videos":N, "rows":[{"decoding":..., "acc":..., "edit":..., "f1@10":..., ...}]}.
