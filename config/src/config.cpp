@@ -387,6 +387,13 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     c.clips.pre_s = cl.number_in("pre_s", c.clips.pre_s, 0.0, 60.0);
     c.clips.post_s = cl.number_in("post_s", c.clips.post_s, 0.0, 60.0);
     c.clips.buffer_mb = cl.integer_in("buffer_mb", c.clips.buffer_mb, 1, 1024);
+    c.clips.record_uri = cl.string("record_uri", "");
+    if (!c.clips.record_uri.empty()) {
+      const auto& u = c.clips.record_uri;
+      const bool known = u.rfind("rtsp://", 0) == 0 || u.rfind("rtsps://", 0) == 0 || u.rfind("http://", 0) == 0 ||
+                         u.rfind("https://", 0) == 0 || u.rfind("file://", 0) == 0;
+      if (!known) cl.fail("record_uri", "must be an rtsp://, rtsps://, http(s):// or file:// URI, got \"" + u + "\"");
+    }
     cl.finish();
   }
   c.tracker = parse_tracker(r.object("tracker"));

@@ -14,6 +14,19 @@ bool peak(const double* before, double s, const double* after, double threshold)
 
 }  // namespace
 
+void SegmentTracker::Peak::add(const FramePoint& at, double c) {
+  if (c > confidence + 1e-6) {
+    first = last = at;
+    confidence = c;
+  } else if (c >= confidence - 1e-6) {
+    last = at;
+  }
+}
+
+FramePoint SegmentTracker::Peak::middle() const {
+  return {(first.pts + last.pts) / 2.0, first.time + (last.time - first.time) / 2};
+}
+
 SegmentTracker::SegmentTracker(config::TrackerConfig cfg, int background, double frame_period_s, IdGenerator ids)
     : cfg_(cfg), background_(background), frame_period_s_(frame_period_s), ids_(std::move(ids)) {}
 
@@ -177,17 +190,16 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
     if (open_) {
       open_->confidence_sum += confidence;
       ++open_->frames;
-      if (confidence > open_->info.peak_confidence || !open_->info.peak) {
-        open_->info.peak = frame.at;
-        open_->info.peak_confidence = confidence;
-      }
+      open_->peak.add(frame.at, confidence);
+      open_->info.peak = open_->peak.middle();
+      open_->info.peak_confidence = open_->peak.confidence;
       maybe_publish(frame.at, out);  // only frames of the segment's own label count towards its duration
     }
   } else {
     if (candidate_.label != label) candidate_ = Candidate{label, 0, frame.at, 0.0, frame.boundary, frame.at, -1.0};
     ++candidate_.count;
     candidate_.confidence_sum += confidence;
-    if (confidence > candidate_.peak_confidence) {
+    if (confidence > candidate_.peak_confidence + 1e-6) {
       candidate_.peak = frame.at;
       candidate_.peak_confidence = confidence;
     }
@@ -204,8 +216,9 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
         o.info.start = candidate_.first;
         o.confidence_sum = candidate_.confidence_sum;
         o.frames = candidate_.count;
-        o.info.peak = candidate_.peak;
-        o.info.peak_confidence = candidate_.peak_confidence;
+        o.peak.add(candidate_.peak, candidate_.peak_confidence);
+        o.info.peak = o.peak.middle();
+        o.info.peak_confidence = o.peak.confidence;
         if (repetitions_) o.info.repetitions = 0;
         open_ = o;
         // Peaks seen while the label was being confirmed belong to it when they lie inside it.

@@ -1,6 +1,7 @@
 #include "runtime/clip_service.hpp"
 
 #include "actiond/config/log.hpp"
+#include "actiond/daemon/api/event_index.hpp"
 
 #include <algorithm>
 #include <system_error>
@@ -20,6 +21,12 @@ constexpr std::size_t kMaxNotices = 1024;
 double number_at(const json& j, const char* key) {
   const auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+// A point's `time` as seconds since the Unix epoch (0 when absent).
+double wall_seconds(const json& point) {
+  const auto ms = parse_utc_ms(point.value("time", ""));
+  return ms ? static_cast<double>(*ms) / 1000.0 : 0.0;
 }
 
 }  // namespace
@@ -93,16 +100,19 @@ void ClipService::run() {
       auto& cam = cameras_.at(camera);
       const json seg = ev.value("segment", json::object());
       const std::string id = seg.value("id", "");
-      const double start = number_at(seg.value("start", json::object()), "pts");
+      // The ring's clock: the camera's pts, or (record_uri) the wall clock of the frames' `time`.
+      const bool wall = !cam.cfg.record_uri.empty();
+      const double offset = wall ? wall_seconds(seg.value("start", json::object())) - number_at(seg.value("start", json::object()), "pts") : 0.0;
+      const double start = number_at(seg.value("start", json::object()), "pts") + offset;
       if (ev.value("type", "") == "segment.start") {
         cam.recorder->pin(id, start - cam.cfg.pre_s);
         continue;
       }
-      const double end = number_at(seg.value("end", json::object()), "pts");
-      Job job{camera, id, start - cam.cfg.pre_s, end + cam.cfg.post_s, std::nullopt,
+      const double end = number_at(seg.value("end", json::object()), "pts") + offset;
+      Job job{camera, id, start - cam.cfg.pre_s, end + cam.cfg.post_s, std::nullopt, offset,
               std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>((cam.cfg.post_s + 5.0) * 1000))};
       if (const auto peak = seg.find("peak"); peak != seg.end() && peak->is_object()) {
-        job.peak = {{number_at(*peak, "pts"), number_at(*peak, "confidence")}};
+        job.peak = {{number_at(*peak, "pts") + offset, number_at(*peak, "confidence")}};
       }
       jobs.push_back(std::move(job));
     }
@@ -155,8 +165,8 @@ void ClipService::write(const Job& job, const Camera& cam) {
   json& clip = fields["clip"];
   clip = {{"file", job.camera + "/" + c.file.filename().string()},
                {"url", "/api/clips/" + job.camera + "/" + c.file.filename().string()},
-               {"start_pts", c.start_pts},
-               {"end_pts", c.end_pts},
+               {"start_pts", c.start_pts - job.wall_offset},
+               {"end_pts", c.end_pts - job.wall_offset},
                {"duration_s", c.duration_s},
                {"bytes", c.bytes},
                {"codec", c.codec},
@@ -172,7 +182,7 @@ void ClipService::write(const Job& job, const Camera& cam) {
     } else {
       fields["snapshot"] = {{"file", job.camera + "/" + jpeg.filename().string()},
                             {"url", "/api/snapshots/" + job.camera + "/" + jpeg.filename().string()},
-                            {"pts", at},
+                            {"pts", at - job.wall_offset},
                             {"confidence", job.peak->second}};
     }
   }
@@ -180,7 +190,7 @@ void ClipService::write(const Job& job, const Camera& cam) {
     std::lock_guard lock(mu_);
     ++counters_.written;
   }
-  ready_(job.camera, job.segment, std::move(fields), c.end_pts);
+  ready_(job.camera, job.segment, std::move(fields), c.end_pts - job.wall_offset);
   enforce_bound();
 }
 

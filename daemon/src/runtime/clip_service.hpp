@@ -5,7 +5,9 @@
 //     is pinned from start - pre_s on) and segment.end (a job). A job is written once the ring holds
 //     end + post_s, or post_s + 5 s after the end arrived, or at once when the camera is removed:
 //     <dir>/<camera>/<segment id>.mp4 and, decoded from it, a JPEG of the segment's most confident
-//     frame (<segment id>.jpg), then clip.ready is published through `ready`.
+//     frame (<segment id>.jpg), then clip.ready is published through `ready`. Cameras recording
+//     another stream (clips.record_uri) have a ring keyed by wall clock: the segment's frame times
+//     (`time`) select the packets, and the clip's times are given back in the camera's pts.
 //   - After each clip and every 30 s the oldest clips go while the folder exceeds max_total_mb or a
 //     clip is older than max_age_h (counted).
 // Queue of notices: bounded (1024); when full the newest is dropped and counted (that segment gets no clip).
@@ -65,6 +67,7 @@ class ClipService {
     double from = 0.0;
     double to = 0.0;
     std::optional<std::pair<double, double>> peak;  // pts, confidence: the snapshot
+    double wall_offset = 0.0;  // record_uri cameras: the ring's times are wall clock = pts + offset
     std::chrono::steady_clock::time_point deadline;
   };
   void run();

@@ -306,6 +306,7 @@ ReloadResult Daemon::reload() {
       auto it = impl_->running.find(id);
       if (it == impl_->running.end()) continue;
       if (it->second.source) it->second.source->stop();
+      if (it->second.record) it->second.record->stop();
       numbering[id] = impl_->loop->remove_camera(it->second.handle, "reconfigured");
       impl_->clips->remove_camera(id);
       std::lock_guard running_lock(impl_->running_mu);
@@ -346,6 +347,7 @@ void Daemon::stop(const std::string& reason) {
   impl_->started = false;
   for (auto& [id, r] : impl_->running) {
     if (r.source) r.source->stop();  // intake stops first
+    if (r.record) r.record->stop();
   }
   {
     std::lock_guard running_lock(impl_->running_mu);

@@ -12,6 +12,7 @@
 #include "actiond/daemon/runtime/inference_loop.hpp"
 #include "actiond/daemon/sinks/sink_runner.hpp"
 #include "actiond/pipeline/frame_hub.hpp"
+#include "actiond/pipeline/clips/record_source.hpp"
 #include "actiond/pipeline/sources/camera_source.hpp"
 #include "io/http_server.hpp"
 #include "runtime/camera_dir_watcher.hpp"
@@ -32,6 +33,7 @@ struct Daemon::Impl {
   struct Running {
     pipeline::CameraHandle handle = 0;
     std::unique_ptr<pipeline::CameraSource> source;  // null if it could not be built
+    std::unique_ptr<pipeline::RecordSource> record;  // clips.record_uri: the main stream, recorded only
   };
   std::shared_ptr<const config::Config> cfg;
   pipeline::FrameHub hub;

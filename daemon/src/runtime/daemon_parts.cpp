@@ -15,7 +15,7 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
   if (auto failed = model_failures.find(cam.id); failed != model_failures.end()) {
     loop->add_failed_camera(handle, cam, from, failed->second);
     std::lock_guard lock(running_mu);
-    running[cam.id] = Running{handle, nullptr};
+    running[cam.id] = Running{handle, nullptr, nullptr};
     return;
   }
   pipeline::SourceOptions opt;
@@ -26,12 +26,19 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
   opt.height = in.height;
   opt.letterbox = in.letterbox;
   opt.last_epoch = from.epoch;
+  std::unique_ptr<pipeline::RecordSource> record;
   if (cam.clips.enabled && clips) {
     pipeline::ClipSettings cs;
     cs.keep_s = cam.clips.pre_s + 15.0;  // the pre-roll, and the tracker's delay before segment.start
     cs.max_bytes = static_cast<std::size_t>(cam.clips.buffer_mb) << 20;
-    opt.clips = std::make_shared<pipeline::ClipRecorder>(cs);
-    clips->add_camera(cam.id, opt.clips, cam.clips);
+    auto recorder = std::make_shared<pipeline::ClipRecorder>(cs);
+    if (cam.clips.record_uri.empty()) {
+      opt.clips = recorder;  // the analysed stream's own packets
+    } else {
+      record = std::make_unique<pipeline::RecordSource>(cam.id, cam.clips.record_uri, cam.latency_ms, cam.reconnect,
+                                                        recorder);
+    }
+    clips->add_camera(cam.id, recorder, cam.clips);
   }
   loop->add_camera(handle, cam, from, std::move(unfinished));
   std::unique_ptr<pipeline::CameraSource> source;
@@ -47,8 +54,9 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
     st.reason = e.what();
     loop->post_status(handle, st);
   }
+  if (record) record->start();
   std::lock_guard lock(running_mu);
-  running[cam.id] = Running{handle, std::move(source)};
+  running[cam.id] = Running{handle, std::move(source), std::move(record)};
 }
 
 std::string Daemon::Impl::render_metrics() {

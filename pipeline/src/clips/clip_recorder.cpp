@@ -5,6 +5,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include <algorithm>
+#include <chrono>
 #include <system_error>
 
 namespace actiond::pipeline {
@@ -23,6 +24,11 @@ ClipRecorder::Ring::~Ring() {
 void ClipRecorder::Ring::set_encoded(bool e) {
   std::lock_guard lock(mu);
   encoded = e;
+}
+
+void ClipRecorder::Ring::set_wall_clock(bool w) {
+  std::lock_guard lock(mu);
+  wall_clock = w;
 }
 
 void ClipRecorder::Ring::restart() {
@@ -65,7 +71,10 @@ GstPadProbeReturn ClipRecorder::Ring::probe(GstPad*, GstPadProbeInfo* info, gpoi
   GstClockTime t = GST_BUFFER_PTS(buf);
   {
     std::lock_guard lock(self->mu);
-    if (self->have_segment) {
+    if (self->wall_clock) {
+      t = static_cast<GstClockTime>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch()).count());
+    } else if (self->have_segment) {
       const guint64 st = gst_segment_to_stream_time(&self->segment, GST_FORMAT_TIME, t);
       if (GST_CLOCK_TIME_IS_VALID(st)) t = st;
     }

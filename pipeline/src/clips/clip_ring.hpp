@@ -25,6 +25,7 @@ struct ClipRecorder::Ring {
   // The pad probe of a camera graph: caps and segment events, then buffers (streaming thread).
   static GstPadProbeReturn probe(GstPad* pad, GstPadProbeInfo* info, gpointer ring);
   void set_encoded(bool e);
+  void set_wall_clock(bool w);  // key packets by wall-clock arrival (a separate recording stream)
   void restart();  // a new connection: what was kept belongs to another timeline
 
   // Copies (new references) of the packets covering [from, to], from the key frame at or before `from`.
@@ -47,6 +48,7 @@ struct ClipRecorder::Ring {
   GstSegment segment{};        // of the stream being probed
   bool have_segment = false;
   bool encoded = false;
+  bool wall_clock = false;
   bool lost_start = false;     // packets of a pinned span were dropped (max_bytes)
   std::map<std::string, double> pins;
   std::uint64_t restarts = 0;

@@ -91,16 +91,18 @@ std::variant<ClipFile, std::string> ClipRecorder::write(double from_pts, double 
   GstBuffer* first = span.packets.front().buffer;
   GstClockTime base = GST_BUFFER_PTS(first);
   if (GST_BUFFER_DTS_IS_VALID(first)) base = std::min(base, GST_BUFFER_DTS(first));
-  double last_pts = span.packets.front().pts;
-  double last_duration = 0.0;
+  // The clip's own timeline (its packets' presentation times) gives its length; the ring's times
+  // only chose the packets (they are arrival times for a recorded main stream).
+  GstClockTime last = GST_BUFFER_PTS(first);
+  GstClockTime last_duration = 0;
   for (const auto& p : span.packets) {
     GstBuffer* b = gst_buffer_copy(p.buffer);  // shares the memory, new timestamps
+    if (GST_BUFFER_PTS(b) >= last) {
+      last = GST_BUFFER_PTS(b);
+      last_duration = GST_BUFFER_DURATION_IS_VALID(b) ? GST_BUFFER_DURATION(b) : 0;
+    }
     GST_BUFFER_PTS(b) = GST_BUFFER_PTS(b) >= base ? GST_BUFFER_PTS(b) - base : 0;
     if (GST_BUFFER_DTS_IS_VALID(b)) GST_BUFFER_DTS(b) = GST_BUFFER_DTS(b) >= base ? GST_BUFFER_DTS(b) - base : 0;
-    if (p.pts >= last_pts) {
-      last_pts = p.pts;
-      last_duration = GST_BUFFER_DURATION_IS_VALID(p.buffer) ? static_cast<double>(GST_BUFFER_DURATION(p.buffer)) / GST_SECOND : 0.0;
-    }
     if (gst_app_src_push_buffer(GST_APP_SRC(src), b) != GST_FLOW_OK) break;
   }
   gst_app_src_end_of_stream(GST_APP_SRC(src));
@@ -115,9 +117,10 @@ std::variant<ClipFile, std::string> ClipRecorder::write(double from_pts, double 
   if (ec) return "writing " + file.string() + ": " + ec.message();
   out.file = file;
   out.bytes = std::filesystem::file_size(file, ec);
+  const double span_s = static_cast<double>(last - GST_BUFFER_PTS(first)) / GST_SECOND;
   out.start_pts = span.packets.front().pts;
-  out.end_pts = last_pts;
-  out.duration_s = last_pts - out.start_pts + last_duration;
+  out.end_pts = out.start_pts + span_s;
+  out.duration_s = span_s + static_cast<double>(last_duration) / GST_SECOND;
   out.encoded = span.encoded;
   out.truncated = span.truncated;
   return out;

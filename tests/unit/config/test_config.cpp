@@ -262,8 +262,10 @@ TEST_CASE("api and clips settings: defaults, values, exact errors", "[config][ap
        "cameras/door.json: /clips/pre_s: must be between 0 and 60, got 61"},
       {camera(R"("id": "door", "uri": "test://pattern", "clips": {"buffer_mb": 0})"),
        "cameras/door.json: /clips/buffer_mb: must be between 1 and 1024, got 0"},
-      {camera(R"("id": "door", "uri": "test://pattern", "clips": {"record_uri": "rtsp://x"})"),
-       "cameras/door.json: /clips/record_uri: unknown key (expected one of: buffer_mb, enabled, post_s, pre_s)"},
+      {camera(R"("id": "door", "uri": "test://pattern", "clips": {"main_uri": "rtsp://x"})"),
+       "cameras/door.json: /clips/main_uri: unknown key (expected one of: buffer_mb, enabled, post_s, pre_s, record_uri)"},
+      {camera(R"("id": "door", "uri": "test://pattern", "clips": {"record_uri": "ftp://x/y"})"),
+       "cameras/door.json: /clips/record_uri: must be an rtsp://, rtsps://, http(s):// or file:// URI, got \"ftp://x/y\""},
   };
   for (const auto& [cam, message] : camera_cases) {
     INFO(cam);

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 using namespace actiond::daemon;
@@ -211,4 +212,26 @@ TEST_CASE("segment tracker: repetitions are score peaks inside a segment, counte
       CHECK(got == c.expected);
     }
   }
+}
+
+TEST_CASE("a segment's peak is the middle of its most confident frames", "[tracker]") {
+  actiond::config::TrackerConfig cfg;
+  cfg.confirm_frames = 2;
+  SegmentTracker tracker(cfg, 0, kPeriod, [] { return std::string("x"); });
+  std::vector<TrackerEvent> out;
+  const std::string labels = "0011111111100";  // label 1 at 0.9 on frames 2..10
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    DecidedFrame f = frame_of(labels[i], static_cast<int>(i), 0.0f);
+    if (i == 9) f.probs[1] = 0.95f;  // one frame more confident than the rest
+    tracker.push(f, out);
+    if (i == 6) {
+      REQUIRE(tracker.open_segment());
+      CHECK(tracker.open_segment()->peak->pts == Approx(4 * kPeriod));  // frames 2..6 tie: their middle
+      CHECK(tracker.open_segment()->peak_confidence == Approx(0.9));
+    }
+  }
+  const auto end = std::find_if(out.begin(), out.end(), [](const TrackerEvent& e) { return e.type == TrackerEvent::Type::segment_end; });
+  REQUIRE(end != out.end());
+  CHECK(end->segment.peak->pts == Approx(9 * kPeriod));
+  CHECK(end->segment.peak_confidence == Approx(0.95));
 }

@@ -79,6 +79,7 @@ struct ClipConfig {
   double pre_s = 5.0;    // before the segment's start
   double post_s = 3.0;   // after its end
   int buffer_mb = 64;    // memory bound of the camera's packet ring
+  std::string record_uri;  // record clips from this stream (the main stream) instead of `uri`
   bool operator==(const ClipConfig&) const = default;
 };
 

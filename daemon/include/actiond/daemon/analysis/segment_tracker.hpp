@@ -49,7 +49,8 @@ struct SegmentInfo {
   std::optional<FramePoint> end;
   std::string end_reason;   // empty while open
   std::optional<int> repetitions;  // segmenters with a repetition output: repetitions so far
-  std::optional<FramePoint> peak;  // its most confident frame so far (snapshots)
+  // Its most confident moment so far (snapshots): the middle of the frames at its highest confidence.
+  std::optional<FramePoint> peak;
   double peak_confidence = 0.0;
 };
 
@@ -107,6 +108,14 @@ class SegmentTracker {
     FramePoint peak;        // its most confident frame
     double peak_confidence = -1.0;
   };
+  // The first and last frame at the highest confidence so far, and that confidence.
+  struct Peak {
+    FramePoint first;
+    FramePoint last;
+    double confidence = -1.0;
+    void add(const FramePoint& at, double c);
+    FramePoint middle() const;
+  };
   struct Repetition {
     FramePoint at;
     double score = 0.0;
@@ -116,6 +125,7 @@ class SegmentTracker {
     double confidence_sum = 0.0;
     int frames = 0;
     bool published = false;
+    Peak peak;
     std::vector<Repetition> unpublished;  // counted before the segment was published
     std::optional<double> last_repetition_pts;
   };

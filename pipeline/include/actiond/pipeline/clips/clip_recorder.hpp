@@ -7,7 +7,8 @@
 // Memory: the packets of the last `keep_s` seconds (stream time), from the key frame before that,
 // plus everything since the oldest pinned time (an open segment's start - pre); never more than
 // `max_bytes`: past that the oldest packets go even if pinned (the clip is then `truncated`).
-// A new connection (caps or timeline change) starts the ring again.
+// A new connection (caps or timeline change) starts the ring again. Times are the camera's stream
+// time (pts), or wall-clock seconds since the Unix epoch for a separate recording stream (RecordSource).
 //
 // Thread-safety: every method may be called from any thread (one mutex); write() runs a short
 // GStreamer muxing pipeline on the calling thread and does not hold the mutex while it does.
