@@ -43,6 +43,47 @@ def run_daemon(actiond: str, root: str, models: dict, cameras: dict) -> list:
     return events
 
 
+def yellow_pixels(path: str, seek_s: float = -1.0) -> int:
+    """Pixels of the snapshot's box colour (255, 210, 0) in a JPEG, or in a clip's frame at seek_s."""
+    import gi
+    gi.require_version("Gst", "1.0")
+    from gi.repository import Gst
+    Gst.init(None)
+    pipe = Gst.parse_launch(f'filesrc location="{path}" ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=s sync=false')
+    sink = pipe.get_by_name("s")
+    pipe.set_state(Gst.State.PAUSED)
+    pipe.get_state(10 * Gst.SECOND)
+    if seek_s >= 0:
+        pipe.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH | Gst.SeekFlags.ACCURATE, int(seek_s * Gst.SECOND))
+        pipe.get_state(10 * Gst.SECOND)
+    smp = sink.emit("try-pull-preroll", 5 * Gst.SECOND)
+    pipe.set_state(Gst.State.NULL)
+    if smp is None:
+        fail(f"{path}: no picture")
+    ok, info = smp.get_buffer().map(Gst.MapFlags.READ)
+    d = bytes(info.data)
+    return sum(1 for i in range(0, len(d) - 2, 3) if d[i] > 200 and 150 < d[i + 1] < 240 and d[i + 2] < 90)
+
+
+def check_pose_snapshot(events: list, clips_dir: str) -> None:
+    """Pose camera clips: segment.end carries the person's pose at the peak, and the snapshot draws it."""
+    ends = [e for e in events if e["type"] == "segment.end"]
+    readies = {e["segment_id"]: e for e in events if e["type"] == "clip.ready"}
+    if not ends or any(e["segment"]["id"] not in readies for e in ends):
+        fail(f"pose camera clips: segment ends {[e['segment']['id'] for e in ends]}, clip.ready for {list(readies)}")
+    for e in ends:
+        pose = e["segment"].get("peak", {}).get("pose")
+        if not pose or len(pose["keypoints"]) != 17 or len(pose["box"]) != 4:
+            fail(f"segment.end without the peak's pose: {e['segment']}")
+        ready = readies[e["segment"]["id"]]
+        snap = os.path.join(clips_dir, ready["snapshot"]["file"])
+        clip = os.path.join(clips_dir, ready["clip"]["file"])
+        drawn = yellow_pixels(snap)
+        plain = yellow_pixels(clip, ready["snapshot"]["pts"] - ready["clip"]["start_pts"])
+        if drawn < plain + 200:
+            fail(f"the snapshot {snap} shows no drawn box: {drawn} box-coloured pixels, the clip's frame {plain}")
+
+
 def decisions(events: list, camera: str) -> list:
     out = []
     for e in events:
@@ -72,7 +113,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         live = run_daemon(args.actiond, os.path.join(root, "live"), models, {
             "live": {"uri": "file://" + video, "fps": FPS, "realtime": False,
-                     "models": {"pose": "lightning", "segmenter": "workout"}, "persons": {"follow": True}}})
+                     "models": {"pose": "lightning", "segmenter": "workout"}, "persons": {"follow": True},
+                     "clips": {"enabled": True, "pre_s": 1, "post_s": 1}}})
+        check_pose_snapshot(live, os.path.join(root, "live", "clips"))
         out = os.path.join(root, "extract")
         subprocess.run([args.actiond, "extract", "--model", lightning, "--follow", "--fps", str(FPS), "--videos", video,
                         "--out", out], check=True, capture_output=True)

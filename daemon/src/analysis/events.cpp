@@ -176,6 +176,14 @@ json EventFactory::subject(const PersonTrack& t) {
   return json{{"track_id", t.id}, {"box", box}};
 }
 
+json EventFactory::pose(const models::PoseDetection& p) {
+  json box = json::array();
+  for (float v : p.box) box.push_back(round_to(v, 4));
+  json kps = json::array();
+  for (const auto& k : p.keypoints) kps.push_back({round_to(k.x, 4), round_to(k.y, 4), round_to(k.score, 3)});
+  return json{{"box", box}, {"keypoints", kps}};
+}
+
 json EventFactory::track(const PersonTrack& t, const FramePoint& at, const std::string& end_reason) {
   json j = envelope(end_reason.empty() ? "track.start" : "track.end", at.pts);
   stamp_frame(j, at);

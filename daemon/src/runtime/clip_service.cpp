@@ -23,6 +23,19 @@ double number_at(const json& j, const char* key) {
   return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
+// A pose as events carry it ({"box", "keypoints"}), for the snapshot; nullopt when malformed.
+std::optional<pipeline::SnapshotOverlay> overlay_of(const json& pose) {
+  if (!pose.is_object() || !pose.contains("box") || !pose.contains("keypoints")) return std::nullopt;
+  try {
+    pipeline::SnapshotOverlay o;
+    o.box = pose["box"].get<std::array<float, 4>>();
+    o.keypoints = pose["keypoints"].get<std::vector<std::array<float, 3>>>();
+    return o;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
 // A point's `time` as seconds since the Unix epoch (0 when absent).
 double wall_seconds(const json& point) {
   const auto ms = parse_utc_ms(point.value("time", ""));
@@ -109,10 +122,16 @@ void ClipService::run() {
         continue;
       }
       const double end = number_at(seg.value("end", json::object()), "pts") + offset;
-      Job job{camera, id, start - cam.cfg.pre_s, end + cam.cfg.post_s, std::nullopt, offset,
+      Job job{camera, id, start - cam.cfg.pre_s, end + cam.cfg.post_s, std::nullopt, std::nullopt, offset,
               std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>((cam.cfg.post_s + 5.0) * 1000))};
+      // The stream ended or went away: nothing more will come, write with what the ring has.
+      const std::string reason = seg.value("end_reason", "");
+      if (reason != "background" && reason != "action_changed" && reason != "max_duration" && reason != "track_lost") {
+        job.deadline = std::chrono::steady_clock::now();
+      }
       if (const auto peak = seg.find("peak"); peak != seg.end() && peak->is_object()) {
         job.peak = {{number_at(*peak, "pts") + offset, number_at(*peak, "confidence")}};
+        job.pose = overlay_of(peak->value("pose", json()));
       }
       jobs.push_back(std::move(job));
     }
@@ -177,7 +196,7 @@ void ClipService::write(const Job& job, const Camera& cam) {
   if (job.peak) {
     const fs::path jpeg = dir / (job.segment + ".jpg");
     const double at = std::clamp(job.peak->first, c.start_pts, c.end_pts);
-    if (const auto err = pipeline::write_snapshot(file, at - c.start_pts, jpeg)) {
+    if (const auto err = pipeline::write_snapshot(file, at - c.start_pts, jpeg, job.pose)) {
       logger().warn("camera {}: no snapshot for segment {}: {}", job.camera, job.segment, *err);
     } else {
       fields["snapshot"] = {{"file", job.camera + "/" + jpeg.filename().string()},

@@ -3,7 +3,8 @@
 // camera with clips enabled, and keeps the clip folder within its disk bound.
 //   - The inference loop's observer hands it each camera's segment.start (the camera's packet ring
 //     is pinned from start - pre_s on) and segment.end (a job). A job is written once the ring holds
-//     end + post_s, or post_s + 5 s after the end arrived, or at once when the camera is removed:
+//     end + post_s, or post_s + 5 s after the end arrived, or at once when the camera is removed or
+//     the segment ended because its stream did (eos, source_lost, shutdown, ...):
 //     <dir>/<camera>/<segment id>.mp4 and, decoded from it, a JPEG of the segment's most confident
 //     frame (<segment id>.jpg), then clip.ready is published through `ready`. Cameras recording
 //     another stream (clips.record_uri) have a ring keyed by wall clock: the segment's frame times
@@ -67,6 +68,7 @@ class ClipService {
     double from = 0.0;
     double to = 0.0;
     std::optional<std::pair<double, double>> peak;  // pts, confidence: the snapshot
+    std::optional<pipeline::SnapshotOverlay> pose;  // pose cameras: drawn on the snapshot
     double wall_offset = 0.0;  // record_uri cameras: the ring's times are wall clock = pts + offset
     std::chrono::steady_clock::time_point deadline;
   };

@@ -5,6 +5,7 @@
 #include "runtime/loop_camera.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <future>
 #include <optional>
@@ -253,7 +254,18 @@ void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
 }
 
 void InferenceLoop::emit_for(Camera& cam, const Subject& subj, nlohmann::json event) {
-  if (subj.track_id != 0) event["subject"] = EventFactory::subject(subj.person);
+  if (subj.track_id != 0) {
+    event["subject"] = EventFactory::subject(subj.person);
+    // segment.end: the person's pose at the segment's peak (the frame nearest to it), for snapshots.
+    auto& seg = event["segment"];
+    if (event.value("type", "") == "segment.end" && seg.contains("peak") && !subj.poses.empty()) {
+      const double at = seg["peak"].value("pts", 0.0);
+      const auto near = std::min_element(subj.poses.begin(), subj.poses.end(), [at](const auto& a, const auto& b) {
+        return std::abs(a.first - at) < std::abs(b.first - at);
+      });
+      if (std::abs(near->first - at) <= 1.0 / cam.config.fps + 1e-6) seg["peak"]["pose"] = EventFactory::pose(near->second);
+    }
+  }
   emit(cam, event);
 }
 

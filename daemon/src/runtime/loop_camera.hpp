@@ -56,6 +56,13 @@ struct InferenceLoop::Subject {
   bool streaming = false;                 // features stored since the last close
   std::uint64_t track_id = 0;             // 0: the whole frame
   PersonTrack person;                     // person subjects: the track's latest state
+  // Person subjects: their recent poses by stream time (bounded like the ring), for the pose at a
+  // segment's peak (snapshots draw it).
+  std::deque<std::pair<double, models::PoseDetection>> poses;
+  void remember_pose(double pts, const models::PoseDetection& pose) {
+    poses.emplace_back(pts, pose);
+    while (poses.size() > ring.capacity()) poses.pop_front();
+  }
 };
 
 struct InferenceLoop::Camera {

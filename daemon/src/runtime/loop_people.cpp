@@ -87,6 +87,7 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
     if (it == cam.people.end() || t == nullptr) continue;
     Subject& subj = *it->second;
     subj.person = *t;
+    subj.remember_pose(fr.pts, t->pose);
     store_features(subj, fr, r.row.data());
     touched.insert({&cam, &subj});
   }

@@ -67,6 +67,8 @@ class EventFactory {
   nlohmann::json track(const PersonTrack& t, const FramePoint& at, const std::string& end_reason = "");
   // {"track_id", "box"}: the person a segment or boundary event of a pose camera is about.
   static nlohmann::json subject(const PersonTrack& t);
+  // {"box": [x0, y0, x1, y1], "keypoints": [[x, y, score] x 17]}: a pose in picture fractions.
+  static nlohmann::json pose(const models::PoseDetection& p);
 
   // A clip of segment `segment_id` is written: `fields` holds `clip` {file, url, start_pts, end_pts,
   // duration_s, bytes, codec, width, height, encoded, truncated} and, when one was made, `snapshot`

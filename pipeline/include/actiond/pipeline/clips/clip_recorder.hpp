@@ -12,6 +12,7 @@
 //
 // Thread-safety: every method may be called from any thread (one mutex); write() runs a short
 // GStreamer muxing pipeline on the calling thread and does not hold the mutex while it does.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -19,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace actiond::pipeline {
 
@@ -66,9 +68,18 @@ class ClipRecorder {
   std::unique_ptr<Ring> ring_;
 };
 
-// Decodes the picture at `offset_s` into `clip` (an MP4 written by ClipRecorder) and writes it as a
-// JPEG at `jpeg` (the clip's picture size). Error text otherwise. Any thread.
+// What a snapshot of a pose camera draws: the person's box (x0, y0, x1, y1) and keypoints (x, y,
+// score), in fractions of the picture.
+struct SnapshotOverlay {
+  std::array<float, 4> box{};
+  std::vector<std::array<float, 3>> keypoints;  // COCO order (17); those below 0.3 are not drawn
+};
+
+// Decodes the picture at `offset_s` into `clip` (an MP4 written by ClipRecorder), draws `overlay`
+// when given, and writes it as a JPEG at `jpeg` (the clip's picture size). Error text otherwise.
+// Any thread.
 std::optional<std::string> write_snapshot(const std::filesystem::path& clip, double offset_s,
-                                          const std::filesystem::path& jpeg);
+                                          const std::filesystem::path& jpeg,
+                                          const std::optional<SnapshotOverlay>& overlay = std::nullopt);
 
 }  // namespace actiond::pipeline
