@@ -94,7 +94,9 @@ void Api::install(httplib::Server& server) {
 
   auto need_index = [this](httplib::Response& res) {
     if (opt_.index != nullptr) return true;
-    error(res, 503, "events are served from the journal, which is disabled (actiond.json /journal/enabled)");
+    error(res, 503, opt_.index_error.empty()
+                        ? "events are served from the journal, which is disabled (actiond.json /journal/enabled)"
+                        : "the event index is unavailable: " + opt_.index_error);
     return false;
   };
 

@@ -46,10 +46,7 @@ double wall_seconds(const json& point) {
 
 ClipService::ClipService(config::ClipStoreSettings settings, Ready ready)
     : settings_(std::move(settings)), ready_(std::move(ready)) {
-  std::error_code ec;
-  fs::create_directories(settings_.dir, ec);
-  if (ec) throw std::runtime_error("clips dir " + settings_.dir.string() + ": " + ec.message());
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] { run(); });  // the folder is made with the first clip
 }
 
 ClipService::~ClipService() {
@@ -171,6 +168,12 @@ void ClipService::write(const Job& job, const Camera& cam) {
   std::error_code ec;
   const fs::path dir = settings_.dir / job.camera;
   fs::create_directories(dir, ec);
+  if (ec) {
+    logger().warn("camera {}: no clip for segment {}: cannot create {}: {}", job.camera, job.segment, dir.string(), ec.message());
+    std::lock_guard lock(mu_);
+    ++counters_.failed;
+    return;
+  }
   const fs::path file = dir / (job.segment + ".mp4");
   const auto result = cam.recorder->write(job.from, job.to, file);
   if (const auto* err = std::get_if<std::string>(&result)) {

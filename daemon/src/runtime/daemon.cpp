@@ -106,7 +106,12 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     jc.floors = cfg.daemon.sinks.empty() ? nullptr : &impl_->floors;
     impl_->journal = std::make_unique<Journal>(jc);
     if (cfg.daemon.metrics_enabled && cfg.daemon.api.enabled) {
-      impl_->index = std::make_unique<EventIndex>(EventIndex::Options{jc.dir, jc.dir / ".index.sqlite3"});
+      try {  // the API without its index still serves cameras, clips and the page
+        impl_->index = std::make_unique<EventIndex>(EventIndex::Options{jc.dir, jc.dir / ".index.sqlite3"});
+      } catch (const std::exception& e) {
+        impl_->index_error = e.what();
+        logger().error("HTTP API: no event index ({}): /api/events and /api/segments answer 503", e.what());
+      }
     }
   }
   for (const auto& cam : cfg.cameras) {
@@ -175,6 +180,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     if (cfg.daemon.api.enabled) {
       ApiOptions ao;
       ao.index = impl_->index.get();
+      ao.index_error = impl_->index_error;
       ao.cameras = [impl] { return impl->loop->snapshot(); };
       ao.token = cfg.daemon.api.token;
       ao.max_streams = cfg.daemon.api.max_streams;

@@ -51,6 +51,7 @@ struct Daemon::Impl {
   std::unique_ptr<detail::CameraDirWatcher> watcher;
   Metrics metrics;                            // outlives the loop and the HTTP server
   std::unique_ptr<EventIndex> index;          // the API's index of the journal; outlives the API
+  std::string index_error;                    // why there is no index (journal dir not writable)
   std::unique_ptr<Api> api;                   // outlives the HTTP server, whose handlers use it
   std::unique_ptr<detail::HttpServer> http;
   ~Impl() {

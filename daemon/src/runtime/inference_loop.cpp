@@ -257,8 +257,8 @@ void InferenceLoop::emit_for(Camera& cam, const Subject& subj, nlohmann::json ev
   if (subj.track_id != 0) {
     event["subject"] = EventFactory::subject(subj.person);
     // segment.end: the person's pose at the segment's peak (the frame nearest to it), for snapshots.
-    auto& seg = event["segment"];
-    if (event.value("type", "") == "segment.end" && seg.contains("peak") && !subj.poses.empty()) {
+    if (event.value("type", "") == "segment.end" && event["segment"].contains("peak") && !subj.poses.empty()) {
+      auto& seg = event["segment"];
       const double at = seg["peak"].value("pts", 0.0);
       const auto near = std::min_element(subj.poses.begin(), subj.poses.end(), [at](const auto& a, const auto& b) {
         return std::abs(a.first - at) < std::abs(b.first - at);

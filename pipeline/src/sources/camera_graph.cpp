@@ -89,7 +89,10 @@ void CameraGraph::build_tail() {
     throw std::runtime_error("cannot link the processing tail of camera " + cam.id);
   }
   tail_sink_ = rate_;
-  const bool raw = ctx_.spec.kind == SourceSpec::Kind::test_pattern || ctx_.spec.kind == SourceSpec::Kind::synthetic;
+  // Sources without a compressed stream to keep get a small encoding for their clips (V4L2 too: most
+  // capture devices deliver raw or MJPEG frames, which an MP4 clip cannot hold as they are).
+  const bool raw = ctx_.spec.kind == SourceSpec::Kind::test_pattern || ctx_.spec.kind == SourceSpec::Kind::synthetic ||
+                   ctx_.spec.kind == SourceSpec::Kind::v4l2;
   if (ctx_.opt.clips && raw) tail_sink_ = build_clip_encoder(bin);
   PadPtr rate_pad(gst_element_get_static_pad(rate_, "sink"));
   gst_pad_add_probe(rate_pad.get(), GST_PAD_PROBE_TYPE_BUFFER, &CameraGraph::on_decoded, this, nullptr);

@@ -32,6 +32,7 @@ namespace actiond::daemon {
 
 struct ApiOptions {
   const EventIndex* index = nullptr;         // null: no journal (the event endpoints answer 503)
+  std::string index_error;                   // why there is no index, when the journal is enabled
   std::function<nlohmann::json()> cameras;   // {id: state} as the control socket's status has it
   std::string token;                         // empty: no authentication
   int max_streams = 8;                       // concurrent live streams; more get 503
