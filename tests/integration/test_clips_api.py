@@ -30,7 +30,7 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 from jsonschema import Draft202012Validator  # noqa: E402
-from testlib import fail, free_port  # noqa: E402
+from testlib import fail, free_port, write_config  # noqa: E402
 
 Gst.init(None)
 PRE, POST = 1.0, 1.0
@@ -46,9 +46,9 @@ def make_video(path: str, width: int = 320, height: int = 240) -> None:
     subprocess.run(cmd, check=True, timeout=60)
 
 
-def samples(path: str) -> list:
-    """(pts s, bytes, key) of every H.264 access unit of an MP4, in decode order (no decoding)."""
-    pipe = Gst.parse_launch(f'filesrc location="{path}" ! qtdemux ! h264parse ! video/x-h264,stream-format=avc,alignment=au ! appsink name=s sync=false')
+def pull(desc: str, take) -> tuple:
+    """Runs a pipeline ending in `appsink name=s` to its end: ([take(sample) for each sample], error text)."""
+    pipe = Gst.parse_launch(desc)
     sink = pipe.get_by_name("s")
     pipe.set_state(Gst.State.PLAYING)
     out = []
@@ -56,12 +56,24 @@ def samples(path: str) -> list:
         smp = sink.emit("try-pull-sample", 5 * Gst.SECOND)
         if smp is None:
             break
-        buf = smp.get_buffer()
-        ok, info = buf.map(Gst.MapFlags.READ)
-        out.append((buf.pts / Gst.SECOND, bytes(info.data), not buf.has_flags(Gst.BufferFlags.DELTA_UNIT)))
-        buf.unmap(info)
+        out.append(take(smp))
+    msg = pipe.get_bus().pop_filtered(Gst.MessageType.ERROR)
     pipe.set_state(Gst.State.NULL)
-    return out
+    return out, (msg.parse_error()[0].message if msg else "")
+
+
+def access_unit(smp) -> tuple:
+    buf = smp.get_buffer()
+    ok, info = buf.map(Gst.MapFlags.READ)
+    au = (buf.pts / Gst.SECOND, bytes(info.data), not buf.has_flags(Gst.BufferFlags.DELTA_UNIT))
+    buf.unmap(info)
+    return au
+
+
+def samples(path: str) -> list:
+    """(pts s, bytes, key) of every H.264 access unit of an MP4, in decode order (no decoding)."""
+    return pull(f'filesrc location="{path}" ! qtdemux ! h264parse ! video/x-h264,stream-format=avc,alignment=au '
+                '! appsink name=s sync=false', access_unit)[0]
 
 
 def slices(au: bytes) -> list:
@@ -97,18 +109,8 @@ def mean_rgb(jpeg: str) -> tuple:
 
 def decoded_times(path: str) -> tuple:
     """(first, last picture time, frames, error) of a full decode."""
-    pipe = Gst.parse_launch(f'filesrc location="{path}" ! decodebin ! videoconvert ! appsink name=s sync=false')
-    sink = pipe.get_by_name("s")
-    pipe.set_state(Gst.State.PLAYING)
-    times = []
-    while True:
-        smp = sink.emit("try-pull-sample", 5 * Gst.SECOND)
-        if smp is None:
-            break
-        times.append(smp.get_buffer().pts / Gst.SECOND)
-    msg = pipe.get_bus().pop_filtered(Gst.MessageType.ERROR)
-    pipe.set_state(Gst.State.NULL)
-    err = msg.parse_error()[0].message if msg else ""
+    times, err = pull(f'filesrc location="{path}" ! decodebin ! videoconvert ! appsink name=s sync=false',
+                      lambda smp: smp.get_buffer().pts / Gst.SECOND)
     return (min(times), max(times), len(times), err) if times else (0, 0, 0, err or "no frame")
 
 
@@ -276,25 +278,19 @@ def phase_clips_and_api(args, validator) -> None:
         source = samples(video)
         rtsp = RtspServer(video)
         port, token = free_port(), "s3cret-token"
-        os.makedirs(os.path.join(root, "cameras"))
         with open(os.path.join(root, "token"), "w") as f:
             f.write(token + "\n")
-        with open(os.path.join(root, "actiond.json"), "w") as f:
-            json.dump({"publish": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
-                       "control": {"endpoint": "tcp://127.0.0.1:*"}, "metrics": {"listen": f"127.0.0.1:{port}"},
-                       "journal": {"fsync": "always"}, "api": {"token_file": "token"},
-                       "model_dir": os.path.abspath(args.models),
-                       "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
+        cameras = {}
         for cam, uri in [("file", "file://" + video), ("rtsp", f"rtsp://127.0.0.1:{rtsp.port}/cam"),
                          ("sub", "file://" + substream)]:
             clips = {"enabled": True, "pre_s": PRE, "post_s": POST}
             if cam == "sub":
                 clips["record_uri"] = f"rtsp://127.0.0.1:{rtsp.port}/cam"
-            with open(os.path.join(root, "cameras", cam + ".json"), "w") as f:
-                json.dump({"id": cam, "uri": uri, "fps": 5, "stall_timeout_s": 30,
-                           "reconnect": {"initial_s": 30, "max_s": 30},
-                           "clips": clips,
-                           "tracker": {"min_duration_s": 0.4}, "models": {"backbone": "bb", "segmenter": "seg"}}, f)
+            cameras[cam] = {"uri": uri, "fps": 5, "stall_timeout_s": 30, "reconnect": {"initial_s": 30, "max_s": 30},
+                            "clips": clips, "tracker": {"min_duration_s": 0.4}, "models": {"backbone": "bb", "segmenter": "seg"}}
+        write_config(root, {"metrics": {"listen": f"127.0.0.1:{port}"}, "journal": {"fsync": "always"},
+                            "api": {"token_file": "token"}, "model_dir": os.path.abspath(args.models),
+                            "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, cameras)
         daemon = subprocess.Popen([args.actiond, "--config", root])
         api = Api(port, token)
         try:
@@ -400,16 +396,12 @@ def check_stream(api: Api, events: list) -> None:
 def phase_disk_bound(args) -> None:
     with tempfile.TemporaryDirectory() as root:
         port = free_port()
-        os.makedirs(os.path.join(root, "cameras"))
-        with open(os.path.join(root, "actiond.json"), "w") as f:
-            json.dump({"publish": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
-                       "control": {"endpoint": "tcp://127.0.0.1:*"}, "metrics": {"listen": f"127.0.0.1:{port}"},
-                       "clips": {"max_total_mb": 1}, "model_dir": os.path.abspath(args.models),
-                       "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
-        with open(os.path.join(root, "cameras", "busy.json"), "w") as f:
-            json.dump({"id": "busy", "uri": "test://pattern?cycle=snow,red&period=1.5&width=640&height=480&fps=25",
-                       "fps": 5, "clips": {"enabled": True, "pre_s": 2, "post_s": 1},
-                       "tracker": {"min_duration_s": 0.4}, "models": {"backbone": "bb", "segmenter": "seg"}}, f)
+        write_config(root, {"metrics": {"listen": f"127.0.0.1:{port}"}, "clips": {"max_total_mb": 1},
+                            "model_dir": os.path.abspath(args.models),
+                            "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}},
+                     {"busy": {"uri": "test://pattern?cycle=snow,red&period=1.5&width=640&height=480&fps=25", "fps": 5,
+                               "clips": {"enabled": True, "pre_s": 2, "post_s": 1}, "tracker": {"min_duration_s": 0.4},
+                               "models": {"backbone": "bb", "segmenter": "seg"}}})
         daemon = subprocess.Popen([args.actiond, "--config", root])
         api = Api(port, "")
         peak, deleted, written = 0, 0, 0

@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 
-from testlib import fail, free_port
+from testlib import fail, free_port, write_config
 
 
 def main() -> None:
@@ -38,20 +38,15 @@ def main() -> None:
         raise SystemExit(77)
     with tempfile.TemporaryDirectory() as root:
         port = free_port()
-        os.makedirs(os.path.join(root, "cameras"))
-        with open(os.path.join(root, "actiond.json"), "w") as f:
-            json.dump({"publish": {"endpoint": f"tcp://127.0.0.1:{free_port()}"},
-                       "control": {"endpoint": "tcp://127.0.0.1:*"}, "metrics": {"listen": f"127.0.0.1:{port}"},
-                       "model_dir": os.path.join(args.source, "models", "default"),
-                       "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, f)
         with open(os.path.join(args.source, "config", "examples", "demo", "cameras", "workbench.json")) as f:
             cam = json.load(f)
-        cam.pop("$schema", None)
-        cam.pop("recognition", None)
+        for key in ("$schema", "recognition", "id"):
+            cam.pop(key, None)
         cam["models"] = {"backbone": "bb", "segmenter": "seg"}
         cam["clips"] = {"enabled": True, "pre_s": 2, "post_s": 1}
-        with open(os.path.join(root, "cameras", "workbench.json"), "w") as f:
-            json.dump(cam, f)
+        write_config(root, {"metrics": {"listen": f"127.0.0.1:{port}"},
+                            "model_dir": os.path.join(args.source, "models", "default"),
+                            "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}}, {"workbench": cam})
         daemon = subprocess.Popen([args.actiond, "--config", root])
         try:
             up = time.time() + 30

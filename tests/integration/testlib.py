@@ -100,3 +100,16 @@ def all_at_eos(cameras) -> callable:
     """done() for run_daemon_until: every camera in `cameras` reported end of stream."""
     return lambda evs: all(any(e["camera"] == c and e["type"] == "stream.status" and e["state"] == "eos" for e in evs)
                            for c in cameras)
+
+
+def write_config(root: str, daemon: dict, cameras: dict) -> str:
+    """A configuration directory at `root`: actiond.json (`daemon`, with a publish endpoint on a free
+    port and a control socket on any port unless given) and cameras/<id>.json. -> the publish endpoint."""
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    os.makedirs(os.path.join(root, "cameras"), exist_ok=True)
+    with open(os.path.join(root, "actiond.json"), "w") as f:
+        json.dump({"publish": {"endpoint": endpoint}, "control": {"endpoint": "tcp://127.0.0.1:*"}, **daemon}, f)
+    for cid, cam in cameras.items():
+        with open(os.path.join(root, "cameras", cid + ".json"), "w") as f:
+            json.dump(dict(cam, id=cid), f)
+    return endpoint

@@ -113,23 +113,22 @@ TEST_CASE("the index follows the journal and answers filtered queries", "[api]")
 TEST_CASE("an unusable index or a reset journal is rebuilt from the journal", "[api]") {
   TempDir dir;
   const auto opt = options(dir);
-  {
+  auto journal_of = [&](std::uint64_t events) {  // door's journal: heartbeats 1..events
     JournalConfig jc;
     jc.dir = opt.journal_dir;
     Journal journal(jc);
-    for (std::uint64_t s = 1; s <= 4; ++s) journal.append("door", s, event("door", s, "heartbeat"));
+    for (std::uint64_t s = 1; s <= events; ++s) journal.append("door", s, event("door", s, "heartbeat"));
     journal.sync();
+  };
+  journal_of(4);
+  {
     EventIndex index(opt);
     REQUIRE(wait_rows(index, {}, 4));
   }
   // The journal starts again (deleted by hand): two events; the index had seqs up to 4.
   std::filesystem::remove_all(opt.journal_dir / "door");
+  journal_of(2);
   {
-    JournalConfig jc;
-    jc.dir = opt.journal_dir;
-    Journal journal(jc);
-    for (std::uint64_t s = 1; s <= 2; ++s) journal.append("door", s, event("door", s, "heartbeat"));
-    journal.sync();
     EventIndex index(opt);
     CHECK(wait_rows(index, {}, 2));
     CHECK(index.rebuilds() == 0);
