@@ -368,6 +368,13 @@ def check_queries(api: Api, events: list) -> None:
     segs = api.json("/api/segments")["segments"]
     if sorted(s["camera"] for s in segs) != ["file", "rtsp", "sub"] or any(s["open"] or not s["clip"] or not s["snapshot"] for s in segs):
         fail(f"/api/segments: {segs}")
+    # A segment that started before `since` but ended after it is in the window; nothing after the last event.
+    end = next(e for e in events if e["type"] == "segment.end" and e["camera"] == "file")
+    inside = api.json(f"/api/segments?since={end['time']}&camera=file")["segments"]
+    if [x["id"] for x in inside] != [end["segment"]["id"]]:
+        fail(f"/api/segments?since=(the file segment's end): {inside}")
+    if api.json(f"/api/segments?since={time.time() + 3600:.3f}")["segments"]:
+        fail("/api/segments?since=(an hour ahead) is not empty")
     cams = api.json("/api/cameras")["cameras"]
     if sorted(c["id"] for c in cams) != ["file", "rtsp", "sub"] or any("seq" not in c for c in cams):
         fail(f"/api/cameras: {cams}")

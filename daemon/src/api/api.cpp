@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -118,14 +119,26 @@ void Api::install(httplib::Server& server) {
     QueryParams p(req, {"camera", "label", "since", "until", "limit"});
     EventQuery q = p.event_query(50);
     if (!p.ok()) return error(res, 400, p.error());
-    q.type = "segment.start";
+    // Segments with an event (start, update or end) in [since, until): those overlapping it, also one
+    // that started before `since` and is still open (its updates) or ended after it.
+    const std::size_t limit = static_cast<std::size_t>(q.limit);
+    q.type = "segment.";
+    q.limit = 1000;
+    std::vector<std::string> ids;
+    while (ids.size() < limit) {
+      const auto rows = opt_.index->query(q);
+      for (const auto& row : rows) {
+        const json e = parse_body(row);
+        const std::string id = e.is_object() ? e.value("segment", json::object()).value("id", "") : "";
+        if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end() && ids.size() < limit) ids.push_back(id);
+      }
+      if (rows.size() < static_cast<std::size_t>(q.limit)) break;
+      q.until_id = rows.back().id;  // the next (older) page
+    }
     json segments = json::array();
-    for (const auto& start : opt_.index->query(q)) {
-      const json s = parse_body(start);
-      if (s.is_discarded() || !s.contains("segment")) continue;
-      const std::string id = s["segment"].value("id", "");
+    for (const auto& id : ids) {
       const json last = newest_of(*opt_.index, id, "segment.");
-      segments.push_back(segment_summary(last.is_object() ? last : s, newest_of(*opt_.index, id, "clip.ready")));
+      if (last.is_object()) segments.push_back(segment_summary(last, newest_of(*opt_.index, id, "clip.ready")));
     }
     reply(res, 200, {{"segments", segments}, {"count", segments.size()}});
   });

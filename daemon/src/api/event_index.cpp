@@ -222,6 +222,7 @@ std::vector<IndexedEvent> EventIndex::query(const EventQuery& q) const {
   if (q.since_ms) sql += " AND time_ms >= ?5";
   if (q.until_ms) sql += " AND time_ms < ?6";
   if (q.after_id) sql += " AND id > ?7";
+  if (q.until_id) sql += " AND id < ?9";
   sql += q.newest_first ? " ORDER BY id DESC" : " ORDER BY id ASC";
   sql += " LIMIT ?8";
   Statement st(db, sql);
@@ -233,6 +234,7 @@ std::vector<IndexedEvent> EventIndex::query(const EventQuery& q) const {
   if (q.until_ms) st.bind(6, *q.until_ms);
   if (q.after_id) st.bind(7, *q.after_id);
   st.bind(8, static_cast<std::int64_t>(q.limit));
+  if (q.until_id) st.bind(9, *q.until_id);
   std::vector<IndexedEvent> out;
   while (st.step()) {
     out.push_back({st.column_int(0), st.column_text(1), static_cast<std::uint64_t>(st.column_int(2)), st.column_text(3)});

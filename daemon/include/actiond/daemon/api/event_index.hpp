@@ -31,6 +31,7 @@ struct EventQuery {
   std::optional<std::int64_t> since_ms;  // event time >= since
   std::optional<std::int64_t> until_ms;  // event time < until
   std::optional<std::int64_t> after_id;  // index row id > after (live streams resume with it)
+  std::optional<std::int64_t> until_id;  // index row id < until (paging back)
   int limit = 100;
   bool newest_first = true;
 };
