@@ -168,20 +168,15 @@ void ClipService::write(const Job& job, const Camera& cam) {
   std::error_code ec;
   const fs::path dir = settings_.dir / job.camera;
   fs::create_directories(dir, ec);
-  if (ec) {
-    logger().warn("camera {}: no clip for segment {}: cannot create {}: {}", job.camera, job.segment, dir.string(), ec.message());
+  auto failed = [&](const std::string& why) {
+    logger().warn("camera {}: no clip for segment {}: {}", job.camera, job.segment, why);
     std::lock_guard lock(mu_);
     ++counters_.failed;
-    return;
-  }
+  };
+  if (ec) return failed("cannot create " + dir.string() + ": " + ec.message());
   const fs::path file = dir / (job.segment + ".mp4");
   const auto result = cam.recorder->write(job.from, job.to, file);
-  if (const auto* err = std::get_if<std::string>(&result)) {
-    logger().warn("camera {}: no clip for segment {}: {}", job.camera, job.segment, *err);
-    std::lock_guard lock(mu_);
-    ++counters_.failed;
-    return;
-  }
+  if (const auto* err = std::get_if<std::string>(&result)) return failed(*err);
   const auto& c = std::get<pipeline::ClipFile>(result);
   json fields;
   json& clip = fields["clip"];

@@ -31,14 +31,18 @@ void ClipRecorder::Ring::set_wall_clock(bool w) {
   wall_clock = w;
 }
 
-void ClipRecorder::Ring::restart() {
-  std::lock_guard lock(mu);
+void ClipRecorder::Ring::drop_all() {
   for (auto& p : packets) gst_buffer_unref(p.buffer);
   packets.clear();
   bytes = 0;
+  ++restarts;
+}
+
+void ClipRecorder::Ring::restart() {
+  std::lock_guard lock(mu);
+  drop_all();
   lost_start = false;
   have_segment = false;
-  ++restarts;
 }
 
 GstPadProbeReturn ClipRecorder::Ring::probe(GstPad*, GstPadProbeInfo* info, gpointer user) {
@@ -50,12 +54,9 @@ GstPadProbeReturn ClipRecorder::Ring::probe(GstPad*, GstPadProbeInfo* info, gpoi
       gst_event_parse_caps(ev, &c);
       std::lock_guard lock(self->mu);
       if (self->caps == nullptr || !gst_caps_is_equal(self->caps, c)) {
-        for (auto& p : self->packets) gst_buffer_unref(p.buffer);
-        self->packets.clear();
-        self->bytes = 0;
+        self->drop_all();
         if (self->caps != nullptr) gst_caps_unref(self->caps);
         self->caps = gst_caps_ref(c);
-        ++self->restarts;
       }
     } else if (GST_EVENT_TYPE(ev) == GST_EVENT_SEGMENT) {
       const GstSegment* seg = nullptr;
@@ -85,12 +86,7 @@ GstPadProbeReturn ClipRecorder::Ring::probe(GstPad*, GstPadProbeInfo* info, gpoi
 
 void ClipRecorder::Ring::push(GstBuffer* buffer, double pts, bool key) {
   std::lock_guard lock(mu);
-  if (!packets.empty() && pts < packets.back().pts - 1.0) {  // the timeline went back (a looped file)
-    for (auto& p : packets) gst_buffer_unref(p.buffer);
-    packets.clear();
-    bytes = 0;
-    ++restarts;
-  }
+  if (!packets.empty() && pts < packets.back().pts - 1.0) drop_all();  // the timeline went back (a looped file)
   if (packets.empty() && !key) {  // a ring starts at a key frame
     gst_buffer_unref(buffer);
     return;
@@ -131,7 +127,9 @@ ClipRecorder::Ring::Span ClipRecorder::Ring::take(double from, double to) const 
   s.encoded = encoded;
   if (caps == nullptr || packets.empty()) return s;
   std::size_t first = 0;
-  for (std::size_t i = 0; i < packets.size() && packets[i].pts <= from; ++i) {
+  // Events carry times rounded to the microsecond: a key frame at `from` itself must count.
+  constexpr double kSlack = 1e-3;
+  for (std::size_t i = 0; i < packets.size() && packets[i].pts <= from + kSlack; ++i) {
     if (packets[i].key) first = i;
   }
   s.truncated = packets[first].pts > from + 1e-6 && lost_start;

@@ -38,6 +38,7 @@ struct ClipRecorder::Ring {
   Span take(double from, double to) const;
 
   void push(GstBuffer* buffer, double pts, bool key);  // takes a reference
+  void drop_all();                                      // under mu: a new timeline starts (counted)
   void trim();                                          // under mu
 
   ClipSettings settings;
