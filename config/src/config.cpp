@@ -238,6 +238,12 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     jr.finish();
   }
   d.sinks = parse_sinks(root, config_dir);
+  d.cluster = parse_cluster(root);
+  if (d.cluster.enabled && !d.sinks.empty()) {
+    root.fail("cluster", "and \"sinks\" cannot be used together: in cluster mode events go to JetStream stream \"" +
+                             d.cluster.stream + "\"; deliver onwards from there");
+  }
+  if (d.cluster.enabled && !d.journal.enabled) root.fail("cluster", "needs the journal (\"journal\": {\"enabled\": true})");
   if (!d.sinks.empty() && !d.journal.enabled) {
     root.fail("sinks", "need the journal (\"journal\": {\"enabled\": true}): sinks deliver from it");
   }
@@ -421,6 +427,10 @@ std::shared_ptr<const Config> load_config(const fs::path& dir, const LoadOptions
     }
   }
   std::sort(files.begin(), files.end());
+  if (cfg->daemon.cluster.enabled && !files.empty()) {
+    throw ConfigError("actiond.json: /cluster: cameras come from etcd in cluster mode, but " + cam_dir.string() + " has " +
+                      std::to_string(files.size()) + " camera file(s); add them with `actionctl cluster put`");
+  }
 
   std::map<std::string, std::string> seen;  // id -> file
   for (const auto& p : files) {

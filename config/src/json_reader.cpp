@@ -41,8 +41,12 @@ json read_json_file(const std::string& path, const std::string& label) {
   if (!in) throw ConfigError(label + ": cannot open file");
   std::stringstream buf;
   buf << in.rdbuf();
+  return read_json_text(buf.str(), label);
+}
+
+json read_json_text(const std::string& text, const std::string& label) {
   try {
-    return json::parse(buf.str());
+    return json::parse(text);
   } catch (const json::parse_error& e) {
     // Drop nlohmann's "[json.exception.parse_error.101] " prefix; keep "parse error at line L, column C: ...".
     std::string what = e.what();

@@ -4,7 +4,9 @@
 //   actionctl tail [--camera C] [--type T] [--json]    the same, one readable line per event;
 //   actionctl status | cameras | snapshot | reload [--control tcp://127.0.0.1:7701]
 //   actionctl replay --camera C --from N [--max M]      journaled events, one JSON line each.
+//   actionctl cluster put|rm|ls|status|events [--config /etc/actiond]   cluster mode (actionctl_cluster.hpp)
 // With CURVE on the daemon: --server-key KEY|@FILE (its public key) and --client-key FILE (our secret key).
+#include "actionctl_cluster.hpp"
 #include "actiond/config/version.hpp"
 
 #include <CLI/CLI.hpp>
@@ -241,11 +243,13 @@ int main(int argc, char** argv) {
   tail->add_option("-s,--seconds", seconds, "stop after this many seconds (0 = until interrupted)");
   tail->add_option("-n,--count", count, "stop after this many events (0 = no limit)");
   tail->add_flag("--json", tail_json, "one JSON line per event instead of a readable line");
+  const auto run_cluster = add_cluster_commands(app);
   CLI11_PARSE(app, argc, argv);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {
+    if (const int rc = run_cluster(); rc >= 0) return rc;
     const Curve curve = make_curve(server_key, client_key);
     if (app.got_subcommand(events)) return run_events(endpoint, topics, seconds, count, raw, false, curve);
     if (app.got_subcommand(tail)) {
@@ -264,7 +268,7 @@ int main(int argc, char** argv) {
   } catch (const zmq::error_t& e) {
     std::cerr << "actionctl: " << e.what() << "\n";
     return 1;
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     std::cerr << "actionctl: " << e.what() << "\n";
     return 2;
   }

@@ -128,8 +128,24 @@ void Journal::count_failure(const std::string& camera, const std::string& what) 
   }
 }
 
+void Journal::supersede(const std::string& camera, std::uint64_t seq, File& f) {
+  close_file(f);
+  const fs::path aside = cfg_.dir / ".superseded" / camera;
+  std::error_code ec;
+  fs::remove_all(aside, ec);
+  fs::create_directories(aside, ec);
+  for (const auto& file : files_of(cfg_.dir, camera)) fs::rename(file, aside / file.filename(), ec);
+  logger().warn("journal {}: {}: seq {} is not after the events journaled here (another host numbered the camera "
+                "since); the older files are in {}", cfg_.dir.string(), camera, seq, aside.string());
+  std::lock_guard lock(heads_mu_);
+  heads_.erase(camera);
+}
+
 bool Journal::append(const std::string& camera, std::uint64_t seq, const std::string& body) {
   File& f = files_[camera];
+  // A camera numbered on from somewhere else (cluster mode: another host's events came in between)
+  // continues at a seq this journal already holds: what is here is set aside, never mixed in.
+  if (const auto h = head(camera); h ? seq <= *h : !f.fd && seq <= last(cfg_.dir, camera).seq) supersede(camera, seq, f);
   if (!f.fd || f.bytes >= cfg_.max_file_bytes) {
     if (const std::string error = open_new(camera, seq, f); !error.empty()) {
       count_failure(camera, error);

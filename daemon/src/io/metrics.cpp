@@ -115,6 +115,16 @@ Metrics::Metrics() {
   declare("actiond_clips_disk_bytes", "gauge", "Bytes of the clips folder at the last check.");
   declare("actiond_clips_ring_bytes", "gauge", "Memory of the cameras' compressed-packet rings (clips.buffer_mb bounds each).");
   declare("actiond_api_index_failures_total", "counter", "Errors of the HTTP API's event index (logged).");
+  declare("actiond_cluster_cameras", "gauge", "Cluster mode: cameras this host owns.");
+  declare("actiond_cluster_lease_valid", "gauge", "Cluster mode: 1 while this host's etcd lease is known to be alive.");
+  declare("actiond_cluster_etcd_requests_total", "counter", "Cluster mode: requests to etcd.");
+  declare("actiond_cluster_ownership_changes_total", "counter",
+          "Cluster mode: cameras taken (acquired), released (released), handed to another host (handoff), dropped "
+          "because the lease was lost (lease_lost) or the log refused this host (fenced).");
+  declare("actiond_cluster_log_events_total", "counter",
+          "Cluster mode: events published to JetStream (published), refused as a stale owner's (fenced), dropped "
+          "as not owned (stale) or because the queue was full (queue_full).");
+  declare("actiond_cluster_log_queued", "gauge", "Cluster mode: events waiting for JetStream.");
   declare("actiond_reloads_total", "counter", "Configuration reloads, by result (applied|rejected).");
   declare("actiond_up", "gauge", "1 while the daemon runs.");
   declare("process_resident_memory_bytes", "gauge", "Resident set size.");

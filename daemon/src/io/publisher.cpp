@@ -40,6 +40,7 @@ Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal, const c
       lock.unlock();
       for (auto& m : batch) {
         if (journal_ != nullptr) journal_->append(m.camera, m.seq, m.body);  // before it is published
+        if (tap_) tap_(m.camera, m.seq, m.body);
         send_event(sock, m);
       }
       drain_subscriptions(sock);

@@ -150,6 +150,22 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
                                                         &impl_->floors, head));
     logger().info("sink {} ({}): delivering from the journal", sc.name, config::sink_type_name(sc.type));
   }
+  if (cfg.daemon.cluster.enabled) {
+    cluster::ClusterHooks hooks;
+    hooks.start = [impl](const config::CameraConfig& cam, const cluster::LogState& from, const std::string& reason) {
+      std::lock_guard lock(impl->reload_mu);
+      impl->start_cluster_camera(cam, from, reason);
+    };
+    hooks.stop = [impl](const std::string& id, const std::string& reason) {
+      std::lock_guard lock(impl->reload_mu);
+      return impl->stop_camera(id, reason).seq;
+    };
+    impl_->cluster = std::make_unique<cluster::ClusterManager>(cfg.daemon, cfg.dir, std::move(hooks));
+    cluster::ClusterLog* log = &impl_->cluster->log();
+    impl_->publisher->set_tap([log](const std::string& camera, std::uint64_t seq, const std::string& body) {
+      log->push(camera, seq, body);
+    });
+  }
   ControlContext control;
   control.snapshot = [impl] { return impl->loop->snapshot(); };
   control.status = [impl] {
@@ -167,7 +183,8 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
                     {"frames_analysed", c.frames},
                     {"inference_errors", c.inference_errors}}},
         {"cameras", impl->loop->snapshot()},
-        {"sinks", impl->sinks_json()}};
+        {"sinks", impl->sinks_json()},
+        {"cluster", impl->cluster ? impl->cluster->status() : nlohmann::json(nullptr)}};
   };
   if (impl_->journal) control.journal_dir = impl_->journal->config().dir;
   control.security = cfg.daemon.security;
@@ -250,6 +267,7 @@ void Daemon::start() {
           self->reload();
         });
   }
+  if (impl_->cluster) impl_->cluster->start();
   logger().info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());
 }
 
@@ -309,14 +327,7 @@ ReloadResult Daemon::reload() {
   std::map<std::string, InferenceLoop::Numbering> numbering;
   for (const auto* ids : {&result.removed, &result.changed}) {
     for (const auto& id : *ids) {
-      auto it = impl_->running.find(id);
-      if (it == impl_->running.end()) continue;
-      if (it->second.source) it->second.source->stop();
-      if (it->second.record) it->second.record->stop();
-      numbering[id] = impl_->loop->remove_camera(it->second.handle, "reconfigured");
-      impl_->clips->remove_camera(id);
-      std::lock_guard running_lock(impl_->running_mu);
-      impl_->running.erase(it);
+      if (impl_->running.count(id) != 0) numbering[id] = impl_->stop_camera(id, "reconfigured");
     }
   }
   for (const auto& cam : next->cameras) {
@@ -349,6 +360,7 @@ ReloadResult Daemon::reload() {
 void Daemon::stop(const std::string& reason) {
   if (!impl_ || !impl_->started) return;
   impl_->watcher.reset();
+  if (impl_->cluster) impl_->cluster->stop();  // hands its cameras back first (it takes reload_mu)
   std::lock_guard lock(impl_->reload_mu);
   impl_->started = false;
   for (auto& [id, r] : impl_->running) {

@@ -5,6 +5,7 @@
 
 #include "actiond/daemon/api/api.hpp"
 #include "actiond/daemon/api/event_index.hpp"
+#include "actiond/daemon/cluster/cluster_manager.hpp"
 #include "actiond/daemon/io/control_server.hpp"
 #include "actiond/daemon/io/journal.hpp"
 #include "actiond/daemon/io/metrics.hpp"
@@ -78,7 +79,12 @@ struct Daemon::Impl {
 
   std::string render_metrics();  // GET /metrics (an HTTP worker thread)
   void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
-                    std::optional<InferenceLoop::Unfinished> unfinished = std::nullopt);
+                    std::optional<InferenceLoop::Unfinished> unfinished = std::nullopt, const std::string& takeover = "");
+  // Stops a running camera (its open segments end with `reason`); its numbering, to continue from.
+  InferenceLoop::Numbering stop_camera(const std::string& id, const std::string& reason);
+  // Cluster mode: loads the camera's models and starts it where the cluster log left it.
+  void start_cluster_camera(const config::CameraConfig& cam, const cluster::LogState& from, const std::string& reason);
+  std::unique_ptr<cluster::ClusterManager> cluster;  // cluster mode; stopped before the loop
 };
 
 }  // namespace actiond::daemon

@@ -9,8 +9,43 @@ namespace {
 spdlog::logger& logger() { return config::module_log("daemon"); }
 }  // namespace
 
+InferenceLoop::Numbering Daemon::Impl::stop_camera(const std::string& id, const std::string& reason) {
+  auto it = running.find(id);
+  if (it == running.end()) return {};
+  if (it->second.source) it->second.source->stop();
+  if (it->second.record) it->second.record->stop();
+  const InferenceLoop::Numbering n = loop->remove_camera(it->second.handle, reason);
+  clips->remove_camera(id);
+  std::lock_guard lock(running_mu);
+  running.erase(it);
+  return n;
+}
+
+void Daemon::Impl::start_cluster_camera(const config::CameraConfig& cam, const cluster::LogState& from,
+                                        const std::string& reason) {
+  config::Config one = *current();
+  one.cameras = {cam};
+  const std::set<std::string> only{cam.id};
+  std::map<std::string, std::string> failures;
+  ModelSet fresh = load_models(one, &only, &failures);
+  if (const auto f = failures.find(cam.id); f != failures.end()) {
+    model_failures[cam.id] = f->second;
+    logger().error("camera {}: not started: {}", cam.id, f->second);
+  } else {
+    model_failures.erase(cam.id);
+    inputs[cam.id] = input_spec(fresh, cam);
+  }
+  loop->adopt_models(std::move(fresh));
+  std::optional<InferenceLoop::Unfinished> unfinished;
+  if (from.open_segment_event.is_object()) {
+    unfinished = InferenceLoop::Unfinished{from.open_segment_event, from.pts, from.time,
+                                           reason == "failover" ? "source_lost" : "restart"};
+  }
+  start_camera(cam, InferenceLoop::Numbering{from.seq, from.epoch}, std::move(unfinished), reason == "start" ? "" : reason);
+}
+
 void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
-                                 std::optional<InferenceLoop::Unfinished> unfinished) {
+                                 std::optional<InferenceLoop::Unfinished> unfinished, const std::string& takeover) {
   const pipeline::CameraHandle handle = next_handle++;
   if (auto failed = model_failures.find(cam.id); failed != model_failures.end()) {
     loop->add_failed_camera(handle, cam, from, failed->second);
@@ -40,7 +75,7 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
     }
     clips->add_camera(cam.id, recorder, cam.clips);
   }
-  loop->add_camera(handle, cam, from, std::move(unfinished));
+  loop->add_camera(handle, cam, from, std::move(unfinished), takeover);
   std::unique_ptr<pipeline::CameraSource> source;
   try {
     source = std::make_unique<pipeline::CameraSource>(opt, hub);
@@ -100,6 +135,22 @@ std::string Daemon::Impl::render_metrics() {
     m.set("actiond_clips_ring_bytes", {}, static_cast<double>(c.ring_bytes));
   }
   if (index) m.set("actiond_api_index_failures_total", {}, static_cast<double>(index->failures()));
+  if (cluster) {
+    const auto c = cluster->counters();
+    const auto l = cluster->log().counters();
+    m.set("actiond_cluster_cameras", {}, static_cast<double>(cluster->cameras()));
+    m.set("actiond_cluster_lease_valid", {}, cluster->lease_valid() ? 1 : 0);
+    m.set("actiond_cluster_etcd_requests_total", {}, static_cast<double>(cluster->etcd_requests()));
+    for (const auto& [what, n] : {std::pair{"acquired", c.acquired}, {"released", c.released}, {"handoff", c.handoffs_out},
+                                  {"lease_lost", c.leases_lost}, {"fenced", c.fenced}}) {
+      m.set("actiond_cluster_ownership_changes_total", {{"change", what}}, static_cast<double>(n));
+    }
+    for (const auto& [what, n] : {std::pair{"published", l.published}, {"fenced", l.fenced}, {"stale", l.stale},
+                                  {"queue_full", l.dropped_queue_full}}) {
+      m.set("actiond_cluster_log_events_total", {{"result", what}}, static_cast<double>(n));
+    }
+    m.set("actiond_cluster_log_queued", {}, static_cast<double>(l.queued));
+  }
   return m.render();
 }
 

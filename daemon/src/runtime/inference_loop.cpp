@@ -81,19 +81,25 @@ void InferenceLoop::post(std::function<void()> fn, bool wait) {
 }
 
 void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, Numbering from,
-                               std::optional<Unfinished> unfinished) {
-  post([this, handle, camera, from, unfinished = std::move(unfinished)] {
+                               std::optional<Unfinished> unfinished, const std::string& takeover) {
+  post([this, handle, camera, from, unfinished = std::move(unfinished), takeover] {
     auto* bb = camera.models.backbone.empty() ? nullptr : models_.backbones.at(camera.models.backbone).get();
     auto* pm = camera.models.pose.empty() ? nullptr : models_.poses.at(camera.models.pose).get();
     auto* seg = camera.models.segmenter.empty() ? nullptr : models_.segmenters.at(camera.models.segmenter).get();
     auto* rec = camera.models.recognizer.empty() ? nullptr : models_.recognizers.at(camera.models.recognizer).get();
     auto& cam = cameras_[handle];
     cam = std::make_unique<Camera>(handle, camera, bb, pm, seg, rec, from.seq, from.epoch);
+    if (!takeover.empty()) {
+      pipeline::StreamStatus st;
+      st.state = pipeline::StreamState::starting;
+      st.reason = takeover;
+      emit_status(*cam, st);
+    }
     if (unfinished) {
-      logger().warn("camera {}: segment {} was left open by the previous run; ending it (restart)", camera.id,
-                    unfinished->segment_event["segment"].value("id", "?"));
+      logger().warn("camera {}: segment {} was left open by the previous run; ending it ({})", camera.id,
+                    unfinished->segment_event["segment"].value("id", "?"), unfinished->reason);
       emit(*cam, cam->events.unfinished_end(unfinished->segment_event, unfinished->last_pts, unfinished->last_time,
-                                            "restart"));
+                                            unfinished->reason));
     }
   }, true);
 }

@@ -8,6 +8,7 @@
 //
 // Thread-safety: a loaded Config is immutable and may be read from any thread.
 #include "actiond/config/json_reader.hpp"
+#include "actiond/config/cluster.hpp"
 #include "actiond/config/sinks.hpp"
 
 #include <filesystem>
@@ -211,6 +212,7 @@ struct DaemonConfig {
   ClipStoreSettings clips;
   InferenceConfig inference;
   std::vector<SinkConfig> sinks;
+  ClusterSettings cluster;                       // enabled: cameras come from etcd (cameras/ must be empty)
   std::string log_level = "info";
   std::filesystem::path model_dir;               // absolute after loading
   std::map<std::string, ModelEntry> models;      // by name

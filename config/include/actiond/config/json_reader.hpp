@@ -27,6 +27,7 @@ class ConfigError : public std::runtime_error {
 
 // Reads a file into JSON; errors name the file (`label`) and, for syntax errors, line and column.
 nlohmann::json read_json_file(const std::string& path, const std::string& label);
+nlohmann::json read_json_text(const std::string& text, const std::string& label);  // the same, for text from elsewhere
 
 class ObjectReader {
  public:

@@ -2,7 +2,8 @@
 // Journal: every event of every camera, appended as one JSON line before it is published, so a
 // subscriber can replay what it missed and seq continues across daemon restarts.
 //
-// Layout: DIR/<camera>/<first seq, 20 digits>.jsonl; a file is closed and a new one started when it
+// Layout: DIR/<camera>/<first seq, 20 digits>.jsonl (an append whose seq is not after the camera's
+// last one moves the camera's files to DIR/.superseded/<camera>/ first); a file is closed and a new one started when it
 // exceeds max_file_bytes; the oldest files beyond max_files are deleted, except those holding events
 // a sink has not delivered yet (RetentionFloors), which are kept until the camera's files exceed
 // sink_backlog_max_bytes: then they go too, and the loss is counted and logged with its seq range.
@@ -106,6 +107,7 @@ class Journal {
   };
   std::string open_new(const std::string& camera, std::uint64_t seq, File& f);  // "" or why not
   void close_file(File& f);
+  void supersede(const std::string& camera, std::uint64_t seq, File& f);  // moves the camera's files aside
   void prune(const std::string& camera);
   void count_failure(const std::string& camera, const std::string& what);
 

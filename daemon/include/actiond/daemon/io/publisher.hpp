@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,6 +44,11 @@ class Publisher {
   // Blocks until everything queued so far has been handed to ZeroMQ (or `timeout` passes).
   bool flush(std::chrono::milliseconds timeout);
 
+  // Also hands each event, once journaled, to `tap` (on the publisher thread; cluster mode: the
+  // JetStream log). Set before the first publish().
+  using Tap = std::function<void(const std::string& camera, std::uint64_t seq, const std::string& body)>;
+  void set_tap(Tap tap) { tap_ = std::move(tap); }
+
   const std::string& endpoint() const { return endpoint_; }  // as bound (wildcard port resolved)
   std::uint64_t sent() const { return sent_.load(); }
   std::uint64_t dropped_queue_full() const { return dropped_.load(); }
@@ -60,6 +66,7 @@ class Publisher {
   void drain_subscriptions(zmq::socket_t& sock);
 
   class Journal* journal_;
+  Tap tap_;
   std::size_t capacity_;
   std::mutex mu_;
   std::condition_variable cv_;

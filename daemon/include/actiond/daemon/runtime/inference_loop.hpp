@@ -77,12 +77,14 @@ class InferenceLoop {
     nlohmann::json segment_event;
     double last_pts = 0.0;
     std::string last_time;
+    std::string reason = "restart";  // its end_reason ("source_lost" when its host died: cluster failover)
   };
   // Registers a camera; returns once the loop has applied it. Its models must be in the ModelSet.
   // `from` continues the camera's numbering (from its journal or its previous run). With
-  // `unfinished`, the camera's first event ends that segment (`end_reason: "restart"`).
+  // `unfinished`, the camera's first event ends that segment (`end_reason: "restart"`). With
+  // `takeover` ("failover", "handoff": cluster mode), the first event is a stream.status with it as reason.
   void add_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, Numbering from,
-                  std::optional<Unfinished> unfinished);
+                  std::optional<Unfinished> unfinished, const std::string& takeover = "");
   // Registers a camera whose models could not be loaded: it publishes one stream.status `failed`
   // with `reason` and nothing else (the other cameras run).
   void add_failed_camera(pipeline::CameraHandle handle, const config::CameraConfig& camera, Numbering from,

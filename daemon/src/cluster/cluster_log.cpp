@@ -1,0 +1,385 @@
+#include "actiond/daemon/cluster/cluster_log.hpp"
+
+#include "actiond/config/log.hpp"
+
+#include <nats/nats.h>
+
+#include <random>
+
+namespace actiond::daemon::cluster {
+
+using nlohmann::json;
+
+namespace {
+
+spdlog::logger& logger() { return config::module_log("cluster"); }
+
+std::string status_text(natsStatus s, jsErrCode jerr) {
+  std::string out = natsStatus_GetText(s);
+  if (jerr != 0) out += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
+  const char* last = nats_GetLastError(nullptr);
+  if (last != nullptr && last[0] != 0 && out.find(last) == std::string::npos) out += ": " + std::string(last);
+  return out;
+}
+
+std::string header(natsMsg* msg, const char* key) {
+  const char* v = nullptr;
+  if (natsMsgHeader_Get(msg, key, &v) != NATS_OK || v == nullptr) return {};
+  return v;
+}
+
+std::string now_iso() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+LogState state_of(natsMsg* msg) {
+  LogState s;
+  s.found = true;
+  s.stream_seq = natsMsg_GetSequence(msg);
+  const std::string seq = header(msg, "Actiond-Seq");
+  const std::string epoch = header(msg, "Actiond-Epoch");
+  const std::string pts = header(msg, "Actiond-Pts");
+  s.seq = seq.empty() ? 0 : std::stoull(seq);
+  s.epoch = epoch.empty() ? 0 : std::stoull(epoch);
+  s.pts = pts.empty() ? 0.0 : std::stod(pts);
+  s.time = header(msg, "Actiond-Time");
+  s.host = header(msg, "Actiond-Host");
+  s.kind = header(msg, "Actiond-Kind");
+  if (s.kind.empty()) s.kind = "event";
+  const std::string open = header(msg, "Actiond-Open");
+  if (!open.empty()) s.open_segment_event = json::parse(open, nullptr, false);
+  if (s.open_segment_event.is_discarded()) s.open_segment_event = nullptr;
+  return s;
+}
+
+}  // namespace
+
+struct ClusterLog::Nats {
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  ~Nats() {
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (nc != nullptr) {
+      natsConnection_Close(nc);
+      natsConnection_Destroy(nc);
+    }
+  }
+};
+
+ClusterLog::ClusterLog(Options opt, LeaseValid lease_valid, Fenced fenced)
+    : opt_(std::move(opt)), lease_valid_(std::move(lease_valid)), fenced_(std::move(fenced)), nats_(std::make_unique<Nats>()) {
+  natsOptions* no = nullptr;
+  natsStatus s = natsOptions_Create(&no);
+  if (s == NATS_OK) s = natsOptions_SetURL(no, opt_.url.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(no, static_cast<int64_t>(opt_.timeout_s * 1000));
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(no, -1);  // libnats reconnects for ever; publishes retry meanwhile
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(no, 250);
+  if (s == NATS_OK) s = natsConnection_Connect(&nats_->nc, no);
+  natsOptions_Destroy(no);
+  if (s != NATS_OK) throw LogError("cluster: NATS " + opt_.url + ": " + status_text(s, static_cast<jsErrCode>(0)));
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = static_cast<int64_t>(opt_.timeout_s * 1000);
+  if ((s = natsConnection_JetStream(&nats_->js, nats_->nc, &jo)) != NATS_OK) {
+    throw LogError("cluster: NATS " + opt_.url + ": JetStream: " + status_text(s, static_cast<jsErrCode>(0)));
+  }
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  s = js_GetStreamInfo(&si, nats_->js, opt_.stream.c_str(), nullptr, &jerr);
+  jsStreamInfo_Destroy(si);
+  if (s == NATS_NOT_FOUND) {
+    const std::string subjects = opt_.prefix + ".events.>";
+    const char* list[] = {subjects.c_str()};
+    jsStreamConfig sc;
+    jsStreamConfig_Init(&sc);
+    sc.Name = opt_.stream.c_str();
+    sc.Subjects = list;
+    sc.SubjectsLen = 1;
+    sc.Storage = js_FileStorage;
+    jerr = static_cast<jsErrCode>(0);
+    s = js_AddStream(&si, nats_->js, &sc, nullptr, &jerr);
+    jsStreamInfo_Destroy(si);
+    // Another host may have created it at the same moment.
+    if (s != NATS_OK && jerr != JSStreamNameExistErr) {
+      throw LogError("cluster: JetStream stream " + opt_.stream + ": cannot create: " + status_text(s, jerr));
+    }
+  } else if (s != NATS_OK) {
+    throw LogError("cluster: JetStream stream " + opt_.stream + ": " + status_text(s, jerr));
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+ClusterLog::~ClusterLog() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+LogState ClusterLog::last(const std::string& camera) {
+  natsMsg* msg = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetLastMsg(&msg, nats_->js, opt_.stream.c_str(), subject(camera).c_str(), nullptr, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return LogState{};
+  if (s != NATS_OK) throw LogError("cluster: " + subject(camera) + ": last message: " + status_text(s, jerr));
+  LogState out = state_of(msg);
+  natsMsg_Destroy(msg);
+  return out;
+}
+
+std::uint64_t ClusterLog::send(const std::string& camera, const std::string& body,
+                               const std::map<std::string, std::string>& headers, std::uint64_t expected,
+                               const std::string& msg_id, int* js_error) {
+  natsMsg* msg = nullptr;
+  natsStatus s = natsMsg_Create(&msg, subject(camera).c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+  for (const auto& [k, v] : headers) {
+    // An empty value would make libnats misread the headers after it: absent means empty.
+    if (s == NATS_OK && !v.empty()) s = natsMsgHeader_Set(msg, k.c_str(), v.c_str());
+  }
+  const std::string exp = std::to_string(expected);
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Subject-Sequence", exp.c_str());
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", msg_id.c_str());
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.ExpectStream = opt_.stream.c_str();
+  jsPubAck* ack = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (s == NATS_OK) s = js_PublishMsg(&ack, nats_->js, msg, &po, &jerr);
+  natsMsg_Destroy(msg);
+  *js_error = static_cast<int>(jerr);
+  std::uint64_t seq = 0;
+  if (s == NATS_OK && ack != nullptr) seq = ack->Sequence;
+  jsPubAck_Destroy(ack);
+  if (s != NATS_OK && jerr != JSStreamWrongLastSequenceErr) {
+    throw LogError(subject(camera) + ": " + status_text(s, jerr));
+  }
+  return seq;
+}
+
+LogState ClusterLog::begin_term(const std::string& camera, const std::string& reason) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    const LogState prev = last(camera);
+    const json record{{"type", "cluster.owner"}, {"camera", camera}, {"host", opt_.host}, {"reason", reason},
+                      {"previous_host", prev.host}, {"last_seq", prev.seq}, {"at", now_iso()}};
+    std::map<std::string, std::string> headers{{"Actiond-Kind", "owner"},
+                                               {"Actiond-Host", opt_.host},
+                                               {"Actiond-Seq", std::to_string(prev.seq)},
+                                               {"Actiond-Epoch", std::to_string(prev.epoch)},
+                                               {"Actiond-Pts", std::to_string(prev.pts)},
+                                               {"Actiond-Time", prev.time}};
+    if (!prev.open_segment_event.is_null()) headers["Actiond-Open"] = prev.open_segment_event.dump();
+    char id[64];
+    std::snprintf(id, sizeof(id), "owner-%016llx", static_cast<unsigned long long>(rng()));
+    int jerr = 0;
+    const std::uint64_t at = send(camera, record.dump(), headers, prev.stream_seq, id, &jerr);
+    if (at == 0) continue;  // someone wrote between our read and our seal: read again
+    LogState out = prev;
+    out.stream_seq = at;
+    {
+      std::lock_guard lock(mu_);
+      Term t;
+      t.last_stream_seq = at;
+      t.min_seq = prev.seq + 1;
+      t.delivered = prev.seq;
+      t.open = prev.open_segment_event;
+      t.state = headers;
+      terms_[camera] = std::move(t);
+    }
+    cv_.notify_all();
+    return out;
+  }
+  throw LogError("cluster: " + subject(camera) + ": could not seal the subject (other writers kept writing)");
+}
+
+void ClusterLog::end_term(const std::string& camera) {
+  std::lock_guard lock(mu_);
+  terms_.erase(camera);
+  cv_.notify_all();
+}
+
+void ClusterLog::release_term(const std::string& camera, const std::string& reason) {
+  std::map<std::string, std::string> headers;
+  std::uint64_t expected = 0;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = terms_.find(camera);
+    if (it == terms_.end() || it->second.fenced) {
+      terms_.erase(camera);
+      return;
+    }
+    headers = it->second.state;
+    expected = it->second.last_stream_seq;
+    terms_.erase(it);
+  }
+  cv_.notify_all();
+  headers["Actiond-Kind"] = "release";
+  headers["Actiond-Host"] = opt_.host;
+  const json record{{"type", "cluster.release"}, {"camera", camera}, {"host", opt_.host}, {"reason", reason},
+                    {"last_seq", headers.count("Actiond-Seq") ? std::stoull(headers["Actiond-Seq"]) : 0ull}, {"at", now_iso()}};
+  int jerr = 0;
+  if (send(camera, record.dump(), headers, expected, "release-" + opt_.host + "-" + std::to_string(expected), &jerr) == 0) {
+    throw LogError("cluster: " + subject(camera) + ": release refused: another host wrote since stream sequence " +
+                   std::to_string(expected));
+  }
+}
+
+bool ClusterLog::wait_delivered(const std::string& camera, std::uint64_t seq, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] {
+    const auto it = terms_.find(camera);
+    return it == terms_.end() || it->second.fenced || it->second.delivered >= seq;
+  });
+}
+
+void ClusterLog::push(const std::string& camera, std::uint64_t seq, const std::string& body) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= opt_.max_queued) {
+      queue_.pop_front();
+      ++counters_.dropped_queue_full;
+    }
+    queue_.push_back(Item{camera, seq, body});
+  }
+  cv_.notify_all();
+}
+
+LogCounters ClusterLog::counters() const {
+  std::lock_guard lock(mu_);
+  LogCounters c = counters_;
+  c.queued = queue_.size();
+  return c;
+}
+
+bool ClusterLog::publish(Item& item) {
+  const json ev = json::parse(item.body, nullptr, false);
+  if (ev.is_discarded()) return true;  // never happens: the loop builds every body
+  const std::string type = ev.value("type", "");
+  json open;
+  std::uint64_t expected = 0;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = terms_.find(item.camera);
+    if (it == terms_.end()) return true;
+    open = it->second.open;
+    expected = it->second.last_stream_seq;
+  }
+  if (type == "segment.start" || type == "segment.update") {
+    open = ev;
+  } else if (type == "segment.end" && open.is_object() &&
+             open.value("segment", json::object()).value("id", "") == ev.value("segment", json::object()).value("id", "?")) {
+    open = nullptr;
+  }
+  std::map<std::string, std::string> headers{{"Actiond-Host", opt_.host},
+                                             {"Actiond-Seq", std::to_string(item.seq)},
+                                             {"Actiond-Epoch", std::to_string(ev.value("epoch", 0ull))},
+                                             {"Actiond-Pts", std::to_string(ev.value("pts", 0.0))},
+                                             {"Actiond-Time", ev.contains("time") && ev["time"].is_string()
+                                                                  ? ev["time"].get<std::string>()
+                                                                  : ev.value("emitted_at", "")}};
+  if (open.is_object()) headers["Actiond-Open"] = open.dump();
+  int jerr = 0;
+  const std::uint64_t at = send(item.camera, item.body, headers, expected, ev.value("event_id", item.camera + "-" + std::to_string(item.seq)), &jerr);
+  std::string why;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = terms_.find(item.camera);
+    if (it == terms_.end()) return true;
+    if (at == 0) {
+      it->second.fenced = true;
+      ++counters_.fenced;
+      why = "JetStream refused seq " + std::to_string(item.seq) + ": another host wrote to " + subject(item.camera) +
+            " since stream sequence " + std::to_string(expected);
+    } else {
+      it->second.last_stream_seq = at;
+      it->second.open = open;
+      it->second.state = headers;
+      it->second.delivered = item.seq;
+      ++counters_.published;
+    }
+  }
+  if (!why.empty()) {
+    logger().error("camera {}: {}: this host no longer owns it", item.camera, why);
+    if (fenced_) fenced_(item.camera, why);
+  }
+  return true;
+}
+
+void ClusterLog::run() {
+  double backoff = 0.1;
+  for (;;) {
+    Item item;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      item = queue_.front();
+      const auto it = terms_.find(item.camera);
+      if (it == terms_.end() || it->second.fenced || item.seq < it->second.min_seq) {
+        queue_.pop_front();
+        ++counters_.stale;
+        if (it != terms_.end() && it->second.delivered < item.seq) it->second.delivered = item.seq;
+        cv_.notify_all();
+        continue;
+      }
+    }
+    if (lease_valid_ && !lease_valid_()) {  // in doubt: publish nothing until the manager decides
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return stop_; });
+      continue;
+    }
+    try {
+      publish(item);
+      backoff = 0.1;
+      std::lock_guard lock(mu_);
+      if (!queue_.empty() && queue_.front().camera == item.camera && queue_.front().seq == item.seq) queue_.pop_front();
+      cv_.notify_all();
+    } catch (const std::exception& e) {
+      {
+        std::lock_guard lock(mu_);
+        ++counters_.failures;
+      }
+      logger().warn("cluster log: {} (retrying in {:.1f} s)", e.what(), backoff);
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::duration<double>(backoff), [&] { return stop_; });
+      backoff = std::min(backoff * 2, 2.0);
+    }
+  }
+}
+
+std::vector<json> ClusterLog::read_all(const std::string& camera) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  natsStatus s = js_GetStreamInfo(&si, nats_->js, opt_.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) throw LogError("cluster: JetStream stream " + opt_.stream + ": " + status_text(s, jerr));
+  const std::uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
+  jsStreamInfo_Destroy(si);
+  std::vector<json> out;
+  for (std::uint64_t n = first; n <= last && n > 0; ++n) {
+    natsMsg* msg = nullptr;
+    jerr = static_cast<jsErrCode>(0);
+    s = js_GetMsg(&msg, nats_->js, opt_.stream.c_str(), n, nullptr, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) continue;  // deleted
+    if (s != NATS_OK) throw LogError("cluster: stream " + opt_.stream + " message " + std::to_string(n) + ": " + status_text(s, jerr));
+    const std::string subj = natsMsg_GetSubject(msg);
+    if (camera.empty() || subj == subject(camera)) {
+      const char* data = natsMsg_GetData(msg);
+      json body = json::parse(std::string(data == nullptr ? "" : data, static_cast<std::size_t>(natsMsg_GetDataLength(msg))),
+                              nullptr, false);
+      out.push_back({{"stream_seq", n}, {"subject", subj}, {"host", header(msg, "Actiond-Host")},
+                     {"kind", header(msg, "Actiond-Kind").empty() ? "event" : header(msg, "Actiond-Kind")},
+                     {"body", body.is_discarded() ? json(nullptr) : body}});
+    }
+    natsMsg_Destroy(msg);
+  }
+  return out;
+}
+
+}  // namespace actiond::daemon::cluster
