@@ -308,3 +308,34 @@ class KafkaMock:
     def close(self) -> None:
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
+
+
+class Etcd(Server):
+    """A one-member etcd (Debian etcd-server) with its own data directory; keeps its whole history."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__("etcd", root)
+        self.peer = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list:
+        return [program("etcd"), "--name", "test", "--data-dir", os.path.join(self.dir, "data"),
+                "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+                "--listen-peer-urls", f"http://127.0.0.1:{self.peer}",
+                "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer}",
+                "--initial-cluster", f"test=http://127.0.0.1:{self.peer}"]
+
+    def history(self, prefix: str) -> list:
+        """Every PUT and DELETE under `prefix` since revision 1, oldest first: (revision, kind, key, value)."""
+        out = subprocess.run(["timeout", "3", program("etcdctl"), "--endpoints", self.url, "watch", "--rev=1",
+                              "--prefix", prefix, "-w", "json"], capture_output=True, text=True,
+                             env=dict(os.environ, ETCDCTL_API="3")).stdout
+        events = []
+        for line in out.splitlines():
+            if not line.startswith("{"):
+                continue
+            for ev in json.loads(line).get("Events") or []:
+                kv = ev["kv"]
+                events.append((int(kv["mod_revision"]), "DELETE" if ev.get("type") == 1 else "PUT",
+                               base64.b64decode(kv["key"]).decode(), base64.b64decode(kv.get("value", "")).decode()))
+        return events

@@ -163,10 +163,12 @@ std::uint64_t ClusterLog::send(const std::string& camera, const std::string& bod
   return seq;
 }
 
-LogState ClusterLog::begin_term(const std::string& camera, const std::string& reason) {
+LogState ClusterLog::begin_term(const std::string& camera, bool handoff) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   for (int attempt = 0; attempt < 5; ++attempt) {
-    const LogState prev = last(camera);
+    LogState prev = last(camera);
+    prev.takeover = handoff ? "handoff" : (prev.found && prev.kind != "release" ? "failover" : "start");
+    const std::string& reason = prev.takeover;
     const json record{{"type", "cluster.owner"}, {"camera", camera}, {"host", opt_.host}, {"reason", reason},
                       {"previous_host", prev.host}, {"last_seq", prev.seq}, {"at", now_iso()}};
     std::map<std::string, std::string> headers{{"Actiond-Kind", "owner"},

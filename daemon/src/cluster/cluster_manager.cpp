@@ -207,17 +207,12 @@ void ClusterManager::take(const std::string& camera, const std::string& config_j
   if (!etcd_.create(key(cfg_, "owners", camera), cfg_.host, lease_)) return;  // another host was faster
   LogState from;
   try {
-    from = log_->begin_term(camera, handoff ? "handoff" : "acquire");
-  } catch (const std::exception& e) {
+    from = log_->begin_term(camera, handoff);
+  } catch (const std::exception&) {
     etcd_.remove_if(key(cfg_, "owners", camera), cfg_.host);
     throw;
   }
-  std::string reason = "start";
-  if (handoff) {
-    reason = "handoff";
-  } else if (from.found && from.kind != "release") {
-    reason = "failover";  // the previous owner never released it
-  }
+  const std::string reason = from.takeover;
   logger().info("cluster: camera {}: taken ({}{}), continuing after seq {}", camera, reason,
                 from.host.empty() ? "" : ", previously on " + from.host, from.seq);
   hooks_.start(cam, from, reason);

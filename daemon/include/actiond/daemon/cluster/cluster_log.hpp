@@ -51,6 +51,7 @@ struct LogState {
   std::string time;
   std::string host;               // who wrote it
   std::string kind;               // "event", "owner" (a term began) or "release" (a term ended cleanly)
+  std::string takeover;           // begin_term(): "start", "handoff", or "failover" (no release before)
   nlohmann::json open_segment_event;  // null: no segment open
 };
 
@@ -84,8 +85,8 @@ class ClusterLog {
 
   std::string subject(const std::string& camera) const { return opt_.prefix + ".events." + camera; }
   // Reads the camera's last message and seals the subject; events with seq > state.seq are then
-  // published. `reason`: why this host takes it ("start", "failover", "handoff"). Throws LogError.
-  LogState begin_term(const std::string& camera, const std::string& reason);
+  // published. `handoff`: the previous owner handed it to this host. Throws LogError.
+  LogState begin_term(const std::string& camera, bool handoff);
   void end_term(const std::string& camera);
   // Ends the term cleanly: a release record (`cluster.release`, `reason`) carrying the camera's state,
   // so the next owner knows no host died holding it. Throws LogError (the term is ended anyway).
