@@ -240,7 +240,7 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
   d.sinks = parse_sinks(root, config_dir);
   d.cluster = parse_cluster(root);
   if (d.cluster.enabled && !d.sinks.empty()) {
-    root.fail("cluster", "and \"sinks\" cannot be used together: in cluster mode events go to JetStream stream \"" +
+    root.fail("cluster", "cannot be used with \"sinks\": in cluster mode events go to JetStream stream \"" +
                              d.cluster.stream + "\"; deliver onwards from there");
   }
   if (d.cluster.enabled && !d.journal.enabled) root.fail("cluster", "needs the journal (\"journal\": {\"enabled\": true})");

@@ -54,6 +54,9 @@ BAD_DAEMONS = [
     {"sinks": [{"name": "a", "type": "redis", "format": "frigate"}]},
     {"sinks": [{"name": "a", "type": "mqtt", "filter": {"types": ["segment.begin"]}}]},
     {"journal": {"sink_backlog_max_mb": 0}},
+    {"cluster": {"etcd": ["10.0.0.1:2379"]}},
+    {"cluster": {"lease_ttl_s": 1}},
+    {"cluster": {"ttl": 5}},
 ]
 
 

@@ -75,7 +75,7 @@ json ClusterManager::status() const {
   const auto c = log_->counters();
   return {{"host", cfg_.host},
           {"capacity", cfg_.capacity},
-          {"lease", std::to_string(lease_)},
+          {"lease", std::to_string(lease_.load())},
           {"lease_valid", lease_valid()},
           {"cameras", owned_view_},
           {"acquired", counters_.acquired},
@@ -115,14 +115,15 @@ void ClusterManager::run() {
     cv_.wait_for(lock, poll(), [&] { return stop_ || !fenced_.empty(); });
     if (stop_) break;
   }
-  // Shutdown: hand every camera back cleanly, then the lease.
+  // Shutdown: hand every camera back cleanly (within one flush budget), then the lease.
+  const auto until = flush_deadline();
   for (const auto& id : [&] {
          std::vector<std::string> ids;
          for (const auto& [id, o] : owned_) ids.push_back(id);
          return ids;
        }()) {
     try {
-      release(id, "shutdown", true);
+      release(id, "shutdown", until);
     } catch (const std::exception& e) {
       logger().warn("cluster: camera {}: release at shutdown: {}", id, e.what());
     }
@@ -162,7 +163,7 @@ bool ClusterManager::keep_lease() {
     etcd_.put(key(cfg_, "hosts", cfg_.host),
               json{{"host", cfg_.host}, {"capacity", cfg_.capacity}, {"lease", std::to_string(lease_)}}.dump(), lease_);
     joined_ = sent;
-    logger().info("cluster: host {} joined with lease {:x} (TTL {} s)", cfg_.host, lease_, ttl.count());
+    logger().info("cluster: host {} joined with lease {:x} (TTL {} s)", cfg_.host, lease_.load(), ttl.count());
     return true;
   }
   if (sent - last_refresh_ >= std::chrono::duration_cast<Clock::duration>(ttl / 3)) {
@@ -177,10 +178,15 @@ bool ClusterManager::keep_lease() {
   return true;
 }
 
-void ClusterManager::release(const std::string& camera, const std::string& reason, bool flush) {
+Clock::time_point ClusterManager::flush_deadline() const {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg_.lease_ttl_s * 2));
+}
+
+void ClusterManager::release(const std::string& camera, const std::string& reason, Clock::time_point flush_until) {
   const std::uint64_t last = hooks_.stop(camera, reason);
-  if (flush && !log_->wait_delivered(camera, last, std::chrono::milliseconds(static_cast<long>(cfg_.lease_ttl_s * 2000)))) {
-    logger().warn("cluster: camera {}: events up to seq {} not all in the log after {} s", camera, last, cfg_.lease_ttl_s * 2);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(flush_until - Clock::now());
+  if (!log_->wait_delivered(camera, last, std::max(left, std::chrono::milliseconds(0)))) {
+    logger().warn("cluster: camera {}: events up to seq {} not all in the log in time; released anyway", camera, last);
   }
   try {
     log_->release_term(camera, reason);
@@ -271,10 +277,10 @@ void ClusterManager::iterate() {
     const auto handoff = handoffs.find(id);
     if (cam == cameras.end()) {
       logger().info("cluster: camera {}: removed from etcd; stopping it", id);
-      release(id, "removed", true);
+      release(id, "removed", flush_deadline());
     } else if (handoff != handoffs.end() && handoff->second != cfg_.host && hosts.count(handoff->second) != 0) {
       logger().info("cluster: camera {}: handing it to {}", id, handoff->second);
-      release(id, "handoff", true);
+      release(id, "handoff", flush_deadline());
       owners.erase(id);
       std::lock_guard lock(mu_);
       ++counters_.handoffs_out;
@@ -282,7 +288,7 @@ void ClusterManager::iterate() {
       const auto kv = etcd_.get(key(cfg_, "cameras", id));
       if (!kv) continue;
       logger().info("cluster: camera {}: its configuration changed; restarting it", id);
-      release(id, "reconfigured", true);
+      release(id, "reconfigured", flush_deadline());
       owners.erase(id);
     }
   }
@@ -337,7 +343,7 @@ void ClusterManager::iterate() {
     const std::string id = it->first;
     if (!etcd_.create(key(cfg_, "handoff", id), target, hosts[target].second)) return;
     logger().info("cluster: camera {}: handing it to {} ({} cameras here, {} there)", id, target, owned_.size(), load[target]);
-    release(id, "handoff", true);
+    release(id, "handoff", flush_deadline());
     std::lock_guard lock(mu_);
     ++counters_.handoffs_out;
     return;

@@ -70,7 +70,9 @@ class ClusterManager {
   void iterate();
   bool keep_lease();  // false: the lease is gone or in doubt (cameras dropped)
   void drop_all(const std::string& why);
-  void release(const std::string& camera, const std::string& reason, bool flush);
+  // Stops the camera, waits (until `flush_until`) for its events to reach the log, then lets it go.
+  void release(const std::string& camera, const std::string& reason, std::chrono::steady_clock::time_point flush_until);
+  std::chrono::steady_clock::time_point flush_deadline() const;  // now + 2 x TTL
   void take(const std::string& camera, const std::string& config_json, std::int64_t revision, bool handoff);
   std::chrono::steady_clock::duration poll() const;
 
@@ -80,7 +82,7 @@ class ClusterManager {
   ClusterHooks hooks_;
   EtcdClient etcd_;  // manager thread only
   std::unique_ptr<ClusterLog> log_;
-  std::int64_t lease_ = 0;
+  std::atomic<std::int64_t> lease_{0};  // written by the manager thread; status() reads it
   std::atomic<std::int64_t> lease_deadline_ns_{0};  // steady clock; 0: no lease
   std::chrono::steady_clock::time_point last_refresh_;
   std::chrono::steady_clock::time_point joined_;
