@@ -14,6 +14,7 @@ never two owners of one camera. Prints the figures docs/SCALING.md quotes.
 Usage (from ctest): test_cluster.py --actiond BIN --actionctl BIN --models DIR
 """
 import argparse
+import base64
 import json
 import os
 import signal
@@ -301,7 +302,13 @@ def run(args, root: str, etcd: Etcd, nats: Nats, hosts: dict) -> None:
     first = min(time.mktime(time.strptime(b["emitted_at"][:19], "%Y-%m-%dT%H:%M:%S")) for c in CAMERAS
                 for k, h, b in per[c] if k == "event")
     seconds = time.time() - first
-    print("figures: " + json.dumps({"failover_s": round(failover_s, 2), "lease_ttl_s": TTL, "poll_s": 0.5,
+    body_bytes = sum(len(json.dumps(b)) for c in CAMERAS for k, h, b in per[c] if k == "event") / max(1, events)
+    req = urllib.request.Request(etcd.url + "/v3/kv/range", method="POST", data=json.dumps(
+        {"key": base64.b64encode(f"/{PREFIX}/cameras/".encode()).decode(),
+         "range_end": base64.b64encode(f"/{PREFIX}/cameras0".encode()).decode(), "keys_only": True}).encode())
+    with urllib.request.urlopen(req, timeout=10) as r:
+        range_bytes_per_camera = len(r.read()) / len(CAMERAS)
+    print("figures: " + json.dumps({"event_bytes": round(body_bytes), "range_bytes_per_camera": round(range_bytes_per_camera),"failover_s": round(failover_s, 2), "lease_ttl_s": TTL, "poll_s": 0.5,
                                     "etcd_requests_per_s_host_with_4_cameras": round(etcd_rate, 2),
                                     "jetstream_messages_per_s_per_camera": round(events / seconds / len(CAMERAS), 2),
                                     "events": events, "ownership_changes": changes, "span_s": round(span, 1)}))
