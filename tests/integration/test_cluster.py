@@ -11,7 +11,7 @@ Throughout, checked from the JetStream log: per camera a contiguous seq from 1 w
 event written by the camera's owner of that moment, every segment ended once; from etcd's history:
 never two owners of one camera. Prints the figures docs/SCALING.md quotes.
 
-Usage (from ctest): test_cluster.py --actiond BIN --actionctl BIN --models DIR
+Usage (from ctest): test_cluster.py --actiond BIN --actionctl BIN --models DIR --source DIR
 """
 import argparse
 import base64
@@ -23,6 +23,7 @@ import tempfile
 import time
 import urllib.request
 
+from jsonschema import Draft202012Validator
 from sinklib import Etcd, Nats
 from testlib import fail, free_port
 
@@ -170,6 +171,7 @@ def main() -> None:
     ap.add_argument("--actiond", required=True)
     ap.add_argument("--actionctl", required=True)
     ap.add_argument("--models", required=True)
+    ap.add_argument("--source", required=True)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="actiond-cluster-") as root:
         etcd, nats = Etcd(root), Nats(root)
@@ -297,6 +299,13 @@ def run(args, root: str, etcd: Etcd, nats: Nats, hosts: dict) -> None:
         hosts[n].stop()
     per = read_log(nats)
     check_log(per, final=True)
+    schema = Draft202012Validator(json.load(open(os.path.join(args.source, "config", "schema", "events.schema.json"))))
+    for c in CAMERAS:
+        for k, h, b in per[c]:
+            if k == "event":
+                errors = sorted(schema.iter_errors(b), key=str)
+                if errors:
+                    fail(f"{c}: event seq {b.get('seq')} does not match events.schema.json: {errors[0].message}")
     changes = check_history(etcd)
     events = sum(1 for c in CAMERAS for k, h, b in per[c] if k == "event")
     first = min(time.mktime(time.strptime(b["emitted_at"][:19], "%Y-%m-%dT%H:%M:%S")) for c in CAMERAS

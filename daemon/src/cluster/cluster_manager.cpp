@@ -277,7 +277,7 @@ void ClusterManager::iterate() {
     const auto handoff = handoffs.find(id);
     if (cam == cameras.end()) {
       logger().info("cluster: camera {}: removed from etcd; stopping it", id);
-      release(id, "removed", flush_deadline());
+      release(id, "reconfigured", flush_deadline());
     } else if (handoff != handoffs.end() && handoff->second != cfg_.host && hosts.count(handoff->second) != 0) {
       logger().info("cluster: camera {}: handing it to {}", id, handoff->second);
       release(id, "handoff", flush_deadline());
