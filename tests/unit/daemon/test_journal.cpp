@@ -112,7 +112,7 @@ TEST_CASE("journal continues a file cut mid-line on a line of its own", "[journa
   {
     // Seq 3 is the last complete event; a restart numbers from 4 and reopens the same file.
     Journal j(JournalConfig{dir.path(), actiond::config::FsyncPolicy::none, 1 << 20, 4});
-    REQUIRE(j.append("cam", 3, event(4)));
+    REQUIRE(j.append("cam", 4, event(4)));
   }
   const auto all = Journal::read(dir.path(), "cam", 0, 100);
   REQUIRE(all.size() == 2);
@@ -158,4 +158,28 @@ TEST_CASE("journal tail: the segment a killed run left open, across files, past 
   CHECK(yard.time == "t2");
   CHECK(yard.open_segment_event.is_null());  // ended
   CHECK(Journal::tail(root, "gate").last.seq == 0);
+}
+
+TEST_CASE("a seq that is not after the journal's last sets the camera's files aside (cluster takeover)", "[journal]") {
+  actiond::test::TempDir dir;
+  const fs::path root = dir.path() / "j";
+  {
+    Journal j(JournalConfig{root, actiond::config::FsyncPolicy::always, 1 << 20, 4});
+    for (std::uint64_t s = 1; s <= 6; ++s) REQUIRE(j.append("door", s, event(s)));
+  }
+  {
+    // A later run numbers the camera on from 4 (another host published 1..3 of the cluster's log).
+    Journal j(JournalConfig{root, actiond::config::FsyncPolicy::always, 1 << 20, 4});
+    REQUIRE(j.append("door", 4, event(4, 2)));
+    REQUIRE(j.append("door", 5, event(5, 2)));
+    CHECK(*j.head("door") == 5);
+    REQUIRE(j.append("door", 2, event(2, 3)));  // and once more within the same run
+  }
+  CHECK(Journal::last(root, "door").seq == 2);
+  CHECK(Journal::last(root, "door").epoch == 3);
+  CHECK(Journal::read(root, "door", 1, 100).size() == 1);
+  const auto aside = Journal::read(root / ".superseded", "door", 1, 100);
+  REQUIRE(aside.size() == 2);  // the last set aside: seq 4 and 5 of the second run
+  CHECK(aside.front() == event(4, 2));
+  CHECK(Journal::cameras(root) == std::vector<std::string>{"door"});
 }
