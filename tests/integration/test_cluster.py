@@ -291,6 +291,33 @@ def run(args, root: str, etcd: Etcd, nats: Nats, hosts: dict) -> None:
     up4 = time.time() - hosts["h4"].started_at
     etcd_rate = m4["actiond_cluster_etcd_requests_total"] / up4
 
+    # Operators change the set: a camera removed, another changed; their owners act on it.
+    subprocess.run(ctl + ["rm", "cam00"], check=True, timeout=30)
+    r = subprocess.run(ctl + ["rm", "nosuch"], capture_output=True, text=True, timeout=30)
+    if r.returncode != 3 or "camera nosuch: not in the cluster" not in r.stderr:
+        fail(f"actionctl cluster rm of an unknown camera: rc {r.returncode}, {r.stderr!r}")
+    changed = os.path.join(cams, "cam01.json")
+    with open(changed) as f:
+        doc = json.load(f)
+    doc["fps"] = 4
+    with open(changed, "w") as f:
+        json.dump(doc, f)
+    subprocess.run(ctl + ["put", changed], check=True, timeout=30)
+
+    def acted() -> bool:
+        per = read_log(nats)
+        removed = any(k == "release" and b["reason"] == "reconfigured" for k, h, b in per["cam00"])
+        restarted = any(k == "release" and b["reason"] == "reconfigured" for k, h, b in per["cam01"]) and \
+            any(k == "owner" for k, h, b in per["cam01"][-40:]) and \
+            any(k == "event" and b.get("type") == "stream.status" and b.get("state") == "running" and b["fps_in"] >= 0
+                for k, h, b in per["cam01"][-20:])
+        return removed and restarted and owners(etcd).get("cam00") is None
+    wait("cam00 stopped and cam01 restarted after actionctl rm / put", acted, 30)
+    ls = subprocess.run(ctl + ["ls"], check=True, capture_output=True, text=True, timeout=30).stdout
+    if "cam00" in ls or "cam01" not in ls:
+        fail(f"actionctl cluster ls after rm: {ls}")
+    print("operators: cam00 removed (its owner stopped it), cam01 changed (restarted with seq continued)")
+
     # Every host stops: cameras released; the log is whole.
     span = time.time() - t0
     for n in three:
