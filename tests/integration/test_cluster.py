@@ -25,7 +25,7 @@ import urllib.request
 
 from jsonschema import Draft202012Validator
 from sinklib import Etcd, Nats
-from testlib import fail, free_port
+from testlib import fail, free_port, read_metrics
 
 TTL = 3
 CAMERAS = [f"cam{i:02d}" for i in range(12)]
@@ -55,13 +55,7 @@ class Host:
         self.started_at = time.time()
 
     def metrics(self) -> dict:
-        out = {}
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.mport}/metrics", timeout=10) as r:
-            for line in r.read().decode().splitlines():
-                if line and not line.startswith("#"):
-                    key, value = line.rsplit(" ", 1)
-                    out[key] = float(value)
-        return out
+        return read_metrics(self.mport)
 
     def signal(self, sig) -> None:
         self.proc.send_signal(sig)

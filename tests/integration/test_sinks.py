@@ -20,10 +20,9 @@ import signal
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 from sinklib import KafkaMock, MqttCollector, Mosquitto, Nats, Redis, WebhookReceiver
-from testlib import Subscriber, fail, free_port
+from testlib import Subscriber, fail, free_port, read_metrics
 
 CAMERAS = ["door", "yard"]
 
@@ -38,16 +37,6 @@ def metrics(port: int, wait_s: float = 60) -> dict:
             if time.time() > end:
                 raise
             time.sleep(0.5)
-
-
-def read_metrics(port: int) -> dict:
-    out = {}
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line and not line.startswith("#"):
-                key, value = line.rsplit(" ", 1)
-                out[key] = float(value)
-    return out
 
 
 def sink_metric(m: dict, name: str, sink: str) -> float:

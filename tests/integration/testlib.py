@@ -31,6 +31,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def read_metrics(port: int) -> dict:
+    """The daemon's /metrics on 127.0.0.1:`port` as {"name{labels}": value}."""
+    import urllib.request
+    out = {}
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line and not line.startswith("#"):
+                key, value = line.rsplit(" ", 1)
+                out[key] = float(value)
+    return out
+
+
 def make_video(path: str, width: int = 320, height: int = 240) -> None:
     """An H.264 MP4 at 25 fps: 1 s black, 2 s red, 1 s black (the tiny test models' red action)."""
     parts = [("black", 1), ("red", 2), ("black", 1)]

@@ -2,7 +2,7 @@
 
 #include "actiond/config/log.hpp"
 
-#include <nats/nats.h>
+#include "nats/jetstream.hpp"
 
 #include <random>
 
@@ -14,13 +14,6 @@ namespace {
 
 spdlog::logger& logger() { return config::module_log("cluster"); }
 
-std::string status_text(natsStatus s, jsErrCode jerr) {
-  std::string out = natsStatus_GetText(s);
-  if (jerr != 0) out += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
-  const char* last = nats_GetLastError(nullptr);
-  if (last != nullptr && last[0] != 0 && out.find(last) == std::string::npos) out += ": " + std::string(last);
-  return out;
-}
 
 std::string header(natsMsg* msg, const char* key) {
   const char* v = nullptr;
@@ -81,35 +74,15 @@ ClusterLog::ClusterLog(Options opt, LeaseValid lease_valid, Fenced fenced)
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(no, 250);
   if (s == NATS_OK) s = natsConnection_Connect(&nats_->nc, no);
   natsOptions_Destroy(no);
-  if (s != NATS_OK) throw LogError("cluster: NATS " + opt_.url + ": " + status_text(s, static_cast<jsErrCode>(0)));
+  if (s != NATS_OK) throw LogError("cluster: NATS " + opt_.url + ": " + detail::nats_status_text(s, static_cast<jsErrCode>(0)));
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = static_cast<int64_t>(opt_.timeout_s * 1000);
   if ((s = natsConnection_JetStream(&nats_->js, nats_->nc, &jo)) != NATS_OK) {
-    throw LogError("cluster: NATS " + opt_.url + ": JetStream: " + status_text(s, static_cast<jsErrCode>(0)));
+    throw LogError("cluster: NATS " + opt_.url + ": JetStream: " + detail::nats_status_text(s, static_cast<jsErrCode>(0)));
   }
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  jsStreamInfo* si = nullptr;
-  s = js_GetStreamInfo(&si, nats_->js, opt_.stream.c_str(), nullptr, &jerr);
-  jsStreamInfo_Destroy(si);
-  if (s == NATS_NOT_FOUND) {
-    const std::string subjects = opt_.prefix + ".events.>";
-    const char* list[] = {subjects.c_str()};
-    jsStreamConfig sc;
-    jsStreamConfig_Init(&sc);
-    sc.Name = opt_.stream.c_str();
-    sc.Subjects = list;
-    sc.SubjectsLen = 1;
-    sc.Storage = js_FileStorage;
-    jerr = static_cast<jsErrCode>(0);
-    s = js_AddStream(&si, nats_->js, &sc, nullptr, &jerr);
-    jsStreamInfo_Destroy(si);
-    // Another host may have created it at the same moment.
-    if (s != NATS_OK && jerr != JSStreamNameExistErr) {
-      throw LogError("cluster: JetStream stream " + opt_.stream + ": cannot create: " + status_text(s, jerr));
-    }
-  } else if (s != NATS_OK) {
-    throw LogError("cluster: JetStream stream " + opt_.stream + ": " + status_text(s, jerr));
+  if (const std::string err = detail::ensure_stream(nats_->js, opt_.stream, opt_.prefix + ".events.>", true); !err.empty()) {
+    throw LogError("cluster: JetStream " + err);
   }
   thread_ = std::thread([this] { run(); });
 }
@@ -128,7 +101,7 @@ LogState ClusterLog::last(const std::string& camera) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
   const natsStatus s = js_GetLastMsg(&msg, nats_->js, opt_.stream.c_str(), subject(camera).c_str(), nullptr, &jerr);
   if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return LogState{};
-  if (s != NATS_OK) throw LogError("cluster: " + subject(camera) + ": last message: " + status_text(s, jerr));
+  if (s != NATS_OK) throw LogError("cluster: " + subject(camera) + ": last message: " + detail::nats_status_text(s, jerr));
   LogState out = state_of(msg);
   natsMsg_Destroy(msg);
   return out;
@@ -158,7 +131,7 @@ std::uint64_t ClusterLog::send(const std::string& camera, const std::string& bod
   if (s == NATS_OK && ack != nullptr) seq = ack->Sequence;
   jsPubAck_Destroy(ack);
   if (s != NATS_OK && jerr != JSStreamWrongLastSequenceErr) {
-    throw LogError(subject(camera) + ": " + status_text(s, jerr));
+    throw LogError(subject(camera) + ": " + detail::nats_status_text(s, jerr));
   }
   return seq;
 }
@@ -360,7 +333,7 @@ std::vector<json> ClusterLog::read_all(const std::string& camera) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
   jsStreamInfo* si = nullptr;
   natsStatus s = js_GetStreamInfo(&si, nats_->js, opt_.stream.c_str(), nullptr, &jerr);
-  if (s != NATS_OK) throw LogError("cluster: JetStream stream " + opt_.stream + ": " + status_text(s, jerr));
+  if (s != NATS_OK) throw LogError("cluster: JetStream stream " + opt_.stream + ": " + detail::nats_status_text(s, jerr));
   const std::uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
   jsStreamInfo_Destroy(si);
   std::vector<json> out;
@@ -369,7 +342,7 @@ std::vector<json> ClusterLog::read_all(const std::string& camera) {
     jerr = static_cast<jsErrCode>(0);
     s = js_GetMsg(&msg, nats_->js, opt_.stream.c_str(), n, nullptr, &jerr);
     if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) continue;  // deleted
-    if (s != NATS_OK) throw LogError("cluster: stream " + opt_.stream + " message " + std::to_string(n) + ": " + status_text(s, jerr));
+    if (s != NATS_OK) throw LogError("cluster: stream " + opt_.stream + " message " + std::to_string(n) + ": " + detail::nats_status_text(s, jerr));
     const std::string subj = natsMsg_GetSubject(msg);
     if (camera.empty() || subj == subject(camera)) {
       const char* data = natsMsg_GetData(msg);

@@ -3,19 +3,13 @@
 // stream drops a redelivery within its duplicate window; acknowledged by the stream's PubAck.
 #include "sinks/clients.hpp"
 
-#include <nats/nats.h>
+#include "nats/jetstream.hpp"
 
 namespace actiond::daemon {
 
 namespace {
 
-std::string status_text(natsStatus s, jsErrCode jerr) {
-  std::string out = natsStatus_GetText(s);
-  if (jerr != 0) out += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
-  const char* last = nats_GetLastError(nullptr);
-  if (last != nullptr && last[0] != 0 && out.find(last) == std::string::npos) out += ": " + std::string(last);
-  return out;
-}
+using detail::nats_status_text;
 
 class NatsClient final : public SinkClient {
  public:
@@ -31,30 +25,13 @@ class NatsClient final : public SinkClient {
     if (s == NATS_OK) s = natsOptions_SetAllowReconnect(opts, false);  // the runner reconnects, with backoff
     if (s == NATS_OK) s = natsConnection_Connect(&nc_, opts);
     natsOptions_Destroy(opts);
-    if (s != NATS_OK) return cfg_.url + ": " + status_text(s, static_cast<jsErrCode>(0));
+    if (s != NATS_OK) return cfg_.url + ": " + nats_status_text(s, static_cast<jsErrCode>(0));
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = static_cast<int64_t>(cfg_.timeout_s * 1000);
-    if ((s = natsConnection_JetStream(&js_, nc_, &jo)) != NATS_OK) return cfg_.url + ": JetStream: " + status_text(s, static_cast<jsErrCode>(0));
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    jsStreamInfo* si = nullptr;
-    s = js_GetStreamInfo(&si, js_, cfg_.stream.c_str(), nullptr, &jerr);
-    jsStreamInfo_Destroy(si);
-    if (s == NATS_NOT_FOUND && cfg_.create_stream) {
-      const std::string subjects = cfg_.prefix + ".>";
-      const char* list[] = {subjects.c_str()};
-      jsStreamConfig sc;
-      jsStreamConfig_Init(&sc);
-      sc.Name = cfg_.stream.c_str();
-      sc.Subjects = list;
-      sc.SubjectsLen = 1;
-      sc.Storage = js_FileStorage;
-      jerr = static_cast<jsErrCode>(0);
-      s = js_AddStream(&si, js_, &sc, nullptr, &jerr);
-      jsStreamInfo_Destroy(si);
-      if (s != NATS_OK) return "stream " + cfg_.stream + ": cannot create: " + status_text(s, jerr);
-    } else if (s != NATS_OK) {
-      return "stream " + cfg_.stream + ": " + status_text(s, jerr) + (s == NATS_NOT_FOUND ? " (set create_stream)" : "");
+    if ((s = natsConnection_JetStream(&js_, nc_, &jo)) != NATS_OK) return cfg_.url + ": JetStream: " + nats_status_text(s, static_cast<jsErrCode>(0));
+    if (std::string err = detail::ensure_stream(js_, cfg_.stream, cfg_.prefix + ".>", cfg_.create_stream); !err.empty()) {
+      return err;
     }
     return {};
   }
@@ -82,7 +59,7 @@ class NatsClient final : public SinkClient {
       const natsStatus s = js_Publish(&ack, js_, subject.c_str(), e.body.data(), static_cast<int>(e.body.size()), &po, &jerr);
       jsPubAck_Destroy(ack);
       if (s != NATS_OK) {
-        error = subject + ": " + status_text(s, jerr);
+        error = subject + ": " + nats_status_text(s, jerr);
         return i;
       }
     }
