@@ -19,7 +19,7 @@ PACKAGES=(
   python3-zmq python3-numpy python3-gi python3-jsonschema python3-prometheus-client
   libmosquitto-dev libhiredis-dev libnats-dev librdkafka-dev libssl-dev openssl
   mosquitto mosquitto-clients redis-server redis-tools nats-server python3-paho-mqtt
-  libsqlite3-dev chromium etcd-server etcd-client
+  libsqlite3-dev chromium etcd-server etcd-client groff-base man-db
 )
 
 missing=()
