@@ -1,10 +1,14 @@
 #include "actiond/daemon/io/metrics.hpp"
 
 #include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <malloc.h>
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
+#include <vector>
 #include <sstream>
 #include <stdexcept>
 
@@ -45,6 +49,36 @@ std::string label_text(const Labels& labels, const std::string& extra_key = "", 
   }
   if (!extra_key.empty()) out += (first ? "" : ",") + extra_key + "=\"" + extra + "\"";
   return out + "}";
+}
+
+// CPU seconds (user + system), start time (Unix seconds) and virtual memory from /proc/self/stat.
+struct ProcStat {
+  double cpu_s = 0, start_s = 0, virtual_bytes = 0;
+};
+ProcStat proc_stat() {
+  ProcStat out;
+  std::ifstream in("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return out;
+  std::istringstream fields(text.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string w; fields >> w;) f.push_back(w);
+  // Field numbers of proc(5) minus 3 (pid and comm are gone, the state is f[0]).
+  if (f.size() < 21) return out;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  out.cpu_s = (std::stod(f[11]) + std::stod(f[12])) / tick;
+  out.virtual_bytes = std::stod(f[20]);
+  std::ifstream st("/proc/stat");
+  for (std::string line; std::getline(st, line);) {
+    if (line.rfind("btime ", 0) == 0) out.start_s = std::stod(line.substr(6)) + std::stod(f[19]) / tick;
+  }
+  return out;
+}
+
+double max_fds() {
+  struct rlimit r{};
+  return ::getrlimit(RLIMIT_NOFILE, &r) == 0 ? static_cast<double>(r.rlim_cur) : 0;
 }
 
 // Resident memory in bytes and thread count from /proc/self/status.
@@ -132,6 +166,10 @@ Metrics::Metrics() {
   declare("actiond_heap_bytes", "gauge",
           "malloc heap (glibc mallinfo2), by state: in_use (allocated), free (held by malloc, not returned).");
   declare("process_open_fds", "gauge", "Open file descriptors.");
+  declare("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+  declare("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+  declare("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+  declare("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
 }
 
 void Metrics::declare(const std::string& name, const std::string& type, const std::string& help,
@@ -187,6 +225,7 @@ void Metrics::forget_camera(const std::string& camera) {
 std::string Metrics::render() const {
   const auto [rss, threads] = proc_status();
   const double fds = open_fds();
+  const ProcStat ps = proc_stat();
   const struct mallinfo2 heap = mallinfo2();
   std::lock_guard lock(mu_);
   std::ostringstream out;
@@ -195,6 +234,10 @@ std::string Metrics::render() const {
     if (name == "process_resident_memory_bytes") out << name << " " << format(rss) << "\n";
     if (name == "process_threads") out << name << " " << format(threads) << "\n";
     if (name == "process_open_fds") out << name << " " << format(fds) << "\n";
+    if (name == "process_max_fds") out << name << " " << format(max_fds()) << "\n";
+    if (name == "process_cpu_seconds_total") out << name << " " << format(ps.cpu_s) << "\n";
+    if (name == "process_start_time_seconds") out << name << " " << format(ps.start_s) << "\n";
+    if (name == "process_virtual_memory_bytes") out << name << " " << format(ps.virtual_bytes) << "\n";
     if (name == "actiond_heap_bytes") {
       out << name << "{state=\"in_use\"} " << format(static_cast<double>(heap.uordblks + heap.hblkhd)) << "\n";
       out << name << "{state=\"free\"} " << format(static_cast<double>(heap.fordblks)) << "\n";
