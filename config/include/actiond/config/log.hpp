@@ -5,8 +5,10 @@
 //   config::setup_logging();                      // once, in main, before anything logs
 //   config::module_log("publisher").warn("...");  // line: "... warning [publisher] ..."
 //
-// Under systemd (JOURNAL_STREAM set) each line starts with its syslog priority ("<4>" for a warning)
-// so journald records the right level, and carries no timestamp of its own (journald adds one).
+// Under systemd (JOURNAL_STREAM set) each line goes to journald natively with its priority and the
+// fields ACTIOND_MODULE (the logger) and ACTIOND_CAMERA (the camera a message names as "camera ID:"),
+// so `journalctl ACTIOND_CAMERA=door` works; a line journald does not take goes to stderr with its
+// syslog priority prefix ("<4>" for a warning).
 // The level is global: spdlog::set_level() applies to every module logger.
 //
 // Thread-safety: module_log() and the loggers may be used from any thread.
