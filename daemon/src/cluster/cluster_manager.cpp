@@ -154,7 +154,14 @@ void ClusterManager::drop_all(const std::string& why) {
 
 bool ClusterManager::keep_lease() {
   const auto ttl = std::chrono::duration<double>(std::ceil(cfg_.lease_ttl_s));
-  if (lease_ != 0 && !lease_valid()) drop_all("lease expired (no refresh confirmed within its TTL)");
+  if (lease_ != 0 && !lease_valid()) {
+    const std::int64_t old = lease_;
+    drop_all("lease expired (no refresh confirmed within its TTL)");
+    try {  // if etcd still has it, its cameras are free at once rather than at its expiry
+      etcd_.revoke(old);
+    } catch (const std::exception&) {
+    }
+  }
   const auto sent = Clock::now();
   if (lease_ == 0) {
     lease_ = etcd_.grant(static_cast<int>(ttl.count()));
@@ -221,7 +228,14 @@ void ClusterManager::take(const std::string& camera, const std::string& config_j
   const std::string reason = from.takeover;
   logger().info("cluster: camera {}: taken ({}{}), continuing after seq {}", camera, reason,
                 from.host.empty() ? "" : ", previously on " + from.host, from.seq);
-  hooks_.start(cam, from, reason);
+  try {
+    hooks_.start(cam, from, reason);
+  } catch (const std::exception& e) {  // never hold a camera that does not run
+    logger().error("cluster: camera {}: cannot start it: {}; letting it go", camera, e.what());
+    log_->end_term(camera);
+    etcd_.remove_if(key(cfg_, "owners", camera), cfg_.host);
+    return;
+  }
   owned_[camera] = Owned{revision, Clock::now()};
   if (handoff) etcd_.remove_if(key(cfg_, "handoff", camera), cfg_.host);
   std::lock_guard lock(mu_);
