@@ -26,6 +26,10 @@ class KafkaClient final : public SinkClient {
   ~KafkaClient() override {
     if (rk_ != nullptr) {
       rd_kafka_flush(rk_, 2000);
+      // What the broker has not taken by now is purged (the journal cursor never moved past it, so
+      // the next start sends it again); purging reports each message, which frees its key.
+      rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_flush(rk_, 500);
       rd_kafka_destroy(rk_);
     }
   }
