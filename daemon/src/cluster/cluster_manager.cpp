@@ -65,6 +65,12 @@ ClusterCounters ClusterManager::counters() const {
   return counters_;
 }
 
+std::vector<std::string> ClusterManager::owned_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, o] : owned_) ids.push_back(id);
+  return ids;
+}
+
 std::size_t ClusterManager::cameras() const {
   std::lock_guard lock(mu_);
   return owned_view_.size();
@@ -117,11 +123,7 @@ void ClusterManager::run() {
   }
   // Shutdown: hand every camera back cleanly (within one flush budget), then the lease.
   const auto until = flush_deadline();
-  for (const auto& id : [&] {
-         std::vector<std::string> ids;
-         for (const auto& [id, o] : owned_) ids.push_back(id);
-         return ids;
-       }()) {
+  for (const auto& id : owned_ids()) {
     try {
       release(id, "shutdown", until);
     } catch (const std::exception& e) {
@@ -272,11 +274,7 @@ void ClusterManager::iterate() {
   for (const auto& kv : etcd_.range(key(cfg_, "cameras"), true)) cameras[leaf(kv.key)] = kv.mod_revision;
 
   // What this host runs against what etcd says.
-  for (const auto& id : [&] {
-         std::vector<std::string> ids;
-         for (const auto& [id, o] : owned_) ids.push_back(id);
-         return ids;
-       }()) {
+  for (const auto& id : owned_ids()) {
     const auto owner = owners.find(id);
     if (owner == owners.end() || owner->second != cfg_.host) {
       logger().error("cluster: camera {}: etcd no longer names this host its owner; stopping it", id);

@@ -28,6 +28,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace actiond::daemon::cluster {
 
@@ -75,6 +76,7 @@ class ClusterManager {
   std::chrono::steady_clock::time_point flush_deadline() const;  // now + 2 x TTL
   void take(const std::string& camera, const std::string& config_json, std::int64_t revision, bool handoff);
   std::chrono::steady_clock::duration poll() const;
+  std::vector<std::string> owned_ids() const;  // a copy: release() changes owned_ while callers iterate
 
   const config::DaemonConfig daemon_;
   const config::ClusterSettings cfg_;
