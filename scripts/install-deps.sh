@@ -20,6 +20,7 @@ PACKAGES=(
   libmosquitto-dev libhiredis-dev libnats-dev librdkafka-dev libssl-dev openssl
   mosquitto mosquitto-clients redis-server redis-tools nats-server python3-paho-mqtt
   libsqlite3-dev chromium etcd-server etcd-client groff-base man-db
+  lintian mmdebstrap
 )
 
 missing=()
