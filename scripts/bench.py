@@ -114,7 +114,8 @@ def run_daemon(args, n: int, tmp: str) -> dict:
                               "seg": {"path": "pose_walking.pt" if args.pose else "segmenter.pt"}}}, f)
     for i in range(n):
         cam = {"id": f"cam{i:02d}", "uri": "file://" + args.video, "fps": 5, "realtime": True, "loop": True,
-               "queue_frames": 8, "decoder_threads": 1, "models": {"backbone": "bb", "segmenter": "seg"}}
+               "queue_frames": 8, "decoder_threads": 1, "decoder": args.decoder,
+               "models": {"backbone": "bb", "segmenter": "seg"}}
         if args.pose:
             cam["models"] = {"pose": "bb", "segmenter": "seg"}
             cam["persons"] = {"min_score": 0.2, "gate": {"enabled": args.gate}}
@@ -179,26 +180,111 @@ def run_daemon(args, n: int, tmp: str) -> dict:
     }
 
 
-def run_decode_only(args, n: int, width: int, height: int) -> float:
-    cmd = ["gst-launch-1.0", "-q"]
-    for _ in range(n):
-        cmd += ["filesrc", f"location={args.video}", "!", "qtdemux", "!", "h264parse", "!", "avdec_h264",
-                "max-threads=1", "!", "videorate", "drop-only=true", "!", "video/x-raw,framerate=5/1", "!",
-                "videoscale", "!", "videoconvert", "!", f"video/x-raw,format=RGB,width={width},height={height}", "!",
-                "fakesink", "sync=true"]
-    proc = subprocess.Popen(cmd)
+def decode_only_pipeline(video: str, n: int, width: int, height: int) -> str:
+    """The bench's reference: plain GStreamer decode + rate + scale + convert of n streams."""
+    branch = (f"filesrc location={video} ! qtdemux ! h264parse ! avdec_h264 max-threads=1 ! videorate drop-only=true "
+              f"! video/x-raw,framerate=5/1 ! videoscale ! videoconvert ! video/x-raw,format=RGB,width={width},height={height} "
+              "! fakesink sync=true signal-handoffs=true name=s{i}")
+    return " ".join(branch.replace("{i}", str(i)) for i in range(n))
+
+
+def decode_worker(args) -> None:
+    """Runs the decode-only pipelines in this process (looping the file like the cameras) and prints
+    per-stream frames/s and how late frames reached the sink (ms after their due time)."""
+    import gi
+    gi.require_version("Gst", "1.0")
+    from gi.repository import GLib, Gst
+    Gst.init(None)
+    width, height = (int(v) for v in args.input.split("x"))
+    pipe = Gst.parse_launch(decode_only_pipeline(args.video, args.decode_worker, width, height))
+    counts = [0] * args.decode_worker
+    late = []
+    measuring = [False]
+
+    def handoff(sink, buf, pad, i):
+        if not measuring[0]:
+            return
+        counts[i] += 1
+        seg = pad.get_sticky_event(Gst.EventType.SEGMENT, 0).parse_segment()
+        due = seg.to_running_time(Gst.Format.TIME, buf.pts) + pipe.get_base_time()
+        late.append(max(0, pipe.get_clock().get_time() - due) / 1e6)
+    for i in range(args.decode_worker):
+        sink = pipe.get_by_name(f"s{i}")
+        sink.connect("handoff", handoff, i)
+    bus = pipe.get_bus()
+    bus.add_signal_watch()
+
+    def on_message(_bus, msg):
+        if msg.type == Gst.MessageType.EOS or msg.type == Gst.MessageType.ERROR:
+            print(json.dumps({"error": str(msg.type)}), flush=True)
+            loop.quit()
+    bus.connect("message", on_message)
+    loop = GLib.MainLoop()
+    pipe.set_state(Gst.State.PLAYING)
+    GLib.timeout_add(int(args.warmup * 1000), lambda: measuring.__setitem__(0, True) or print("measuring", flush=True) or False)
+
+    def finish():
+        late.sort()
+        p99 = late[int(0.99 * (len(late) - 1))] if late else float("nan")
+        print(json.dumps({"fps": [c / args.seconds for c in counts], "late_p99_ms": round(p99, 1)}), flush=True)
+        loop.quit()
+        return False
+    GLib.timeout_add(int((args.warmup + args.seconds) * 1000), finish)
+    loop.run()
+    pipe.set_state(Gst.State.NULL)
+
+
+def run_decode_only(args, n: int) -> dict:
+    """CPU of the decode-only reference for n streams, and whether it kept real time."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--decode-worker", str(n), "--video", args.video,
+           "--input", args.input, "--warmup", str(args.warmup), "--seconds", str(args.seconds),
+           "--actiond", "-", "--models", "-", "--out", "-"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(args.warmup)
+        if proc.stdout.readline().strip() != "measuring":
+            sys.exit("bench: the decode-only worker did not start")
         c0, t0 = cpu_seconds(proc.pid), time.time()
-        time.sleep(args.seconds)
+        time.sleep(args.seconds * 0.98)
         c1, t1 = cpu_seconds(proc.pid), time.time()
+        result = json.loads(proc.stdout.readline())
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return round(100 * (c1 - c0) / (t1 - t0), 1)
+        proc.wait(timeout=30)
+    fps = result.get("fps", [0.0])
+    return {"cpu_percent": round(100 * (c1 - c0) / (t1 - t0), 1), "fps_min": round(min(fps), 2),
+            "late_p99_ms": result.get("late_p99_ms"),
+            "realtime": min(fps) >= 0.95 * 5 and (result.get("late_p99_ms") or 1e9) < 100}
+
+
+def holds(row: dict) -> bool:
+    """Capacity: real time (>= 95 % of 5 fps everywhere, no capacity drops) with p99 < 100 ms."""
+    return bool(row["realtime"]) and row["p99_ms"] < 100
+
+
+def search(first: int, limit: int, fits) -> tuple:
+    """The largest n in [1, limit] with fits(n) (assumed monotone): steps of +25 % from `first` while
+    it fits, then bisection between the last n that fitted and the first that did not.
+    Returns (capacity, {n: fits(n)})."""
+    seen = {}
+
+    def test(n):
+        if n not in seen:
+            seen[n] = fits(n)
+        return seen[n]
+    lo, hi = 0, limit + 1  # lo fits (0 trivially), hi does not
+    n = max(1, min(first, limit))
+    while test(n):
+        lo = n
+        if n == limit:
+            return lo, seen
+        n = min(limit, n + max(2, n // 4))
+    hi = n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if test(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo, seen
 
 
 def main() -> None:
@@ -213,22 +299,54 @@ def main() -> None:
     ap.add_argument("--max-wait-ms", type=int, default=5, help="inference.max_wait_ms (batch gathering)")
     ap.add_argument("--max-batch", type=int, default=32, help="inference.max_batch (1 = no cross-camera batching)")
     ap.add_argument("--daemon-only", action="store_true", help="skip the decode-only reference (long RSS runs)")
+    ap.add_argument("--decoder", default="gstreamer", choices=["gstreamer", "analysis"], help="the cameras' decoder path")
+    ap.add_argument("--capacity", help="FIRST:LIMIT: search the largest N holding real time with p99 < 100 ms for "
+                    "actiond (--decoder) and for decode-only, starting at FIRST, up to LIMIT")
     ap.add_argument("--pose", help="a pose model .pt: cameras run it (with the walking segmenter of --models)")
     ap.add_argument("--gate", action="store_true", help="with --pose: the motion gate on")
     ap.add_argument("--threads", type=int, default=1, help="inference.intra_op_threads")
     ap.add_argument("--trace", help="append RSS, fds and threads every 10 s to this JSON lines file")
     ap.add_argument("--out", required=True, help="JSON lines, one per N")
+    ap.add_argument("--decode-worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    width, height = (int(v) for v in args.input.split("x"))
-    with tempfile.TemporaryDirectory() as tmp, open(args.out, "w") as out:
-        for n in (int(v) for v in args.cameras.split(",")):
-            row = run_daemon(args, n, tmp)
-            if not args.daemon_only:
-                row["decode_only_cpu_percent"] = run_decode_only(args, n, width, height)
-                row["cpu_ratio_vs_decode_only"] = round(row["cpu_percent"] / max(row["decode_only_cpu_percent"], 0.1), 2)
+    if args.decode_worker:
+        decode_worker(args)
+        return
+    with tempfile.TemporaryDirectory() as tmp, open(args.out, "a" if args.capacity else "w") as out:
+        def emit(row):
             print(json.dumps(row), flush=True)
             out.write(json.dumps(row) + "\n")
             out.flush()
+        if args.capacity:
+            first, limit = (int(v) for v in args.capacity.split(":"))
+            label = f"actiond-{args.decoder}" + (f"-pose{'-gate' if args.gate else ''}" if args.pose else "")
+
+            def daemon_fits(n):
+                row = run_daemon(args, n, tmp)
+                row.update(mode=label, holds=holds(row))
+                emit(row)
+                return row["holds"]
+
+            def decode_fits(n):
+                row = run_decode_only(args, n)
+                row.update(mode="decode-only", cameras=n, holds=row["realtime"])
+                emit(row)
+                return row["holds"]
+            cap, _ = search(first, limit, daemon_fits)
+            summary = {"mode": label, "capacity": cap, "video": os.path.basename(args.video)}
+            if not args.daemon_only:
+                dcap, _ = search(cap if cap else first, limit, decode_fits)
+                summary.update(decode_only_capacity=dcap, capacity_vs_decode_only=round(cap / max(dcap, 1), 2))
+            emit(summary)
+            return
+        for n in (int(v) for v in args.cameras.split(",")):
+            row = run_daemon(args, n, tmp)
+            if not args.daemon_only:
+                ref = run_decode_only(args, n)
+                row["decode_only_cpu_percent"] = ref["cpu_percent"]
+                row["decode_only_realtime"] = ref["realtime"]
+                row["cpu_ratio_vs_decode_only"] = round(row["cpu_percent"] / max(ref["cpu_percent"], 0.1), 2)
+            emit(row)
 
 
 if __name__ == "__main__":

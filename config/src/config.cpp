@@ -89,6 +89,8 @@ const char* to_string(Transport t) {
 
 const char* to_string(SkipFrames s) { return s == SkipFrames::non_key ? "non_key" : "none"; }
 
+const char* to_string(DecoderPath d) { return d == DecoderPath::analysis ? "analysis" : "gstreamer"; }
+
 const char* to_string(FsyncPolicy f) {
   switch (f) {
     case FsyncPolicy::always: return "always";
@@ -160,6 +162,7 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     d.inference.inter_op_threads = inf.integer_in("inter_op_threads", d.inference.inter_op_threads, 1, 256);
     d.inference.max_batch = inf.integer_in("max_batch", d.inference.max_batch, 1, 256);
     d.inference.max_wait_ms = inf.integer_in("max_wait_ms", d.inference.max_wait_ms, 0, 1000);
+    d.inference.decoder_nice = inf.integer_in("decoder_nice", d.inference.decoder_nice, 0, 19);
     inf.finish();
   }
   {
@@ -322,6 +325,7 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
   }
   c.decoder_threads = r.integer_in("decoder_threads", c.decoder_threads, 0, 64);
   c.skip_frames = r.choice("skip_frames", c.skip_frames, {{"none", SkipFrames::none}, {"non_key", SkipFrames::non_key}});
+  c.decoder = r.choice("decoder", c.decoder, {{"gstreamer", DecoderPath::gstreamer}, {"analysis", DecoderPath::analysis}});
   {
     ObjectReader roi = r.object("roi");
     c.roi.x = roi.integer_in("x", 0, 0, 100000);

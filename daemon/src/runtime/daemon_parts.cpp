@@ -60,6 +60,7 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
   opt.width = in.width;
   opt.height = in.height;
   opt.letterbox = in.letterbox;
+  opt.decoder_nice = current()->daemon.inference.decoder_nice;
   opt.last_epoch = from.epoch;
   std::unique_ptr<pipeline::RecordSource> record;
   if (cam.clips.enabled && clips) {

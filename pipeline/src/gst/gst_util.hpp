@@ -22,6 +22,9 @@ struct GstObjectUnref {
 struct GstMessageUnref {
   void operator()(GstMessage* m) const { if (m != nullptr) gst_message_unref(m); }
 };
+struct GstSampleUnref {
+  void operator()(GstSample* s) const { if (s != nullptr) gst_sample_unref(s); }
+};
 struct GErrorFree {
   void operator()(GError* e) const { if (e != nullptr) g_error_free(e); }
 };
@@ -33,6 +36,7 @@ using ElementPtr = std::unique_ptr<GstElement, GstObjectUnref>;
 using BusPtr = std::unique_ptr<GstBus, GstObjectUnref>;
 using PadPtr = std::unique_ptr<GstPad, GstObjectUnref>;
 using MessagePtr = std::unique_ptr<GstMessage, GstMessageUnref>;
+using SamplePtr = std::unique_ptr<GstSample, GstSampleUnref>;
 using ErrorPtr = std::unique_ptr<GError, GErrorFree>;
 using CharPtr = std::unique_ptr<gchar, GFree>;
 

@@ -55,7 +55,29 @@ CameraGraph::~CameraGraph() {
 std::uint64_t CameraGraph::rate_drops() const {
   guint64 dropped = 0;
   if (rate_ != nullptr) g_object_get(rate_, "drop", &dropped, nullptr);
+  if (decoder_) dropped += decoder_->rate_drops() + decoder_->not_decoded();
   return dropped;
+}
+
+void CameraGraph::remove_tail(std::vector<GstElement*>& tail) {
+  for (GstElement* e : tail) {
+    removed_.emplace_back(GST_ELEMENT(gst_object_ref(e)));  // pointers such as rate_ stay valid
+    gst_element_set_locked_state(e, TRUE);
+    gst_element_set_state(e, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(pipeline_.get()), e);
+  }
+  tail.clear();
+}
+
+std::chrono::steady_clock::time_point CameraGraph::arrival_of(std::int64_t running_ns) const {
+  const auto now = std::chrono::steady_clock::now();
+  if (!paced_ || running_ns < 0) return now;
+  GstClock* clock = gst_element_get_clock(pipeline_.get());
+  if (clock == nullptr) return now;
+  const GstClockTime t = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  const GstClockTime due = gst_element_get_base_time(pipeline_.get()) + static_cast<GstClockTime>(running_ns);
+  return t > due ? now - std::chrono::nanoseconds(t - due) : now;
 }
 
 // The processing tail, identical for every source kind.
@@ -83,8 +105,16 @@ void CameraGraph::build_tail() {
   // Files at real-time pace and the synthetic camera are paced by the sink's clock; network and
   // capture sources pace themselves, and blocking files run as fast as analysis allows.
   const bool paced = ctx_.spec.kind == SourceSpec::Kind::synthetic || (!ctx_.spec.live && !ctx_.blocking);
+  paced_ = paced;
   g_object_set(appsink, "max-buffers", ctx_.blocking ? 2u : 1u, "drop", ctx_.blocking ? FALSE : TRUE, "sync",
                paced ? TRUE : FALSE, "enable-last-sample", FALSE, nullptr);
+  const bool analysis = cam.decoder == config::DecoderPath::analysis && ctx_.spec.kind == SourceSpec::Kind::decode;
+  // Two tails until the stream shows its codec: the unused one must not hold the start (preroll);
+  // it is removed then (on_pad_added), else the pipeline would wait for its end-of-stream forever.
+  if (analysis) {
+    g_object_set(appsink, "async", FALSE, nullptr);
+    raw_tail_ = {rate_, rate_caps, crop_, scale, convert, out_caps, appsink};
+  }
   if (!gst_element_link_many(rate_, rate_caps, crop_, scale, convert, out_caps, appsink, nullptr)) {
     throw std::runtime_error("cannot link the processing tail of camera " + cam.id);
   }
@@ -103,6 +133,46 @@ void CameraGraph::build_tail() {
   cbs.new_sample = &CameraGraph::on_new_sample;
   gst_app_sink_set_callbacks(GST_APP_SINK(appsink), &cbs, this, nullptr);
   g_signal_connect(pipeline_.get(), "deep-element-added", G_CALLBACK(&CameraGraph::on_element_added), this);
+  if (analysis) build_analysis_tail(bin, paced);
+}
+
+// h264parse (byte-stream, whole access units, parameter sets at every key frame) -> appsink, whose
+// streaming thread runs the AnalysisDecoder. Its parser also feeds the clip ring.
+void CameraGraph::build_analysis_tail(GstBin* bin, bool paced) {
+  GstElement* parse = add_element(bin, "h264parse");
+  g_object_set(parse, "config-interval", -1, nullptr);
+  GstElement* caps = add_element(bin, "capsfilter");
+  set_caps_property(caps, gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "byte-stream", "alignment",
+                                              G_TYPE_STRING, "au", nullptr));
+  GstElement* sink = add_element(bin, "appsink");
+  // Compressed units are never dropped here (a lost reference smears every picture until the next key
+  // frame); the callback decodes on this thread, so nothing queues in the sink.
+  g_object_set(sink, "max-buffers", 2u, "drop", FALSE, "sync", paced ? TRUE : FALSE, "async", FALSE,
+               "enable-last-sample", FALSE, nullptr);
+  if (!gst_element_link_many(parse, caps, sink, nullptr)) {
+    throw std::runtime_error("cannot link the analysis decoder of camera " + ctx_.cam.id);
+  }
+  unit_tail_ = {parse, caps, sink};
+  unit_sink_ = parse;
+  AnalysisOutput out;
+  out.width = ctx_.opt.width;
+  out.height = ctx_.opt.height;
+  out.letterbox = ctx_.opt.letterbox;
+  out.roi = ctx_.cam.roi;
+  out.fps = ctx_.cam.fps;
+  out.threads = ctx_.cam.decoder_threads > 0 ? ctx_.cam.decoder_threads : 1;  // one per camera scales best
+  decoder_ = std::make_unique<AnalysisDecoder>(ctx_.cam.id, out);
+  if (ctx_.opt.clips && !clip_hooked_.exchange(true)) {
+    ctx_.opt.clips->ring().set_encoded(false);
+    PadPtr pad(gst_element_get_static_pad(parse, "src"));
+    gst_pad_add_probe(pad.get(), static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                      &ClipRecorder::Ring::probe, &ctx_.opt.clips->ring(), nullptr);
+  }
+  PadPtr sink_pad(gst_element_get_static_pad(sink, "sink"));
+  gst_pad_add_probe(sink_pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, &CameraGraph::on_unit_event, this, nullptr);
+  GstAppSinkCallbacks cbs{};
+  cbs.new_sample = &CameraGraph::on_access_unit;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, this, nullptr);
 }
 
 // tee -> queue -> (analysis) and -> queue (leaky) -> I420 320 px wide -> x264enc (fast, key frame every 2 s)
@@ -155,6 +225,14 @@ void CameraGraph::build_source(GstBin* bin) {
     case SourceSpec::Kind::decode: {
       GstElement* dec = add_element(bin, "uridecodebin");
       g_object_set(dec, "uri", ctx_.spec.uri.c_str(), nullptr);
+      if (unit_sink_ != nullptr) {  // stop at H.264 (the analysis tail decodes it); the rest as usual
+        GstCaps* stop = nullptr;
+        g_object_get(dec, "caps", &stop, nullptr);
+        stop = gst_caps_make_writable(stop);
+        gst_caps_append(stop, gst_caps_new_empty_simple("video/x-h264"));
+        g_object_set(dec, "caps", stop, nullptr);
+        gst_caps_unref(stop);
+      }
       g_signal_connect(dec, "pad-added", G_CALLBACK(&CameraGraph::on_pad_added), this);
       g_signal_connect(dec, "source-setup", G_CALLBACK(&CameraGraph::on_source_setup), this);
       break;

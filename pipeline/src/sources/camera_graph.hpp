@@ -5,6 +5,11 @@
 //     -> videorate (drop only, <= fps) -> videocrop (roi) -> videoscale -> videoconvert
 //     -> RGB WxH -> appsink (bounded; never blocks a live decoder)
 //
+// With "decoder": "analysis", uridecodebin stops at H.264 and the stream takes the other tail:
+//   -> h264parse (byte-stream, whole access units) -> appsink -> AnalysisDecoder (libavcodec,
+//      rate, fused scale + colour conversion) -> RGB WxH
+// A stream that is not H.264 arrives decoded and takes the first tail.
+//
 // Owner: the camera's supervisor thread builds it (constructor), starts it, reads its bus and
 // destroys it (which stops every streaming thread first). Its callbacks run on GStreamer's
 // streaming threads and touch only the SourceState (thread-safe), the hub, the SyntheticFeed (its
@@ -13,6 +18,7 @@
 // run, each callback acquires at entry and releases at exit, the destructor acquires after the
 // streaming threads stopped (`sync_`).
 #include "gst/gst_util.hpp"
+#include "sources/analysis_decoder.hpp"
 #include "sources/source_state.hpp"
 
 #include "actiond/pipeline/synthetic/workbench.hpp"
@@ -24,6 +30,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace actiond::pipeline::detail {
 
@@ -57,6 +64,8 @@ class CameraGraph {
  private:
   struct CallbackScope;
   void build_tail();
+  void build_analysis_tail(GstBin* bin, bool paced);  // "decoder": "analysis"
+  void remove_tail(std::vector<GstElement*>& tail);   // the tail the stream did not take (streaming thread)
   void build_test_source(GstBin* bin);
   void build_synthetic_source(GstBin* bin);
   void build_source(GstBin* bin);
@@ -71,6 +80,12 @@ class CameraGraph {
   static GstPadProbeReturn on_decoded(GstPad*, GstPadProbeInfo*, gpointer user);
   static GstPadProbeReturn on_crop_caps(GstPad*, GstPadProbeInfo* info, gpointer user);
   static GstFlowReturn on_new_sample(GstAppSink* sink, gpointer user);
+  static GstFlowReturn on_access_unit(GstAppSink* sink, gpointer user);        // analysis tail
+  static GstPadProbeReturn on_unit_event(GstPad*, GstPadProbeInfo* info, gpointer user);
+  void deliver(Frame&& frame, std::int64_t running_ns);  // a frame at the model's size -> the hub
+  // Paced sources: a frame that reached us after its due time (base time + running time) counts as
+  // arriving when it was due, so that the latency metric includes decoders falling behind.
+  std::chrono::steady_clock::time_point arrival_of(std::int64_t running_ns) const;
   static void on_need_data(GstAppSrc* src, guint, gpointer user);
 
   const SourceContext& ctx_;
@@ -82,6 +97,15 @@ class CameraGraph {
   GstElement* crop_ = nullptr;
   GstElement* rate_ = nullptr;
   GstElement* tail_sink_ = nullptr;  // where the source's decoded video links in
+  GstElement* unit_sink_ = nullptr;  // where H.264 links in (analysis tail; else null)
+  bool paced_ = false;               // the sinks sync to the clock (files at real-time pace, synthetic)
+  // "decoder": "analysis": both tails' elements, until on_pad_added removes the one not taken.
+  std::vector<GstElement*> raw_tail_;
+  std::vector<GstElement*> unit_tail_;
+  std::vector<ElementPtr> removed_;          // the removed tail, kept alive (NULL state) until the end
+  std::atomic<bool> video_linked_{false};    // the first video stream was linked
+  std::unique_ptr<AnalysisDecoder> decoder_;  // analysis tail: used by its streaming thread only
+  std::atomic<bool> decoder_flush_{false};    // a new segment reached the analysis tail
   std::atomic<bool> clip_hooked_{false};  // the parser feeding the clip ring is probed
   // Streaming threads.
   std::atomic<int> caps_width_{0};   // last decoded size of this connection

@@ -2,7 +2,23 @@
 
 #include "actiond/pipeline/sources/source_uri.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
 namespace actiond::pipeline::detail {
+
+void lower_thread_priority(int delta) {
+  thread_local int applied = 0;
+  if (delta <= 0 || applied == delta) return;
+  applied = delta;
+  errno = 0;
+  const int base = getpriority(PRIO_PROCESS, static_cast<id_t>(getpid()));  // the main thread's
+  if (base == -1 && errno != 0) return;
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::min(19, base + delta));
+}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())

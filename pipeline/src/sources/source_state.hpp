@@ -73,5 +73,7 @@ class SourceState {
 };
 
 std::int64_t now_ns();
+// Once per thread: makes the calling thread `delta` nicer than the process (capped at 19).
+void lower_thread_priority(int delta);
 
 }  // namespace actiond::pipeline::detail

@@ -85,14 +85,18 @@ void CameraGraph::on_pad_added(GstElement*, GstPad* pad, gpointer user) {
   auto* self = scope.graph;
   GstCaps* caps = gst_pad_get_current_caps(pad);
   if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
-  const bool video = g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
+  const std::string media = gst_structure_get_name(gst_caps_get_structure(caps, 0));
   gst_caps_unref(caps);
-  if (!video) return;  // audio and data streams are left unlinked
-  PadPtr sink(gst_element_get_static_pad(self->tail_sink_, "sink"));
-  if (gst_pad_is_linked(sink.get())) return;  // first video stream wins
+  if (!g_str_has_prefix(media.c_str(), "video/")) return;  // audio and data streams are left unlinked
+  const bool h264 = media == "video/x-h264" && self->unit_sink_ != nullptr;
+  if (self->video_linked_.exchange(true)) return;  // the first video stream wins
+  PadPtr sink(gst_element_get_static_pad(h264 ? self->unit_sink_ : self->tail_sink_, "sink"));
   if (gst_pad_link(pad, sink.get()) != GST_PAD_LINK_OK) {
     logger().warn("camera {}: cannot link decoded video pad", self->ctx_.cam.id);
   }
+  if (self->unit_sink_ == nullptr) return;
+  if (!h264) logger().info("camera {}: the stream is {}, not H.264: GStreamer decodes it", self->ctx_.cam.id, media);
+  self->remove_tail(h264 ? self->raw_tail_ : self->unit_tail_);
 }
 
 // Test camera: switch pattern every period.
@@ -121,6 +125,7 @@ GstPadProbeReturn CameraGraph::on_decoded(GstPad*, GstPadProbeInfo* info, gpoint
     GST_BUFFER_DURATION(buf) = static_cast<GstClockTime>(GST_SECOND / scope.graph->ctx_.cam.fps);
     GST_PAD_PROBE_INFO_DATA(info) = buf;
   }
+  lower_thread_priority(scope.graph->ctx_.opt.decoder_nice);  // the decoder's thread (max-threads 1)
   scope.graph->state_.last_decoded_ns.store(now_ns());
   scope.graph->state_.decoded.fetch_add(1);
   return GST_PAD_PROBE_OK;
@@ -172,15 +177,80 @@ GstFlowReturn CameraGraph::on_new_sample(GstAppSink* sink, gpointer user) {
   auto* self = scope.graph;
   GstSample* sample = gst_app_sink_pull_sample(sink);
   if (sample == nullptr) return GST_FLOW_OK;
+  std::int64_t running = -1;
+  if (const GstSegment* seg = gst_sample_get_segment(sample); seg != nullptr) {
+    const GstClockTime pts = GST_BUFFER_PTS(gst_sample_get_buffer(sample));
+    const guint64 rt = GST_CLOCK_TIME_IS_VALID(pts) ? gst_segment_to_running_time(seg, GST_FORMAT_TIME, pts) : GST_CLOCK_TIME_NONE;
+    if (GST_CLOCK_TIME_IS_VALID(rt)) running = static_cast<std::int64_t>(rt);
+  }
   std::optional<Frame> frame = frame_from_sample(sample);
   if (!frame) return GST_FLOW_OK;  // unmappable frame: skip it, keep the stream
   if (self->ctx_.opt.letterbox) frame->content = letterbox_content(self->picture_aspect_.load(), frame->width, frame->height);
-  auto& state = self->state_;
-  if (frame->clock == ClockSource::ntp) state.clock_ntp.store(true);
+  self->deliver(std::move(*frame), running);
+  return GST_FLOW_OK;
+}
+
+// The analysis tail: one H.264 access unit, decoded here (see analysis_decoder.hpp).
+GstFlowReturn CameraGraph::on_access_unit(GstAppSink* sink, gpointer user) {
+  CallbackScope scope(user);
+  auto* self = scope.graph;
+  SamplePtr sample(gst_app_sink_pull_sample(sink));
+  if (!sample) return GST_FLOW_OK;
+  if (self->decoder_flush_.exchange(false)) self->decoder_->flush();
+  GstBuffer* buf = gst_sample_get_buffer(sample.get());
+  const GstSegment* seg = gst_sample_get_segment(sample.get());
+  AccessUnit unit;
+  unit.key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  lower_thread_priority(self->ctx_.opt.decoder_nice);  // this thread decodes
+  if (self->ctx_.cam.skip_frames == config::SkipFrames::non_key && !unit.key) return GST_FLOW_OK;
+  // Liveness for the stall detector and fps_in: every unit that reaches the decoder counts.
+  self->state_.last_decoded_ns.store(now_ns());
+  self->state_.decoded.fetch_add(1);
+  const GstClockTime pts = GST_BUFFER_PTS(buf);
+  if (seg != nullptr && GST_CLOCK_TIME_IS_VALID(pts)) {
+    const guint64 running = gst_segment_to_running_time(seg, GST_FORMAT_TIME, pts);
+    if (GST_CLOCK_TIME_IS_VALID(running)) unit.running_ns = static_cast<std::int64_t>(running);
+    const guint64 st = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, pts);
+    unit.stream_pts = static_cast<double>(GST_CLOCK_TIME_IS_VALID(st) ? st : pts) / GST_SECOND;
+  }
+  static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");
+  if (GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps)) {
+    const auto unix_ns = static_cast<std::int64_t>(meta->timestamp) - 2208988800LL * 1000000000LL;  // NTP epoch 1900
+    unit.ntp = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(unix_ns)));
+  }
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_FLOW_OK;
+  unit.data = map.data;
+  unit.size = map.size;
+  self->decoder_->decode(unit, [self](Frame&& f, std::int64_t running) { self->deliver(std::move(f), running); });
+  gst_buffer_unmap(buf, &map);
+  return GST_FLOW_OK;
+}
+
+// A new segment (seek, loop) or a flush on the analysis tail: the decoder starts again at a key frame.
+GstPadProbeReturn CameraGraph::on_unit_event(GstPad*, GstPadProbeInfo* info, gpointer user) {
+  const GstEventType type = GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info));
+  if (type == GST_EVENT_SEGMENT || type == GST_EVENT_FLUSH_STOP) {
+    CallbackScope scope(user);
+    scope.graph->decoder_flush_.store(true);
+  } else if (type == GST_EVENT_EOS) {  // serialised: this is the thread that decodes
+    CallbackScope scope(user);
+    auto* self = scope.graph;
+    self->decoder_->drain([self](Frame&& f, std::int64_t running) { self->deliver(std::move(f), running); });
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+// A frame at the model's size, from either tail: the hub, after a (re)connect's status.
+void CameraGraph::deliver(Frame&& frame, std::int64_t running_ns) {
+  frame.arrival = arrival_of(running_ns);
+  auto& state = state_;
+  if (frame.clock == ClockSource::ntp) state.clock_ntp.store(true);
   SourceItem item;
   item.kind = SourceItem::Kind::frame;
-  item.camera = self->ctx_.opt.handle;
-  item.frame = std::move(*frame);
+  item.camera = ctx_.opt.handle;
+  item.frame = std::move(frame);
 
   if (state.awaiting_first_frame.exchange(false)) {
     // A successful (re)connect: new epoch, announced in order before its first frame.
@@ -190,8 +260,7 @@ GstFlowReturn CameraGraph::on_new_sample(GstAppSink* sink, gpointer user) {
                       a == 0 ? "connected" : "reconnected after " + std::to_string(a) + " attempt(s)");
     state.attempt.store(0);
   }
-  self->ctx_.hub.push(std::move(item));
-  return GST_FLOW_OK;
+  ctx_.hub.push(std::move(item));
 }
 
 void CameraGraph::on_need_data(GstAppSrc* src, guint, gpointer user) {

@@ -89,11 +89,13 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fps": 500)"),
        "cameras/door.json: /fps: must be between 0 and 120, got 500"},
       {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "fsp": 5)"),
-       "cameras/door.json: /fsp: unknown key (expected one of: clips, decoder_threads, fps, id, latency_ms, loop, models, "
+       "cameras/door.json: /fsp: unknown key (expected one of: clips, decoder, decoder_threads, fps, id, latency_ms, loop, models, "
        "password_file, persons, queue_frames, realtime, recognition, reconnect, roi, skip_frames, stall_timeout_s, tracker, transport, uri, "
        "username)"},
       {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "skip_frames": "all")"),
        "cameras/door.json: /skip_frames: must be \"none\" or \"non_key\", got \"all\""},
+      {kDaemon, camera(R"("id": "door", "uri": "file:///a.mp4", "decoder": "fast")"),
+       "cameras/door.json: /decoder: must be \"gstreamer\" or \"analysis\", got \"fast\""},
       {kDaemon, camera(R"("uri": "file:///a.mp4")"), "cameras/door.json: /id: is required"},
       {kDaemon, camera(R"("id": "front door", "uri": "file:///a.mp4")"),
        "cameras/door.json: /id: must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}, got \"front door\""},

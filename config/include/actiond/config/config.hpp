@@ -106,11 +106,17 @@ struct RoiConfig {
 enum class Transport { automatic, tcp, udp };
 // Which compressed frames reach the decoder.
 enum class SkipFrames { none, non_key };
+// How a camera's H.264 is decoded: GStreamer's full-quality decoder chain (avdec + videorate +
+// videoscale + videoconvert), or the analysis-grade path (libavcodec without the deblocking
+// filter, non-reference frames the analysis rate does not need left undecoded, one fused
+// scale + colour conversion from the decoder's planes; pipeline/src/sources/analysis_decoder.hpp).
+enum class DecoderPath { gstreamer, analysis };
 // When the journal fsyncs: after every event, after each batch the publisher sends, or never.
 enum class FsyncPolicy { always, batch, none };
 // Their names in config files (and logs).
 const char* to_string(Transport t);
 const char* to_string(SkipFrames s);
+const char* to_string(DecoderPath d);
 const char* to_string(FsyncPolicy f);
 
 struct CameraConfig {
@@ -127,6 +133,7 @@ struct CameraConfig {
   std::string password;       // read from `password_file`; never logged
   int decoder_threads = 0;    // 0 = decoder's default
   SkipFrames skip_frames = SkipFrames::none;  // "non_key": only key frames reach the decoder
+  DecoderPath decoder = DecoderPath::gstreamer;  // "analysis": H.264 through the analysis-grade path
   RoiConfig roi;
   ReconnectConfig reconnect;
   double stall_timeout_s = 10.0;  // no frame for this long -> "stalled" -> restart the source
@@ -158,6 +165,9 @@ struct InferenceConfig {
   int inter_op_threads = 1;
   int max_batch = 8;         // frames per backbone call, across cameras
   int max_wait_ms = 5;       // how long the loop waits to fill a batch once a frame is ready
+  // Niceness of the decoding threads above the daemon's own: when decoders could take every core,
+  // the inference thread still runs at once (decoders fall behind instead; 0 = same priority).
+  int decoder_nice = 10;
   bool operator==(const InferenceConfig&) const = default;
 };
 

@@ -17,7 +17,8 @@ enum class ClockSource { arrival, ntp };
 struct Frame {
   double pts = 0.0;                                    // stream time, seconds
   std::chrono::system_clock::time_point time;          // wall clock of capture (see `clock`)
-  std::chrono::steady_clock::time_point arrival;       // monotonic arrival at the appsink
+  std::chrono::steady_clock::time_point arrival;       // monotonic arrival at the appsink; paced sources: when
+                                                       // it was due, if it came later (decoders behind)
   ClockSource clock = ClockSource::arrival;
   int width = 0;
   int height = 0;

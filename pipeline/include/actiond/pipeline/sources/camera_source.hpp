@@ -36,6 +36,7 @@ struct SourceOptions {
   int width = 112;              // backbone input size
   int height = 112;
   bool letterbox = false;       // keep the picture's aspect ratio: borders fill the rest (pose models)
+  int decoder_nice = 0;         // the decoding thread's niceness above the process's (inference.decoder_nice)
   std::uint64_t last_epoch = 0; // epochs continue from here (the camera's journal)
   // Clips: the compressed video goes here too (shared with whoever writes the clips).
   std::shared_ptr<ClipRecorder> clips;
