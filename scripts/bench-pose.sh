@@ -5,6 +5,9 @@
 # tracks and per-person segments, without and with the motion gate, against decode-only.
 #   scripts/bench-pose.sh                          # N = 1,2,3,4, 30 s each
 #   CAMERAS=2,3 SECONDS_PER_RUN=60 scripts/bench-pose.sh
+#   CAPACITY=8:24 scripts/bench-pose.sh            # the pose tier: the largest N in real time with
+#                                                  # movenet-lightning (192x192, one inference thread,
+#                                                  # the analysis-grade decoder), without and with the gate
 # Writes build/bench/pose-cost.jsonl, pose-720p25.jsonl and pose-720p25-gate.jsonl.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -24,6 +27,15 @@ if [ ! -s "$VIDEO" ]; then
     filesrc location=/usr/share/doc/opencv-doc/examples/data/vtest.avi ! decodebin ! videoconvert ! videorate \
     ! videoscale add-borders=true ! video/x-raw,width=1280,height=720,framerate=25/1,pixel-aspect-ratio=1/1 ! mix.sink_0 \
     videotestsrc pattern=snow num-buffers=1980 ! video/x-raw,width=1280,height=720,framerate=25/1 ! mix.sink_1
+fi
+if [ -n "${CAPACITY:-}" ]; then
+  for gate in "" 1; do
+    /usr/bin/python3 scripts/bench.py --actiond build/daemon/actiond --models build/tests/models \
+      --pose "$MODELS/movenet-lightning.pt" ${gate:+--gate} --threads 1 --input 192x192 --video "$VIDEO" \
+      --decoder "${DECODER:-analysis}" --capacity "$CAPACITY" --p99-limit-ms 0 --daemon-only \
+      --seconds "${SECONDS_PER_RUN:-20}" --max-batch 8 --out "$OUT/pose-capacity.jsonl"
+  done
+  exit 0
 fi
 for gate in "" 1; do
   /usr/bin/python3 scripts/bench.py --actiond build/daemon/actiond --models build/tests/models \

@@ -23,7 +23,10 @@ TEST_CASE("statuses from streaming threads carry the supervisor's fps measuremen
   // One analysed frame a second: between the supervisor closing a window and a change, a streaming
   // thread rarely takes the hub's mutex, so ThreadSanitizer sees an unsynchronised fps read. Real
   // time: decoded at 25 fps, which the supervisor's windows measure.
-  const auto opt = test::file_source(video, 1, true);
+  auto opt = test::file_source(video, 1, true);
+  // Both decode paths announce the change (the analysis path from its own decoder).
+  opt.camera.decoder = GENERATE(config::DecoderPath::gstreamer, config::DecoderPath::analysis);
+  INFO("decoder " << config::to_string(opt.camera.decoder));
   pipeline::CameraSource source(opt, hub);
   source.start();
 

@@ -128,6 +128,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     so.camera.id = "extract";
     so.camera.uri = "file://" + fs::absolute(video).string();
     so.camera.fps = opt.fps;
+    so.camera.decoder = opt.decoder;
     so.camera.realtime = false;  // as fast as we consume, no drops
     // A following pose model reads a crop that depends on the previous frame: one frame at a time.
     const int batch_size = pose && opt.persons.follow ? 1 : opt.batch;

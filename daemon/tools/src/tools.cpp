@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -71,6 +72,10 @@ struct Tools::Impl {
     extract_cmd->add_option("--frames", extract.frames_size, "also write the model-input frames at WxH (uint8 .npy)");
     extract_cmd->add_option("--batch", extract.batch)->capture_default_str();
     extract_cmd->add_option("--threads", extract.threads, "LibTorch intra-op threads")->capture_default_str();
+    extract_cmd->add_option("--decoder", extract.decoder, "H.264 decode path, as the camera key")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, config::DecoderPath>{
+            {"gstreamer", config::DecoderPath::gstreamer}, {"analysis", config::DecoderPath::analysis}}))
+        ->default_str("gstreamer");
     auto& p = extract.persons;
     extract_cmd->add_flag("--follow", p.follow, "pose: single-person model reads a crop following the person");
     extract_cmd->add_option("--birth-frames", p.birth_frames, "pose: persons.birth_frames")->capture_default_str();

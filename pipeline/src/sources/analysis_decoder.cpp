@@ -140,11 +140,8 @@ std::optional<Frame> AnalysisDecoder::convert(const AVFrame& p) {
   const auto fmt = static_cast<AVPixelFormat>(p.format);
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(fmt);
   if (desc == nullptr || p.width <= 0 || p.height <= 0) return std::nullopt;
-  const int old_w = picture_width_.exchange(p.width);
-  const int old_h = picture_height_.exchange(p.height);
-  if (old_w != 0 && (old_w != p.width || old_h != p.height)) {
-    logger().warn("camera {}: resolution changed from {}x{} to {}x{}", camera_, old_w, old_h, p.width, p.height);
-  }
+  picture_width_.store(p.width);
+  picture_height_.store(p.height);
   // The region of interest, clipped to the picture, on chroma-aligned coordinates.
   int x = 0;
   int y = 0;

@@ -223,7 +223,17 @@ GstFlowReturn CameraGraph::on_access_unit(GstAppSink* sink, gpointer user) {
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_FLOW_OK;
   unit.data = map.data;
   unit.size = map.size;
+  const int old_w = self->decoder_->picture_width();
+  const int old_h = self->decoder_->picture_height();
   self->decoder_->decode(unit, [self](Frame&& f, std::int64_t running) { self->deliver(std::move(f), running); });
+  const int w = self->decoder_->picture_width();
+  const int h = self->decoder_->picture_height();
+  if (old_w != 0 && (w != old_w || h != old_h)) {
+    const std::string reason = "resolution changed from " + std::to_string(old_w) + "x" + std::to_string(old_h) + " to " +
+                               std::to_string(w) + "x" + std::to_string(h);
+    logger().warn("camera {}: {}", self->ctx_.cam.id, reason);
+    self->state_.push_status(StreamState::running, reason);
+  }
   gst_buffer_unmap(buf, &map);
   return GST_FLOW_OK;
 }

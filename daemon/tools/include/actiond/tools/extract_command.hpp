@@ -30,6 +30,7 @@ struct ExtractOptions {
   std::string frames_size; // "WxH": also dump the model-input frames (uint8), e.g. for backbone training
   int batch = 16;
   int threads = 2;
+  config::DecoderPath decoder = config::DecoderPath::gstreamer;  // as the camera key "decoder"
   // Pose models: the camera's `persons` settings (tracking, follow crop) the features are made with.
   // The subject is the person followed: kept while their track lives, then the longest-tracked
   // person seen. The motion gate does not apply: every analysed frame runs the model.
