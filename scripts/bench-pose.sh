@@ -6,7 +6,7 @@
 #   scripts/bench-pose.sh                          # N = 1,2,3,4, 30 s each
 #   CAMERAS=2,3 SECONDS_PER_RUN=60 scripts/bench-pose.sh
 #   CAPACITY=8:24 scripts/bench-pose.sh            # the pose tier: the largest N in real time with
-#                                                  # movenet-lightning (192x192, one inference thread,
+#                                                  # movenet-lightning (192x192, two intra-op threads,
 #                                                  # the analysis-grade decoder), without and with the gate
 # Writes build/bench/pose-cost.jsonl, pose-720p25.jsonl and pose-720p25-gate.jsonl.
 set -euo pipefail
@@ -31,7 +31,7 @@ fi
 if [ -n "${CAPACITY:-}" ]; then
   for gate in "" 1; do
     /usr/bin/python3 scripts/bench.py --actiond build/daemon/actiond --models build/tests/models \
-      --pose "$MODELS/movenet-lightning.pt" ${gate:+--gate} --threads 1 --input 192x192 --video "$VIDEO" \
+      --pose "$MODELS/movenet-lightning.pt" ${gate:+--gate} --threads 2 --input 192x192 --video "$VIDEO" \
       --decoder "${DECODER:-analysis}" --capacity "$CAPACITY" --p99-limit-ms 0 --daemon-only \
       --seconds "${SECONDS_PER_RUN:-20}" --max-batch 8 --out "$OUT/pose-capacity.jsonl"
   done
