@@ -210,3 +210,24 @@ TEST_CASE("analysis decoder: key frames only, and a looping file that starts aga
   for (std::size_t i = 1; i < pts.size(); ++i) restarts += pts[i] < pts[i - 1] ? 1 : 0;
   CHECK(restarts >= 1);
 }
+
+TEST_CASE("analysis decoder: with B-frames, skipping the unneeded ones keeps the same frames and times",
+          "[integration][decoder]") {
+  TempDir dir;
+  const auto video = dir.path() / "bframes.mp4";
+  // I P B B P B B ...: two non-reference B-frames between references (b-adapt off forces them).
+  REQUIRE(test::run_command("gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=75 ! video/x-raw,width=320,height=240,"
+                            "framerate=25/1 ! x264enc key-int-max=25 bframes=2 b-adapt=false ! h264parse ! mp4mux ! "
+                            "filesink location='" + video.string() + "'") == 0);
+  const auto full = decode(video, config::DecoderPath::gstreamer, 64, 48);
+  const auto fast = decode(video, config::DecoderPath::analysis, 64, 48);
+  INFO("gstreamer " << full.frames.size() << " frames, analysis " << fast.frames.size());
+  REQUIRE(full.frames.size() >= 14);  // 3 s at 5 fps
+  CHECK(fast.frames.size() == full.frames.size());
+  const auto matched = pairs(fast, full);
+  CHECK(matched.size() == full.frames.size());
+  for (const auto& [a, b] : matched) {
+    INFO("pts " << a->pts);
+    CHECK(mean_abs_diff(*a, *b) < 8.0);  // a skipped reference would smear every later picture
+  }
+}
