@@ -14,6 +14,7 @@ extern "C" {
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -70,7 +71,8 @@ void AnalysisDecoder::release() {
 void AnalysisDecoder::flush() {
   if (ctx_ != nullptr) avcodec_flush_buffers(ctx_);
   pending_.clear();
-  next_due_ns_ = -1;
+  origin_ns_ = -1;
+  last_slot_ = std::numeric_limits<std::int64_t>::min();
   waiting_for_key_ = true;
 }
 
@@ -80,25 +82,40 @@ void AnalysisDecoder::drain(const Emit& emit) {
   flush();
 }
 
-// Like videorate drop-only: at most one picture per period, the first one at or after each slot.
+// The analysis rate's grid: slot k holds running times [origin + k * period, origin + (k+1) * period),
+// the origin being the first unit after a (re)start. The first picture of each slot is taken, as
+// videorate drop-only does for a steady frame rate.
+std::int64_t AnalysisDecoder::slot(std::int64_t running_ns) const {
+  const std::int64_t d = running_ns - origin_ns_;
+  return d >= 0 ? d / period_ns_ : -((-d + period_ns_ - 1) / period_ns_);
+}
+
 bool AnalysisDecoder::selects(std::int64_t running_ns) const {
-  return next_due_ns_ < 0 || running_ns < 0 || running_ns >= next_due_ns_ - period_ns_ / 100;
+  return running_ns < 0 || origin_ns_ < 0 || slot(running_ns) > last_slot_;
 }
 
 void AnalysisDecoder::take(std::int64_t running_ns) {
-  if (running_ns < 0) return;
-  next_due_ns_ = next_due_ns_ < 0 ? running_ns + period_ns_ : next_due_ns_ + period_ns_;
-  if (next_due_ns_ <= running_ns) next_due_ns_ = running_ns + period_ns_;  // after a gap: no burst
+  if (running_ns >= 0 && origin_ns_ >= 0) last_slot_ = slot(running_ns);
+}
+
+// Decided before decoding, so in decode order: a picture is wanted if it can be the first of its
+// slot, i.e. it starts within one frame duration of the slot's start (and the slot is not served).
+bool AnalysisDecoder::wanted(const AccessUnit& unit) const {
+  if (unit.running_ns < 0 || unit.duration_ns <= 0) return true;
+  if (!selects(unit.running_ns)) return false;
+  const std::int64_t offset = unit.running_ns - origin_ns_ - slot(unit.running_ns) * period_ns_;
+  return offset < unit.duration_ns + 1000000;  // 1 ms of timestamp rounding
 }
 
 void AnalysisDecoder::decode(const AccessUnit& unit, const Emit& emit) {
   if (waiting_for_key_) {
     if (!unit.key) return;  // references missing: the pictures would be smears
     waiting_for_key_ = false;
+    origin_ns_ = unit.running_ns;
   }
   // A unit the rate will not take: the decoder skips it if no other picture refers to it.
-  const bool wanted = selects(unit.running_ns);
-  ctx_->skip_frame = wanted ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
+  const bool want = wanted(unit);
+  ctx_->skip_frame = want ? AVDISCARD_DEFAULT : AVDISCARD_NONREF;
   pending_.push_back({unit.running_ns, unit.stream_pts, unit.ntp});
   if (pending_.size() > kMaxPending) pending_.pop_front();
 
@@ -116,7 +133,7 @@ void AnalysisDecoder::decode(const AccessUnit& unit, const Emit& emit) {
     return;
   }
   receive(emit);
-  if (!wanted && decoded_.load(std::memory_order_relaxed) == before) not_decoded_.fetch_add(1);
+  if (!want && decoded_.load(std::memory_order_relaxed) == before) not_decoded_.fetch_add(1);
 }
 
 void AnalysisDecoder::receive(const Emit& emit) {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,7 @@ struct AccessUnit {
   const std::uint8_t* data = nullptr;
   std::size_t size = 0;
   std::int64_t running_ns = -1;  // pipeline running time of its presentation (-1: unknown)
+  std::int64_t duration_ns = -1; // how long it is shown (-1: unknown: then it is always decoded)
   double stream_pts = 0.0;       // stream time, seconds (Frame::pts)
   std::optional<std::chrono::system_clock::time_point> ntp;  // RTCP/NTP capture time, when known
   bool key = false;
@@ -80,8 +82,10 @@ class AnalysisDecoder {
 
  private:
   void release();                               // frees the libav objects
+  std::int64_t slot(std::int64_t running_ns) const;  // the rate's slot of a time
   bool selects(std::int64_t running_ns) const;  // would the analysis rate take a picture at this time?
   void take(std::int64_t running_ns);           // ... and it did
+  bool wanted(const AccessUnit& unit) const;    // before decoding: can this unit be taken?
   void receive(const Emit& emit);
   std::optional<Frame> convert(const AVFrame& picture);
 
@@ -99,7 +103,8 @@ class AnalysisDecoder {
   AVPacket* packet_ = nullptr;
   SwsContext* sws_ = nullptr;
   std::deque<Pending> pending_;
-  std::int64_t next_due_ns_ = -1;  // the analysis rate's next slot (-1: take the next picture)
+  std::int64_t origin_ns_ = -1;    // the rate's grid origin: the first unit's running time (-1: none yet)
+  std::int64_t last_slot_ = std::numeric_limits<std::int64_t>::min();  // the last slot served
   bool waiting_for_key_ = true;    // joined mid-stream: nothing decodes before a key frame
   std::atomic<int> picture_width_{0};
   std::atomic<int> picture_height_{0};

@@ -210,6 +210,7 @@ GstFlowReturn CameraGraph::on_access_unit(GstAppSink* sink, gpointer user) {
   if (seg != nullptr && GST_CLOCK_TIME_IS_VALID(pts)) {
     const guint64 running = gst_segment_to_running_time(seg, GST_FORMAT_TIME, pts);
     if (GST_CLOCK_TIME_IS_VALID(running)) unit.running_ns = static_cast<std::int64_t>(running);
+    if (GST_BUFFER_DURATION_IS_VALID(buf)) unit.duration_ns = static_cast<std::int64_t>(GST_BUFFER_DURATION(buf));
     const guint64 st = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, pts);
     unit.stream_pts = static_cast<double>(GST_CLOCK_TIME_IS_VALID(st) ? st : pts) / GST_SECOND;
   }
