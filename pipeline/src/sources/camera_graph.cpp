@@ -59,6 +59,17 @@ std::uint64_t CameraGraph::rate_drops() const {
   return dropped;
 }
 
+// Clips: the parsed stream before the decoder (the first parser of the connection), with parameter
+// sets at every key frame, so that a clip cut at any key frame decodes on its own.
+void CameraGraph::hook_clip_parser(GstElement* parse) {
+  if (!ctx_.opt.clips || clip_hooked_.exchange(true)) return;
+  g_object_set(parse, "config-interval", -1, nullptr);
+  ctx_.opt.clips->ring().set_encoded(false);
+  PadPtr src(gst_element_get_static_pad(parse, "src"));
+  gst_pad_add_probe(src.get(), static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    &ClipRecorder::Ring::probe, &ctx_.opt.clips->ring(), nullptr);
+}
+
 void CameraGraph::remove_tail(std::vector<GstElement*>& tail) {
   for (GstElement* e : tail) {
     removed_.emplace_back(GST_ELEMENT(gst_object_ref(e)));  // pointers such as rate_ stay valid
@@ -140,7 +151,7 @@ void CameraGraph::build_tail() {
 // streaming thread runs the AnalysisDecoder. Its parser also feeds the clip ring.
 void CameraGraph::build_analysis_tail(GstBin* bin, bool paced) {
   GstElement* parse = add_element(bin, "h264parse");
-  g_object_set(parse, "config-interval", -1, nullptr);
+  g_object_set(parse, "config-interval", -1, nullptr);  // the decoder can start at any key frame
   GstElement* caps = add_element(bin, "capsfilter");
   set_caps_property(caps, gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "byte-stream", "alignment",
                                               G_TYPE_STRING, "au", nullptr));
@@ -162,12 +173,7 @@ void CameraGraph::build_analysis_tail(GstBin* bin, bool paced) {
   out.fps = ctx_.cam.fps;
   out.threads = ctx_.cam.decoder_threads > 0 ? ctx_.cam.decoder_threads : 1;  // one per camera scales best
   decoder_ = std::make_unique<AnalysisDecoder>(ctx_.cam.id, out);
-  if (ctx_.opt.clips && !clip_hooked_.exchange(true)) {
-    ctx_.opt.clips->ring().set_encoded(false);
-    PadPtr pad(gst_element_get_static_pad(parse, "src"));
-    gst_pad_add_probe(pad.get(), static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-                      &ClipRecorder::Ring::probe, &ctx_.opt.clips->ring(), nullptr);
-  }
+  hook_clip_parser(parse);
   PadPtr sink_pad(gst_element_get_static_pad(sink, "sink"));
   gst_pad_add_probe(sink_pad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, &CameraGraph::on_unit_event, this, nullptr);
   GstAppSinkCallbacks cbs{};

@@ -21,6 +21,24 @@ struct MappedSample {
 
 }  // namespace
 
+std::optional<std::chrono::system_clock::time_point> ntp_time(GstBuffer* buf) {
+  static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");
+  GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps);
+  if (meta == nullptr) return std::nullopt;
+  // NTP epoch (1900) to Unix epoch (1970): 2208988800 s.
+  const auto unix_ns = static_cast<std::int64_t>(meta->timestamp) - 2208988800LL * 1000000000LL;
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(unix_ns)));
+}
+
+std::int64_t running_time_ns(GstSample* sample) {
+  const GstSegment* seg = gst_sample_get_segment(sample);
+  GstBuffer* buf = gst_sample_get_buffer(sample);
+  if (seg == nullptr || buf == nullptr || !GST_BUFFER_PTS_IS_VALID(buf)) return -1;
+  const guint64 rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  return GST_CLOCK_TIME_IS_VALID(rt) ? static_cast<std::int64_t>(rt) : -1;
+}
+
 std::optional<Frame> frame_from_sample(GstSample* sample) {
   auto mapped = std::make_shared<MappedSample>();
   mapped->sample = sample;
@@ -35,12 +53,8 @@ std::optional<Frame> frame_from_sample(GstSample* sample) {
   Frame f;
   f.arrival = std::chrono::steady_clock::now();
   f.time = std::chrono::system_clock::now();
-  static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");
-  if (GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps)) {
-    // NTP epoch (1900) to Unix epoch (1970): 2208988800 s.
-    const auto unix_ns = static_cast<std::int64_t>(meta->timestamp) - 2208988800LL * 1000000000LL;
-    f.time = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(unix_ns)));
+  if (const auto ntp = ntp_time(buf)) {
+    f.time = *ntp;
     f.clock = ClockSource::ntp;
   }
   const GstSegment* seg = gst_sample_get_segment(sample);

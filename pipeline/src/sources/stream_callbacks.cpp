@@ -51,14 +51,8 @@ void CameraGraph::on_element_added(GstBin*, GstBin*, GstElement* element, gpoint
   GstElementFactory* f = gst_element_get_factory(element);
   if (f == nullptr) return;
   const std::string factory = GST_OBJECT_NAME(f);
-  if ((factory == "h264parse" || factory == "h265parse") && self->ctx_.opt.clips && !self->clip_hooked_.exchange(true)) {
-    // Clips: the parsed stream before the decoder, with parameter sets at every key frame (so a
-    // clip cut at any key frame decodes on its own).
-    g_object_set(element, "config-interval", -1, nullptr);
-    PadPtr src(gst_element_get_static_pad(element, "src"));
-    self->ctx_.opt.clips->ring().set_encoded(false);
-    gst_pad_add_probe(src.get(), static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-                      &ClipRecorder::Ring::probe, &self->ctx_.opt.clips->ring(), nullptr);
+  if (factory == "h264parse" || factory == "h265parse") {
+    self->hook_clip_parser(element);
     return;
   }
   if (!g_str_has_prefix(factory.c_str(), "avdec_")) return;
@@ -146,12 +140,7 @@ GstPadProbeReturn CameraGraph::on_crop_caps(GstPad*, GstPadProbeInfo* info, gpoi
   const int old_w = self->caps_width_.exchange(w);
   const int old_h = self->caps_height_.exchange(h);
   const auto& id = self->ctx_.cam.id;
-  if (old_w != 0 && (w != old_w || h != old_h)) {
-    const std::string reason = "resolution changed from " + std::to_string(old_w) + "x" + std::to_string(old_h) +
-                               " to " + std::to_string(w) + "x" + std::to_string(h);
-    logger().warn("camera {}: {}", id, reason);
-    self->state_.push_status(StreamState::running, reason);
-  }
+  self->announce_resolution(old_w, old_h, w, h);
   const auto& roi = self->ctx_.cam.roi;
   int par_n = 1;
   int par_d = 1;
@@ -177,12 +166,7 @@ GstFlowReturn CameraGraph::on_new_sample(GstAppSink* sink, gpointer user) {
   auto* self = scope.graph;
   GstSample* sample = gst_app_sink_pull_sample(sink);
   if (sample == nullptr) return GST_FLOW_OK;
-  std::int64_t running = -1;
-  if (const GstSegment* seg = gst_sample_get_segment(sample); seg != nullptr) {
-    const GstClockTime pts = GST_BUFFER_PTS(gst_sample_get_buffer(sample));
-    const guint64 rt = GST_CLOCK_TIME_IS_VALID(pts) ? gst_segment_to_running_time(seg, GST_FORMAT_TIME, pts) : GST_CLOCK_TIME_NONE;
-    if (GST_CLOCK_TIME_IS_VALID(rt)) running = static_cast<std::int64_t>(rt);
-  }
+  const std::int64_t running = running_time_ns(sample);
   std::optional<Frame> frame = frame_from_sample(sample);
   if (!frame) return GST_FLOW_OK;  // unmappable frame: skip it, keep the stream
   if (self->ctx_.opt.letterbox) frame->content = letterbox_content(self->picture_aspect_.load(), frame->width, frame->height);
@@ -206,20 +190,14 @@ GstFlowReturn CameraGraph::on_access_unit(GstAppSink* sink, gpointer user) {
   // Liveness for the stall detector and fps_in: every unit that reaches the decoder counts.
   self->state_.last_decoded_ns.store(now_ns());
   self->state_.decoded.fetch_add(1);
+  unit.running_ns = running_time_ns(sample.get());
   const GstClockTime pts = GST_BUFFER_PTS(buf);
   if (seg != nullptr && GST_CLOCK_TIME_IS_VALID(pts)) {
-    const guint64 running = gst_segment_to_running_time(seg, GST_FORMAT_TIME, pts);
-    if (GST_CLOCK_TIME_IS_VALID(running)) unit.running_ns = static_cast<std::int64_t>(running);
     if (GST_BUFFER_DURATION_IS_VALID(buf)) unit.duration_ns = static_cast<std::int64_t>(GST_BUFFER_DURATION(buf));
     const guint64 st = gst_segment_to_stream_time(seg, GST_FORMAT_TIME, pts);
     unit.stream_pts = static_cast<double>(GST_CLOCK_TIME_IS_VALID(st) ? st : pts) / GST_SECOND;
   }
-  static GstCaps* ntp_caps = gst_caps_new_empty_simple("timestamp/x-ntp");
-  if (GstReferenceTimestampMeta* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps)) {
-    const auto unix_ns = static_cast<std::int64_t>(meta->timestamp) - 2208988800LL * 1000000000LL;  // NTP epoch 1900
-    unit.ntp = std::chrono::system_clock::time_point(
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(unix_ns)));
-  }
+  unit.ntp = ntp_time(buf);
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_FLOW_OK;
   unit.data = map.data;
@@ -227,14 +205,7 @@ GstFlowReturn CameraGraph::on_access_unit(GstAppSink* sink, gpointer user) {
   const int old_w = self->decoder_->picture_width();
   const int old_h = self->decoder_->picture_height();
   self->decoder_->decode(unit, [self](Frame&& f, std::int64_t running) { self->deliver(std::move(f), running); });
-  const int w = self->decoder_->picture_width();
-  const int h = self->decoder_->picture_height();
-  if (old_w != 0 && (w != old_w || h != old_h)) {
-    const std::string reason = "resolution changed from " + std::to_string(old_w) + "x" + std::to_string(old_h) + " to " +
-                               std::to_string(w) + "x" + std::to_string(h);
-    logger().warn("camera {}: {}", self->ctx_.cam.id, reason);
-    self->state_.push_status(StreamState::running, reason);
-  }
+  self->announce_resolution(old_w, old_h, self->decoder_->picture_width(), self->decoder_->picture_height());
   gst_buffer_unmap(buf, &map);
   return GST_FLOW_OK;
 }
@@ -251,6 +222,15 @@ GstPadProbeReturn CameraGraph::on_unit_event(GstPad*, GstPadProbeInfo* info, gpo
     self->decoder_->drain([self](Frame&& f, std::int64_t running) { self->deliver(std::move(f), running); });
   }
   return GST_PAD_PROBE_OK;
+}
+
+// A new picture size on this connection (not its first): logged and announced as "running".
+void CameraGraph::announce_resolution(int old_w, int old_h, int w, int h) {
+  if (old_w == 0 || (w == old_w && h == old_h)) return;
+  const std::string reason = "resolution changed from " + std::to_string(old_w) + "x" + std::to_string(old_h) + " to " +
+                             std::to_string(w) + "x" + std::to_string(h);
+  logger().warn("camera {}: {}", ctx_.cam.id, reason);
+  state_.push_status(StreamState::running, reason);
 }
 
 // A frame at the model's size, from either tail: the hub, after a (re)connect's status.
