@@ -16,7 +16,8 @@ namespace actiond::daemon {
 
 namespace {
 
-const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+// Fine between 50 and 250 ms, where latency targets (100, 200 ms) are read off.
+const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5, 10};
 
 std::string escape(const std::string& v) {
   std::string out;

@@ -5,6 +5,8 @@
 #include "actiond/pipeline/files/npy_file.hpp"
 #include "actiond/pipeline/sources/source_uri.hpp"
 
+#include <type_traits>
+
 namespace actiond::daemon {
 
 namespace {
@@ -32,7 +34,12 @@ Model& load_once(std::map<std::string, std::unique_ptr<Model>>& loaded, const co
     // Inserted only once loaded: a model that fails leaves no empty entry behind.
     found = loaded.emplace(entry.name, Model::load(entry.path)).first;
     const auto& m = found->second->manifest();
-    logger().info("model {}: {} {} v{} ({})", entry.name, role, m.name, m.version, entry.path.string());
+    if constexpr (std::is_same_v<Model, models::PoseModel>) {
+      logger().info("model {}: {} {} v{} ({}), engine {}", entry.name, role, m.name, m.version, entry.path.string(),
+                    found->second->engine());
+    } else {
+      logger().info("model {}: {} {} v{} ({})", entry.name, role, m.name, m.version, entry.path.string());
+    }
   }
   return *found->second;
 }

@@ -110,6 +110,8 @@ class PoseModel {
                      std::vector<std::vector<PoseDetection>>& persons) = 0;
   // The last batch's raw output (float [N,P,56], fractions of the model input): for fidelity checks.
   virtual void last_output(std::vector<float>& output) const = 0;
+  // How the model runs: "xnnpack" (convolutions rewritten for XNNPACK at load) or "torchscript" (as saved).
+  virtual const char* engine() const = 0;
 };
 
 }  // namespace actiond::models
