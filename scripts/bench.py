@@ -108,7 +108,7 @@ def run_daemon(args, n: int, tmp: str) -> dict:
                    "metrics": {"listen": f"127.0.0.1:{port}"},
                    "journal": {"dir": os.path.join(conf, "journal")},
                    "inference": {"intra_op_threads": args.threads, "inter_op_threads": 1, "max_batch": args.max_batch,
-                                 "max_wait_ms": args.max_wait_ms},
+                                 "max_wait_ms": args.max_wait_ms, "decoder_nice": args.decoder_nice},
                    "reload": {"watch": False}, "log": {"level": "warn"},
                    "models": {"bb": {"path": os.path.abspath(args.pose) if args.pose else "backbone.pt"},
                               "seg": {"path": "pose_walking.pt" if args.pose else "segmenter.pt"}}}, f)
@@ -310,6 +310,7 @@ def main() -> None:
     ap.add_argument("--pose", help="a pose model .pt: cameras run it (with the walking segmenter of --models)")
     ap.add_argument("--gate", action="store_true", help="with --pose: the motion gate on")
     ap.add_argument("--threads", type=int, default=1, help="inference.intra_op_threads")
+    ap.add_argument("--decoder-nice", type=int, default=10, help="inference.decoder_nice")
     ap.add_argument("--trace", help="append RSS, fds and threads every 10 s to this JSON lines file")
     ap.add_argument("--out", required=True, help="JSON lines, one per N")
     ap.add_argument("--decode-worker", type=int, help=argparse.SUPPRESS)

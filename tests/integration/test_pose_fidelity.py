@@ -2,7 +2,8 @@
 """The imported MoveNet models against TensorFlow.js itself: real photos and video frames of people
 (opencv-doc's messi5.jpg, basketball1.png, vtest.avi; a squat video of ../shared/data/workout) go
 through the daemon's C++ path (`actiond extract`: GStreamer decode, letterbox to the model input,
-LibTorch), which writes the exact input it fed and the model's raw output; TF.js 4.22 (cpu backend,
+LibTorch: the XNNPACK rewrite, batches of 4 split over 2 threads), which writes the exact input it
+fed and the model's raw output; TF.js 4.22 (cpu backend,
 run by node) runs the original graph model on the same input. Keypoint coordinates and scores (and
 multipose boxes) must agree within 1e-4.
 
@@ -62,9 +63,13 @@ def main() -> None:
                 if not os.path.exists(path):
                     fail(f"{path} is missing (opencv-doc is installed by scripts/install-deps.sh)")
                 out = os.path.join(tmp, name, os.path.basename(path))
-                subprocess.run([args.actiond, "extract", "--model", model, "--videos", path, "--out", out,
-                                "--frames", f"{w}x{h}", "--fps", str(fps), "--batch", "4"], check=True,
-                               stderr=subprocess.DEVNULL, timeout=600)
+                r = subprocess.run([args.actiond, "extract", "--model", model, "--videos", path, "--out", out,
+                                    "--frames", f"{w}x{h}", "--fps", str(fps), "--batch", "4", "--threads", "2"],
+                                   capture_output=True, text=True, timeout=600)
+                if r.returncode != 0:
+                    fail(f"actiond extract {path}: exit {r.returncode}: {r.stderr[-2000:]}")
+                if "engine xnnpack, 2 thread(s)" not in r.stderr:
+                    fail(f"{name}: extract did not run the XNNPACK engine on 2 threads: {r.stderr[:500]}")
                 stem = os.path.join(out, os.path.splitext(os.path.basename(path))[0])
                 ref_file = stem + ".tfjs.npy"
                 subprocess.run(["node", runner, os.path.join(package, "models", f"{name}.json"), stem + ".frames.npy",

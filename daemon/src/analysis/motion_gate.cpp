@@ -31,7 +31,9 @@ bool MotionGate::admit(const std::uint8_t* rgb, int width, int height, int strid
     diff /= static_cast<double>(thumb.size());
   }
   last_diff_ = diff;
-  if (have_ref_ && diff < cfg_.threshold && skipped_in_row_ < cfg_.max_skip) {
+  if (have_ref_ && must_run_ > 0) {
+    --must_run_;
+  } else if (have_ref_ && diff < cfg_.threshold && skipped_in_row_ < cfg_.max_skip) {
     ++skipped_in_row_;
     ++skipped_;
     return false;

@@ -97,7 +97,7 @@ struct InferenceLoop::Camera {
                             seg ? &seg->manifest() : nullptr, rec ? &rec->manifest() : nullptr})) {
     if (pm != nullptr) {
       persons = std::make_unique<PersonAnalysis>(c.persons);
-      gate = std::make_unique<MotionGate>(c.persons.gate);
+      gate = std::make_unique<MotionGate>(c.persons.gate, h);  // phase: cameras skip different frames
     } else if (seg != nullptr) {
       frame_subject = std::make_unique<Subject>(c, seg, rec, 0);
     }

@@ -86,6 +86,8 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     models::set_threads(opt.threads, 1);
     if (models::read_manifest(opt.model).kind == models::ModelKind::pose) {
       pose = models::PoseModel::load(opt.model);
+      progress << "pose model " << pose->manifest().name << ": engine " << pose->engine() << ", " << opt.threads
+               << " thread(s)\n";
     } else {
       backbone = models::Backbone::load(opt.model);
     }

@@ -63,3 +63,28 @@ TEST_CASE("a disabled gate admits every frame", "[motion_gate]") {
   for (int i = 0; i < 5; ++i) CHECK(gate.admit(f.data(), kW, kH, kStride));
   CHECK(gate.skipped() == 0);
 }
+
+TEST_CASE("gates of different phases skip different frames of the same still scene", "[motion_gate]") {
+  std::mt19937 rng(3);
+  MotionGate a(gate_cfg(true, 1), 0);
+  MotionGate b(gate_cfg(true, 1), 1);
+  MotionGate c(gate_cfg(true, 1), 2);  // phase 2 of a 2-frame cycle: the same as phase 0
+  std::vector<bool> ra, rb, rc;
+  for (int i = 0; i < 7; ++i) {
+    const auto f = frame(10, 12, rng);
+    ra.push_back(a.admit(f.data(), kW, kH, kStride));
+    rb.push_back(b.admit(f.data(), kW, kH, kStride));
+    rc.push_back(c.admit(f.data(), kW, kH, kStride));
+  }
+  CHECK(ra == std::vector<bool>{true, false, true, false, true, false, true});
+  CHECK(rb == std::vector<bool>{true, true, false, true, false, true, false});
+  CHECK(rc == ra);
+  // After a reset (a new connection) the phase applies again.
+  b.reset();
+  std::vector<bool> again;
+  for (int i = 0; i < 3; ++i) {
+    const auto f = frame(10, 12, rng);
+    again.push_back(b.admit(f.data(), kW, kH, kStride));
+  }
+  CHECK(again == std::vector<bool>{true, true, false});
+}
