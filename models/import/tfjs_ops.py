@@ -57,19 +57,23 @@ def _same_pads(size, kernel, stride, dilation):
     return total // 2, total - total // 2
 
 
-def _pad_nchw(x, node, kh, kw, value=0.0):
+def _pads(x, node, kh, kw):
+    """(left, right, top, bottom) of TF padding for NCHW `x`."""
     padding = attr_str(node, "padding", "VALID")
     if padding == "VALID":
-        return x
+        return 0, 0, 0, 0
     if padding != "SAME":
         raise OpError(f"padding {padding}")
     _, sh, sw, _ = attr_ints(node, "strides") or [1, 1, 1, 1]
     dil = attr_ints(node, "dilations") or [1, 1, 1, 1]
     top, bottom = _same_pads(x.shape[2], kh, sh, dil[1])
     left, right = _same_pads(x.shape[3], kw, sw, dil[2])
-    if top == bottom == left == right == 0:
-        return x
-    return F.pad(x, (left, right, top, bottom), value=value)
+    return left, right, top, bottom
+
+
+def _pad_nchw(x, node, kh, kw, value=0.0):
+    pads = _pads(x, node, kh, kw)
+    return x if not any(pads) else F.pad(x, pads, value=value)
 
 
 def _check_nhwc(node):
@@ -85,7 +89,7 @@ def _activate(node, y, fused):
         if op == "Relu":
             y = torch.relu(y)
         elif op == "Relu6":
-            y = torch.clamp(y, 0.0, 6.0)
+            y = F.hardtanh(y, 0.0, 6.0)  # = clamp; the form XNNPACK's rewrite fuses into the convolution
         elif op == "Sigmoid":
             y = torch.sigmoid(y)
         else:
@@ -99,7 +103,15 @@ def _conv(node, args, depthwise):
     kh, kw = w.shape[0], w.shape[1]
     strides = attr_ints(node, "strides") or [1, 1, 1, 1]
     dil = attr_ints(node, "dilations") or [1, 1, 1, 1]
-    xc = _pad_nchw(x.permute(0, 3, 1, 2), node, kh, kw)
+    xc = x.permute(0, 3, 1, 2)
+    left, right, top, bottom = _pads(xc, node, kh, kw)
+    # Even padding goes into the convolution (no padded copy; one operator for XNNPACK); TF's uneven
+    # SAME padding of strided convolutions stays a separate pad.
+    if left == right and top == bottom:
+        conv_padding = (top, left)
+    else:
+        xc = F.pad(xc, (left, right, top, bottom))
+        conv_padding = (0, 0)
     if depthwise:
         channels, mult = w.shape[2], w.shape[3]
         weight = w.permute(2, 3, 0, 1).reshape(channels * mult, 1, kh, kw)
@@ -111,7 +123,7 @@ def _conv(node, args, depthwise):
     if fused and fused[0] != "BiasAdd":
         raise OpError(f"fused ops {fused}")
     bias = args[2] if fused else None
-    y = F.conv2d(xc, weight.contiguous(), bias, stride=(strides[1], strides[2]),
+    y = F.conv2d(xc, weight.contiguous(), bias, stride=(strides[1], strides[2]), padding=conv_padding,
                  dilation=(dil[1], dil[2]), groups=groups)
     return _activate(node, y, fused).permute(0, 2, 3, 1)
 
@@ -218,7 +230,7 @@ OPS = {
     "ResizeBilinear": _resize_bilinear,
     "MaxPool": _max_pool,
     "Relu": lambda n, a: torch.relu(a[0]),
-    "Relu6": lambda n, a: torch.clamp(a[0], 0.0, 6.0),
+    "Relu6": lambda n, a: F.hardtanh(a[0], 0.0, 6.0),
     "Sigmoid": lambda n, a: torch.sigmoid(a[0]),
     "Sqrt": lambda n, a: torch.sqrt(a[0]),
     "Exp": lambda n, a: torch.exp(a[0]),
