@@ -8,6 +8,8 @@
 #   CAPACITY=8:24 scripts/bench-pose.sh            # the pose tier: the largest N in real time with
 #                                                  # movenet-lightning (192x192, two intra-op threads,
 #                                                  # the analysis-grade decoder), without and with the gate
+#   STAGGER=2 CAPACITY=12:24 scripts/bench-pose.sh # the same with cameras started one by one over 2 s
+#                                                  # (key frames not all at once, as independent cameras)
 # Writes build/bench/pose-cost.jsonl, pose-720p25.jsonl and pose-720p25-gate.jsonl.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -32,7 +34,7 @@ if [ -n "${CAPACITY:-}" ]; then
   for gate in "" 1; do
     /usr/bin/python3 scripts/bench.py --actiond build/daemon/actiond --models build/tests/models \
       --pose "$MODELS/movenet-lightning.pt" ${gate:+--gate} --threads 2 --input 192x192 --video "$VIDEO" \
-      --decoder "${DECODER:-analysis}" --capacity "$CAPACITY" --p99-limit-ms 0 --daemon-only \
+      --decoder "${DECODER:-analysis}" --capacity "$CAPACITY" --p99-limit-ms 0 --daemon-only --stagger "${STAGGER:-0}" \
       --seconds "${SECONDS_PER_RUN:-20}" --max-batch 8 --out "$OUT/pose-capacity.jsonl"
   done
   exit 0

@@ -98,6 +98,11 @@ def latency_buckets(before: dict, after: dict) -> list:
     return [(le, a[le] - b.get(le, 0.0)) for le in a]
 
 
+def write_camera(conf: str, cam: dict) -> None:
+    with open(os.path.join(conf, "cameras", f"{cam['id']}.json"), "w") as f:
+        json.dump(cam, f)
+
+
 def run_daemon(args, n: int, tmp: str) -> dict:
     conf = os.path.join(tmp, f"daemon-{n}")
     os.makedirs(os.path.join(conf, "cameras"))
@@ -112,6 +117,7 @@ def run_daemon(args, n: int, tmp: str) -> dict:
                    "reload": {"watch": False}, "log": {"level": "warn"},
                    "models": {"bb": {"path": os.path.abspath(args.pose) if args.pose else "backbone.pt"},
                               "seg": {"path": "pose_walking.pt" if args.pose else "segmenter.pt"}}}, f)
+    cams = []
     for i in range(n):
         cam = {"id": f"cam{i:02d}", "uri": "file://" + args.video, "fps": 5, "realtime": True, "loop": True,
                "queue_frames": 8, "decoder_threads": 1, "decoder": args.decoder,
@@ -119,11 +125,21 @@ def run_daemon(args, n: int, tmp: str) -> dict:
         if args.pose:
             cam["models"] = {"pose": "bb", "segmenter": "seg"}
             cam["persons"] = {"min_score": 0.2, "gate": {"enabled": args.gate}}
-        with open(os.path.join(conf, "cameras", f"cam{i:02d}.json"), "w") as f:
-            json.dump(cam, f)
+        cams.append(cam)
+    # --stagger: cameras join one by one over that many seconds (SIGHUP reloads), so their streams'
+    # key frames and analysis slots fall at different moments, as with independent cameras.
+    first = 1 if args.stagger > 0 else n
+    for cam in cams[:first]:
+        write_camera(conf, cam)
     log = open(os.path.join(conf, "actiond.log"), "w")
     proc = subprocess.Popen([args.actiond, "--config", conf, "--model-dir", args.models], stderr=log)
     try:
+        if first < n:
+            time.sleep(2)
+            for cam in cams[first:]:
+                write_camera(conf, cam)
+                proc.send_signal(signal.SIGHUP)
+                time.sleep(args.stagger / n)
         time.sleep(args.warmup)
         if proc.poll() is not None:
             sys.exit(f"bench: actiond exited: {open(os.path.join(conf, 'actiond.log')).read()}")
@@ -311,6 +327,8 @@ def main() -> None:
     ap.add_argument("--gate", action="store_true", help="with --pose: the motion gate on")
     ap.add_argument("--threads", type=int, default=1, help="inference.intra_op_threads")
     ap.add_argument("--decoder-nice", type=int, default=10, help="inference.decoder_nice")
+    ap.add_argument("--stagger", type=float, default=0, help="start the cameras one by one over this many seconds "
+                    "(SIGHUP reloads): streams not in phase, as independent cameras are (0: all at once)")
     ap.add_argument("--trace", help="append RSS, fds and threads every 10 s to this JSON lines file")
     ap.add_argument("--out", required=True, help="JSON lines, one per N")
     ap.add_argument("--decode-worker", type=int, help=argparse.SUPPRESS)
