@@ -75,7 +75,7 @@ class TorchPose final : public PoseModel {
     const std::vector<PoseInput> probe{
         PoseInput{ImageView{zeros.data(), man.input_width, man.input_height, man.input_width * 3}, {0, 0, 1, 1}}};
     std::vector<std::vector<PoseDetection>> persons;
-    // Convolutions on XNNPACK (prepacked weights, fused clamps): 14 instead of 32 CPU-ms per frame for
+    // Convolutions on XNNPACK (prepacked weights, fused clamps): ~10 instead of 30 CPU-ms per frame for
     // movenet-lightning here. A model the rewrite cannot take runs as it was saved.
     torch::jit::script::Module original = m_.module;
     try {
