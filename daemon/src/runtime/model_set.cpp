@@ -5,6 +5,7 @@
 #include "actiond/pipeline/files/npy_file.hpp"
 #include "actiond/pipeline/sources/source_uri.hpp"
 
+#include <string>
 #include <type_traits>
 
 namespace actiond::daemon {
@@ -34,12 +35,9 @@ Model& load_once(std::map<std::string, std::unique_ptr<Model>>& loaded, const co
     // Inserted only once loaded: a model that fails leaves no empty entry behind.
     found = loaded.emplace(entry.name, Model::load(entry.path)).first;
     const auto& m = found->second->manifest();
-    if constexpr (std::is_same_v<Model, models::PoseModel>) {
-      logger().info("model {}: {} {} v{} ({}), engine {}", entry.name, role, m.name, m.version, entry.path.string(),
-                    found->second->engine());
-    } else {
-      logger().info("model {}: {} {} v{} ({})", entry.name, role, m.name, m.version, entry.path.string());
-    }
+    std::string engine;
+    if constexpr (std::is_same_v<Model, models::PoseModel>) engine = std::string(", engine ") + found->second->engine();
+    logger().info("model {}: {} {} v{} ({}){}", entry.name, role, m.name, m.version, entry.path.string(), engine);
   }
   return *found->second;
 }

@@ -65,9 +65,9 @@ class CameraGraph {
   struct CallbackScope;
   void build_tail();
   void build_analysis_tail(GstBin* bin, bool paced);  // "decoder": "analysis"
-  void remove_tail(std::vector<GstElement*>& tail);
+  void remove_tail(std::vector<GstElement*>& tail);   // the tail the stream did not take (streaming thread)
   void hook_clip_parser(GstElement* parse);            // the clip ring reads this parser's output (once)
-  void announce_resolution(int old_w, int old_h, int w, int h);  // streaming threads   // the tail the stream did not take (streaming thread)
+  void announce_resolution(int old_w, int old_h, int w, int h);  // streaming threads
   void build_test_source(GstBin* bin);
   void build_synthetic_source(GstBin* bin);
   void build_source(GstBin* bin);
