@@ -21,7 +21,7 @@ std::string join(const std::vector<std::string>& items) {
 
 constexpr const char* kTrackerKeys[] = {"threshold", "confirm_frames", "boundary_confirm_frames", "min_duration_s",
                                         "boundary_threshold", "update_interval_s", "max_duration_s",
-                                        "repetition_threshold", "repetition_min_interval_s"};
+                                        "repetition_threshold", "repetition_min_interval_s", "onset_threshold"};
 
 TrackerConfig parse_tracker(ObjectReader r) {
   TrackerConfig t;
@@ -34,6 +34,7 @@ TrackerConfig parse_tracker(ObjectReader r) {
   t.max_duration_s = r.number_in("max_duration_s", t.max_duration_s, 0.0, 604800.0);
   t.repetition_threshold = r.number_in("repetition_threshold", t.repetition_threshold, 0.0, 1.0);
   t.repetition_min_interval_s = r.number_in("repetition_min_interval_s", t.repetition_min_interval_s, 0.0, 3600.0);
+  t.onset_threshold = r.number_in("onset_threshold", t.onset_threshold, 0.0, 1.0);
   if (t.max_duration_s > 0 && t.max_duration_s < t.min_duration_s) {
     r.fail("max_duration_s", "must be 0 (no limit) or at least min_duration_s (" + format_number(t.min_duration_s) + ")");
   }
@@ -75,6 +76,7 @@ TrackerConfig with_model_defaults(const TrackerConfig& camera, const TrackerConf
   take("max_duration_s", &TrackerConfig::max_duration_s);
   take("repetition_threshold", &TrackerConfig::repetition_threshold);
   take("repetition_min_interval_s", &TrackerConfig::repetition_min_interval_s);
+  take("onset_threshold", &TrackerConfig::onset_threshold);
   return t;
 }
 

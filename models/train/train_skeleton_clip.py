@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import time
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 import torch
@@ -36,6 +36,8 @@ class SkeletonClipRecognizer(nn.Module):
     def __init__(self, layout: Layout, classes: int, length: int, graph=(32, 48, 64)):
         super().__init__()
         self.length = length
+        # Test-time crops (fractions of the clip) whose probabilities are averaged; set after training.
+        self.crops: List[Tuple[float, float]] = [(0.0, 1.0)]
         self.joints, self.channels = layout.joints, layout.channels
         self.register_buffer("perm", torch.tensor(layout.perm, dtype=torch.long))
         self.joint_embed = nn.Parameter(torch.zeros(layout.joints, layout.channels))
@@ -53,11 +55,19 @@ class SkeletonClipRecognizer(nn.Module):
         return self.cls(self.drop(x))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        # Any length in: resampled to the trained length (linear in time).
-        x = F.interpolate(f.transpose(1, 2), size=self.length, mode="linear", align_corners=True).transpose(1, 2)
-        z = self.logits(x)
-        z[:, 0] = -1e9
-        return torch.softmax(z, dim=1)
+        # Any length in: each crop resampled to the trained length (linear in time), probabilities averaged.
+        n = f.shape[1]
+        out = torch.zeros(0)
+        for i, (lo, hi) in enumerate(self.crops):
+            src = torch.linspace(lo * (n - 1), hi * (n - 1), self.length)
+            a = src.floor().long().clamp(0, n - 1)
+            b = (a + 1).clamp(0, n - 1)
+            w = (src - a.to(src.dtype)).view(1, -1, 1)
+            z = self.logits(f[:, a] * (1.0 - w) + f[:, b] * w)
+            z[:, 0] = -1e9
+            p = torch.softmax(z, dim=1)
+            out = p if i == 0 else out + p
+        return out / len(self.crops)
 
 
 def fixed_length(x: np.ndarray, length: int, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
@@ -88,6 +98,8 @@ def main() -> None:
     ap.add_argument("--val-subjects", default="",
                     help="comma-separated training subjects held out to choose settings: trains on the others and "
                          "reports accuracy on them (the test split is not read)")
+    ap.add_argument("--crops", default="0:1",
+                    help="test-time crops lo:hi (fractions of the clip), comma-separated; their probabilities are averaged")
     ap.add_argument("--results", default="")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -108,11 +120,20 @@ def main() -> None:
                         layout.perm, layout.pos, layout.vel, layout.score)
     seeds = [int(x) for x in args.seeds.split(",")]
     members, seconds = [], 0.0
+    crops = parse_crops(args.crops)
     for seed in seeds:
         model, secs = train_one(args, layout, len(names), train, seed)
+        model.crops = crops
         members.append(model)
         seconds += secs
     ensemble = Ensemble(members).eval()
+    if args.val_subjects:  # the crop sets to choose from, on val
+        for text in CROP_CHOICES:
+            for m in members:
+                m.crops = parse_crops(text)
+            print(f"crops {text}: val {accuracy(ensemble, test)} % (each alone: {[accuracy(m, test) for m in members]})")
+        for m in members:
+            m.crops = crops
     singles = [accuracy(m, test) for m in members]
     acc = accuracy(ensemble, test)
     print(f"clip recognition ({len(test)} trimmed {evaluated} sequences): {acc} % "
@@ -121,14 +142,32 @@ def main() -> None:
                 "feature_dim": int(train[0].feats.shape[1]), "length": args.length,
                 "feature_layout": layout.name,
                 "training": {"trimmed": os.path.abspath(args.trimmed), "steps": args.steps, "seeds": seeds,
-                             "train_seconds": round(seconds), "mirror": args.mirror, "rotate": args.rotate},
+                             "train_seconds": round(seconds), "mirror": args.mirror, "rotate": args.rotate,
+                             "crops": args.crops},
                 "evaluated": {"on": evaluated, "clip_accuracy": acc, "members": singles, "sequences": len(test)}}
     export(ensemble, manifest, args.out)
     if args.results:
         with open(args.results, "a") as f:
             f.write(json.dumps({"model": "skeleton-clip-gcn", "on": evaluated, "clip_accuracy": acc, "members": singles,
                                 "steps": args.steps, "length": args.length, "seeds": seeds,
-                                "train_seconds": round(seconds), "mirror": args.mirror, "rotate": args.rotate}) + "\n")
+                                "train_seconds": round(seconds), "mirror": args.mirror, "rotate": args.rotate,
+                                "crops": args.crops}) + "\n")
+
+
+CROP_CHOICES = ["0:1", "0:1,0:0.9,0.1:1", "0:1,0.05:0.95,0:0.9,0.1:1", "0:1,0:0.8,0.2:1,0.1:0.9"]
+
+
+def parse_crops(text: str) -> List[Tuple[float, float]]:
+    out = []
+    for part in text.split(","):
+        try:
+            lo, hi = (float(v) for v in part.split(":"))
+        except ValueError:
+            raise SystemExit(f"train_skeleton_clip: --crops: '{part}' is not lo:hi")
+        if not 0.0 <= lo < hi <= 1.0:
+            raise SystemExit(f"train_skeleton_clip: --crops: '{part}' needs 0 <= lo < hi <= 1")
+        out.append((lo, hi))
+    return out
 
 
 class Ensemble(nn.Module):

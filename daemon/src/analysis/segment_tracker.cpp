@@ -39,6 +39,7 @@ std::optional<SegmentInfo> SegmentTracker::open_segment() const {
 
 void SegmentTracker::end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out) {
   if (!open_) return;
+  last_end_ = at;
   if (open_->published) {
     TrackerEvent ev;
     ev.type = TrackerEvent::Type::segment_end;
@@ -171,6 +172,13 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
   if (label != background_ && best < cfg_.threshold) label = background_;
   const double confidence = frame.probs.empty() ? 0.0 : frame.probs[static_cast<std::size_t>(label)];
   last_ = frame.at;
+  if (cfg_.onset_threshold > 0 && static_cast<std::size_t>(background_) < frame.probs.size()) {
+    if (frame.probs[static_cast<std::size_t>(background_)] >= cfg_.onset_threshold) {
+      onset_.reset();
+    } else if (!onset_) {
+      onset_ = frame.at;
+    }
+  }
 
   const int current = current_ < 0 ? background_ : current_;
   if (label == current) {
@@ -209,11 +217,12 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
                          : cfg_.confirm_frames;
     if (candidate_.count >= need) {
       end_open(candidate_.first, label == background_ ? "background" : "action_changed", out);
+      const bool from_background = current == background_;
       current_ = label;
       if (label != background_) {
         Open o;
         o.info.label_id = label;
-        o.info.start = candidate_.first;
+        o.info.start = from_background ? onset_start(candidate_.first) : candidate_.first;
         o.confidence_sum = candidate_.confidence_sum;
         o.frames = candidate_.count;
         o.peak.add(candidate_.peak, candidate_.peak_confidence);
@@ -240,6 +249,12 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
   detect_repetition(frame, out);
 }
 
+FramePoint SegmentTracker::onset_start(const FramePoint& first) const {
+  if (!onset_ || onset_->pts >= first.pts) return first;
+  if (last_end_ && onset_->pts < last_end_->pts) return last_end_->pts < first.pts ? *last_end_ : first;
+  return *onset_;
+}
+
 void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>& out) {
   // The stream ends on a rising repetition score: the last frame is a peak (nothing follows it).
   if (open_ && !r_frames_.empty()) {
@@ -258,6 +273,8 @@ void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>&
   open_.reset();
   current_ = -1;
   candidate_ = Candidate{};
+  onset_.reset();
+  last_end_.reset();
   b_scores_.clear();
   b_points_.clear();
   b_labels_.clear();

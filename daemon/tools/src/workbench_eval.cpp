@@ -23,10 +23,11 @@ json tracker_json(const config::TrackerConfig& t) {
               {"boundary_confirm_frames", t.boundary_confirm_frames},
               {"min_duration_s", t.min_duration_s},
               {"repetition_threshold", t.repetition_threshold},
-              {"repetition_min_interval_s", t.repetition_min_interval_s}};
+              {"repetition_min_interval_s", t.repetition_min_interval_s},
+              {"onset_threshold", t.onset_threshold}};
 }
 
-// Grid search on the split: first the segment settings (F1@50 + Edit), then, with a repetition output,
+// Grid search on the split: first the segment settings (F1@50 + Edit; onset 0 = off), then, with a repetition output,
 // the repetition settings (off-by-one accuracy - normalised error, F1@50 breaking ties).
 config::TrackerConfig tune(const std::vector<EvalStream>& streams, const EvalContext& ctx, config::TrackerConfig t) {
   double best = -1e9;
@@ -35,16 +36,19 @@ config::TrackerConfig tune(const std::vector<EvalStream>& streams, const EvalCon
     for (int bconfirm : {2, confirm}) {
       for (double min_s : {0.3, 0.5, 0.8, 1.2}) {
         for (double thr : {0.3, 0.4, 0.5, 0.6, 0.7}) {
-          config::TrackerConfig c = t;
-          c.confirm_frames = confirm;
-          c.boundary_confirm_frames = bconfirm;
-          c.min_duration_s = min_s;
-          c.threshold = thr;
-          const auto r = score_streams(streams, ctx, c, false);
-          const double v = r.tracked.f1_50 + r.tracked.edit;
-          if (v > best + 1e-9) {
-            best = v;
-            chosen = c;
+          for (double onset : {0.0, 0.5, 0.7, 0.9}) {
+            config::TrackerConfig c = t;
+            c.confirm_frames = confirm;
+            c.boundary_confirm_frames = bconfirm;
+            c.min_duration_s = min_s;
+            c.threshold = thr;
+            c.onset_threshold = onset;
+            const auto r = score_streams(streams, ctx, c, false);
+            const double v = r.tracked.f1_50 + r.tracked.edit;
+            if (v > best + 1e-9) {
+              best = v;
+              chosen = c;
+            }
           }
         }
       }

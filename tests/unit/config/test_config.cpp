@@ -113,8 +113,10 @@ TEST_CASE("config errors name the file and key path", "[config]") {
        "cameras/door.json: /tracker/threshold: must be between 0 and 1, got 1.5"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration": 1})"),
        "cameras/door.json: /tracker/min_duration: unknown key (expected one of: boundary_confirm_frames, "
-       "boundary_threshold, confirm_frames, max_duration_s, min_duration_s, repetition_min_interval_s, "
-       "repetition_threshold, threshold, update_interval_s)"},
+       "boundary_threshold, confirm_frames, max_duration_s, min_duration_s, onset_threshold, "
+       "repetition_min_interval_s, repetition_threshold, threshold, update_interval_s)"},
+      {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"onset_threshold": -0.1})"),
+       "cameras/door.json: /tracker/onset_threshold: must be between 0 and 1, got -0.1"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration_s": 2, "max_duration_s": 1})"),
        "cameras/door.json: /tracker/max_duration_s: must be 0 (no limit) or at least min_duration_s (2)"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "recognition": {"interval_s": 1})"),

@@ -12,13 +12,16 @@ namespace {
 constexpr double kPeriod = 0.2;  // 5 fps
 constexpr int kClasses = 4;
 
-// Frame i of a label string: '0'..'3' = that label with probability 0.9; 'l' = label 1 at 0.4 (too weak).
+// Frame i of a label string: '0'..'3' = that label with probability 0.9; 'l' = label 1 at 0.4 (too weak);
+// 'u' = background at 0.4, each action at 0.2 (something started, not yet which action).
 DecidedFrame frame_of(char c, int i, float boundary) {
   DecidedFrame f;
   f.at.pts = i * kPeriod;
   f.at.time = WallTime(std::chrono::milliseconds(1000000 + i * 200));
   f.probs.assign(kClasses, 0.0f);
-  if (c == 'l') {
+  if (c == 'u') {
+    f.probs = {0.4f, 0.2f, 0.2f, 0.2f};
+  } else if (c == 'l') {
     f.probs[1] = 0.4f;
     f.probs[0] = 0.3f;
     f.probs[2] = 0.3f;
@@ -147,6 +150,46 @@ TEST_CASE("segment tracker: max duration ends a long segment and starts the next
       "start 2 @0.0 s0", "end 2 @0.0..1.0 max_duration s0", "start 2 @1.0 s1", "end 2 @1.0..2.0 max_duration s1",
       "start 2 @2.0 s2", "end 2 @2.0..2.6 eos s2"};
   CHECK(got == expected);
+}
+
+namespace {
+
+std::vector<std::string> run_labels(const actiond::config::TrackerConfig& cfg, const std::string& labels) {
+  int next_id = 0;
+  SegmentTracker tracker(cfg, 0, kPeriod, [&] { return "s" + std::to_string(++next_id); });
+  std::vector<TrackerEvent> events;
+  for (std::size_t i = 0; i < labels.size(); ++i) tracker.push(frame_of(labels[i], static_cast<int>(i), 0.0f), events);
+  tracker.close("eos", events);
+  std::vector<std::string> got;
+  for (const auto& e : events) got.push_back(describe(e));
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("segment tracker: onset dates a segment from background to where background became unlikely", "[tracker]") {
+  actiond::config::TrackerConfig cfg;  // confirm 3, min 1.0 s
+  const std::string rising = "0u0uuu111111000";
+  // Off: the first frame of the label.
+  CHECK(run_labels(cfg, rising) == std::vector<std::string>{"start 1 @1.2 s1", "end 1 @1.2..2.4 background s1"});
+  cfg.onset_threshold = 0.5;
+  // On: the first of the run of frames with background below 0.5 (the lone 'u' at 0.2 is not in it).
+  CHECK(run_labels(cfg, rising) == std::vector<std::string>{"start 1 @0.6 s1", "end 1 @0.6..2.4 background s1"});
+  cfg.onset_threshold = 0.3;  // 'u' frames (background 0.4) are not onset at this setting
+  CHECK(run_labels(cfg, rising) == std::vector<std::string>{"start 1 @1.2 s1", "end 1 @1.2..2.4 background s1"});
+}
+
+TEST_CASE("segment tracker: onset never reaches back before the previous segment's end", "[tracker]") {
+  actiond::config::TrackerConfig cfg;
+  cfg.onset_threshold = 0.5;
+  // Background never rises above 0.5 between the two: the run starts inside segment 1.
+  CHECK(run_labels(cfg, "111111uuuu222222000") ==
+        std::vector<std::string>{"start 1 @0.0 s1", "end 1 @0.0..1.2 background s1", "start 2 @1.2 s2",
+                                 "end 2 @1.2..3.2 background s2"});
+  // A direct change of action is dated as without onset.
+  CHECK(run_labels(cfg, "1111112222220000") ==
+        std::vector<std::string>{"start 1 @0.0 s1", "end 1 @0.0..1.2 action_changed s1", "start 2 @1.2 s2",
+                                 "end 2 @1.2..2.4 background s2"});
 }
 
 TEST_CASE("segment tracker: a change starting at a boundary needs only boundary_confirm_frames", "[tracker]") {

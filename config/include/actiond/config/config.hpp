@@ -33,6 +33,9 @@ struct TrackerConfig {
   double repetition_threshold = 0.5; // segmenters with a repetition output: a repetition at each local
                                      // peak of its score at or above this, inside a segment
   double repetition_min_interval_s = 0.4;  // ... at least this long after the segment's previous one
+  double onset_threshold = 0.0;      // > 0: a segment opened from background starts at the action's onset,
+                                     // the first of the frames before it whose background probability is
+                                     // below this (class-agnostic); 0: at the first frame of its label
   std::set<std::string> from_file;   // the keys the file set (the others may come from the model)
   bool operator==(const TrackerConfig&) const = default;
 };

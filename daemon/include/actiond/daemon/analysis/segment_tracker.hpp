@@ -7,6 +7,10 @@
 //     (one noisy frame never opens or closes a segment); the change is dated to the first of them;
 //     boundary-aware: when the boundary score at that first frame is >= `boundary_threshold`,
 //     `boundary_confirm_frames` suffice (a change the model also sees as a boundary is trusted sooner);
+//   - onset (`onset_threshold` > 0): a segment opened from background is dated to the onset of the
+//     action instead, the first frame of the run of frames up to it whose background probability is
+//     below `onset_threshold`, whatever their label (the model often sees that something started
+//     before it knows what), never before the previous segment's end; decided from past frames only;
 //   - a non-background segment is published (`segment.start`) only once it has lasted
 //     `min_duration_s`; a shorter one is dropped silently (and counted);
 //   - every published start gets exactly one end: on a label change (`action_changed`), on return to
@@ -136,6 +140,7 @@ class SegmentTracker {
   void detect_repetition(const DecidedFrame& frame, std::vector<TrackerEvent>& out);
   void add_repetition(const Repetition& rep, std::vector<TrackerEvent>& out);  // to the open segment
   void emit_repetition(const Repetition& rep, std::vector<TrackerEvent>& out);
+  FramePoint onset_start(const FramePoint& first) const;  // a segment from background: where it starts
 
   config::TrackerConfig cfg_;
   int background_;
@@ -145,6 +150,8 @@ class SegmentTracker {
   Candidate candidate_;
   std::optional<Open> open_;
   std::optional<FramePoint> last_;
+  std::optional<FramePoint> onset_;     // first frame of the current run below onset_threshold
+  std::optional<FramePoint> last_end_;  // where the last segment (published or not) ended
   // Boundary peak detection over the last three frames.
   std::vector<float> b_scores_;
   std::vector<FramePoint> b_points_;
