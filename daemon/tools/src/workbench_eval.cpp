@@ -30,8 +30,7 @@ json tracker_json(const config::TrackerConfig& t) {
 // Grid search on the split: first the segment settings (F1@50 + Edit; onset 0 = off), then, with a repetition output,
 // the repetition settings (off-by-one accuracy - normalised error, F1@50 breaking ties).
 config::TrackerConfig tune(const std::vector<EvalStream>& streams, const EvalContext& ctx, config::TrackerConfig t) {
-  double best = -1e9;
-  config::TrackerConfig chosen = t;
+  std::vector<config::TrackerConfig> grid;
   for (int confirm : {2, 3, 4, 5}) {  // one frame never opens or closes a segment
     for (int bconfirm : {2, confirm}) {
       for (double min_s : {0.3, 0.5, 0.8, 1.2}) {
@@ -43,15 +42,20 @@ config::TrackerConfig tune(const std::vector<EvalStream>& streams, const EvalCon
             c.min_duration_s = min_s;
             c.threshold = thr;
             c.onset_threshold = onset;
-            const auto r = score_streams(streams, ctx, c, false);
-            const double v = r.tracked.f1_50 + r.tracked.edit;
-            if (v > best + 1e-9) {
-              best = v;
-              chosen = c;
-            }
+            grid.push_back(c);
           }
         }
       }
+    }
+  }
+  double best = -1e9;
+  config::TrackerConfig chosen = t;
+  for (const auto& c : grid) {
+    const auto r = score_streams(streams, ctx, c, false);
+    const double v = r.tracked.f1_50 + r.tracked.edit;
+    if (v > best + 1e-9) {
+      best = v;
+      chosen = c;
     }
   }
   if (!ctx.repetitions) return chosen;
