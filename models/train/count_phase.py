@@ -12,28 +12,23 @@ import argparse
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from count_signal import exercise_spans  # noqa: E402
+
 
 def videos(world: str, skeleton: torch.jit.ScriptModule, split: str) -> list:
     """(name, true count, rep head [T,3]) of each video of `split` with at least one labelled start."""
-    pieces = json.load(open(os.path.join(world, "pieces.json")))["streams"]
     out = []
-    for stream, parts in sorted(pieces.items()):
-        if not stream.startswith(split):
-            continue
-        f = np.load(os.path.join(world, "features", stream + ".features.npy"))
-        reps = np.load(os.path.join(world, "features", stream + ".reps.npy"))
+    for stream, f, _, spans in exercise_spans(world, split):
         with torch.no_grad():
             _, rep, _ = skeleton.logits(torch.from_numpy(f).float()[None])
         rep = rep[0].numpy()
-        for p in parts:
-            a, e = p.get("span", (0, 0))
-            true = int((reps[a:e] == 1).sum()) if p["kind"] == "video" else 0
-            if true > 0:
-                out.append((p["name"], true, rep[a:e]))
+        out += [(name, true, rep[a:e]) for name, true, a, e in spans]
     return out
 
 

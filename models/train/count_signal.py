@@ -21,21 +21,28 @@ import os
 import numpy as np
 
 
-def videos(world: str, split: str) -> list:
-    """(name, true count, features [T,85], track [T]) of each video of `split` with a labelled start."""
+def exercise_spans(world: str, split: str):
+    """Per stream of `split`: (stream, features [T,D], track [T], [(video, true count, start, end)] of its
+    videos with at least one labelled repetition start)."""
     pieces = json.load(open(os.path.join(world, "pieces.json")))["streams"]
-    out = []
     for stream, parts in sorted(pieces.items()):
         if not stream.startswith(split):
             continue
         base = os.path.join(world, "features", stream)
         f, reps, track = (np.load(f"{base}.{k}.npy") for k in ("features", "reps", "track"))
+        spans = []
         for p in parts:
             a, e = p.get("span", (0, 0))
             true = int((reps[a:e] == 1).sum()) if p["kind"] == "video" else 0
             if true > 0:
-                out.append((p["name"], true, f[a:e], track[a:e]))
-    return out
+                spans.append((p["name"], true, a, e))
+        yield stream, f, track, spans
+
+
+def videos(world: str, split: str) -> list:
+    """(name, true count, features [T,85], track [T]) of each video of `split` with a labelled start."""
+    return [(name, true, f[a:e], track[a:e]) for _, f, track, spans in exercise_spans(world, split)
+            for name, true, a, e in spans]
 
 
 def signal(f: np.ndarray, track: np.ndarray, smooth: int) -> np.ndarray:
