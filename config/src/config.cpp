@@ -21,7 +21,9 @@ std::string join(const std::vector<std::string>& items) {
 
 constexpr const char* kTrackerKeys[] = {"threshold", "confirm_frames", "boundary_confirm_frames", "min_duration_s",
                                         "boundary_threshold", "update_interval_s", "max_duration_s",
-                                        "repetition_threshold", "repetition_min_interval_s", "onset_threshold"};
+                                        "repetition_threshold", "repetition_min_interval_s", "onset_threshold",
+                                        "repetition_source", "repetition_smooth_frames", "repetition_hysteresis",
+                                        "repetition_min_amplitude", "repetition_lookback_s"};
 
 TrackerConfig parse_tracker(ObjectReader r) {
   TrackerConfig t;
@@ -35,6 +37,15 @@ TrackerConfig parse_tracker(ObjectReader r) {
   t.repetition_threshold = r.number_in("repetition_threshold", t.repetition_threshold, 0.0, 1.0);
   t.repetition_min_interval_s = r.number_in("repetition_min_interval_s", t.repetition_min_interval_s, 0.0, 3600.0);
   t.onset_threshold = r.number_in("onset_threshold", t.onset_threshold, 0.0, 1.0);
+  t.repetition_source = r.choice("repetition_source", t.repetition_source,
+                                 {{"model", RepetitionSource::model}, {"pose", RepetitionSource::pose}});
+  t.repetition_smooth_frames = r.integer_in("repetition_smooth_frames", t.repetition_smooth_frames, 1, 31);
+  if (t.repetition_smooth_frames % 2 == 0) {
+    r.fail("repetition_smooth_frames", "must be odd (a centred average), got " + std::to_string(t.repetition_smooth_frames));
+  }
+  t.repetition_hysteresis = r.number_in("repetition_hysteresis", t.repetition_hysteresis, 0.01, 0.9);
+  t.repetition_min_amplitude = r.number_in("repetition_min_amplitude", t.repetition_min_amplitude, 0.0, 10.0);
+  t.repetition_lookback_s = r.number_in("repetition_lookback_s", t.repetition_lookback_s, 0.0, 10.0);
   if (t.max_duration_s > 0 && t.max_duration_s < t.min_duration_s) {
     r.fail("max_duration_s", "must be 0 (no limit) or at least min_duration_s (" + format_number(t.min_duration_s) + ")");
   }
@@ -77,8 +88,15 @@ TrackerConfig with_model_defaults(const TrackerConfig& camera, const TrackerConf
   take("repetition_threshold", &TrackerConfig::repetition_threshold);
   take("repetition_min_interval_s", &TrackerConfig::repetition_min_interval_s);
   take("onset_threshold", &TrackerConfig::onset_threshold);
+  take("repetition_source", &TrackerConfig::repetition_source);
+  take("repetition_smooth_frames", &TrackerConfig::repetition_smooth_frames);
+  take("repetition_hysteresis", &TrackerConfig::repetition_hysteresis);
+  take("repetition_min_amplitude", &TrackerConfig::repetition_min_amplitude);
+  take("repetition_lookback_s", &TrackerConfig::repetition_lookback_s);
   return t;
 }
+
+const char* to_string(RepetitionSource s) { return s == RepetitionSource::pose ? "pose" : "model"; }
 
 const char* to_string(Transport t) {
   switch (t) {

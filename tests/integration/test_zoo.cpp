@@ -86,6 +86,22 @@ TEST_CASE("a features:// camera whose rows do not fit its models is refused at s
   }
 }
 
+TEST_CASE("pose repetition counting on a segmenter that does not read pose features is refused at start", "[integration][features]") {
+  TempDir dir;
+  write_npy(dir.path() / "script.npy", script_features(), 150, 8);
+  dir.write("actiond.json", zoo_daemon_json("tcn"));
+  dir.write("cameras/feat.json", R"({"id": "feat", "uri": "features://)" + (dir.path() / "script.npy").string() +
+                                     R"(", "tracker": {"repetition_source": "pose"}, "models": {"segmenter": "seg"}})");
+  try {
+    daemon::Daemon d(test::load(dir));
+    FAIL("expected an error");
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()) == "cameras/feat.json: /models: " + (test::test_model_dir() / "zoo/tcn-segmenter.pt").string() +
+                                       ": tracker.repetition_source \"pose\" needs a segmenter over pose features "
+                                       "(feature_layout \"coco17-pose-features\"); this one has \"\"");
+  }
+}
+
 TEST_CASE("every zoo model runs as a features:// camera's segmenter and recognizer", "[integration][features][zoo]") {
   const std::string name = GENERATE(as<std::string>{}, "tsn", "tcn", "tsm", "tin", "cast", "oadtr", "afnet");
   INFO("model " << name);

@@ -17,7 +17,8 @@ std::vector<int> argmax_labels(const std::vector<std::vector<float>>& scores) {
 }
 
 DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const OnlineDecodeOptions& opt,
-                           const std::vector<float>& repetition, const std::vector<double>& pts) {
+                           const std::vector<float>& repetition, const std::vector<double>& pts,
+                           const std::vector<std::vector<float>>& pose) {
   const int n = static_cast<int>(scores.size());
   DecodedVideo out;
   out.labels.assign(static_cast<std::size_t>(n), opt.background);
@@ -81,6 +82,7 @@ DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const 
     }
     for (auto& v : f.probs) v /= static_cast<float>(hi - lo + 1);
     if (!repetition.empty()) f.repetition = repetition[static_cast<std::size_t>(t)];
+    if (!pose.empty()) f.pose = pose[static_cast<std::size_t>(t)];
     tracker.push(f, events);
     apply(std::min(n - 1, t + opt.lookahead));
   }

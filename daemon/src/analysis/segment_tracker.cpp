@@ -28,7 +28,11 @@ FramePoint SegmentTracker::Peak::middle() const {
 }
 
 SegmentTracker::SegmentTracker(config::TrackerConfig cfg, int background, double frame_period_s, IdGenerator ids)
-    : cfg_(cfg), background_(background), frame_period_s_(frame_period_s), ids_(std::move(ids)) {}
+    : cfg_(cfg),
+      background_(background),
+      frame_period_s_(frame_period_s),
+      ids_(std::move(ids)),
+      repetitions_(cfg.repetition_source == config::RepetitionSource::pose) {}
 
 std::optional<SegmentInfo> SegmentTracker::open_segment() const {
   if (!open_ || !open_->published) return std::nullopt;
@@ -122,8 +126,8 @@ void SegmentTracker::emit_repetition(const Repetition& rep, std::vector<TrackerE
   out.push_back(std::move(ev));
 }
 
-void SegmentTracker::add_repetition(const Repetition& rep, std::vector<TrackerEvent>& out) {
-  if (open_->last_repetition_pts && rep.at.pts - *open_->last_repetition_pts < cfg_.repetition_min_interval_s - 1e-9) {
+void SegmentTracker::add_repetition(const Repetition& rep, std::vector<TrackerEvent>& out, bool spaced) {
+  if (spaced && open_->last_repetition_pts && rep.at.pts - *open_->last_repetition_pts < cfg_.repetition_min_interval_s - 1e-9) {
     ++counters_.repetitions_outside;
     return;
   }
@@ -136,7 +140,31 @@ void SegmentTracker::add_repetition(const Repetition& rep, std::vector<TrackerEv
   }
 }
 
+void SegmentTracker::count_pose(const FramePoint& at, const std::vector<float>& row, std::vector<TrackerEvent>& out) {
+  if (row.size() < static_cast<std::size_t>(kPoseFeatureDim) || (open_->counted_pts && at.pts <= *open_->counted_pts + 1e-9)) return;
+  open_->counted_pts = at.pts;
+  // A repetition the look-back saw start before the segment is dated to the segment's start.
+  for (const auto& started : open_->counter->push(row.data(), at)) {
+    add_repetition({started.pts < open_->info.start.pts ? open_->info.start : started, 1.0}, out, false);
+  }
+}
+
+void SegmentTracker::start_counter(std::vector<TrackerEvent>& out) {
+  if (cfg_.repetition_source != config::RepetitionSource::pose) return;
+  open_->counter.emplace(RepetitionCounterSettings{cfg_.repetition_smooth_frames, cfg_.repetition_hysteresis,
+                                                   cfg_.repetition_min_amplitude});
+  double from = open_->info.start.pts - cfg_.repetition_lookback_s;
+  if (last_end_) from = std::max(from, last_end_->pts);
+  for (const auto& p : pose_history_) {
+    if (p.at.pts >= from - 1e-9) count_pose(p.at, p.row, out);
+  }
+}
+
 void SegmentTracker::detect_repetition(const DecidedFrame& frame, std::vector<TrackerEvent>& out) {
+  if (cfg_.repetition_source == config::RepetitionSource::pose) {
+    if (open_ && open_->counter) count_pose(frame.at, frame.pose, out);
+    return;
+  }
   if (!frame.repetition) return;
   r_frames_.push_back({frame.at, *frame.repetition});
   if (r_frames_.size() > 3) r_frames_.erase(r_frames_.begin());
@@ -172,6 +200,10 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
   if (label != background_ && best < cfg_.threshold) label = background_;
   const double confidence = frame.probs.empty() ? 0.0 : frame.probs[static_cast<std::size_t>(label)];
   last_ = frame.at;
+  if (cfg_.repetition_source == config::RepetitionSource::pose && !frame.pose.empty()) {
+    pose_history_.push_back({frame.at, frame.pose});
+    if (pose_history_.size() > kPoseHistory) pose_history_.pop_front();
+  }
   if (cfg_.onset_threshold > 0 && static_cast<std::size_t>(background_) < frame.probs.size()) {
     if (frame.probs[static_cast<std::size_t>(background_)] >= cfg_.onset_threshold) {
       onset_.reset();
@@ -193,6 +225,7 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
       o.info.start = frame.at;
       if (repetitions_) o.info.repetitions = 0;
       open_ = o;
+      start_counter(out);
       maybe_publish(frame.at, out, true);
     }
     if (open_) {
@@ -230,6 +263,7 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
         o.info.peak_confidence = o.peak.confidence;
         if (repetitions_) o.info.repetitions = 0;
         open_ = o;
+        start_counter(out);
         // Peaks seen while the label was being confirmed belong to it when they lie inside it.
         std::vector<Repetition> waiting;
         waiting.swap(r_waiting_);
@@ -279,6 +313,7 @@ void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>&
   b_points_.clear();
   b_labels_.clear();
   r_frames_.clear();
+  pose_history_.clear();
   counters_.repetitions_outside += r_waiting_.size();
   r_waiting_.clear();
 }

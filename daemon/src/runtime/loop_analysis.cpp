@@ -216,6 +216,9 @@ void InferenceLoop::apply(Decision& d, const models::SegmenterOutput& out) {
   std::vector<TrackerEvent> events;
   std::vector<float> last_probs;
   FramePoint last_at;
+  // Pose repetition counting reads each decided frame's feature row (checked to be pose rows at load).
+  const bool pose_rows = subj.tracker.config().repetition_source == config::RepetitionSource::pose;
+  const auto dim = static_cast<std::size_t>(subj.segmenter->manifest().feature_dim);
   for (std::uint64_t i = subj.next_decide; i <= upto; ++i) {
     const std::size_t p = static_cast<std::size_t>(i - start);
     DecidedFrame df;
@@ -224,6 +227,7 @@ void InferenceLoop::apply(Decision& d, const models::SegmenterOutput& out) {
                     out.probs.begin() + static_cast<std::ptrdiff_t>((p + 1) * out.classes));
     df.boundary = out.boundary[p];
     if (!out.repetition.empty()) df.repetition = out.repetition[p];
+    if (pose_rows) df.pose.assign(d.feats.begin() + static_cast<std::ptrdiff_t>(p * dim), d.feats.begin() + static_cast<std::ptrdiff_t>((p + 1) * dim));
     subj.tracker.push(df, events);
     last_probs.swap(df.probs);
     last_at = df.at;

@@ -2,6 +2,7 @@
 
 #include "actiond/config/log.hpp"
 #include "actiond/daemon/analysis/person_analysis.hpp"
+#include "actiond/daemon/analysis/repetition_counter.hpp"
 #include "actiond/pipeline/files/npy_file.hpp"
 #include "actiond/pipeline/sources/source_uri.hpp"
 
@@ -91,7 +92,14 @@ ModelSet load_models(const config::Config& cfg, const std::set<std::string>* onl
       };
       if (!cam.models.segmenter.empty()) {
         const auto& seg_entry = cfg.daemon.models.at(cam.models.segmenter);
-        check(seg_entry, load_once(set.segmenters, seg_entry, "segmenter").manifest(), models::ModelKind::segmenter);
+        const auto& seg = load_once(set.segmenters, seg_entry, "segmenter").manifest();
+        check(seg_entry, seg, models::ModelKind::segmenter);
+        const auto tracker = config::with_model_defaults(cam.tracker, seg.decoding);
+        if (tracker.repetition_source == config::RepetitionSource::pose && seg.feature_layout != kPoseFeatureLayout) {
+          throw models::ModelError(seg_entry.path.string() + ": tracker.repetition_source \"pose\" needs a segmenter over "
+                                   "pose features (feature_layout \"" + kPoseFeatureLayout + "\"); this one has \"" +
+                                   seg.feature_layout + "\"");
+        }
       }
       if (!cam.models.recognizer.empty()) {
         const auto& rec_entry = cfg.daemon.models.at(cam.models.recognizer);

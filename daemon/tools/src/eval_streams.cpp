@@ -1,5 +1,6 @@
 #include "eval_streams.hpp"
 
+#include "actiond/daemon/analysis/repetition_counter.hpp"
 #include "actiond/pipeline/files/npy_file.hpp"
 
 #include <algorithm>
@@ -86,12 +87,16 @@ DecodedVideo decode_stream(const EvalStream& s, const std::vector<std::vector<fl
     std::vector<std::vector<float>> run;
     std::vector<float> reps;
     std::vector<double> pts;
+    std::vector<std::vector<float>> pose;
+    const bool pose_rows = tracker.repetition_source == config::RepetitionSource::pose && !s.feats.empty();
+    const std::size_t d = pose_rows ? s.feats.size() / s.gt.size() : 0;
     for (int t : idx) {
+      if (pose_rows) pose.emplace_back(s.feats.begin() + static_cast<std::ptrdiff_t>(t * d), s.feats.begin() + static_cast<std::ptrdiff_t>((t + 1) * d));
       run.push_back(probs[static_cast<std::size_t>(t)]);
       if (!s.repetition.empty()) reps.push_back(s.repetition[static_cast<std::size_t>(t)]);
       pts.push_back(t / ctx.fps);
     }
-    const DecodedVideo dv = decode_online(run, dec, reps, pts);
+    const DecodedVideo dv = decode_online(run, dec, reps, pts, pose);
     // Decisions wait for the model's look-ahead, in the person's frames.
     auto when = [&](int at) { return idx[static_cast<std::size_t>(std::min(m - 1, at + lookahead))]; };
     for (int t = 0; t < m; ++t) {
@@ -160,6 +165,7 @@ std::unique_ptr<models::Segmenter> load_context(const WorkbenchEvalOptions& opt,
   ctx.window = man.window;
   ctx.lookahead = man.lookahead;
   ctx.fps = opt.fps;
+  ctx.pose = man.feature_layout == kPoseFeatureLayout;
   ctx.repetitions = man.repetitions;
   ctx.pieces = fs::exists(world / "pieces.json");
   return seg;
@@ -174,7 +180,14 @@ std::vector<EvalStream> load_streams(const WorkbenchEvalOptions& opt, EvalContex
     pieces = json::parse(in).at("streams");
   }
   std::vector<EvalStream> out;
-  for (const auto& entry : read_lines(world / "splits" / (opt.split + ".split1.bundle"))) {
+  // One split, or several joined by '+' (e.g. train+val).
+  std::vector<std::string> entries;
+  for (std::size_t from = 0; from <= opt.split.size();) {
+    const std::size_t plus = std::min(opt.split.find('+', from), opt.split.size());
+    for (auto& e : read_lines(world / "splits" / (opt.split.substr(from, plus - from) + ".split1.bundle"))) entries.push_back(e);
+    from = plus + 1;
+  }
+  for (const auto& entry : entries) {
     EvalStream s;
     s.name = fs::path(entry).stem().string();
     const fs::path base = fs::path(opt.features) / s.name;
@@ -216,6 +229,7 @@ std::vector<EvalStream> load_streams(const WorkbenchEvalOptions& opt, EvalContex
     s.whole.assign(static_cast<std::size_t>(n), bg);
     if (ctx.repetitions) s.repetition.assign(static_cast<std::size_t>(n), 0.0f);
     for (const auto& idx : s.runs) score_run(seg, ctx, feats, d, idx, s);
+    if (ctx.pose) s.feats = feats;
     if (ctx.pieces) {
       for (const auto& p : pieces.at(s.name)) {
         EvalPiece piece;
@@ -287,7 +301,7 @@ StreamScores score_streams(const std::vector<EvalStream>& streams, const EvalCon
         out.false_by_source[p.name].second += (p.end - p.start) / ctx.fps;
       }
     }
-    if (ctx.repetitions && ctx.pieces) add_repetitions(s, dv, ctx, out.reps, latencies, obo, mnae, exact);
+    if (ctx.counts() && ctx.pieces) add_repetitions(s, dv, ctx, out.reps, latencies, obo, mnae, exact);
     if (!full) continue;
     framewise.add(argmax_labels(s.online), s.gt);
     whole.add(argmax_labels(s.whole), s.gt);

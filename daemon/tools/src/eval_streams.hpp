@@ -21,6 +21,8 @@ struct EvalContext {
   int lookahead = 0;
   double fps = 5.0;
   bool repetitions = false;  // the segmenter scores repetition starts
+  bool pose = false;         // its rows are pose features (repetitions can be counted from the pose)
+  bool counts() const { return repetitions || pose; }  // repetitions can be counted
   bool pieces = false;       // world/pieces.json: videos and non-exercise stretches of each stream
 };
 
@@ -40,6 +42,7 @@ struct EvalStream {
   std::vector<std::vector<float>> online;          // per frame, daemon windows (background outside runs)
   std::vector<std::vector<float>> whole;           // per frame, each run as one window
   std::vector<float> repetition;                   // per frame (empty without a repetition output)
+  std::vector<float> feats;                        // per frame, the feature row (pose segmenters only)
   std::vector<int> true_reps;                      // frames where a repetition starts (S.reps.npy)
   std::vector<EvalPiece> pieces;
 };

@@ -34,7 +34,8 @@ struct Tools::Impl {
     eval_cmd->add_option("--workbench", wb.world, "benchmark root (with --features and --segmenter)");
     eval_cmd->add_option("--features", wb.features, "output of actiond extract --model");
     eval_cmd->add_option("--segmenter", wb.segmenter, "segmenter TorchScript file");
-    eval_cmd->add_option("--split", wb.split)->capture_default_str();
+    eval_cmd->add_option("--split", wb.split, "workbench: split(s) to score or tune on, several joined by + (train+val)")
+        ->capture_default_str();
     eval_cmd->add_option("--video-fps", wb.video_fps, "workbench: frame rate of groundTruth")->capture_default_str();
     eval_cmd->add_option("--analysis-fps", wb.fps, "workbench: frame rate of the features")->capture_default_str();
     eval_cmd->add_option("--boundary-confirm-frames", wb.tracker.boundary_confirm_frames,
@@ -47,6 +48,9 @@ struct Tools::Impl {
     eval_cmd->add_option("--threshold", eval.threshold, "tracker minimum label probability")->capture_default_str();
     eval_cmd->add_option("--timeline", eval.timeline, "write a PNG: per video the ground truth above the online decoding (--scores)");
     eval_cmd->add_flag("--tune", wb.tune, "workbench: choose the tracker settings on --split (grid search) and report them");
+    eval_cmd->add_option("--tune-repetitions-on", wb.tune_repetitions_on,
+                         "workbench, with --tune: choose the repetition settings on these split(s) (e.g. train+val; "
+                         "the segment settings stay chosen on --split)");
     eval_cmd->add_flag("--json", eval.json, "print JSON instead of a table");
   }
 

@@ -24,12 +24,16 @@ json tracker_json(const config::TrackerConfig& t) {
               {"min_duration_s", t.min_duration_s},
               {"repetition_threshold", t.repetition_threshold},
               {"repetition_min_interval_s", t.repetition_min_interval_s},
-              {"onset_threshold", t.onset_threshold}};
+              {"onset_threshold", t.onset_threshold},
+              {"repetition_source", config::to_string(t.repetition_source)},
+              {"repetition_smooth_frames", t.repetition_smooth_frames},
+              {"repetition_hysteresis", t.repetition_hysteresis},
+              {"repetition_min_amplitude", t.repetition_min_amplitude},
+              {"repetition_lookback_s", t.repetition_lookback_s}};
 }
 
-// Grid search on the split: first the segment settings (F1@50 + Edit; onset 0 = off), then, with a repetition output,
-// the repetition settings (off-by-one accuracy - normalised error, F1@50 breaking ties).
-config::TrackerConfig tune(const std::vector<EvalStream>& streams, const EvalContext& ctx, config::TrackerConfig t) {
+// Grid search on the split for the segment settings (F1@50 + Edit; onset 0 = off).
+config::TrackerConfig tune_segments(const std::vector<EvalStream>& streams, const EvalContext& ctx, config::TrackerConfig t) {
   std::vector<config::TrackerConfig> grid;
   for (int confirm : {2, 3, 4, 5}) {  // one frame never opens or closes a segment
     for (int bconfirm : {2, confirm}) {
@@ -58,20 +62,51 @@ config::TrackerConfig tune(const std::vector<EvalStream>& streams, const EvalCon
       chosen = c;
     }
   }
-  if (!ctx.repetitions) return chosen;
-  best = -1e9;
-  config::TrackerConfig with_reps = chosen;
+  return chosen;
+}
+
+// Repetitions: the model's output (peak threshold, spacing) and, for pose segmenters, the pose signal.
+std::vector<config::TrackerConfig> repetition_grid(const EvalContext& ctx, const config::TrackerConfig& chosen) {
+  std::vector<config::TrackerConfig> counting;
   for (double thr : {0.2, 0.3, 0.4, 0.5, 0.6, 0.7}) {
     for (double interval : {0.3, 0.5, 0.7, 0.9}) {
       config::TrackerConfig c = chosen;
+      c.repetition_source = config::RepetitionSource::model;
       c.repetition_threshold = thr;
       c.repetition_min_interval_s = interval;
-      const auto r = score_streams(streams, ctx, c, false);
-      const double v = 100.0 * (r.reps.obo - r.reps.mnae) + 0.01 * r.tracked.f1_50;
-      if (v > best + 1e-9) {
-        best = v;
-        with_reps = c;
+      if (ctx.repetitions) counting.push_back(c);
+    }
+  }
+  for (int smooth : {3, 5, 7}) {
+    for (double hyst : {0.15, 0.2, 0.25, 0.3, 0.4}) {
+      for (double amplitude : {0.0, 0.2, 0.4}) {
+        for (double lookback : {0.0, 0.5, 1.0}) {
+          config::TrackerConfig c = chosen;
+          c.repetition_source = config::RepetitionSource::pose;
+          c.repetition_smooth_frames = smooth;
+          c.repetition_hysteresis = hyst;
+          c.repetition_min_amplitude = amplitude;
+          c.repetition_lookback_s = lookback;
+          if (ctx.pose) counting.push_back(c);
+        }
       }
+    }
+  }
+  return counting;
+}
+
+// The repetition settings of `grid` that count best on `streams` (off-by-one accuracy - normalised
+// error, F1@50 breaking ties).
+config::TrackerConfig tune_repetitions(const std::vector<EvalStream>& streams, const EvalContext& ctx,
+                                       const std::vector<config::TrackerConfig>& grid, const config::TrackerConfig& chosen) {
+  double best = -1e9;
+  config::TrackerConfig with_reps = chosen;
+  for (const auto& c : grid) {
+    const auto r = score_streams(streams, ctx, c, false);
+    const double v = 100.0 * (r.reps.obo - r.reps.mnae) + 0.01 * r.tracked.f1_50;
+    if (v > best + 1e-9) {
+      best = v;
+      with_reps = c;
     }
   }
   return with_reps;
@@ -84,7 +119,19 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
   auto seg = load_context(opt, ctx);
   const auto streams = load_streams(opt, ctx, *seg);
   config::TrackerConfig settings = config::with_model_defaults(opt.tracker, seg->manifest().decoding);
-  if (opt.tune) settings = tune(streams, ctx, settings);
+  if (opt.tune) {
+    settings = tune_segments(streams, ctx, settings);
+    if (ctx.counts() && ctx.pieces) {
+      const auto grid = repetition_grid(ctx, settings);
+      if (opt.tune_repetitions_on.empty()) {
+        settings = tune_repetitions(streams, ctx, grid, settings);
+      } else {
+        WorkbenchEvalOptions on = opt;
+        on.split = opt.tune_repetitions_on;
+        settings = tune_repetitions(load_streams(on, ctx, *seg), ctx, grid, settings);
+      }
+    }
+  }
   const StreamScores s = score_streams(streams, ctx, settings, true);
   json result{{"world", opt.world},
               {"split", opt.split},
@@ -94,7 +141,9 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
               {"lookahead_frames", ctx.lookahead},
               {"lookahead_s", ctx.lookahead / opt.fps},
               {"tracker", tracker_json(settings)},
-              {"tracker_source", opt.tune ? "tuned on this split"
+              {"tracker_source", opt.tune ? (opt.tune_repetitions_on.empty() ? "tuned on this split"
+                                                                             : "tuned on this split, repetitions on " +
+                                                                                   opt.tune_repetitions_on)
                                           : (seg->manifest().decoding.from_file.empty() ? "options"
                                                                                         : "segmenter manifest decoding")},
               {"rows", json::array()}};
@@ -116,7 +165,7 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
                                                      {"false_segments_per_hour", per_hour(fs.first, fs.second)}};
     }
   }
-  if (ctx.repetitions && ctx.pieces) result["repetitions"] = repetition_json(s.reps);
+  if (ctx.counts() && ctx.pieces) result["repetitions"] = repetition_json(s.reps);
   if (opt.tune) result["tuned"] = tracker_json(settings);
   return result;
 }

@@ -114,7 +114,14 @@ TEST_CASE("config errors name the file and key path", "[config]") {
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration": 1})"),
        "cameras/door.json: /tracker/min_duration: unknown key (expected one of: boundary_confirm_frames, "
        "boundary_threshold, confirm_frames, max_duration_s, min_duration_s, onset_threshold, "
-       "repetition_min_interval_s, repetition_threshold, threshold, update_interval_s)"},
+       "repetition_hysteresis, repetition_lookback_s, repetition_min_amplitude, repetition_min_interval_s, "
+       "repetition_smooth_frames, repetition_source, repetition_threshold, threshold, update_interval_s)"},
+      {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"repetition_source": "imu"})"),
+       "cameras/door.json: /tracker/repetition_source: must be \"model\" or \"pose\", got \"imu\""},
+      {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"repetition_smooth_frames": 4})"),
+       "cameras/door.json: /tracker/repetition_smooth_frames: must be odd (a centred average), got 4"},
+      {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"repetition_hysteresis": 0})"),
+       "cameras/door.json: /tracker/repetition_hysteresis: must be between 0.01 and 0.9, got 0"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"onset_threshold": -0.1})"),
        "cameras/door.json: /tracker/onset_threshold: must be between 0 and 1, got -0.1"},
       {kDaemon, camera(R"("id": "door", "uri": "test://pattern", "tracker": {"min_duration_s": 2, "max_duration_s": 1})"),
@@ -203,13 +210,17 @@ TEST_CASE("tracker settings a camera does not set come from the segmenter's deco
   using actiond::config::parse_tracker_config;
   const auto camera_t = parse_tracker_config(nlohmann::json::parse(R"({"threshold": 0.8})"), "cameras/door.json", "/tracker");
   const auto model_t = parse_tracker_config(
-      nlohmann::json::parse(R"({"threshold": 0.3, "confirm_frames": 5, "repetition_threshold": 0.4})"), "seg.pt", "/decoding");
+      nlohmann::json::parse(R"({"threshold": 0.3, "confirm_frames": 5, "repetition_threshold": 0.4,
+                                "repetition_source": "pose", "repetition_hysteresis": 0.3})"), "seg.pt", "/decoding");
   CHECK(camera_t.from_file == std::set<std::string>{"threshold"});
   const auto t = actiond::config::with_model_defaults(camera_t, model_t);
   CHECK(t.threshold == 0.8);                 // the camera's own
   CHECK(t.confirm_frames == 5);              // the model's
   CHECK(t.repetition_threshold == 0.4);      // the model's
   CHECK(t.min_duration_s == 1.0);            // neither: the default
+  CHECK(t.repetition_source == actiond::config::RepetitionSource::pose);  // the model's
+  CHECK(t.repetition_hysteresis == 0.3);
+  CHECK(t.repetition_smooth_frames == 3);
   try {
     parse_tracker_config(nlohmann::json::parse(R"({"confirm": 2})"), "seg.pt: manifest.json", "/decoding");
     FAIL("no error");

@@ -20,6 +20,11 @@
 
 namespace actiond::config {
 
+// Where a segment's repetitions come from: the segmenter's repetition output (peaks of its score) or
+// the pose signal of the segment's own frames (see daemon/analysis/repetition_counter.hpp).
+enum class RepetitionSource { model, pose };
+const char* to_string(RepetitionSource s);
+
 // Turns per-frame scores into segment events (see daemon/segment_tracker.hpp).
 struct TrackerConfig {
   double threshold = 0.5;            // min probability for a non-background label to count
@@ -36,6 +41,11 @@ struct TrackerConfig {
   double onset_threshold = 0.0;      // > 0: a segment opened from background starts at the action's onset,
                                      // the first of the frames before it whose background probability is
                                      // below this (class-agnostic); 0: at the first frame of its label
+  RepetitionSource repetition_source = RepetitionSource::model;
+  int repetition_smooth_frames = 3;        // pose: centred moving average of the signal (odd)
+  double repetition_hysteresis = 0.25;     // pose: a turn counts once the signal moved back this share of its range
+  double repetition_min_amplitude = 0.0;   // pose: ... and at least this far (torso lengths)
+  double repetition_lookback_s = 0.0;      // pose: the counter also reads this much before the segment's start
   std::set<std::string> from_file;   // the keys the file set (the others may come from the model)
   bool operator==(const TrackerConfig&) const = default;
 };

@@ -38,8 +38,10 @@ struct DecodedVideo {
 
 // `repetition`: per-frame repetition-start scores (empty: the segmenter has none). `pts`: each frame's
 // stream time (empty: frame t at t / fps), for frames that are not evenly spaced (a person's frames).
+// `pose`: each frame's pose feature row, for `tracker.repetition_source` pose (empty: none).
 DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const OnlineDecodeOptions& options,
-                           const std::vector<float>& repetition = {}, const std::vector<double>& pts = {});
+                           const std::vector<float>& repetition = {}, const std::vector<double>& pts = {},
+                           const std::vector<std::vector<float>>& pose = {});
 
 // Argmax of each frame's scores (the raw, offline frame-wise decision).
 std::vector<int> argmax_labels(const std::vector<std::vector<float>>& scores);

@@ -25,25 +25,24 @@
 //     A score still rising at close() peaks at the last frame. Peaks before a segment is confirmed
 //     count once it is, if they lie inside it; a published
 //     segment reports each as it comes (`repetition`), with the running count, and the count at its end.
+//     With `repetition_source` pose, the repetitions come from the pose rows of the segment's frames
+//     instead (a RepetitionCounter per segment, fed from `repetition_lookback_s` before its start but
+//     not before the previous segment's end; the tracker keeps the last kPoseHistory rows for that).
 //
 // Thread-safety: none; owned by the inference loop, one tracker per camera.
 #include "actiond/config/config.hpp"
+#include "actiond/daemon/analysis/frame_point.hpp"
+#include "actiond/daemon/analysis/repetition_counter.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace actiond::daemon {
-
-using WallTime = std::chrono::system_clock::time_point;
-
-struct FramePoint {
-  double pts = 0.0;
-  WallTime time;
-};
 
 struct SegmentInfo {
   std::string id;
@@ -73,6 +72,7 @@ struct DecidedFrame {
   std::vector<float> probs;  // one per class
   float boundary = 0.0f;
   std::optional<float> repetition;  // segmenters with a repetition output
+  std::vector<float> pose;          // repetition_source pose: the frame's pose feature row (else empty)
 };
 
 struct TrackerCounters {
@@ -132,13 +132,23 @@ class SegmentTracker {
     Peak peak;
     std::vector<Repetition> unpublished;  // counted before the segment was published
     std::optional<double> last_repetition_pts;
+    std::optional<RepetitionCounter> counter;  // repetition_source pose
+    std::optional<double> counted_pts;         // the last frame the counter read
   };
+  struct PoseRow {
+    FramePoint at;
+    std::vector<float> row;
+  };
+  static constexpr std::size_t kPoseHistory = 256;
 
   void end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out);
   void maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out, bool force = false);
   void detect_boundary(const DecidedFrame& frame, int label, std::vector<TrackerEvent>& out);
   void detect_repetition(const DecidedFrame& frame, std::vector<TrackerEvent>& out);
-  void add_repetition(const Repetition& rep, std::vector<TrackerEvent>& out);  // to the open segment
+  // To the open segment; `spaced`: only `repetition_min_interval_s` after its previous one.
+  void add_repetition(const Repetition& rep, std::vector<TrackerEvent>& out, bool spaced = true);
+  void start_counter(std::vector<TrackerEvent>& out);  // repetition_source pose: the new open segment's
+  void count_pose(const FramePoint& at, const std::vector<float>& row, std::vector<TrackerEvent>& out);
   void emit_repetition(const Repetition& rep, std::vector<TrackerEvent>& out);
   FramePoint onset_start(const FramePoint& first) const;  // a segment from background: where it starts
 
@@ -159,6 +169,7 @@ class SegmentTracker {
   // Repetition peak detection over the last three frames; peaks not (yet) inside a segment.
   std::vector<Repetition> r_frames_;
   std::vector<Repetition> r_waiting_;
+  std::deque<PoseRow> pose_history_;  // repetition_source pose: the last kPoseHistory frames' rows
   bool repetitions_ = false;  // the segmenter scores repetitions (seen on the frames)
   TrackerCounters counters_;
 };

@@ -43,6 +43,8 @@ struct WorkbenchEvalOptions {
     return t;
   }();
   bool tune = false;       // choose the tracker settings on this split (grid search)
+  std::string tune_repetitions_on;  // with tune: choose the repetition settings on these splits instead
+                                    // (a training-free counter may use the training streams)
   bool json = false;
 };
 
