@@ -10,12 +10,14 @@ RepetitionCounter::RepetitionCounter(RepetitionCounterSettings s) : s_(s), outer
 std::vector<FramePoint> RepetitionCounter::push(const float* row, const FramePoint& at) {
   bool seen = false;
   std::array<float, kDims> x{};
+  bool finite = true;
   for (int k = 0; k < kDims / 2; ++k) {
     seen = seen || row[k * 5 + 4] > 0.0f;
     x[static_cast<std::size_t>(2 * k)] = row[k * 5];
     x[static_cast<std::size_t>(2 * k + 1)] = row[k * 5 + 1];
+    finite = finite && std::isfinite(row[k * 5]) && std::isfinite(row[k * 5 + 1]);
   }
-  if (!seen) return {};
+  if (!seen || !finite) return {};  // a non-finite position would poison the sums for good
   if (rows_.size() >= kMaxFrames) {  // a fresh buffer, keeping what it counted
     base_ += best_;
     best_ = 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 using namespace actiond::daemon;
 
@@ -78,6 +79,11 @@ TEST_CASE("pose repetition counter: a segment longer than its buffer counts on f
 TEST_CASE("pose repetition counter: frames without the person are skipped", "[repetitions]") {
   RepetitionCounter c({3, 0.25, 0.0});
   CHECK(count_of(c, 4 * 20 + 1, 20, 0.8, 0.03, 7).count == 4);
+  RepetitionCounter after_nan({3, 0.25, 0.0});
+  auto bad = pose_row(0, 20, 0.8, 0.03);
+  bad[0] = std::numeric_limits<float>::quiet_NaN();
+  after_nan.push(bad.data(), FramePoint{});
+  CHECK(count_of(after_nan, 4 * 20 + 1, 20, 0.8, 0.03).count == 4);  // a NaN frame is skipped, not kept
 }
 
 TEST_CASE("pose repetition counter: jitter of a still person is no repetition with a minimum amplitude", "[repetitions]") {

@@ -12,7 +12,7 @@
 // Repetition k is dated to where it started: the turning point before its first turn (for the first,
 // the extreme of the signal before its first turn).
 //
-// Frames without the person (every keypoint score 0) are skipped. At most kMaxFrames frames are kept;
+// Frames without the person (every keypoint score 0) or with a non-finite position are skipped. At most kMaxFrames frames are kept;
 // a longer segment goes on counting from a fresh buffer, adding to the count reached.
 //
 // Thread-safety: none; owned by a SegmentTracker.
