@@ -4,9 +4,11 @@
 #   frame    the frame path without pose: the frame CNN backbone (train_backbone.py) trained on the
 #            train split's 64x64 frames, then the ASQuery-style segmenter on its features
 #   asquery  the ASQuery-style segmenter (train_segmenter.py) on the pose features
-#   zoo      causal zoo heads (train_zoo.py; MODELS, default "tcn tsm") on the pose features
+#   zoo      causal zoo heads (train_zoo.py; MODELS, default "tcn tsm"; "gru" the plain recurrent
+#            baseline) on the pose features
 # Each row: actiond eval --workbench on the test streams (the daemon's windows and tracker), settings
-# tuned on the val streams as for the skeleton model. Results: WORK/baselines/*.json.
+# tuned on the val streams as for the skeleton model. Results: WORK/baselines/NAME.json (test),
+# NAME.ood.json (the non-exercise footage: false segments).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ACTIOND_ROOT"
@@ -32,6 +34,8 @@ evaluate() {  # NAME WORLD MODEL: tune on val, write the settings, report test
   $PY models/train/set_decoding.py --model "$3" --chosen-on "val streams" < "$B/$1.val.json"
   "$A" eval --workbench "$2" --features "$2/features" --segmenter "$3" --video-fps "$FPS" --analysis-fps "$FPS" \
     --split test --json > "$B/$1.json"
+  "$A" eval --workbench "$2" --features "$2/features" --segmenter "$3" --video-fps "$FPS" --analysis-fps "$FPS" \
+    --split ood --json > "$B/$1.ood.json"
   echo "workout-baselines: $1 -> $B/$1.json" >&2
 }
 

@@ -37,7 +37,7 @@ for bench in $BENCHMARKS; do
       world="$WORK/workbench/world"; feats="$WORK/workbench/features"; vfps=25; afps=5; window=24; look=5; trimmed=()
       if [ ! -f "$feats/.done" ]; then
         rm -rf "$WORK/workbench" && mkdir -p "$WORK/workbench"
-        $A world --out "$world" --videos 32 --seed "$SEED" --activities 3
+        $A world --out "$world" --videos 32 --seed "$SEED" --activities 3 --val-fraction 0
         $A extract --model models/default/backbone.pt --videos "$world/videos" --out "$feats" --fps 5
         touch "$feats/.done"
       fi ;;

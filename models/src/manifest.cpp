@@ -115,11 +115,11 @@ Manifest parse_manifest(const std::string& text, const std::filesystem::path& mo
       }
       m.background = r.integer_in("background", 0, 0, static_cast<int>(m.labels.size()) - 1);
       m.window = r.integer_in("window", 0, 1, 100000);
+      r.raw("calibration");  // temperature, out-of-distribution check: applied inside the model
       if (m.kind == ModelKind::segmenter) {
         m.lookahead = r.integer_in("lookahead", 0, 0, m.window - 1);
         m.repetitions = r.boolean("repetitions", false);
         m.feature_layout = r.string("feature_layout", "");
-        r.raw("calibration");  // temperature, out-of-distribution check: applied inside the model
         if (const nlohmann::json* d = r.raw("decoding")) {
           m.decoding = config::parse_tracker_config(*d, label, "/decoding");
         }

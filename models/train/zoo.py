@@ -20,6 +20,7 @@ Models (`--model`):
          self-attention, exchanging information through bottleneck cross-attention in both directions.
   oadtr  OadTR: causal transformer encoder over the history with a task token per step; a decoder of
          K learned queries anticipates the next K steps; "now" = task token + anticipated future.
+  gru    baseline: a plain causal GRU over the window (one layer), linear head per frame.
   afnet  AFNet: an ample path (pooled, low-dimensional input, tiny MLP) on every frame; a navigation gate
          picks frames for the focal path (full input, wide MLP), trained to a target ratio; frames not
          picked reuse the last focal features. Reports the fraction of frames that paid full price.
@@ -96,6 +97,20 @@ class CausalTCN(OnlineModel):
             y = F.relu(conv(F.pad(x, [2 * d, 0])))  # left padding only: causal
             x = x + F.dropout(mix(y), 0.2, self.training)
         return self.out(x).transpose(1, 2)
+
+
+class CausalGRU(OnlineModel):
+    """The plain recurrent baseline: the window's frames through one GRU layer, a label per frame."""
+
+    def __init__(self, dim: int, classes: int, hidden: int = 128):
+        super().__init__(dim, classes)
+        self.inp = nn.Linear(dim, hidden)
+        self.gru = nn.GRU(hidden, hidden, batch_first=True)
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(hidden, classes))
+
+    def frame_logits(self, f: torch.Tensor) -> torch.Tensor:
+        h, _ = self.gru(F.relu(self.inp(self.norm(f))))
+        return self.head(h)
 
 
 class ShiftBlock(nn.Module):
@@ -310,7 +325,9 @@ def build(name: str, dim: int, classes: int) -> OnlineModel:
         return OadTR(dim, classes)
     if name == "afnet":
         return AFNet(dim, classes)
+    if name == "gru":
+        return CausalGRU(dim, classes)
     raise ValueError(f"unknown model {name!r}")
 
 
-MODELS = ["tsn", "tcn", "tsm", "tin", "cast", "oadtr", "afnet"]
+MODELS = ["tsn", "tcn", "tsm", "tin", "cast", "oadtr", "afnet", "gru"]

@@ -42,19 +42,20 @@ TEST_CASE("world writes a benchmark that extract reads back through the serving 
   actiond::test::TempDir dir;
   WorldOptions w;
   w.out = (dir.path() / "world").string();
-  w.videos = 2;
+  w.videos = 3;
   w.seed = 3;
   w.activities = 1;
   w.width = 160;
   w.height = 120;
-  w.test_fraction = 0.5;
+  w.test_fraction = 0.34;
   std::ostringstream log;
   REQUIRE(run_world(w, log) == 0);
   const auto mapping = lines_of(dir.path() / "world" / "mapping.txt");
   REQUIRE(mapping.size() == 11);
   CHECK(mapping[0] == "0 background");
   CHECK(lines_of(dir.path() / "world" / "splits" / "train.split1.bundle") == std::vector<std::string>{"wb_000.mp4"});
-  CHECK(lines_of(dir.path() / "world" / "splits" / "test.split1.bundle") == std::vector<std::string>{"wb_001.mp4"});
+  CHECK(lines_of(dir.path() / "world" / "splits" / "val.split1.bundle") == std::vector<std::string>{"wb_001.mp4"});
+  CHECK(lines_of(dir.path() / "world" / "splits" / "test.split1.bundle") == std::vector<std::string>{"wb_002.mp4"});
   const auto gt = lines_of(dir.path() / "world" / "groundTruth" / "wb_000.txt");
   REQUIRE(gt.size() > 100);
 

@@ -21,6 +21,7 @@ struct Tools::Impl {
   WorldOptions world;
   ExtractOptions extract;
   std::string key_prefix;
+  std::string tune_objective = "f1+edit+acc";
   CLI::App* eval_cmd = nullptr;
   CLI::App* world_cmd = nullptr;
   CLI::App* extract_cmd = nullptr;
@@ -48,6 +49,11 @@ struct Tools::Impl {
     eval_cmd->add_option("--threshold", eval.threshold, "tracker minimum label probability")->capture_default_str();
     eval_cmd->add_option("--timeline", eval.timeline, "write a PNG: per video the ground truth above the online decoding (--scores)");
     eval_cmd->add_flag("--tune", wb.tune, "workbench: choose the tracker settings on --split (grid search) and report them");
+    eval_cmd->add_option("--tune-objective", tune_objective,
+                         "workbench, with --tune: what the segment settings maximise: f1+edit+acc, or f1+edit "
+                         "(before 2026-12-06)")
+        ->check(CLI::IsMember({"f1+edit+acc", "f1+edit"}))
+        ->capture_default_str();
     eval_cmd->add_option("--tune-repetitions-on", wb.tune_repetitions_on,
                          "workbench, with --tune: choose the repetition settings on these split(s) (e.g. train+val; "
                          "the segment settings stay chosen on --split)");
@@ -64,6 +70,9 @@ struct Tools::Impl {
     world_cmd->add_option("--height", world.height)->capture_default_str();
     world_cmd->add_option("--fps", world.fps)->capture_default_str();
     world_cmd->add_option("--test-fraction", world.test_fraction, "share of videos in the test split")->capture_default_str();
+    world_cmd->add_option("--val-fraction", world.val_fraction,
+                          "share of videos held out of training for choosing settings (the val split)")
+        ->capture_default_str();
   }
 
   void add_extract(CLI::App& app) {
@@ -109,6 +118,8 @@ std::optional<int> Tools::run() {
   if (t.eval_cmd->parsed()) {
     if (!t.workbench.world.empty()) {
       t.workbench.json = t.eval.json;
+      t.workbench.tune_objective = t.tune_objective == "f1+edit" ? WorkbenchEvalOptions::TuneObjective::f1_edit
+                                                                 : WorkbenchEvalOptions::TuneObjective::f1_edit_acc;
       return run_workbench_eval(t.workbench, std::cout);
     }
     if (t.eval.scores_file.empty()) throw std::runtime_error("eval needs --scores FILE or --workbench DIR");

@@ -32,8 +32,9 @@ json tracker_json(const config::TrackerConfig& t) {
               {"repetition_lookback_s", t.repetition_lookback_s}};
 }
 
-// Grid search on the split for the segment settings (F1@50 + Edit; onset 0 = off).
-config::TrackerConfig tune_segments(const std::vector<EvalStream>& streams, const EvalContext& ctx, config::TrackerConfig t) {
+// Grid search on the split for the segment settings (the objective's sum; onset 0 = off).
+config::TrackerConfig tune_segments(const std::vector<EvalStream>& streams, const EvalContext& ctx, config::TrackerConfig t,
+                                    WorkbenchEvalOptions::TuneObjective objective) {
   std::vector<config::TrackerConfig> grid;
   for (int confirm : {2, 3, 4, 5}) {  // one frame never opens or closes a segment
     for (int bconfirm : {2, confirm}) {
@@ -56,7 +57,8 @@ config::TrackerConfig tune_segments(const std::vector<EvalStream>& streams, cons
   config::TrackerConfig chosen = t;
   for (const auto& c : grid) {
     const auto r = score_streams(streams, ctx, c, false);
-    const double v = r.tracked.f1_50 + r.tracked.edit;
+    const double v = r.tracked.f1_50 + r.tracked.edit +
+                     (objective == WorkbenchEvalOptions::TuneObjective::f1_edit_acc ? r.tracked.accuracy : 0.0);
     if (v > best + 1e-9) {
       best = v;
       chosen = c;
@@ -120,7 +122,7 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
   const auto streams = load_streams(opt, ctx, *seg);
   config::TrackerConfig settings = config::with_model_defaults(opt.tracker, seg->manifest().decoding);
   if (opt.tune) {
-    settings = tune_segments(streams, ctx, settings);
+    settings = tune_segments(streams, ctx, settings, opt.tune_objective);
     if (ctx.counts() && ctx.pieces) {
       const auto grid = repetition_grid(ctx, settings);
       if (opt.tune_repetitions_on.empty()) {
@@ -141,9 +143,11 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
               {"lookahead_frames", ctx.lookahead},
               {"lookahead_s", ctx.lookahead / opt.fps},
               {"tracker", tracker_json(settings)},
-              {"tracker_source", opt.tune ? (opt.tune_repetitions_on.empty() ? "tuned on this split"
-                                                                             : "tuned on this split, repetitions on " +
-                                                                                   opt.tune_repetitions_on)
+              {"tracker_source", opt.tune ? (std::string(opt.tune_objective == WorkbenchEvalOptions::TuneObjective::f1_edit
+                                                             ? "tuned on this split (F1@50 + Edit)"
+                                                             : "tuned on this split (F1@50 + Edit + Acc)") +
+                                             (opt.tune_repetitions_on.empty() ? ""
+                                                                              : ", repetitions on " + opt.tune_repetitions_on))
                                           : (seg->manifest().decoding.from_file.empty() ? "options"
                                                                                         : "segmenter manifest decoding")},
               {"rows", json::array()}};

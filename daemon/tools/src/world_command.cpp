@@ -25,7 +25,11 @@ int run_world(const WorldOptions& opt, std::ostream& progress) {
     for (std::size_t i = 0; i < labels.size(); ++i) mapping << i << " " << labels[i] << "\n";
   }
   const int test_videos = std::max(1, static_cast<int>(opt.videos * opt.test_fraction + 0.5));
+  const int val_videos =
+      std::min(std::max(0, opt.videos - test_videos - 1), static_cast<int>(opt.videos * opt.val_fraction + 0.5));
+  const int train_videos = opt.videos - test_videos - val_videos;
   std::ofstream train(root / "splits" / "train.split1.bundle");
+  std::ofstream val(root / "splits" / "val.split1.bundle");
   std::ofstream test(root / "splits" / "test.split1.bundle");
   std::map<std::string, long> frames_per_label;
   long total = 0;
@@ -52,7 +56,7 @@ int run_world(const WorldOptions& opt, std::ostream& progress) {
     }
     writer.finish();
     total += frames;
-    (v < opt.videos - test_videos ? train : test) << name << ".mp4\n";
+    (v < train_videos ? train : v < train_videos + val_videos ? val : test) << name << ".mp4\n";
     bar.item_done("world: " + std::to_string(v + 1) + "/" + std::to_string(opt.videos) + " videos, " +
                   std::to_string(total) + " frames");
   }

@@ -4,7 +4,8 @@
 //   DIR/videos/wb_NNN.mp4        H.264
 //   DIR/groundTruth/wb_NNN.txt   one label name per video frame
 //   DIR/mapping.txt              "<id> <label>" per line, 0 = background
-//   DIR/splits/{train,test}.split1.bundle   video file names
+//   DIR/splits/{train,val,test}.split1.bundle   video file names; val: training videos held out
+//                                for choosing settings (calibration, decoding), never trained on
 //
 // Thread-safety: pure function of its options (deterministic by seed).
 #include <cstdint>
@@ -22,6 +23,7 @@ struct WorldOptions {
   int height = 240;
   double fps = 25.0;
   double test_fraction = 0.25;
+  double val_fraction = 0.2;  // of all videos, taken from the non-test ones
 };
 
 // Returns the process exit status; progress goes to `progress`. Throws std::runtime_error naming files.

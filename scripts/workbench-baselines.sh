@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# What the default frame path is measured against, after a run of scripts/train-default-models.sh
+# (WORK): each member of its ensemble alone, calibrated and with its tracker settings chosen on the val
+# split exactly as the ensemble's, on the test split and on a second, larger set of unseen videos:
+#   asquery  the ASQuery-style segmenter alone (the default path until 2026-12-06)
+#   gru      the plain causal GRU alone: the "GRU with hysteresis" baseline (hysteresis = the
+#            tracker's confirmation frames and threshold)
+#   shipped  the ensemble the default path installs
+# Each also with the settings a camera used before they were chosen on val (the demo camera's).
+#   WORK=build/train-s7 scripts/workbench-baselines.sh
+# UNSEEN_SEED (default 101): the unseen set is `actiond world --seed UNSEEN_SEED --test-fraction 1`
+# (32 videos, WORK's number of activities), features through WORK's backbone.
+# Results: WORK/baselines/NAME.{test,unseen}.json, NAME.untuned.{test,unseen}.json; a table on stdout.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ACTIOND_ROOT"
+
+WORK="${WORK:-build/train}"
+UNSEEN_SEED="${UNSEEN_SEED:-101}"
+PY=/usr/bin/python3
+A="$WORK/bin/actiond"
+for f in "$A" "$WORK/segmenter.pt" "$WORK/gru/gru-segmenter.pt" "$WORK/calibrated/segmenter.pt" \
+         "$WORK/world/splits/val.split1.bundle"; do
+  [ -e "$f" ] || { echo "workbench-baselines: $f missing: run scripts/train-default-models.sh (WORK=$WORK) first" >&2; exit 2; }
+done
+cp build/daemon/actiond "$A"  # this build's eval (tuning objective included)
+B="$WORK/baselines"
+U="$WORK/unseen"
+mkdir -p "$B"
+if [ ! -f "$U/.done" ]; then
+  activities=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["activities"])' "$WORK/run.json" 2>/dev/null || echo 3)
+  rm -rf "$U"
+  $A world --out "$U/world" --videos 32 --seed "$UNSEEN_SEED" --activities "$activities" --test-fraction 1
+  $A extract --model "$WORK/backbone.pt" --videos "$U/world/videos" --out "$U/features" --fps 5
+  touch "$U/.done"
+fi
+
+measure() {  # NAME MODEL: test and unseen figures as the model stands
+  "$A" eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$2" --split test --json > "$B/$1.test.json"
+  "$A" eval --workbench "$U/world" --features "$U/features" --segmenter "$2" --split test --json > "$B/$1.unseen.json"
+}
+for name in asquery gru shipped; do
+  case "$name" in
+    asquery) member="$WORK/segmenter.pt" ;;
+    gru) member="$WORK/gru/gru-segmenter.pt" ;;
+    shipped) member="" ;;
+  esac
+  if [ -n "$member" ]; then
+    $PY models/train/calibrate_frames.py --world "$WORK/world" --features "$WORK/features" --segmenter "$member" \
+      --recognizer "$WORK/recognizer.pt" --quantile 0.999 --out-dir "$B/$name" > "$B/$name.calibrate.log"
+    model="$B/$name/$(basename "$member")"
+    measure "$name.untuned" "$model"
+    "$A" eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$model" --split val --tune --json \
+      > "$B/$name.val.json"
+    $PY models/train/set_decoding.py --model "$model" --chosen-on "val split" < "$B/$name.val.json"
+  else
+    model="$B/shipped.pt"
+    $PY /dev/stdin "$WORK/calibrated/segmenter.pt" "$model" <<'EOF'
+import json, sys
+sys.path.insert(0, "models/train")
+import torch
+from common import load_with_manifest
+m, man = load_with_manifest(sys.argv[1])
+man.pop("decoding", None)
+torch.jit.save(m, sys.argv[2], _extra_files={"manifest.json": json.dumps(man)})
+EOF
+    measure "$name.untuned" "$model"
+    model="$WORK/calibrated/segmenter.pt"
+  fi
+  measure "$name" "$model"
+done
+$PY models/train/baselines_table.py "$B"
