@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 import torch
 
-from testlib import fail
+from testlib import fail, write_eval_world
 
 
 class Rule(torch.nn.Module):
@@ -37,12 +37,6 @@ def main() -> None:
     ap.add_argument("--actiond", required=True)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as root:
-        for d in ("groundTruth", "features", "splits"):
-            os.makedirs(os.path.join(root, d))
-        with open(os.path.join(root, "mapping.txt"), "w") as f:
-            f.write("0 background\n1 a\n")
-        with open(os.path.join(root, "splits", "test.split1.bundle"), "w") as f:
-            f.write("s.txt\n")
         n = 60
         feats = np.zeros((n, 2), np.float32)
         feats[10:40, 0] = 1.0
@@ -54,13 +48,11 @@ def main() -> None:
             reps[r] = 1
         track = np.array([1] * 10 + [2] * 30 + [3] * 20, np.int64)
         track[20] = 0
+        write_eval_world(root, ["background", "a"], "test", "s", feats,
+                         ["background"] * 10 + ["a"] * 30 + ["background"] * 20, 10.0)
         base = os.path.join(root, "features", "s")
-        np.save(base + ".features.npy", feats)
         np.save(base + ".track.npy", track)
-        np.save(base + ".pts.npy", np.arange(n) / 10.0)
         np.save(base + ".reps.npy", reps)
-        with open(os.path.join(root, "groundTruth", "s.txt"), "w") as f:
-            f.write("background\n" * 10 + "a\n" * 30 + "background\n" * 20)
         with open(os.path.join(root, "pieces.json"), "w") as f:
             json.dump({"streams": {"s": [{"kind": "filler", "source": "street", "span": [0, 10]},
                                          {"kind": "video", "class": "a", "name": "v1", "reps": 3, "span": [10, 40]},

@@ -19,7 +19,7 @@ import tempfile
 import numpy as np
 import torch
 
-from testlib import fail
+from testlib import fail, write_eval_world
 
 
 class Rule(torch.nn.Module):
@@ -44,21 +44,12 @@ def main() -> None:
     ap.add_argument("--actiond", required=True)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as root:
-        for d in ("groundTruth", "features", "splits"):
-            os.makedirs(os.path.join(root, d))
-        with open(os.path.join(root, "mapping.txt"), "w") as f:
-            f.write("0 background\n1 a\n2 b\n")
-        with open(os.path.join(root, "splits", "val.split1.bundle"), "w") as f:
-            f.write("s.txt\n")
         n = 60
         feats = np.zeros((n, 2), np.float32)
         feats[10:40] = [0.9, 0.05]
         feats[40:45] = [0.45, 0.2]
-        base = os.path.join(root, "features", "s")
-        np.save(base + ".features.npy", feats)
-        np.save(base + ".pts.npy", np.arange(n) / 10.0)
-        with open(os.path.join(root, "groundTruth", "s.txt"), "w") as f:
-            f.write("background\n" * 10 + "a\n" * 30 + "background\n" * 20)
+        write_eval_world(root, ["background", "a", "b"], "val", "s", feats,
+                         ["background"] * 10 + ["a"] * 30 + ["background"] * 20, 10.0)
         manifest = {"kind": "segmenter", "name": "rule", "version": "1", "feature_dim": 2, "labels": ["background", "a", "b"],
                     "background": 0, "window": 8, "lookahead": 0}
         model = os.path.join(root, "rule.pt")

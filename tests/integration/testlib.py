@@ -125,3 +125,22 @@ def write_config(root: str, daemon: dict, cameras: dict) -> str:
         with open(os.path.join(root, "cameras", cid + ".json"), "w") as f:
             json.dump(dict(cam, id=cid), f)
     return endpoint
+
+
+def write_eval_world(root: str, labels, split: str, name: str, feats, truth, fps: float) -> str:
+    """A one-stream benchmark for `actiond eval --workbench` at `root`: mapping.txt of `labels`,
+    splits/SPLIT.split1.bundle, features/NAME.{features,pts}.npy (`feats` [T,D], one frame per 1/fps s)
+    and groundTruth/NAME.txt (`truth`: a label name per frame). -> the features directory."""
+    import numpy as np
+    for d in ("groundTruth", "features", "splits"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    with open(os.path.join(root, "mapping.txt"), "w") as f:
+        f.write("".join(f"{i} {label}\n" for i, label in enumerate(labels)))
+    with open(os.path.join(root, "splits", f"{split}.split1.bundle"), "w") as f:
+        f.write(f"{name}.txt\n")
+    base = os.path.join(root, "features", name)
+    np.save(base + ".features.npy", np.asarray(feats, np.float32))
+    np.save(base + ".pts.npy", np.arange(len(feats)) / fps)
+    with open(os.path.join(root, "groundTruth", name + ".txt"), "w") as f:
+        f.write("".join(t + "\n" for t in truth))
+    return os.path.join(root, "features")
