@@ -16,7 +16,8 @@
 #   8. actiond eval --split val --tune + set_decoding.py -> the tracker settings (confirmation, minimum
 #                          duration, threshold, onset) chosen on val, written into the segmenter's manifest
 #   9. actiond eval     -> metrics on the test split and false segments on that footage (docs/RESULTS.md)
-# Deterministic by SEED. Takes about 20 minutes on 2 cores. WORK (default build/train) holds the data.
+# SEED fixes the data, the initial weights and the batches; weights may still differ slightly between runs
+# (CPU kernels). About 11 minutes on 2 cores when nothing else runs. WORK (default build/train) holds the data.
 # The same pipeline on another world, without touching models/default/ (a new user's first run):
 #   SEED=7 ACTIVITIES=4 WORK=build/train-s7 INSTALL=0 scripts/train-default-models.sh
 set -euo pipefail
