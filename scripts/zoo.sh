@@ -50,18 +50,14 @@ for bench in $BENCHMARKS; do
     out="$WORK/$bench/models"
     mkdir -p "$out"
     if [ "$model" = asquery ]; then
-      # The reference segmenter: on the workbench the shipped default (scripts/train-default-models.sh
-      # trains it on this same world and features); on other benchmarks trained here, look-ahead 0.8 s.
-      seg=models/default/segmenter.pt
+      # The reference segmenter (train_segmenter.py), trained here on this benchmark's train split.
+      seg="$out/asquery-segmenter.pt"
       t0=$SECONDS
-      if [ "$bench" != workbench ]; then
-        seg="$out/asquery-segmenter.pt"
-        $PY models/train/train_segmenter.py --world "$world" --features "$feats" --out "$seg" --video-fps "$vfps" \
-          --window "$window" --lookahead "$look" --steps "$ASQ_STEPS" --seed "$SEED" --threads "$THREADS" 2>"$WORK/$bench-asquery.log" >&2
-      fi
+      $PY models/train/train_segmenter.py --world "$world" --features "$feats" --out "$seg" --video-fps "$vfps" \
+        --window "$window" --lookahead "$look" --steps "$ASQ_STEPS" --seed "$SEED" --threads "$THREADS" 2>"$WORK/$bench-asquery.log" >&2
       $A eval --workbench "$world" --features "$feats" --segmenter "$seg" --video-fps "$vfps" --analysis-fps "$afps" --json \
         | $PY models/train/segmenter_row.py --bench "$bench" --model asquery --file "$seg" \
-          $([ "$bench" != workbench ] && echo --train-seconds $((SECONDS - t0))) | tee -a "$RESULTS"
+          --train-seconds $((SECONDS - t0)) | tee -a "$RESULTS"
       continue
     fi
     line=$($PY models/train/train_zoo.py --model "$model" --world "$world" --features "$feats" --out-dir "$out" \

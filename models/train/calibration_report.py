@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""How well a frame segmenter's and a recognizer's confidences match how often they are right, on a
+split never used to fit them (default: test), before and after calibrate_frames.py: expected
+calibration error (ECE, 15 equal-width bins of the top probability; 0 = confidence is the hit rate),
+mean confidence and accuracy. Segmenter: the frame the daemon decides in each window (T-1-lookahead);
+recognizer: every clip, target its majority label (as calibrate_frames.py).
+
+Usage: calibration_report.py --world W --features F --before-segmenter S.pt --after-segmenter S2.pt
+         --before-recognizer R.pt --after-recognizer R2.pt [--split test] [--json OUT]
+"""
+import argparse
+import json
+from typing import Dict, List, Tuple
+
+import numpy as np
+import torch
+
+from calibrate_frames import windows
+from common import load_arrays, load_with_manifest, read_mapping, read_split
+
+
+def ece(conf: np.ndarray, hit: np.ndarray, bins: int = 15) -> float:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            total += inside.mean() * abs(conf[inside].mean() - hit[inside].mean())
+    return float(total)
+
+
+def summary(probs: torch.Tensor, target: torch.Tensor) -> Dict[str, float]:
+    conf, pred = probs.max(dim=1)
+    c, h = conf.numpy().astype(np.float64), (pred == target).numpy().astype(np.float64)
+    return {"ece": round(100 * ece(c, h), 1), "mean_confidence": round(100 * float(c.mean()), 1),
+            "accuracy": round(100 * float(h.mean()), 1), "n": int(len(c))}
+
+
+def segmenter_outputs(path: str, data: List[Tuple[np.ndarray, np.ndarray]]) -> Tuple[torch.Tensor, torch.Tensor]:
+    model, m = load_with_manifest(path)
+    w, la = int(m["window"]), int(m.get("lookahead", 0))
+    ps, ys = [], []
+    with torch.no_grad():
+        for feats, labels in data:
+            probs, _ = model(torch.from_numpy(windows(feats, w)))
+            ps.append(probs[:, -1 - la])
+            ys.append(torch.from_numpy(labels[w - 1 - la:len(feats) - la]).long())
+    return torch.cat(ps), torch.cat(ys)
+
+
+def recognizer_outputs(path: str, data: List[Tuple[np.ndarray, np.ndarray]]) -> Tuple[torch.Tensor, torch.Tensor]:
+    model, m = load_with_manifest(path)
+    w = int(m["window"])
+    ps, ys = [], []
+    with torch.no_grad():
+        for feats, labels in data:
+            ps.append(model(torch.from_numpy(windows(feats, w))))
+            ys.append(torch.tensor([np.bincount(labels[e - w:e]).argmax() for e in range(w, len(feats) + 1)]))
+    return torch.cat(ps), torch.cat(ys)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--world", required=True)
+    ap.add_argument("--features", required=True)
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--video-fps", type=float, default=25.0)
+    for kind in ("segmenter", "recognizer"):
+        ap.add_argument(f"--before-{kind}", required=True)
+        ap.add_argument(f"--after-{kind}", required=True)
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    names = read_mapping(args.world)
+    data = [(f.astype(np.float32), l) for f, l in load_arrays(args.features, args.world, read_split(args.world, args.split),
+                                                               names, "features", args.video_fps)]
+    report = {}
+    for kind, outputs in (("segmenter", segmenter_outputs), ("recognizer", recognizer_outputs)):
+        for when in ("before", "after"):
+            report.setdefault(kind, {})[when] = summary(*outputs(getattr(args, f"{when}_{kind}"), data))
+            print(f"calibration ({args.split}): {kind} {when}: {json.dumps(report[kind][when])}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
