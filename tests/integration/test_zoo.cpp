@@ -103,7 +103,8 @@ TEST_CASE("pose repetition counting on a segmenter that does not read pose featu
 }
 
 TEST_CASE("every zoo model runs as a features:// camera's segmenter and recognizer", "[integration][features][zoo]") {
-  const std::string name = GENERATE(as<std::string>{}, "tsn", "tcn", "tsm", "tin", "cast", "oadtr", "afnet", "gru");
+  const std::string name = GENERATE(as<std::string>{}, "tsn", "tcn", "tsm", "tin", "cast", "oadtr", "afnet", "gru",
+                                     "ensemble");
   INFO("model " << name);
   TempDir dir;
   write_npy(dir.path() / "script.npy", script_features(), 150, 8);
