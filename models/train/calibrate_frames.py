@@ -32,16 +32,21 @@ from common import load_arrays, load_with_manifest, read_mapping, read_split
 
 
 class FeatureCheck(nn.Module):
-    """Distance of each frame to the nearest class mean; [B,T,D] -> [B,T]."""
+    """Distance of each frame to the nearest class mean; [B,T,D] -> [B,T]. Mahalanobis with a shared
+    precision P = W W^T, computed in the whitened space (f W against the whitened means): one D x D
+    product per frame instead of one per frame and class."""
 
-    def __init__(self, means: torch.Tensor, precision: torch.Tensor):
+    def __init__(self, means: torch.Tensor, whiten: torch.Tensor):
         super().__init__()
-        self.register_buffer("means", means)
-        self.register_buffer("precision", precision)
+        mw = means @ whiten
+        self.register_buffer("whiten", whiten)
+        self.register_buffer("means_w", mw)
+        self.register_buffer("means_sq", (mw * mw).sum(dim=1))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        d = f.unsqueeze(2) - self.means.view(1, 1, self.means.shape[0], -1)
-        return torch.einsum("btkd,de,btke->btk", d, self.precision, d).clamp(min=0).amin(dim=2).sqrt()
+        z = f @ self.whiten  # [B,T,D]
+        d2 = (z * z).sum(dim=2, keepdim=True) - 2.0 * (z @ self.means_w.t()) + self.means_sq  # [B,T,K]
+        return d2.clamp(min=0).amin(dim=2).sqrt()
 
 
 def causal_mean(d: torch.Tensor, k: int) -> torch.Tensor:
@@ -93,7 +98,8 @@ def fit_check(train: List[Tuple[np.ndarray, np.ndarray]], classes: int, shrink: 
     centred = x - means[np.searchsorted(present, y)]
     cov = centred.T @ centred / len(x)
     cov += shrink * np.trace(cov) / cov.shape[0] * np.eye(cov.shape[0])
-    return FeatureCheck(torch.from_numpy(means).float(), torch.from_numpy(np.linalg.inv(cov)).float())
+    whiten = np.linalg.cholesky(np.linalg.inv(cov))  # inv(cov) = W W^T
+    return FeatureCheck(torch.from_numpy(means).float(), torch.from_numpy(whiten).float())
 
 
 def best_temperature(logp: torch.Tensor, y: torch.Tensor) -> float:
