@@ -20,6 +20,7 @@ Usage: calibrate_frames.py --world W --features F [--calib-splits val]
          --segmenter S.pt --recognizer R.pt --out-dir OUT [--ood DIR --ood-world OUTW]
 """
 import argparse
+import copy
 import json
 import os
 from typing import Dict, List, Tuple
@@ -113,6 +114,33 @@ def windows(feats: np.ndarray, window: int, every: int = 1) -> np.ndarray:
     return np.stack([feats[e - window:e] for e in range(window, len(feats) + 1, every)])
 
 
+def load_features(features: str, world: str, videos: List[str], names: List[str],
+                  video_fps: float) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """[(features float32 [T,D], labels [T])] of `videos`."""
+    return [(f.astype(np.float32), l) for f, l in load_arrays(features, world, videos, names, "features", video_fps)]
+
+
+def decided_frames(out, manifest: Dict, data) -> Tuple[torch.Tensor, torch.Tensor]:
+    """`out(windows) -> [B,T]` or `[B,T,C]` at the frame the daemon decides in each of its windows
+    (T-1-lookahead), with that frame's label. -> (values [N(,C)], labels [N])"""
+    w, la = int(manifest["window"]), int(manifest.get("lookahead", 0))
+    vs, ys = [], []
+    for feats, labels in data:
+        vs.append(out(torch.from_numpy(windows(feats, w)))[:, -1 - la])
+        ys.append(torch.from_numpy(labels[w - 1 - la:len(feats) - la]).long())
+    return torch.cat(vs), torch.cat(ys)
+
+
+def every_clip(out, manifest: Dict, data) -> Tuple[torch.Tensor, torch.Tensor]:
+    """`out(clips)` for every clip of the recognizer's window, with the clip's majority label."""
+    w = int(manifest["window"])
+    vs, ys = [], []
+    for feats, labels in data:
+        vs.append(out(torch.from_numpy(windows(feats, w))))
+        ys.append(torch.tensor([np.bincount(labels[e - w:e]).argmax() for e in range(w, len(feats) + 1)]))
+    return torch.cat(vs), torch.cat(ys)
+
+
 def load_ood(folder: str) -> Dict[str, np.ndarray]:
     return {n[:-len(".features.npy")]: np.load(os.path.join(folder, n)).astype(np.float32)
             for n in sorted(os.listdir(folder)) if n.endswith(".features.npy")}
@@ -159,42 +187,28 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(2)
     names = read_mapping(args.world)
-    train = [(f.astype(np.float32), l) for f, l in load_arrays(args.features, args.world, read_split(args.world, "train"),
-                                                                names, "features", args.video_fps)]
+    train = load_features(args.features, args.world, read_split(args.world, "train"), names, args.video_fps)
     calib_world = args.calib_world or args.world
     calib_videos = [v for split in args.calib_splits.split("+") for v in read_split(calib_world, split)]
     if not calib_videos:
         raise SystemExit(f"calibrate_frames: {calib_world}: split {args.calib_splits} lists no videos "
                          "(actiond world --val-fraction > 0 holds some out)")
-    calib = [(f.astype(np.float32), l) for f, l in load_arrays(args.calib_features or args.features, calib_world,
-                                                                calib_videos, names, "features", args.video_fps)]
+    calib = load_features(args.calib_features or args.features, calib_world, calib_videos, names, args.video_fps)
     check = fit_check(train, len(names), args.shrink)
     seg, seg_m = load_with_manifest(args.segmenter)
     rec, rec_m = load_with_manifest(args.recognizer)
     bg = int(seg_m["background"])
     report: Dict = {}
     with torch.no_grad():
-        # Segmenter: the decided frame of each daemon window (T-1-lookahead).
-        w, la = int(seg_m["window"]), int(seg_m.get("lookahead", 0))
-        lp, ys, ds = [], [], []
-        for feats, labels in calib:
-            x = torch.from_numpy(windows(feats, w))
-            probs, _ = seg(x)
-            lp.append(torch.log(probs[:, -1 - la].clamp(min=1e-8)))
-            ys.append(torch.from_numpy(labels[w - 1 - la:len(feats) - la]).long())
-            ds.append(causal_mean(check(x), args.smooth)[:, -1 - la])
-        seg_t = best_temperature(torch.cat(lp), torch.cat(ys))
-        seg_thr = float(torch.quantile(torch.cat(ds), args.quantile))
-        # Recognizer: every clip, target its majority label.
-        rw = int(rec_m["window"])
-        lp, ys, ds = [], [], []
-        for feats, labels in calib:
-            x = torch.from_numpy(windows(feats, rw))
-            lp.append(torch.log(rec(x).clamp(min=1e-8)))
-            ys.append(torch.tensor([np.bincount(labels[e - rw:e]).argmax() for e in range(rw, len(feats) + 1)]))
-            ds.append(check(x).mean(dim=1))
-        rec_t = best_temperature(torch.cat(lp), torch.cat(ys))
-        rec_thr = float(torch.quantile(torch.cat(ds), args.quantile))
+        # Segmenter: the decided frame of each daemon window; recognizer: every clip.
+        probs, ys = decided_frames(lambda x: seg(x)[0], seg_m, calib)
+        seg_t = best_temperature(torch.log(probs.clamp(min=1e-8)), ys)
+        ds, _ = decided_frames(lambda x: causal_mean(check(x), args.smooth), seg_m, calib)
+        seg_thr = float(torch.quantile(ds, args.quantile))
+        probs, ys = every_clip(rec, rec_m, calib)
+        rec_t = best_temperature(torch.log(probs.clamp(min=1e-8)), ys)
+        ds, _ = every_clip(lambda x: check(x).mean(dim=1), rec_m, calib)
+        rec_thr = float(torch.quantile(ds, args.quantile))
     calibration = {"temperature": None, "ood": {
         "method": "Mahalanobis distance of the backbone feature to the nearest class mean (shared covariance, "
                   f"shrinkage {args.shrink}), fitted on the training videos",
@@ -208,7 +222,7 @@ def main() -> None:
              {"temperature": seg_t, "threshold": seg_thr, "smooth_frames": args.smooth}),
             ("recognizer", CalibratedRecognizer(rec, check, rec_thr, rec_t, bg), rec_m,
              {"temperature": rec_t, "threshold": rec_thr, "over": "the clip's mean distance"})):
-        c = json.loads(json.dumps(calibration))
+        c = copy.deepcopy(calibration)
         c["temperature"] = extra.pop("temperature")
         c["ood"].update(extra)
         m = dict(manifest, calibration=c)
@@ -222,6 +236,7 @@ def main() -> None:
         ood = load_ood(args.ood)
         with torch.no_grad():
             for name, feats in ood.items():
+                rw = int(rec_m["window"])
                 if len(feats) < rw:
                     continue
                 x = torch.from_numpy(windows(feats, rw, args.interval))

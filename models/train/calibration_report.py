@@ -10,13 +10,13 @@ Usage: calibration_report.py --world W --features F --before-segmenter S.pt --af
 """
 import argparse
 import json
-from typing import Dict, List, Tuple
+from typing import Dict
 
 import numpy as np
 import torch
 
-from calibrate_frames import windows
-from common import load_arrays, load_with_manifest, read_mapping, read_split
+from calibrate_frames import decided_frames, every_clip, load_features
+from common import load_with_manifest, read_mapping, read_split
 
 
 def ece(conf: np.ndarray, hit: np.ndarray, bins: int = 15) -> float:
@@ -36,29 +36,6 @@ def summary(probs: torch.Tensor, target: torch.Tensor) -> Dict[str, float]:
             "accuracy": round(100 * float(h.mean()), 1), "n": int(len(c))}
 
 
-def segmenter_outputs(path: str, data: List[Tuple[np.ndarray, np.ndarray]]) -> Tuple[torch.Tensor, torch.Tensor]:
-    model, m = load_with_manifest(path)
-    w, la = int(m["window"]), int(m.get("lookahead", 0))
-    ps, ys = [], []
-    with torch.no_grad():
-        for feats, labels in data:
-            probs, _ = model(torch.from_numpy(windows(feats, w)))
-            ps.append(probs[:, -1 - la])
-            ys.append(torch.from_numpy(labels[w - 1 - la:len(feats) - la]).long())
-    return torch.cat(ps), torch.cat(ys)
-
-
-def recognizer_outputs(path: str, data: List[Tuple[np.ndarray, np.ndarray]]) -> Tuple[torch.Tensor, torch.Tensor]:
-    model, m = load_with_manifest(path)
-    w = int(m["window"])
-    ps, ys = [], []
-    with torch.no_grad():
-        for feats, labels in data:
-            ps.append(model(torch.from_numpy(windows(feats, w))))
-            ys.append(torch.tensor([np.bincount(labels[e - w:e]).argmax() for e in range(w, len(feats) + 1)]))
-    return torch.cat(ps), torch.cat(ys)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--world", required=True)
@@ -72,12 +49,17 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(2)
     names = read_mapping(args.world)
-    data = [(f.astype(np.float32), l) for f, l in load_arrays(args.features, args.world, read_split(args.world, args.split),
-                                                               names, "features", args.video_fps)]
+    data = load_features(args.features, args.world, read_split(args.world, args.split), names, args.video_fps)
     report = {}
-    for kind, outputs in (("segmenter", segmenter_outputs), ("recognizer", recognizer_outputs)):
+    for kind in ("segmenter", "recognizer"):
         for when in ("before", "after"):
-            report.setdefault(kind, {})[when] = summary(*outputs(getattr(args, f"{when}_{kind}"), data))
+            model, manifest = load_with_manifest(getattr(args, f"{when}_{kind}"))
+            with torch.no_grad():
+                if kind == "segmenter":
+                    outputs = decided_frames(lambda x: model(x)[0], manifest, data)
+                else:
+                    outputs = every_clip(model, manifest, data)
+            report.setdefault(kind, {})[when] = summary(*outputs)
             print(f"calibration ({args.split}): {kind} {when}: {json.dumps(report[kind][when])}")
     if args.json:
         with open(args.json, "w") as f:
