@@ -39,34 +39,19 @@ measure() {  # NAME MODEL: test and unseen figures as the model stands
   "$A" eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$2" --split test --json > "$B/$1.test.json"
   "$A" eval --workbench "$U/world" --features "$U/features" --segmenter "$2" --split test --json > "$B/$1.unseen.json"
 }
-for name in asquery gru shipped; do
-  case "$name" in
-    asquery) member="$WORK/segmenter.pt" ;;
-    gru) member="$WORK/gru/gru-segmenter.pt" ;;
-    shipped) member="" ;;
-  esac
-  if [ -n "$member" ]; then
-    $PY models/train/calibrate_frames.py --world "$WORK/world" --features "$WORK/features" --segmenter "$member" \
-      --recognizer "$WORK/recognizer.pt" --quantile 0.999 --out-dir "$B/$name" > "$B/$name.calibrate.log"
-    model="$B/$name/$(basename "$member")"
-    measure "$name.untuned" "$model"
-    "$A" eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$model" --split val --tune --json \
-      > "$B/$name.val.json"
-    $PY models/train/set_decoding.py --model "$model" --chosen-on "val split" < "$B/$name.val.json"
-  else
-    model="$B/shipped.pt"
-    $PY /dev/stdin "$WORK/calibrated/segmenter.pt" "$model" <<'EOF'
-import json, sys
-sys.path.insert(0, "models/train")
-import torch
-from common import load_with_manifest
-m, man = load_with_manifest(sys.argv[1])
-man.pop("decoding", None)
-torch.jit.save(m, sys.argv[2], _extra_files={"manifest.json": json.dumps(man)})
-EOF
-    measure "$name.untuned" "$model"
-    model="$WORK/calibrated/segmenter.pt"
-  fi
-  measure "$name" "$model"
-done
+member() {  # NAME FILE: calibrated and its settings chosen on val as the shipped model's, measured before and after
+  $PY models/train/calibrate_frames.py --world "$WORK/world" --features "$WORK/features" --segmenter "$2" \
+    --recognizer "$WORK/recognizer.pt" --quantile 0.999 --out-dir "$B/$1" > "$B/$1.calibrate.log"
+  local model="$B/$1/$(basename "$2")"
+  measure "$1.untuned" "$model"
+  "$A" eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$model" --split val --tune --json \
+    > "$B/$1.val.json"
+  $PY models/train/set_decoding.py --model "$model" --chosen-on "val split" < "$B/$1.val.json"
+  measure "$1" "$model"
+}
+member asquery "$WORK/segmenter.pt"
+member gru "$WORK/gru/gru-segmenter.pt"
+$PY models/train/set_decoding.py --model "$WORK/calibrated/segmenter.pt" --clear --out "$B/shipped.pt"
+measure shipped.untuned "$B/shipped.pt"
+measure shipped "$WORK/calibrated/segmenter.pt"
 $PY models/train/baselines_table.py "$B"

@@ -23,21 +23,15 @@ from common import export, load_with_manifest  # noqa: E402
 class Ensemble(torch.nn.Module):
     def __init__(self, members: List[torch.jit.ScriptModule], weights: List[float]):
         super().__init__()
-        self.members = torch.nn.ModuleList(members)
+        self.first = members[0]  # its boundary score is the ensemble's
+        self.rest = torch.nn.ModuleList(members[1:])
         self.weights = weights
 
     def forward(self, f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        probs = torch.zeros(0)
-        boundary = torch.zeros(0)
-        i = 0
-        for m in self.members:
-            p, b = m(f)
-            if i == 0:
-                probs = p * self.weights[0]
-                boundary = b
-            else:
-                probs = probs + p * self.weights[i]
-            i += 1
+        probs, boundary = self.first(f)
+        probs = probs * self.weights[0]
+        for i, m in enumerate(self.rest):
+            probs = probs + m(f)[0] * self.weights[i + 1]
         return probs, boundary
 
 
