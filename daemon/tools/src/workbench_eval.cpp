@@ -114,6 +114,15 @@ config::TrackerConfig tune_repetitions(const std::vector<EvalStream>& streams, c
   return with_reps;
 }
 
+// What `tracker_source` says of settings chosen by --tune.
+std::string tuned_source(const WorkbenchEvalOptions& opt) {
+  std::string s = opt.tune_objective == WorkbenchEvalOptions::TuneObjective::f1_edit
+                      ? "tuned on this split (F1@50 + Edit)"
+                      : "tuned on this split (F1@50 + Edit + Acc)";
+  if (!opt.tune_repetitions_on.empty()) s += ", repetitions on " + opt.tune_repetitions_on;
+  return s;
+}
+
 }  // namespace
 
 json evaluate_workbench(const WorkbenchEvalOptions& opt) {
@@ -143,11 +152,7 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
               {"lookahead_frames", ctx.lookahead},
               {"lookahead_s", ctx.lookahead / opt.fps},
               {"tracker", tracker_json(settings)},
-              {"tracker_source", opt.tune ? (std::string(opt.tune_objective == WorkbenchEvalOptions::TuneObjective::f1_edit
-                                                             ? "tuned on this split (F1@50 + Edit)"
-                                                             : "tuned on this split (F1@50 + Edit + Acc)") +
-                                             (opt.tune_repetitions_on.empty() ? ""
-                                                                              : ", repetitions on " + opt.tune_repetitions_on))
+              {"tracker_source", opt.tune ? tuned_source(opt)
                                           : (seg->manifest().decoding.from_file.empty() ? "options"
                                                                                         : "segmenter manifest decoding")},
               {"rows", json::array()}};
