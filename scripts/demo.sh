@@ -6,6 +6,8 @@
 #   scripts/demo.sh --people   # real pedestrians (opencv-doc's vtest.avi), MoveNet multipose, person tracks
 #   scripts/demo.sh --workout  # real exercise videos (../shared/data/workout test split): exercise segments
 #                              # and repetition counts (models/workout, scripts/train-workout-models.sh)
+#   scripts/demo.sh --falls    # real fall clips (../shared/data/falls, held out of training): `falling`
+#                              # then `lying` segments, the fall alarm (models/falls, scripts/train-fall-models.sh)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ACTIOND_ROOT"
@@ -20,7 +22,8 @@ case "${1:-}" in
   "") ;;
   --people) EXAMPLE=people; ENDPOINT="tcp://127.0.0.1:7701" ;;
   --workout) EXAMPLE=workout; ENDPOINT="tcp://127.0.0.1:7703"; DEMO_SECONDS="${DEMO_SECONDS_SET:-20}" ;;
-  *) echo "usage: scripts/demo.sh [--people | --workout]" >&2; exit 2 ;;
+  --falls) EXAMPLE=falls; ENDPOINT="tcp://127.0.0.1:7704"; DEMO_SECONDS="${DEMO_SECONDS_SET:-30}" ;;
+  *) echo "usage: scripts/demo.sh [--people | --workout | --falls]" >&2; exit 2 ;;
 esac
 actiond_build "$BUILD_DIR" >&2
 
@@ -28,7 +31,7 @@ if [ "$EXAMPLE" != demo ]; then
   # The pose models are imported from the npm package at build time (scripts/fetch-pretrained.sh).
   EXTRA=(--model-dir "$BUILD_DIR/models/pretrained")
   pose=movenet-multipose.pt
-  [ "$EXAMPLE" = workout ] && pose=movenet-lightning.pt
+  case "$EXAMPLE" in workout | falls) pose=movenet-lightning.pt ;; esac
   if [ ! -f "$BUILD_DIR/models/pretrained/$pose" ]; then
     echo "demo: $BUILD_DIR/models/pretrained/$pose is missing: the pretrained models could not be fetched; run scripts/fetch-pretrained.sh (needs the npm registry), then this again" >&2
     exit 1
@@ -36,6 +39,10 @@ if [ "$EXAMPLE" != demo ]; then
 fi
 if [ "$EXAMPLE" = workout ] && [ ! -f "$ACTIOND_ROOT/../shared/data/workout/index.csv" ]; then
   echo "demo: ../shared/data/workout is not beside the repository: the workout example plays its test videos" >&2
+  exit 1
+fi
+if [ "$EXAMPLE" = falls ] && [ ! -f "$ACTIOND_ROOT/../shared/data/falls/index.csv" ]; then
+  echo "demo: ../shared/data/falls is not beside the repository: the falls example plays its held-out clips" >&2
   exit 1
 fi
 LOG="$BUILD_DIR/demo-actiond.log"

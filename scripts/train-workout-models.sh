@@ -2,8 +2,11 @@
 # Trains the workout models (exercise segmentation + repetition counting on pose features) from the
 # real exercise videos of ../shared/data/workout, the way a user trains on their own videos:
 #   1. actiond extract   -> per video, the tracked person's pose features through the daemon's own
-#                           decode + MoveNet + person tracking (and of the non-exercise footage)
-#   2. workout.py        -> untrimmed train / val / test streams (videos joined with people walking)
+#                           decode + MoveNet + person tracking (and of the non-exercise footage:
+#                           scripts/people-footage.sh, shared with train-fall-models.sh)
+#   2. workout.py        -> untrimmed train / val / test streams (videos joined with people walking),
+#                           and the fall data's clips as non-exercise streams (open set: two rooms
+#                           train and validate, Home_01 is never trained on and joins `ood`)
 #   3. train_skeleton.py -> graph-convolution segmenter with a repetition head, calibrated, with an
 #                           out-of-distribution check; TorchScript with manifest
 #   4. train_zoo.py      -> causal TCN exercise segmenter on the same streams
@@ -12,11 +15,12 @@
 #                           opens only after 5 in-distribution frames in a row); decoding settings chosen
 #                           on the val streams (held out of training), written into the manifest; then
 #                           the test figures (docs/RESULTS.md)
-# and installs the models in models/workout/. Deterministic by SEED; WORK (default build/workout)
+# and installs the models in models/workout/. Deterministic by SEED; PEOPLE (default build/people)
 # keeps the extracted features, so a second run starts at step 2 (FRESH=1 starts over).
 # The data is for internal use only (its README): the models say so in their manifest.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/people-footage.sh"
 cd "$ACTIOND_ROOT"
 
 SEED="${SEED:-1}"
@@ -26,33 +30,25 @@ STEPS="${STEPS:-2000}"
 THREADS="${THREADS:-2}"
 SHARED="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
 DATA="$SHARED/data/workout"
-OPENCV_DATA="${OPENCV_DATA:-/usr/share/doc/opencv-doc/examples/data}"
+PEOPLE="${PEOPLE:-build/people}"
 POSE="${POSE:-build/models/pretrained/movenet-lightning.pt}"
 PY=/usr/bin/python3
 [ -f "$DATA/index.csv" ] || { echo "train-workout-models: $DATA/index.csv not found (../shared/data/workout)" >&2; exit 2; }
 [ -z "${SKIP_BUILD:-}" ] && actiond_build build >&2
 [ -f "$POSE" ] || { echo "train-workout-models: $POSE missing: run scripts/fetch-pretrained.sh, then build" >&2; exit 2; }
 start=$SECONDS
-[ -n "${FRESH:-}" ] && rm -rf "$WORK"
+[ -n "${FRESH:-}" ] && rm -rf "$WORK" "$PEOPLE"
 mkdir -p "$WORK/bin"
 A="$WORK/bin/actiond"
 cp build/daemon/actiond "$A"
 step() { printf '\n== %s (%d s)\n' "$*" $((SECONDS - start)) >&2; }
 
-if [ ! -f "$WORK/extract/.done" ]; then
-  step "1/4 pose features of the videos through the daemon's path ($FPS fps)"
-  for cls in push-ups pull-ups squats dips; do
-    $A extract --model "$POSE" --follow --fps "$FPS" --threads "$THREADS" --videos "$DATA/videos/$cls" --out "$WORK/extract/$cls"
-  done
-  mkdir -p "$WORK/fillers/videos"
-  cp "$OPENCV_DATA/vtest.avi" "$OPENCV_DATA/Megamind.avi" "$WORK/fillers/videos/"
-  $A extract --model "$POSE" --follow --fps "$FPS" --threads "$THREADS" --videos "$WORK/fillers/videos" --out "$WORK/fillers"
-  touch "$WORK/extract/.done"
-fi
+step "1/4 pose features of the videos through the daemon's path ($FPS fps)"
+people_footage "$A" "$POSE" "$PEOPLE" "$FPS" "$THREADS"
 step "2/4 untrimmed streams"
 rm -rf "$WORK/world"
-$PY models/train/workout.py --data "$DATA" --extract "$WORK/extract" --fillers "$WORK/fillers" --out "$WORK/world" \
-  --fps "$FPS" --seed "$SEED"
+$PY models/train/workout.py --data "$DATA" --extract "$PEOPLE" --fillers "$PEOPLE/fillers" --out "$WORK/world" \
+  --falls-data "$SHARED/data/falls" --falls-extract "$PEOPLE/falls" --fps "$FPS" --seed "$SEED"
 
 step "3/5 skeleton segmenter with a repetition head ($STEPS steps)"
 $PY models/train/train_skeleton.py --world "$WORK/world" --out "$WORK/skeleton.pt" --name workout-skeleton-gcn \

@@ -395,6 +395,7 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     pc.min_score = p.number_in("min_score", pc.min_score, 0.0, 1.0);
     pc.min_keypoint_score = p.number_in("min_keypoint_score", pc.min_keypoint_score, 0.0, 1.0);
     pc.min_similarity = p.number_in("min_similarity", pc.min_similarity, 0.0, 1.0);
+    pc.scene_cut = p.number_in("scene_cut", pc.scene_cut, 0.0, 255.0);
     pc.follow = p.boolean("follow", pc.follow);
     ObjectReader g = p.object("gate");
     pc.gate.enabled = g.boolean("enabled", pc.gate.enabled);

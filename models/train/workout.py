@@ -12,7 +12,9 @@ Splits: index.csv's `test` videos -> test streams; its `train` videos -> train s
 4th video of a class with at least 5 training videos (sorted by name), which goes to `val` (held out of
 training: the decoding settings and the calibration are chosen there). `ood`: non-exercise footage
 alone, never trained on (the held-out 40 % of vtest.avi; Megamind.avi, animated people), for false
-segments per hour.
+segments per hour. With --falls-data, the fall data's clips (everyday movement, falls, lying on the
+floor; no exercise) are non-exercise streams too: two rooms train (every 5th clip validates), the
+third room (Home_01) joins `ood`.
 
 Inputs (per video; OUT of `actiond extract --model movenet-lightning.pt --fps F --follow`):
   EXTRACT/<class>/<name>.{features,track,pts}.npy, FILLERS/<name>.{features,track,pts}.npy
@@ -43,10 +45,16 @@ SOURCE = {"repository": "https://github.com/calimiro-ai/WorkoutTracker",
           "commit": "add4ca610f00e3a1414a54a0e6ad0c47b5741b86",
           "licence": "upstream README says MIT, but the repository has no LICENSE file and several videos are web "
                      "downloads it cannot license: internal use only, do not redistribute (data README)"}
+FALLS_SOURCE = {
+    "dataset": "Le2i fall detection (ImViA, Universite de Bourgogne; Charfi et al., J. Electronic Imaging 2013)",
+    "repository": "https://github.com/Runki2018/fall_detection", "commit": "548887d9f382dece130436fe7a1c79135d025972",
+    "licence": "academic research with citation; no licence for redistribution: internal use only (data README)"}
+OPENCV_SOURCE = "opencv-doc: vtest.avi (pedestrians), Megamind.avi (animation), BSD"
 FILLER_RANGES = {"train": {"vtest": (0.0, 0.5)}, "val": {"vtest": (0.5, 0.6)}, "test": {"vtest": (0.6, 1.0)}}
 # Non-exercise footage never trained on, alone: false segments per hour (the `ood` split).
 OOD_STREAMS = {"ood_vtest": ("vtest", (0.6, 1.0)), "ood_megamind": ("Megamind", (0.0, 1.0))}
 PER_STREAM = 4
+FALLS_TRAIN_ROOMS = ("Coffee_room_01", "Coffee_room_02")  # ../shared/data/falls: Home_01 stays unseen
 ARRAYS = ("features", "frames")  # what extract wrote per frame, concatenated as they are
 TRACK_STRIDE = 100000  # each piece's track ids are offset so that no id continues across a join
 
@@ -104,6 +112,19 @@ def order_videos(videos: List[Dict[str, str]], rng: np.random.Generator) -> List
         c = choices[0] if len(choices) == 1 or rng.random() < 0.6 else choices[int(rng.integers(len(choices)))]
         out.append(pools[c].pop())
         prev = c
+    return out
+
+
+def falls_clips(data: str) -> Dict[str, List[Dict[str, str]]]:
+    """The fall data's clips by split for the workout model: FALLS_TRAIN_ROOMS train (every 5th clip
+    of a room validates), the other room is `ood` (never trained on)."""
+    with open(os.path.join(data, "index.csv")) as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: r["clip"])
+    out: Dict[str, List[Dict[str, str]]] = {"train": [], "val": [], "ood": []}
+    for room in sorted({r["room"] for r in rows}):
+        clips = [r for r in rows if r["room"] == room]
+        for i, r in enumerate(clips):
+            out["ood" if room not in FALLS_TRAIN_ROOMS else ("val" if i % 5 == 2 else "train")].append(r)
     return out
 
 
@@ -170,6 +191,34 @@ def build(args) -> None:
         with open(os.path.join(args.out, "splits", f"{split}.split1.bundle"), "w") as f:
             f.write("".join(s + ".txt\n" for s in streams))
         summary[split] = f"{len(videos)} videos in {len(streams)} streams"
+    ood_names = list(OOD_STREAMS)
+    if args.falls_data:
+        # Open set: everyday movement, falls and lying on the floor (none of it exercise) as background:
+        # the clips of two rooms train (every 5th validates), the third room is never trained on.
+        for split, clips in falls_clips(args.falls_data).items():
+            names = []
+            for row in clips:
+                p = load_piece(args.falls_extract, row["clip"])
+                n = len(p["pts"])
+                name = f"falls_{row['clip']}"
+                base = os.path.join(args.out, "features", name)
+                for k in ARRAYS:
+                    if k in p:
+                        np.save(f"{base}.{k}.npy", p[k])
+                t = p["track"]
+                np.save(base + ".track.npy", np.where(t > 0, t, np.where(t < 0, 1, 0)))
+                np.save(base + ".pts.npy", np.arange(n) / args.fps)
+                np.save(base + ".reps.npy", np.zeros(n, np.uint8))
+                with open(os.path.join(args.out, "groundTruth", name + ".txt"), "w") as f:
+                    f.write("background\n" * n)
+                pieces_out[name] = [{"kind": "filler", "source": f"falls:{row['room']}", "frames": [0, n], "span": [0, n]}]
+                names.append(name)
+            if split == "ood":
+                ood_names += names
+            else:
+                with open(os.path.join(args.out, "splits", f"{split}.split1.bundle"), "a") as f:
+                    f.write("".join(x + ".txt\n" for x in names))
+            summary[f"falls {split}"] = f"{len(names)} clips"
     for name, (src, (a, b)) in OOD_STREAMS.items():
         p = fillers[src]
         lo, hi = (int(x * len(p["track"])) for x in (a, b))
@@ -185,10 +234,11 @@ def build(args) -> None:
             f.write("background\n" * (hi - lo))
         pieces_out[name] = [{"kind": "filler", "source": src, "frames": [lo, hi], "span": [0, hi - lo]}]
     with open(os.path.join(args.out, "splits", "ood.split1.bundle"), "w") as f:
-        f.write("".join(n + ".txt\n" for n in OOD_STREAMS))
+        f.write("".join(n + ".txt\n" for n in ood_names))
     summary["ood"] = ", ".join(OOD_STREAMS)
     with open(os.path.join(args.out, "pieces.json"), "w") as f:
-        json.dump({"fps": args.fps, "source": SOURCE, "streams": pieces_out}, f, indent=1)
+        source = dict(SOURCE, non_exercise={"opencv-doc": OPENCV_SOURCE, **({"falls": FALLS_SOURCE} if args.falls_data else {})})
+        json.dump({"fps": args.fps, "source": source, "streams": pieces_out}, f, indent=1)
     print("workout: " + ", ".join(f"{k} {v}" for k, v in summary.items()) + f" -> {args.out}")
 
 
@@ -198,6 +248,8 @@ def main() -> None:
     ap.add_argument("--extract", required=True, help="actiond extract output, one folder per class")
     ap.add_argument("--fillers", required=True, help="actiond extract output of vtest.avi and Megamind.avi")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--falls-data", default="", help="../shared/data/falls: its clips as non-exercise footage")
+    ap.add_argument("--falls-extract", default="", help="actiond extract output of the fall clips")
     ap.add_argument("--fps", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
     build(ap.parse_args())

@@ -11,11 +11,10 @@ Usage (from ctest): test_workout_example.py --actiond BIN --pretrained DIR --sou
 import argparse
 import json
 import os
-import shutil
 import tempfile
 
 from jsonschema import Draft202012Validator
-from testlib import all_at_eos, fail, free_port, require_pretrained, run_daemon_until
+from testlib import all_at_eos, fail, require_pretrained, run_daemon_until, shipped_example
 
 EXERCISE = {"squat-19": "squats", "pull-up-14": "pull-ups", "push-up-12": "push-ups"}
 
@@ -27,34 +26,10 @@ def main() -> None:
     ap.add_argument("--source", required=True)
     args = ap.parse_args()
     require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
-    shipped = os.path.join(os.path.abspath(args.source), "config", "examples", "workout")
     with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
         validator = Draft202012Validator(json.load(f))
     with tempfile.TemporaryDirectory() as tmp:
-        root = os.path.join(tmp, "workout")
-        shutil.copytree(shipped, root)
-        for name in os.listdir(os.path.join(root, "cameras")):
-            path = os.path.join(root, "cameras", name)
-            with open(path) as f:
-                cam = json.load(f)
-            video = os.path.normpath(os.path.join(shipped, "cameras", cam["uri"][len("file:"):]))
-            if not os.path.exists(video):
-                print(f"SKIP: {video} is not there (../shared/data is absent)")
-                raise SystemExit(77)
-            cam["uri"] = "file://" + video
-            cam["realtime"] = False  # every frame analysed, whatever else the machine is doing
-            with open(path, "w") as f:
-                json.dump(cam, f)
-        path = os.path.join(root, "actiond.json")
-        with open(path) as f:
-            cfg = json.load(f)
-        endpoint = f"tcp://127.0.0.1:{free_port()}"
-        cfg["publish"]["endpoint"] = endpoint
-        cfg["control"]["endpoint"] = f"tcp://127.0.0.1:{free_port()}"
-        cfg["journal"] = {"dir": os.path.join(tmp, "journal")}
-        cfg["models"]["workout"]["path"] = os.path.join(os.path.abspath(args.source), "models", "workout", "segmenter.pt")
-        with open(path, "w") as f:
-            json.dump(cfg, f)
+        root, endpoint = shipped_example(args.source, "workout", tmp, {"workout": "models/workout/segmenter.pt"})
         ok, rc, events = run_daemon_until(args.actiond, root, endpoint, all_at_eos(EXERCISE), 120,
                                           ["--model-dir", args.pretrained, "--log-level", "warn"])
     if not ok or rc != 0:

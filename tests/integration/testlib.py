@@ -1,6 +1,7 @@
 """Helpers shared by the Python process tests (imported from the tests' own directory)."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -144,3 +145,38 @@ def write_eval_world(root: str, labels, split: str, name: str, feats, truth, fps
     with open(os.path.join(root, "groundTruth", name + ".txt"), "w") as f:
         f.write("".join(t + "\n" for t in truth))
     return os.path.join(root, "features")
+
+
+def shipped_example(source: str, example: str, tmp: str, models: dict) -> tuple:
+    """A copy of config/examples/EXAMPLE as shipped, in tmp: only the endpoints moved to free ports, the
+    journal to tmp, `models` (name -> path under the source tree) made absolute, each camera's relative
+    `file:` URI resolved from where the files are shipped and `realtime` off (every frame analysed
+    however loaded the machine is). Exits 77 (skipped) when a camera's video is absent (../shared
+    missing). -> (config dir, publish endpoint)."""
+    shipped = os.path.join(os.path.abspath(source), "config", "examples", example)
+    root = os.path.join(tmp, example)
+    shutil.copytree(shipped, root)
+    for name in os.listdir(os.path.join(root, "cameras")):
+        path = os.path.join(root, "cameras", name)
+        with open(path) as f:
+            cam = json.load(f)
+        video = os.path.normpath(os.path.join(shipped, "cameras", cam["uri"][len("file:"):]))
+        if not os.path.exists(video):
+            print(f"SKIP: {video} is not there (../shared/data is absent)")
+            raise SystemExit(77)
+        cam["uri"] = "file://" + video
+        cam["realtime"] = False
+        with open(path, "w") as f:
+            json.dump(cam, f)
+    path = os.path.join(root, "actiond.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    cfg["publish"]["endpoint"] = endpoint
+    cfg["control"]["endpoint"] = f"tcp://127.0.0.1:{free_port()}"
+    cfg["journal"] = {"dir": os.path.join(tmp, "journal")}
+    for name, rel in models.items():
+        cfg["models"][name]["path"] = os.path.join(os.path.abspath(source), rel)
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    return root, endpoint

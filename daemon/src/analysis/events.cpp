@@ -70,6 +70,7 @@ json EventFactory::segment_json(const SegmentInfo& s) const {
          {"start", point_json(s.start)},
          {"end", s.end ? point_json(*s.end) : json(nullptr)},
          {"end_reason", s.end_reason.empty() ? json(nullptr) : json(s.end_reason)}};
+  if (s.end) j["duration_s"] = round_to(std::max(0.0, s.end->pts - s.start.pts), 3);
   if (s.repetitions) j["repetitions"] = *s.repetitions;
   if (s.peak) {
     j["peak"] = point_json(*s.peak);
@@ -87,6 +88,8 @@ json EventFactory::unfinished_end(const json& segment_event, double pts, const s
   j["segment"] = segment_event.at("segment");
   j["segment"]["end"] = json{{"pts", round_to(pts, 6)}, {"time", time}};
   j["segment"]["end_reason"] = reason;
+  const double start = j["segment"].at("start").value("pts", pts);
+  j["segment"]["duration_s"] = round_to(std::max(0.0, pts - start), 3);
   return j;
 }
 
@@ -204,6 +207,7 @@ json EventFactory::segment_update(const SegmentInfo& open, const FramePoint& at,
   json j = envelope("segment.update", at.pts);
   stamp_frame(j, at);
   j["segment"] = segment_json(open);
+  j["segment"]["duration_s"] = round_to(std::max(0.0, at.pts - open.start.pts), 3);  // running: how long so far
   j["top_k"] = top_k(probs, labels_, k);
   return j;
 }

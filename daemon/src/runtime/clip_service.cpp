@@ -123,7 +123,8 @@ void ClipService::run() {
               std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>((cam.cfg.post_s + 5.0) * 1000))};
       // The stream ended or went away: nothing more will come, write with what the ring has.
       const std::string reason = seg.value("end_reason", "");
-      if (reason != "background" && reason != "action_changed" && reason != "max_duration" && reason != "track_lost") {
+      if (reason != "background" && reason != "action_changed" && reason != "max_duration" && reason != "track_lost" &&
+          reason != "scene_change") {
         job.deadline = std::chrono::steady_clock::now();
       }
       if (const auto peak = seg.find("peak"); peak != seg.end() && peak->is_object()) {

@@ -75,6 +75,7 @@ struct InferenceLoop::Camera {
   std::unique_ptr<Subject> frame_subject;    // backbone / features:// cameras
   std::unique_ptr<PersonAnalysis> persons;   // pose cameras: tracks, follow crop, features
   std::unique_ptr<MotionGate> gate;          // pose cameras: which frames run the model
+  std::unique_ptr<SceneCut> cuts;            // pose cameras: a cut of the picture ends every track
   std::map<std::uint64_t, std::unique_ptr<Subject>> people;  // pose cameras with a segmenter, by track id
   EventFactory events;
   std::uint64_t skipped = 0;      // frames that left a window before being decided
@@ -98,6 +99,7 @@ struct InferenceLoop::Camera {
     if (pm != nullptr) {
       persons = std::make_unique<PersonAnalysis>(c.persons);
       gate = std::make_unique<MotionGate>(c.persons.gate, h);  // phase: cameras skip different frames
+      cuts = std::make_unique<SceneCut>(c.persons.scene_cut);
     } else if (seg != nullptr) {
       frame_subject = std::make_unique<Subject>(c, seg, rec, 0);
     }

@@ -16,6 +16,11 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
   for (std::size_t i = 0; i < group.size(); ++i) {
     const auto& fr = group[i]->frame;
     Camera& cam = *cameras_.at(group[i]->camera);
+    if (cam.cuts->cut(fr.data, fr.width, fr.height, fr.stride)) {
+      // A new scene: nobody of the last one is here; their segments and tracks end where it ended.
+      if (metrics_) metrics_->add("actiond_scene_cuts_total", {{"camera", cam.config.id}});
+      close_segment(cam, "scene_change");
+    }
     const bool run = cam.gate->admit(fr.data, fr.width, fr.height, fr.stride);
     if (metrics_) metrics_->add("actiond_pose_frames_total", {{"camera", cam.config.id}, {"result", run ? "ran" : "skipped"}});
     if (!run) continue;

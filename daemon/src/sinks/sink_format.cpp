@@ -6,6 +6,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <set>
 
 namespace actiond::daemon {
 
@@ -121,6 +122,9 @@ std::optional<json> CameraState::apply(const json& event) {
   }
   json state = open_.empty() ? json{{"action", "idle"}} : open_.back();
   state["open_segments"] = open_.size();
+  std::set<std::string> labels;  // every open segment's label (several people: several actions)
+  for (const auto& s : open_) labels.insert(str(s, "action"));
+  state["open_labels"] = labels;
   state["seq"] = event.value("seq", 0);
   state["updated_at"] = event.value("emitted_at", json(nullptr));
   return state;
@@ -150,12 +154,28 @@ std::vector<DiscoveryMessage> ha_discovery(const config::SinkConfig& cfg, const 
   sensor["json_attributes_topic"] = state;
   sensor["icon"] = "mdi:run";
   out.push_back({cfg.discovery_prefix + "/sensor/" + node + "/action/config", sensor});
-  for (const auto& label : labels) {
-    json b = common(label, "label_" + label);
-    b["value_template"] = "{{ 'ON' if value_json.action == '" + label + "' else 'OFF' }}";
+  auto binary = [&](const std::string& name, const std::string& object, const std::string& condition) {
+    json b = common(name, object);
+    b["value_template"] = "{{ 'ON' if " + condition + " else 'OFF' }}";
     b["payload_on"] = "ON";
     b["payload_off"] = "OFF";
-    out.push_back({cfg.discovery_prefix + "/binary_sensor/" + node + "/" + ha_id(label) + "/config", b});
+    return b;
+  };
+  for (const auto& label : labels) {
+    // On while anyone's segment of that label is open (not only the newest person's).
+    out.push_back({cfg.discovery_prefix + "/binary_sensor/" + node + "/" + ha_id(label) + "/config",
+                   binary(label, "label_" + label, "'" + label + "' in value_json.open_labels")});
+  }
+  // The fall alarm: someone is falling or on the floor (docs/EVENTS.md, "Fall alarms").
+  const bool falls = std::find(labels.begin(), labels.end(), "falling") != labels.end() ||
+                     std::find(labels.begin(), labels.end(), "lying") != labels.end();
+  if (falls) {
+    json down = binary("Person down", "person_down",
+                       "'falling' in value_json.open_labels or 'lying' in value_json.open_labels");
+    down["device_class"] = "safety";  // on = unsafe
+    down["icon"] = "mdi:human-handsdown";
+    down["json_attributes_topic"] = state;
+    out.push_back({cfg.discovery_prefix + "/binary_sensor/" + node + "/person_down/config", down});
   }
   return out;
 }

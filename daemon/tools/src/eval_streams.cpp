@@ -333,6 +333,15 @@ StreamScores score_streams(const std::vector<EvalStream>& streams, const EvalCon
   return out;
 }
 
+json decisions_json(const std::vector<EvalStream>& streams, const EvalContext& ctx, const config::TrackerConfig& tracker) {
+  json out{{"fps", ctx.fps}, {"labels", ctx.names}, {"streams", json::object()}};
+  for (const auto& s : streams) {
+    const DecodedVideo dv = decode_stream(s, s.online, ctx, tracker, ctx.lookahead);
+    out["streams"][s.name] = {{"truth", s.gt}, {"labels", dv.labels}, {"decided_at", dv.decided_at}};
+  }
+  return out;
+}
+
 json repetition_json(const RepetitionResult& r) {
   auto r3 = [](double v) { return std::round(v * 1000.0) / 1000.0; };
   return json{{"videos_with_repetitions", r.videos},

@@ -77,5 +77,8 @@ std::vector<EvalStream> load_streams(const WorkbenchEvalOptions& opt, EvalContex
 StreamScores score_streams(const std::vector<EvalStream>& streams, const EvalContext& ctx,
                            const config::TrackerConfig& tracker, bool full);
 nlohmann::json repetition_json(const RepetitionResult& r);
+// The tracker's decisions on every stream (see WorkbenchEvalOptions::decisions).
+nlohmann::json decisions_json(const std::vector<EvalStream>& streams, const EvalContext& ctx,
+                              const config::TrackerConfig& tracker);
 
 }  // namespace actiond::tools

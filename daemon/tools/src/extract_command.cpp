@@ -3,6 +3,7 @@
 #include "progress.hpp"
 
 #include "actiond/daemon/analysis/person_analysis.hpp"
+#include "actiond/daemon/analysis/scene_cut.hpp"
 #include "actiond/models/models.hpp"
 #include "actiond/pipeline/files/npy_file.hpp"
 #include "actiond/pipeline/sources/camera_source.hpp"
@@ -28,12 +29,21 @@ std::string progress_line(std::size_t done, std::size_t total, const std::string
 // The tracked subject of a pose video: the daemon's person analysis, frame by frame; one row per frame.
 class SubjectRecorder {
  public:
-  explicit SubjectRecorder(const config::PersonTrackingConfig& cfg) : people_(cfg) {}
+  explicit SubjectRecorder(const config::PersonTrackingConfig& cfg) : people_(cfg), cuts_(cfg.scene_cut) {}
 
   const std::array<float, 4>& crop() const { return people_.crop(); }
 
-  void add(const std::vector<models::PoseDetection>& found, const pipeline::Frame& f) {
+  // Whether frame f starts a new scene (a cut of the whole picture): add() then ends every track
+  // first, as the daemon does. Called on every frame in order, before add() of that frame.
+  bool cut(const pipeline::Frame& f) { return cuts_.cut(f.data, f.width, f.height, f.stride); }
+
+  void add(const std::vector<models::PoseDetection>& found, const pipeline::Frame& f, bool cut) {
     daemon::TrackChanges changes;
+    if (cut) {
+      people_.end_all("scene_change", changes);
+      changes = {};
+      subject_ = 0;
+    }
     std::vector<daemon::PersonRow> rows;
     people_.update(found, {f.pts, f.width, f.height, f.content}, changes, rows);
     const daemon::PersonRow* pick = nullptr;
@@ -68,6 +78,7 @@ class SubjectRecorder {
 
  private:
   daemon::PersonAnalysis people_;
+  daemon::SceneCut cuts_;
   std::uint64_t subject_ = 0;
   std::vector<float> features_;
   std::vector<std::int64_t> tracks_;
@@ -145,6 +156,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
     std::vector<float> pose_out;
     std::vector<float> content;
     std::vector<models::PoseInput> pose_batch;
+    std::vector<bool> cuts;  // per frame of pose_batch: a new scene starts there
     std::vector<std::vector<models::PoseDetection>> persons;
     std::vector<std::uint8_t> frames;
     std::vector<double> pts;
@@ -177,6 +189,7 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
         }
         batch.push_back({f.data, f.width, f.height, f.stride});
         if (pose) {
+          cuts.push_back(subject->cut(f));
           pose_batch.push_back({batch.back(), f.content, subject->crop()});
           content.insert(content.end(), f.content.begin(), f.content.end());
         }
@@ -191,10 +204,14 @@ int run_extract(const ExtractOptions& opt, std::ostream& progress) {
         pose_out.insert(pose_out.end(), out.begin(), out.end());
         std::size_t k = 0;
         for (const auto& it : items) {
-          if (it.kind == pipeline::SourceItem::Kind::frame) subject->add(persons[k++], it.frame);
+          if (it.kind == pipeline::SourceItem::Kind::frame) {
+            subject->add(persons[k], it.frame, cuts[k]);
+            ++k;
+          }
         }
       }
       pose_batch.clear();
+      cuts.clear();
       const auto now = std::chrono::steady_clock::now();
       if (!batch.empty() && now - last_report > std::chrono::milliseconds(500)) {
         last_report = now;

@@ -57,6 +57,9 @@ struct Tools::Impl {
     eval_cmd->add_option("--tune-repetitions-on", wb.tune_repetitions_on,
                          "workbench, with --tune: choose the repetition settings on these split(s) (e.g. train+val; "
                          "the segment settings stay chosen on --split)");
+    eval_cmd->add_option("--decisions", wb.decisions,
+                         "workbench: write each stream's online decisions (label and the frame it was decided at, "
+                         "per analysed frame) and its truth to this JSON file");
     eval_cmd->add_flag("--json", eval.json, "print JSON instead of a table");
   }
 

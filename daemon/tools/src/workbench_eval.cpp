@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 namespace actiond::tools {
 
@@ -176,6 +177,12 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
   }
   if (ctx.counts() && ctx.pieces) result["repetitions"] = repetition_json(s.reps);
   if (opt.tune) result["tuned"] = tracker_json(settings);
+  if (!opt.decisions.empty()) {
+    std::ofstream f(opt.decisions);
+    f << decisions_json(streams, ctx, settings).dump() << "\n";
+    if (!f) throw std::runtime_error(opt.decisions + ": cannot write file");
+    result["decisions"] = opt.decisions;
+  }
   return result;
 }
 

@@ -145,10 +145,12 @@ TEST_CASE("camera state: the newest open segment is the action, idle when none",
   const json after_b = *st.apply(segment("segment.end", "b", "wave", 3));
   CHECK(after_b["action"] == "walk");
   CHECK(after_b["open_segments"] == 1);
+  CHECK(after_b["open_labels"] == json::array({"walk"}));
   CHECK((*st.apply(segment("segment.update", "a", "walk", 4)))["action"] == "walk");
   const json idle = *st.apply(segment("segment.end", "a", "walk", 5));
   CHECK(idle["action"] == "idle");
   CHECK(idle["seq"] == 5);
+  CHECK(idle["open_labels"] == json::array());
 }
 
 TEST_CASE("home assistant discovery: a sensor of the action and a binary sensor per label", "[sinks]") {
@@ -162,8 +164,23 @@ TEST_CASE("home assistant discovery: a sensor of the action and a binary sensor 
   CHECK(msgs[0].payload["value_template"] == "{{ value_json.action }}");
   CHECK(msgs[0].payload["availability_topic"] == "actiond/availability");
   CHECK(msgs[1].topic == "homeassistant/binary_sensor/actiond_front_door/pour/config");
-  CHECK(msgs[1].payload["value_template"] == "{{ 'ON' if value_json.action == 'pour' else 'OFF' }}");
+  CHECK(msgs[1].payload["value_template"] == "{{ 'ON' if 'pour' in value_json.open_labels else 'OFF' }}");
   CHECK(msgs[1].payload["unique_id"] == "actiond_ha_front_door_label_pour");
+  CHECK_FALSE(msgs[1].payload.contains("device_class"));
+}
+
+TEST_CASE("home assistant discovery: a fall model's camera gets a person-down safety sensor", "[sinks]") {
+  config::SinkConfig cfg;
+  cfg.name = "ha";
+  cfg.prefix = "actiond";
+  const auto msgs = actiond::daemon::ha_discovery(cfg, "ward3", {"falling", "lying"});
+  REQUIRE(msgs.size() == 4);
+  CHECK(msgs[3].topic == "homeassistant/binary_sensor/actiond_ward3/person_down/config");
+  CHECK(msgs[3].payload["device_class"] == "safety");
+  CHECK(msgs[3].payload["unique_id"] == "actiond_ha_ward3_person_down");
+  CHECK(msgs[3].payload["value_template"] ==
+        "{{ 'ON' if 'falling' in value_json.open_labels or 'lying' in value_json.open_labels else 'OFF' }}");
+  CHECK(msgs[3].payload["json_attributes_topic"] == "actiond/ward3/state");
 }
 
 TEST_CASE("webhook signature is HMAC-SHA256 in hex", "[sinks]") {

@@ -67,6 +67,10 @@ struct PersonTrackingConfig {
   double min_keypoint_score = 0.2; // keypoints below it are not used (matching, features)
   double min_similarity = 0.1;     // box IoU / keypoint similarity below which nothing matches
   PoseGateConfig gate;
+  // Mean absolute difference of consecutive grey thumbnails (0-255) at which, with half the grey
+  // histogram moved, the picture changed as a whole (an edit, a blank frame, a camera switch): every
+  // track and its segments end (daemon/analysis/scene_cut.hpp; 0 = off).
+  double scene_cut = 40.0;
   bool follow = false;             // single-person models: read a crop that follows the person
   bool operator==(const PersonTrackingConfig&) const = default;
 };

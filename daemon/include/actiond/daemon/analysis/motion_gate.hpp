@@ -12,6 +12,7 @@
 //
 // Thread-safety: none; one per camera, owned by the inference loop thread.
 #include "actiond/config/config.hpp"
+#include "actiond/daemon/analysis/scene_cut.hpp"
 
 #include <array>
 #include <cstdint>
@@ -20,9 +21,6 @@ namespace actiond::daemon {
 
 class MotionGate {
  public:
-  static constexpr int kWidth = 16;
-  static constexpr int kHeight = 12;
-
   explicit MotionGate(config::PoseGateConfig cfg, unsigned phase = 0)
       : cfg_(cfg), phase_(cfg.max_skip > 0 ? static_cast<int>(phase % static_cast<unsigned>(cfg.max_skip + 1)) : 0),
         must_run_(phase_) {}
@@ -43,7 +41,7 @@ class MotionGate {
   config::PoseGateConfig cfg_;
   int phase_;
   int must_run_;  // frames after the first that run regardless (the phase)
-  std::array<float, kWidth * kHeight> ref_{};
+  Thumbnail ref_{};
   bool have_ref_ = false;
   int skipped_in_row_ = 0;
   double last_diff_ = 0.0;

@@ -51,6 +51,10 @@ struct WorkbenchEvalOptions {
   TuneObjective tune_objective = TuneObjective::f1_edit_acc;
   std::string tune_repetitions_on;  // with tune: choose the repetition settings on these splits instead
                                     // (a training-free counter may use the training streams)
+  // With a path: the online decisions of every stream of the split, for figures computed outside
+  // (e.g. fall alarms: models/train/fall_metrics.py): {"fps", "labels", "streams": {name: {"truth",
+  // "labels", "decided_at"}}}, frames in analysed frames, with the settings the figures use.
+  std::string decisions;
   bool json = false;
 };
 
