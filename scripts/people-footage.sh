@@ -4,14 +4,24 @@
 #   OUT/falls/<clip>.*        ../shared/data/falls videos (Le2i: falls, lying, everyday movement)
 #   OUT/<exercise>/<video>.*  ../shared/data/workout videos (push-ups, pull-ups, squats, dips)
 #   OUT/fillers/<name>.*      opencv-doc's vtest.avi (pedestrians) and Megamind.avi (animation)
-# Usage: people_footage ACTIOND POSE_MODEL OUT FPS THREADS [MAX]   (MAX: only the first MAX videos of
-# each room / exercise, for a quick run). Skips what a previous call finished (OUT/<part>/.done).
+# Usage: people_footage ACTIOND POSE_MODEL OUT FPS THREADS [MAX [EXTRACT_ARGS...]]   (MAX: only the
+# first MAX videos of each room / exercise, for a quick run; 0 = all; EXTRACT_ARGS: the camera's
+# `persons` settings as `actiond extract` options, e.g. --min-score 0.15). Skips what a previous call
+# finished (OUT/<part>/.done); OUT/settings records the arguments, and a call with others starts over.
 OPENCV_DATA="${OPENCV_DATA:-/usr/share/doc/opencv-doc/examples/data}"
 
 people_footage() {
   local actiond="$1" pose="$2" out="$3" fps="$4" threads="$5" max="${6:-0}"
+  shift 6 2>/dev/null || shift $#
   local shared="${ACTIOND_SHARED_DIR:-$ACTIOND_ROOT/../shared}"
-  local run=("$actiond" extract --model "$pose" --follow --fps "$fps" --threads "$threads")
+  local run=("$actiond" extract --model "$pose" --follow --fps "$fps" --threads "$threads" "$@")
+  local settings="$(basename "$pose") fps $fps max $max $*"
+  if [ -f "$out/settings" ] && [ "$(cat "$out/settings")" != "$settings" ]; then
+    echo "-- $out was extracted with $(cat "$out/settings"); extracting again with $settings" >&2
+    rm -rf "$out"
+  fi
+  mkdir -p "$out"
+  echo "$settings" > "$out/settings"
   local part src
   for part in falls push-ups pull-ups squats dips fillers; do
     [ -f "$out/$part/.done" ] && continue

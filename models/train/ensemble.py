@@ -28,8 +28,8 @@ class Ensemble(torch.nn.Module):
         self.weights = weights
 
     def forward(self, f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        probs, boundary = self.first(f)
-        probs = probs * self.weights[0]
+        out = self.first(f)  # (probs, boundary) or, from a skeleton segmenter, (probs, boundary, repetition)
+        probs, boundary = out[0] * self.weights[0], out[1]
         for i, m in enumerate(self.rest):
             probs = probs + m(f)[0] * self.weights[i + 1]
         return probs, boundary

@@ -135,8 +135,9 @@ def build(args) -> None:
             names.append(w.stream(f"{src}_{split}", part, np.zeros(hi - lo, np.int64), {"kind": "fall-free", "source": src}))
         w.split(split, names)
         summary[split] = f"{len(clips)} clips + {len(names) - len(clips)} fall-free streams"
+    source = dict(SOURCE, extraction={"pose": "movenet-lightning", "fps": args.fps, "persons": {"follow": True, "min_score": args.min_score}})
     with open(os.path.join(args.out, "falls.json"), "w") as f:
-        json.dump({"fps": args.fps, "test_room": args.test_room, "source": SOURCE, "streams": w.meta}, f, indent=1)
+        json.dump({"fps": args.fps, "test_room": args.test_room, "source": source, "streams": w.meta}, f, indent=1)
     print(f"falls (test room {args.test_room}): " + ", ".join(f"{k} {v}" for k, v in summary.items()) + f" -> {args.out}")
 
 
@@ -149,6 +150,8 @@ def main() -> None:
     ap.add_argument("--test-room", required=True, help=f"one of {ROOMS}, or none (every room trains)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--fps", type=float, default=10.0)
+    ap.add_argument("--min-score", type=float, default=0.15, help="persons.min_score the features were extracted "
+                    "with (recorded: cameras should use it)")
     ap.add_argument("--max-clips", type=int, default=0, help="a quick run: at most N clips per room, and only the "
                     "workout videos extracted (0 = all, every one must be extracted)")
     build(ap.parse_args())

@@ -11,12 +11,9 @@ Usage (from ctest): test_falls_example.py --actiond BIN --pretrained DIR --sourc
 """
 import argparse
 import csv
-import json
 import os
-import tempfile
 
-from jsonschema import Draft202012Validator
-from testlib import all_at_eos, fail, require_pretrained, run_daemon_until, shipped_example
+from testlib import all_at_eos, fail, run_example
 
 FALLS = {"coffee-room-01-10": "coffee_room_01_10", "home-01-12": "home_01_12"}
 FALL_FREE = {"coffee-room-02-66": "coffee_room_02_66"}
@@ -34,19 +31,7 @@ def main() -> None:
     ap.add_argument("--pretrained", required=True)
     ap.add_argument("--source", required=True)
     args = ap.parse_args()
-    require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
-    with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
-        validator = Draft202012Validator(json.load(f))
-    with tempfile.TemporaryDirectory() as tmp:
-        root, endpoint = shipped_example(args.source, "falls", tmp, {"falls": "models/falls/segmenter.pt"})
-        ok, rc, events = run_daemon_until(args.actiond, root, endpoint, all_at_eos(list(FALLS) + list(FALL_FREE)), 120,
-                                          ["--model-dir", args.pretrained, "--log-level", "warn"])
-    if not ok or rc != 0:
-        fail(f"the cameras did not play to the end (actiond exit {rc}); events: {[e['type'] for e in events][:20]}")
-    for e in events:
-        errors = list(validator.iter_errors(e))
-        if errors:
-            fail(f"#{e['seq']} {e['type']} is not schema-valid: {errors[0].message}")
+    events = run_example(args, "falls", {"falls": "models/falls/segmenter.pt"}, "movenet-lightning.pt", all_at_eos(list(FALLS) + list(FALL_FREE)))
     shared = os.path.join(os.path.abspath(args.source), "..", "shared")
     summary = {}
     for cam, clip in FALLS.items():

@@ -9,12 +9,8 @@ video's exercise with `repetition` events counting 1..n and `repetitions` n at i
 Usage (from ctest): test_workout_example.py --actiond BIN --pretrained DIR --source DIR
 """
 import argparse
-import json
-import os
-import tempfile
 
-from jsonschema import Draft202012Validator
-from testlib import all_at_eos, fail, require_pretrained, run_daemon_until, shipped_example
+from testlib import all_at_eos, fail, run_example
 
 EXERCISE = {"squat-19": "squats", "pull-up-14": "pull-ups", "push-up-12": "push-ups"}
 
@@ -25,19 +21,7 @@ def main() -> None:
     ap.add_argument("--pretrained", required=True)
     ap.add_argument("--source", required=True)
     args = ap.parse_args()
-    require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
-    with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
-        validator = Draft202012Validator(json.load(f))
-    with tempfile.TemporaryDirectory() as tmp:
-        root, endpoint = shipped_example(args.source, "workout", tmp, {"workout": "models/workout/segmenter.pt"})
-        ok, rc, events = run_daemon_until(args.actiond, root, endpoint, all_at_eos(EXERCISE), 120,
-                                          ["--model-dir", args.pretrained, "--log-level", "warn"])
-    if not ok or rc != 0:
-        fail(f"the cameras did not play to the end (actiond exit {rc}); events: {[e['type'] for e in events][:20]}")
-    for e in events:
-        errors = list(validator.iter_errors(e))
-        if errors:
-            fail(f"#{e['seq']} {e['type']} is not schema-valid: {errors[0].message}")
+    events = run_example(args, "workout", {"workout": "models/workout/segmenter.pt"}, "movenet-lightning.pt", all_at_eos(EXERCISE))
     summary = {}
     for cam, exercise in EXERCISE.items():
         evs = [e for e in events if e["camera"] == cam]

@@ -5,10 +5,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 import zmq
+from jsonschema import Draft202012Validator
 
 
 def fail(msg: str) -> None:
@@ -180,3 +182,23 @@ def shipped_example(source: str, example: str, tmp: str, models: dict) -> tuple:
     with open(path, "w") as f:
         json.dump(cfg, f)
     return root, endpoint
+
+
+def run_example(args, example: str, models: dict, pose: str, done, timeout: float = 120) -> list:
+    """Plays config/examples/EXAMPLE as shipped (shipped_example) with args.actiond, the pose model
+    `pose` of args.pretrained and `models` of args.source, until done(events); fails unless the daemon
+    got there and exited cleanly and every event validates against events.schema.json. -> events."""
+    require_pretrained(os.path.join(args.pretrained, pose))
+    with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
+        validator = Draft202012Validator(json.load(f))
+    with tempfile.TemporaryDirectory() as tmp:
+        root, endpoint = shipped_example(args.source, example, tmp, models)
+        ok, rc, events = run_daemon_until(args.actiond, root, endpoint, done, timeout,
+                                          ["--model-dir", args.pretrained, "--log-level", "warn"])
+    if not ok or rc != 0:
+        fail(f"the cameras did not play to the end (actiond exit {rc}); events: {[e['type'] for e in events][:20]}")
+    for e in events:
+        errors = list(validator.iter_errors(e))
+        if errors:
+            fail(f"#{e['seq']} {e['type']} is not schema-valid: {errors[0].message}")
+    return events
