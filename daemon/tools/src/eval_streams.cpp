@@ -117,6 +117,29 @@ DecodedVideo decode_stream(const EvalStream& s, const std::vector<std::vector<fl
   return all;
 }
 
+// Alarms of one stream (see StreamScores).
+void add_alarms(const std::vector<int>& gt, const std::vector<int>& labels, int background, StreamScores& out) {
+  const auto n = static_cast<int>(gt.size());
+  bool has_event = false;
+  bool found = false;
+  for (int t = 0; t < n;) {
+    has_event = has_event || gt[static_cast<std::size_t>(t)] != background;
+    if (labels[static_cast<std::size_t>(t)] == background) {
+      ++t;
+      continue;
+    }
+    bool hit = false;
+    for (; t < n && labels[static_cast<std::size_t>(t)] != background; ++t) {
+      hit = hit || gt[static_cast<std::size_t>(t)] != background;
+      has_event = has_event || gt[static_cast<std::size_t>(t)] != background;
+    }
+    found = found || hit;
+    out.false_alarms += hit ? 0 : 1;
+  }
+  out.alarm_streams += has_event ? 1 : 0;
+  out.alarms_found += has_event && found ? 1 : 0;
+}
+
 void add_repetitions(const EvalStream& s, const DecodedVideo& dv, const EvalContext& ctx, RepetitionResult& r,
                      std::vector<double>& latencies, double& obo_sum, double& mnae_sum, double& exact_sum) {
   for (const auto& p : s.pieces) {
@@ -275,6 +298,7 @@ StreamScores score_streams(const std::vector<EvalStream>& streams, const EvalCon
   for (const auto& s : streams) {
     const DecodedVideo dv = decode_stream(s, s.online, ctx, tracker, ctx.lookahead);
     tracked.add(dv.labels, s.gt, dv.decided_at);
+    add_alarms(s.gt, dv.labels, ctx.background, out);
     if (ctx.pieces) {
       // A predicted segment lying mostly on non-exercise footage is false (charged to the footage it overlaps most).
       for (const auto& run : label_runs(dv.labels, background)) {

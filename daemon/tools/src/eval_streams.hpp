@@ -65,6 +65,11 @@ struct StreamScores {
   SegmentationResult framewise, tracked, whole, whole_tracked;
   nlohmann::json per_class_f1_50 = nlohmann::json::object();
   std::vector<std::vector<long>> confusion;
+  // Alarms: a run of published non-background frames (of any labels, back to back) is one alarm; it
+  // finds a stream's event when it overlaps the stream's true non-background frames, else it is false.
+  int alarm_streams = 0;  // streams with true non-background frames
+  int alarms_found = 0;   // of them, streams with an alarm overlapping those frames
+  int false_alarms = 0;
   int false_segments = 0;
   double filler_seconds = 0;
   std::map<std::string, std::pair<int, double>> false_by_source;  // source -> (false segments, seconds)

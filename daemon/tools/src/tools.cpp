@@ -50,9 +50,9 @@ struct Tools::Impl {
     eval_cmd->add_option("--timeline", eval.timeline, "write a PNG: per video the ground truth above the online decoding (--scores)");
     eval_cmd->add_flag("--tune", wb.tune, "workbench: choose the tracker settings on --split (grid search) and report them");
     eval_cmd->add_option("--tune-objective", tune_objective,
-                         "workbench, with --tune: what the segment settings maximise: f1+edit+acc, or f1+edit "
-                         "(before 2026-12-06)")
-        ->check(CLI::IsMember({"f1+edit+acc", "f1+edit"}))
+                         "workbench, with --tune: what the segment settings maximise: f1+edit+acc, f1+edit "
+                         "(before 2026-12-06), or alarms (events found - false alarms; e.g. falls)")
+        ->check(CLI::IsMember({"f1+edit+acc", "f1+edit", "alarms"}))
         ->capture_default_str();
     eval_cmd->add_option("--tune-repetitions-on", wb.tune_repetitions_on,
                          "workbench, with --tune: choose the repetition settings on these split(s) (e.g. train+val; "
@@ -121,8 +121,10 @@ std::optional<int> Tools::run() {
   if (t.eval_cmd->parsed()) {
     if (!t.workbench.world.empty()) {
       t.workbench.json = t.eval.json;
-      t.workbench.tune_objective = t.tune_objective == "f1+edit" ? WorkbenchEvalOptions::TuneObjective::f1_edit
-                                                                 : WorkbenchEvalOptions::TuneObjective::f1_edit_acc;
+      using Objective = WorkbenchEvalOptions::TuneObjective;
+      t.workbench.tune_objective = t.tune_objective == "f1+edit"  ? Objective::f1_edit
+                                   : t.tune_objective == "alarms" ? Objective::alarms
+                                                                  : Objective::f1_edit_acc;
       return run_workbench_eval(t.workbench, std::cout);
     }
     if (t.eval.scores_file.empty()) throw std::runtime_error("eval needs --scores FILE or --workbench DIR");

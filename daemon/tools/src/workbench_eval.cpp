@@ -58,8 +58,9 @@ config::TrackerConfig tune_segments(const std::vector<EvalStream>& streams, cons
   config::TrackerConfig chosen = t;
   for (const auto& c : grid) {
     const auto r = score_streams(streams, ctx, c, false);
-    const double v = r.tracked.f1_50 + r.tracked.edit +
-                     (objective == WorkbenchEvalOptions::TuneObjective::f1_edit_acc ? r.tracked.accuracy : 0.0);
+    using Objective = WorkbenchEvalOptions::TuneObjective;
+    const double figures = r.tracked.f1_50 + r.tracked.edit + (objective == Objective::f1_edit ? 0.0 : r.tracked.accuracy);
+    const double v = objective == Objective::alarms ? 1000.0 * (r.alarms_found - r.false_alarms) + figures : figures;
     if (v > best + 1e-9) {
       best = v;
       chosen = c;
@@ -117,9 +118,10 @@ config::TrackerConfig tune_repetitions(const std::vector<EvalStream>& streams, c
 
 // What `tracker_source` says of settings chosen by --tune.
 std::string tuned_source(const WorkbenchEvalOptions& opt) {
-  std::string s = opt.tune_objective == WorkbenchEvalOptions::TuneObjective::f1_edit
-                      ? "tuned on this split (F1@50 + Edit)"
-                      : "tuned on this split (F1@50 + Edit + Acc)";
+  using Objective = WorkbenchEvalOptions::TuneObjective;
+  std::string s = opt.tune_objective == Objective::f1_edit  ? "tuned on this split (F1@50 + Edit)"
+                  : opt.tune_objective == Objective::alarms ? "tuned on this split (alarms found - false alarms)"
+                                                            : "tuned on this split (F1@50 + Edit + Acc)";
   if (!opt.tune_repetitions_on.empty()) s += ", repetitions on " + opt.tune_repetitions_on;
   return s;
 }
@@ -162,6 +164,7 @@ json evaluate_workbench(const WorkbenchEvalOptions& opt) {
   result["rows"].push_back(metrics_row("online: daemon windows, frame-wise argmax", s.framewise, false));
   result["rows"].push_back(metrics_row("online: daemon windows + segment tracker", s.tracked, true));
   result["per_class_f1@50"] = s.per_class_f1_50;
+  result["alarms"] = {{"streams_with_events", s.alarm_streams}, {"found", s.alarms_found}, {"false", s.false_alarms}};
   result["confusion"] = {{"labels", ctx.names}, {"rows_truth_columns_predicted", s.confusion}};
   if (ctx.pieces) {
     auto per_hour = [](int n, double seconds) { return seconds > 0 ? std::round(n * 3600.0 / seconds * 10.0) / 10.0 : 0.0; };
@@ -197,6 +200,7 @@ int run_workbench_eval(const WorkbenchEvalOptions& opt, std::ostream& out) {
   out << "tracker (" << r["tracker_source"].get<std::string>() << "): " << r["tracker"].dump() << "\n";
   print_metrics_table(r["rows"], out);
   out << "per-class F1@50: " << r["per_class_f1@50"].dump() << "\n";
+  out << "alarms (non-background runs): " << r["alarms"].dump() << "\n";
   if (r.contains("non_exercise")) out << "non-exercise footage: " << r["non_exercise"].dump() << "\n";
   if (r.contains("repetitions")) out << "repetitions: " << r["repetitions"].dump() << "\n";
   return 0;

@@ -46,8 +46,10 @@ struct WorkbenchEvalOptions {
   bool tune = false;       // choose the tracker settings on this split (grid search)
   // What the segment settings' grid search maximises: F1@50 + Edit + Acc (all three MS-TCN figures:
   // Acc is the only one that sees how much of each action its segment covers), or F1@50 + Edit
-  // (the objective before 2026-12-06; the MSR Action3D figures of docs/RESULTS.md were chosen so).
-  enum class TuneObjective { f1_edit_acc, f1_edit };
+  // (the objective before 2026-12-06; the MSR Action3D figures of docs/RESULTS.md were chosen so), or
+  // alarms: streams whose event an alarm found minus false alarms (an alarm: published non-background
+  // frames back to back; e.g. a fall), F1@50 + Edit + Acc breaking ties.
+  enum class TuneObjective { f1_edit_acc, f1_edit, alarms };
   TuneObjective tune_objective = TuneObjective::f1_edit_acc;
   std::string tune_repetitions_on;  // with tune: choose the repetition settings on these splits instead
                                     // (a training-free counter may use the training streams)
