@@ -3,8 +3,11 @@
 mosquitto, each equal to its journal line, on actiond/<camera>/<type>; the retained state and
 availability topics follow the camera; the Home Assistant discovery payloads validate against the
 options Home Assistant documents (ha_mqtt_discovery.schema.json) and name one binary sensor per label.
+With the pose models imported (--pretrained) and ../shared beside the source, a second camera, `ward3`,
+plays a real fall clip with the fall model (models/falls): its discovery adds the Person down sensor
+(device_class safety), which validates too, and its retained state turns it on during the fall.
 
-Usage (from ctest): test_mqtt_example.py --actiond BIN --source DIR
+Usage (from ctest): test_mqtt_example.py --actiond BIN --source DIR [--pretrained DIR]
 """
 import argparse
 import glob
@@ -25,7 +28,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--actiond", required=True)
     ap.add_argument("--source", required=True)
+    ap.add_argument("--pretrained", default="")
     args = ap.parse_args()
+    source = os.path.abspath(args.source)
+    lightning = os.path.join(args.pretrained, "movenet-lightning.pt") if args.pretrained else ""
+    clip = os.path.join(source, "..", "shared", "data", "falls", "videos", "coffee_room_01_10.mp4")
+    ward = bool(lightning) and os.path.exists(lightning) and os.path.exists(clip)
     here = os.path.dirname(os.path.abspath(__file__))
     validator = Draft202012Validator(json.load(open(os.path.join(here, "ha_mqtt_discovery.schema.json"))))
     with tempfile.TemporaryDirectory() as root:
@@ -43,13 +51,26 @@ def main() -> None:
         if cfg["sinks"][0]["port"] != 1883:
             fail(f"the example's broker is not 127.0.0.1:1883: {cfg['sinks'][0]}")
         cfg["sinks"][0]["port"] = broker.port
+        if ward:
+            cfg["models"]["lightning"] = {"path": os.path.abspath(lightning)}
+            cfg["models"]["falls"] = {"path": os.path.join(source, "models", "falls", "segmenter.pt")}
+            with open(os.path.join(conf, "cameras", "ward3.json"), "w") as f:
+                json.dump({"id": "ward3", "uri": "file://" + os.path.abspath(clip), "fps": 10, "loop": False,
+                           "realtime": False, "models": {"pose": "lightning", "segmenter": "falls"},
+                           "persons": {"follow": True, "min_score": 0.15}}, f)
         with open(os.path.join(conf, "actiond.json"), "w") as f:
             json.dump(cfg, f)
         collector = MqttCollector(broker.port, "#")
         daemon = subprocess.Popen([args.actiond, "--config", conf, "--log-level", "warn"])
         try:
             end = time.time() + 90
-            while time.time() < end and not any(t.endswith("/segment.end") for t, _p, _r in collector.messages()):
+            def done() -> bool:
+                topics = [t for t, _p, _r in collector.messages()]
+                return any(t.startswith("actiond/workbench/segment.end") for t in topics) and \
+                    (not ward or "actiond/ward3/stream.status" in topics and any(
+                        json.loads(p).get("state") == "eos" for t, p, _r in collector.messages()
+                        if t == "actiond/ward3/stream.status"))
+            while time.time() < end and not done():
                 time.sleep(0.2)
         finally:
             daemon.send_signal(signal.SIGTERM)
@@ -86,8 +107,20 @@ def main() -> None:
         for t, payload in disc.items():
             for e in validator.iter_errors(payload):
                 fail(f"{t}: {e.message}")
-            if payload["state_topic"] != "actiond/workbench/state":
+            camera = t.split("/")[2][len("actiond_"):]
+            if payload["state_topic"] != f"actiond/{camera}/state":
                 fail(f"{t}: state_topic {payload['state_topic']}")
+        if "homeassistant/binary_sensor/actiond_workbench/person_down/config" in disc:
+            fail("the workbench camera's model knows no fall but got a Person down sensor")
+        if ward:
+            down = disc.get("homeassistant/binary_sensor/actiond_ward3/person_down/config")
+            if down is None or down["device_class"] != "safety":
+                fail(f"ward3: no Person down safety sensor: {sorted(t for t in disc if 'ward3' in t)}")
+            ward_states = [json.loads(p) for t, p, _r in msgs if t == "actiond/ward3/state"]
+            # The sensor's template: on while anyone's falling or lying segment is open.
+            on = [st for st in ward_states if {"falling", "lying"} & set(st["open_labels"])]
+            if not on or ward_states[-1]["open_labels"]:
+                fail(f"ward3: Person down never on, or still on at the end: {[st['open_labels'] for st in ward_states]}")
         labels = {disc[t]["name"] for t in binaries}
         seen = {e["segment"]["label"] for e in events if e["type"] == "segment.start"}
         if not seen <= labels:
@@ -95,7 +128,7 @@ def main() -> None:
         collector.close()
         broker.kill()
         print(f"mqtt example: {len(events)} events as journaled, state, availability and {len(disc)} discovery "
-              f"payloads valid ({sorted(labels)})")
+              f"payloads valid ({sorted(labels)}); fall camera: {'person down on and off' if ward else 'skipped'}")
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ Metrics::Metrics() {
   declare("actiond_frames_decoded_total", "counter", "Frames decoded from the source (before rate limiting).");
   declare("actiond_frames_in_total", "counter", "Frames handed to the analysis queue (after rate limiting).");
   declare("actiond_frames_analysed_total", "counter", "Frames that went through the backbone or pose model, per camera.");
+  declare("actiond_scene_cuts_total", "counter",
+          "Pose cameras: cuts of the whole picture (a blank frame, an edit, a camera switch) that ended every track.");
   declare("actiond_pose_frames_total", "counter",
           "Analysed frames of pose cameras by result: ran (the pose model) or skipped (gated: tracks coasted).");
   declare("actiond_person_tracks", "gauge", "Person tracks (tentative and confirmed) per pose camera.");

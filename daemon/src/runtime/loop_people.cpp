@@ -13,14 +13,11 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
   // The gate picks the frames that run the model; on the others the camera's tracks coast.
   std::vector<models::PoseInput> inputs;
   std::vector<int> slot(group.size(), -1);  // index into inputs, -1: skipped by the gate
+  std::vector<bool> cut(group.size(), false);  // the frame starts a new scene
   for (std::size_t i = 0; i < group.size(); ++i) {
     const auto& fr = group[i]->frame;
     Camera& cam = *cameras_.at(group[i]->camera);
-    if (cam.cuts->cut(fr.data, fr.width, fr.height, fr.stride)) {
-      // A new scene: nobody of the last one is here; their segments and tracks end where it ended.
-      if (metrics_) metrics_->add("actiond_scene_cuts_total", {{"camera", cam.config.id}});
-      close_segment(cam, "scene_change");
-    }
+    cut[i] = cam.cuts->cut(fr.data, fr.width, fr.height, fr.stride);  // in frame order, applied below
     const bool run = cam.gate->admit(fr.data, fr.width, fr.height, fr.stride);
     if (metrics_) metrics_->add("actiond_pose_frames_total", {{"camera", cam.config.id}, {"result", run ? "ran" : "skipped"}});
     if (!run) continue;
@@ -42,6 +39,7 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
   for (std::size_t i = 0; i < group.size(); ++i) {
     Camera& cam = *cameras_.at(group[i]->camera);
     const auto& fr = group[i]->frame;
+    if (cut[i]) end_scene(cam, touched);
     frame_analysed(cam, fr);
     if (slot[i] < 0) {
       coast_people(cam);
@@ -96,6 +94,14 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
     store_features(subj, fr, r.row.data());
     touched.insert({&cam, &subj});
   }
+}
+
+// A cut of the whole picture: nobody of the last scene is known to be here; their segments and tracks
+// end where it ended (as `actiond extract` does), before this frame's detections are tracked.
+void InferenceLoop::end_scene(Camera& cam, Touched& touched) {
+  if (metrics_) metrics_->add("actiond_scene_cuts_total", {{"camera", cam.config.id}});
+  for (auto it = touched.begin(); it != touched.end();) it = it->first == &cam ? touched.erase(it) : std::next(it);
+  close_segment(cam, "scene_change");
 }
 
 // A frame the gate skipped: tracks move on by their velocity (so the next detections match), but no

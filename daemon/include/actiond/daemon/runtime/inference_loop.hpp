@@ -122,6 +122,7 @@ class InferenceLoop {
   void track_people(Camera& cam, const pipeline::Frame& frame, const std::vector<models::PoseDetection>& found,
                     Touched& touched);
   void coast_people(Camera& cam);  // a frame the gate skipped
+  void end_scene(Camera& cam, Touched& touched);  // a scene cut: every segment and track ends
   // One segmenter step: a subject's latest window, the frames it may decide now, the output applied.
   struct Decision {
     Camera* cam = nullptr;
