@@ -6,13 +6,15 @@
 #      (scripts/people-footage.sh; shared with train-workout-models.sh)
 #   2. per rotation (leave one room out: test on the room not trained on) and once on every room (the
 #      model that ships): models/train/falls.py builds the world, then
-#      - ours: the skeleton segmenter (train_skeleton.py: graph convolutions, 0.5 s look-ahead),
-#        calibrated on val (temperature, out-of-distribution check on the embedding and the pose)
-#      - the baseline: a plain causal GRU (train_zoo.py --model gru) on the same features
-#      each with its tracker settings chosen on val (actiond eval --tune), then the test streams through
-#      the daemon's tracker (actiond eval --decisions) and models/train/fall_metrics.py
+#      - the skeleton segmenter (train_skeleton.py: graph convolutions, 0.5 s look-ahead), calibrated
+#        on val (temperature, out-of-distribution check on the embedding and the pose)
+#      - a plain causal GRU (train_zoo.py --model gru) on the same features: the baseline
+#      - ours: the mean of the two (ensemble.py)
+#      each with its tracker settings chosen on val for alarms (actiond eval --tune --tune-objective
+#      alarms: falls found minus false alarms), then the test streams through the daemon's tracker
+#      (actiond eval --decisions) and models/train/fall_metrics.py
 #   3. the table of every rotation and the pooled row (WORK/results.txt, docs/RESULTS.md), and
-#      models/falls/ (the model trained on every room; its manifest names the data)
+#      models/falls/ (ours, trained on every room; its manifest names the data)
 # Options (environment): SEED, STEPS (skeleton), GRU_STEPS, FPS (10), THREADS (2), WORK (build/falls),
 # PEOPLE (build/people-falls: extracted features, kept between runs; FRESH=1 starts over), MIN_SCORE
 # (persons.min_score of the extraction and of the example cameras, 0.15), ROOMS (the
@@ -26,8 +28,8 @@ source "$(dirname "$0")/people-footage.sh"
 cd "$ACTIOND_ROOT"
 
 SEED="${SEED:-1}"
-STEPS="${STEPS:-1500}"
-GRU_STEPS="${GRU_STEPS:-800}"
+STEPS="${STEPS:-700}"
+GRU_STEPS="${GRU_STEPS:-400}"
 FPS="${FPS:-10}"
 THREADS="${THREADS:-2}"
 WORK="${WORK:-build/falls}"
@@ -63,9 +65,9 @@ decide() {  # MODEL WORLD NAME: settings on val into the manifest, then the test
   local model="$1" world="$2" name="$3"
   local ev=("$A" eval --workbench "$world" --features "$world/features" --segmenter "$model"
             --video-fps "$FPS" --analysis-fps "$FPS")
-  "${ev[@]}" --split val --tune --json > "${model%.pt}.val.json"
+  "${ev[@]}" --split val --tune --tune-objective alarms --json > "${model%.pt}.val.json"
   $PY models/train/set_decoding.py --model "$model" \
-    --chosen-on "val streams of models/train/falls.py (clips of the training rooms and fall-free footage held out of training)" \
+    --chosen-on "val streams of models/train/falls.py (clips of the training rooms and fall-free footage held out of training), for alarms" \
     < "${model%.pt}.val.json"
   "${ev[@]}" --split test --json --decisions "${model%.pt}.decisions.json" > "${model%.pt}.eval.json"
   $PY models/train/fall_metrics.py --world "$world" --decisions "${model%.pt}.decisions.json" --name "$name" \
@@ -78,28 +80,40 @@ for room in $ROOMS; do
   dir="$WORK/$room"
   rm -rf "$dir/world"
   mkdir -p "$dir"
-  step "2/3 $i/$n_rooms" "test room $room: world, skeleton segmenter ($STEPS steps), GRU baseline ($GRU_STEPS steps)"
+  step "2/3 $i/$n_rooms" "test room $room: world, skeleton segmenter ($STEPS steps), GRU ($GRU_STEPS steps), their mean"
   $PY models/train/falls.py --data "$SHARED/data/falls" --workout-data "$SHARED/data/workout" --extract "$PEOPLE" \
     --fillers "$PEOPLE/fillers" --test-room "$room" --out "$dir/world" --fps "$FPS" --max-clips "$MAX_CLIPS" --min-score "$MIN_SCORE"
-  $PY models/train/train_skeleton.py --world "$dir/world" --out "$dir/segmenter.pt" --name "falls-skeleton-gcn" \
-    --layout coco17 --steps "$STEPS" --fps "$FPS" --seed "$SEED" --threads "$THREADS" --source-json "$dir/world/falls.json"
-  $PY models/train/train_zoo.py --model gru --world "$dir/world" --features "$dir/world/features" --out-dir "$dir/zoo" \
-    --name falls --window 64 --steps "$GRU_STEPS" --video-fps "$FPS" --seed "$SEED" --threads "$THREADS" >/dev/null
+  # A rotation whose models were trained on the same world and settings is not trained again (resume).
+  trained="$STEPS $GRU_STEPS $SEED $MIN_SCORE $MAX_CLIPS $(sha256sum "$dir/world/falls.json" | cut -c1-16)"
+  if [ ! -f "$dir/trained" ] || [ "$(cat "$dir/trained")" != "$trained" ]; then
+    $PY models/train/train_skeleton.py --world "$dir/world" --out "$dir/skeleton.pt" --name "falls-skeleton-gcn" \
+      --layout coco17 --steps "$STEPS" --fps "$FPS" --seed "$SEED" --threads "$THREADS" --source-json "$dir/world/falls.json"
+    $PY models/train/train_zoo.py --model gru --world "$dir/world" --features "$dir/world/features" --out-dir "$dir/zoo" \
+      --name falls --window 64 --steps "$GRU_STEPS" --video-fps "$FPS" --seed "$SEED" --threads "$THREADS" >/dev/null
+    echo "$trained" > "$dir/trained"
+  else
+    echo "-- $room: models already trained with these settings ($dir/trained)" >&2
+  fi
   cp "$dir/zoo/gru-segmenter.pt" "$dir/baseline.pt"
+  $PY models/train/ensemble.py --segmenter "$dir/skeleton.pt" --segmenter "$dir/baseline.pt" --name falls-gcn-gru \
+    --out "$dir/segmenter.pt" >/dev/null
   decide "$dir/segmenter.pt" "$dir/world" "ours, test $room"
   decide "$dir/baseline.pt" "$dir/world" "GRU baseline, test $room"
+  decide "$dir/skeleton.pt" "$dir/world" "skeleton alone, test $room"
 done
 
 step "3/3" "figures"
 {
   $PY models/train/fall_metrics.py --header
-  for model in segmenter baseline; do
+  for model in segmenter baseline skeleton; do
     files=()
     for room in $ROOMS; do
       $PY models/train/fall_metrics.py --pool "$WORK/$room/$model.falls.json" --name "$model, test $room"
       [ "$room" != none ] && files+=("$WORK/$room/$model.falls.json")
     done
-    [ ${#files[@]} -gt 1 ] && $PY models/train/fall_metrics.py --pool "${files[@]}" --name "$model, pooled rotations"
+    if [ ${#files[@]} -gt 1 ]; then
+      $PY models/train/fall_metrics.py --pool "${files[@]}" --name "$model, pooled rotations"
+    fi
   done
 } | tee "$WORK/results.txt"
 
