@@ -149,11 +149,11 @@ def write_eval_world(root: str, labels, split: str, name: str, feats, truth, fps
     return os.path.join(root, "features")
 
 
-def shipped_example(source: str, example: str, tmp: str, models: dict) -> tuple:
+def shipped_example(source: str, example: str, tmp: str, models: dict, realtime_off: bool = True) -> tuple:
     """A copy of config/examples/EXAMPLE as shipped, in tmp: only the endpoints moved to free ports, the
     journal to tmp, `models` (name -> path under the source tree) made absolute, each camera's relative
-    `file:` URI resolved from where the files are shipped and `realtime` off (every frame analysed
-    however loaded the machine is). Exits 77 (skipped) when a camera's video is absent (../shared
+    `file:` URI resolved from where the files are shipped and (realtime_off) `realtime` off (every frame
+    analysed however loaded the machine is). Exits 77 (skipped) when a camera's video is absent (../shared
     missing). -> (config dir, publish endpoint)."""
     shipped = os.path.join(os.path.abspath(source), "config", "examples", example)
     root = os.path.join(tmp, example)
@@ -167,7 +167,8 @@ def shipped_example(source: str, example: str, tmp: str, models: dict) -> tuple:
             print(f"SKIP: {video} is not there (../shared/data is absent)")
             raise SystemExit(77)
         cam["uri"] = "file://" + video
-        cam["realtime"] = False
+        if realtime_off:
+            cam["realtime"] = False
         with open(path, "w") as f:
             json.dump(cam, f)
     path = os.path.join(root, "actiond.json")
@@ -184,7 +185,7 @@ def shipped_example(source: str, example: str, tmp: str, models: dict) -> tuple:
     return root, endpoint
 
 
-def run_example(args, example: str, models: dict, pose: str, done, timeout: float = 120) -> list:
+def run_example(args, example: str, models: dict, pose: str, done, timeout: float = 120, realtime_off: bool = True) -> list:
     """Plays config/examples/EXAMPLE as shipped (shipped_example) with args.actiond, the pose model
     `pose` of args.pretrained and `models` of args.source, until done(events); fails unless the daemon
     got there and exited cleanly and every event validates against events.schema.json. -> events."""
@@ -192,7 +193,7 @@ def run_example(args, example: str, models: dict, pose: str, done, timeout: floa
     with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
         validator = Draft202012Validator(json.load(f))
     with tempfile.TemporaryDirectory() as tmp:
-        root, endpoint = shipped_example(args.source, example, tmp, models)
+        root, endpoint = shipped_example(args.source, example, tmp, models, realtime_off)
         ok, rc, events = run_daemon_until(args.actiond, root, endpoint, done, timeout,
                                           ["--model-dir", args.pretrained, "--log-level", "warn"])
     if not ok or rc != 0:
