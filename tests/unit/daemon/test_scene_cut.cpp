@@ -33,7 +33,7 @@ bool cut(SceneCut& c, const std::vector<std::uint8_t>& f) { return c.cut(f.data(
 
 }  // namespace
 
-TEST_CASE("scene cut: a blank frame and an edit to another place are cuts; people moving are not", "[scene_cut]") {
+TEST_CASE("scene cut: a blank frame and an edit to another place are cuts, people moving are not", "[scene_cut]") {
   SceneCut c(40.0);
   CHECK_FALSE(cut(c, frame(60, 10, 40)));  // the first frame is never a cut
   CHECK_FALSE(cut(c, frame(60, 40, 40)));  // a person walks across
@@ -47,7 +47,7 @@ TEST_CASE("scene cut: a blank frame and an edit to another place are cuts; peopl
   CHECK(c.cuts() == 3);
 }
 
-TEST_CASE("scene cut: both measures must jump; 0 turns it off; reset forgets the last frame", "[scene_cut]") {
+TEST_CASE("scene cut: both measures must jump, 0 turns it off, reset forgets the last frame", "[scene_cut]") {
   SceneCut c(40.0);
   CHECK_FALSE(cut(c, frame(60, 10, 40)));
   // Same brightness histogram shape shifted by less than the threshold: no cut.
