@@ -87,6 +87,7 @@ std::string pretty(const nlohmann::json& e) {
     const auto& s = e["segment"];
     line += " " + s.value("label", "?") + " " + num(s.value("confidence", 0.0)) + " [" + s.value("id", "") + "]";
     if (s.contains("repetitions")) line += " reps " + std::to_string(s.value("repetitions", 0));
+    if (s.contains("duration_s") && s["duration_s"].is_number()) line += " for " + num(s["duration_s"].get<double>()) + " s";
     if (s.contains("end_reason") && s["end_reason"].is_string()) line += " " + s["end_reason"].get<std::string>();
   } else if (type == "repetition") {
     line += " " + e.value("label", "?") + " #" + std::to_string(e.value("count", 0)) + " " + num(e.value("score", 0.0));
