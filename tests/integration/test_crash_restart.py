@@ -12,9 +12,7 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 
-import zmq
 from jsonschema import Draft202012Validator
 from testlib import Subscriber, fail, free_port
 

@@ -10,7 +10,6 @@ Usage (from ctest): test_default_ood.py --actiond BIN --source DIR [--videos DIR
 import argparse
 import json
 import os
-import shutil
 import tempfile
 
 from testlib import all_at_eos, fail, free_port, run_daemon_until

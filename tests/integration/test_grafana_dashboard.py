@@ -7,7 +7,6 @@ Usage (from ctest): test_grafana_dashboard.py --dashboard FILE --actiond BIN --m
 """
 import argparse
 import json
-import os
 import re
 import signal
 import subprocess
