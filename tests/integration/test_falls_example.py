@@ -9,11 +9,10 @@ or `lying` segment at all.
 
 Usage (from ctest): test_falls_example.py --actiond BIN --pretrained DIR --source DIR
 """
-import argparse
 import csv
 import os
 
-from testlib import all_at_eos, fail, run_example
+from testlib import all_at_eos, fail, model_test_args, run_example
 
 FALLS = {"coffee-room-01-10": "coffee_room_01_10", "home-01-12": "home_01_12"}
 FALL_FREE = {"coffee-room-02-66": "coffee_room_02_66"}
@@ -26,11 +25,7 @@ def fall_end_s(shared: str, clip: str) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--pretrained", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+    args = model_test_args()
     events = run_example(args, "falls", {"falls": "models/falls/segmenter.pt"}, "movenet-lightning.pt", all_at_eos(list(FALLS) + list(FALL_FREE)))
     shared = os.path.join(os.path.abspath(args.source), "..", "shared")
     summary = {}

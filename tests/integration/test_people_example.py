@@ -7,17 +7,12 @@ that start and end, walking segments about a tracked person.
 
 Usage (from ctest): test_people_example.py --actiond BIN --pretrained DIR --source DIR
 """
-import argparse
 
-from testlib import fail, run_example
+from testlib import fail, model_test_args, run_example
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--pretrained", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+    args = model_test_args()
     events = run_example(args, "people", {}, "movenet-multipose.pt",
                          lambda evs: sum(e["type"] == "segment.start" for e in evs) >= 2, realtime_off=False)
     starts = {e["track"]["track_id"] for e in events if e["type"] == "track.start"}

@@ -8,7 +8,6 @@ and nothing is installed into models/falls.
 
 Usage (from ctest): test_train_fall_models.py --actiond BIN --pretrained DIR --source DIR
 """
-import argparse
 import json
 import os
 import subprocess
@@ -16,15 +15,11 @@ import tempfile
 import time
 
 import torch
-from testlib import fail, require_pretrained
+from testlib import fail, model_test_args, require_pretrained
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--pretrained", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+    args = model_test_args()
     pose = require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
     source = os.path.abspath(args.source)
     if not os.path.exists(os.path.join(source, "..", "shared", "data", "falls", "index.csv")):

@@ -8,19 +8,14 @@ video's exercise with `repetition` events counting 1..n and `repetitions` n at i
 
 Usage (from ctest): test_workout_example.py --actiond BIN --pretrained DIR --source DIR
 """
-import argparse
 
-from testlib import all_at_eos, fail, run_example
+from testlib import all_at_eos, fail, model_test_args, run_example
 
 EXERCISE = {"squat-19": "squats", "pull-up-14": "pull-ups", "push-up-12": "push-ups"}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--pretrained", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+    args = model_test_args()
     events = run_example(args, "workout", {"workout": "models/workout/segmenter.pt"}, "movenet-lightning.pt", all_at_eos(EXERCISE))
     summary = {}
     for cam, exercise in EXERCISE.items():

@@ -1,4 +1,5 @@
 """Helpers shared by the Python process tests (imported from the tests' own directory)."""
+import argparse
 import json
 import os
 import shutil
@@ -203,3 +204,13 @@ def run_example(args, example: str, models: dict, pose: str, done, timeout: floa
         if errors:
             fail(f"#{e['seq']} {e['type']} is not schema-valid: {errors[0].message}")
     return events
+
+
+def model_test_args():
+    """The arguments of the tests of shipped models and examples: --actiond BIN --pretrained DIR
+    (the imported pose models) --source DIR (the repository)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--actiond", required=True)
+    ap.add_argument("--pretrained", required=True)
+    ap.add_argument("--source", required=True)
+    return ap.parse_args()
