@@ -7,7 +7,14 @@ bool MotionGate::admit(const std::uint8_t* rgb, int width, int height, int strid
     ++ran_;
     return true;
   }
-  const Thumbnail thumb = grey_thumbnail(rgb, width, height, stride);
+  return admit(grey_thumbnail(rgb, width, height, stride));
+}
+
+bool MotionGate::admit(const Thumbnail& thumb) {
+  if (!cfg_.enabled) {
+    ++ran_;
+    return true;
+  }
   const double diff = have_ref_ ? thumbnail_difference(thumb, ref_) : 0.0;
   last_diff_ = diff;
   if (have_ref_ && must_run_ > 0) {

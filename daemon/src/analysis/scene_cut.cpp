@@ -53,8 +53,12 @@ double histogram_distance(const GreyHistogram& a, const GreyHistogram& b) {
 }
 
 bool SceneCut::cut(const std::uint8_t* rgb, int width, int height, int stride) {
-  if (threshold_ <= 0.0 || rgb == nullptr) return false;
-  const Thumbnail thumb = grey_thumbnail(rgb, width, height, stride);
+  if (!enabled() || rgb == nullptr) return false;
+  return cut(grey_thumbnail(rgb, width, height, stride), rgb, width, height, stride);
+}
+
+bool SceneCut::cut(const Thumbnail& thumb, const std::uint8_t* rgb, int width, int height, int stride) {
+  if (!enabled() || rgb == nullptr) return false;
   const GreyHistogram hist = grey_histogram(rgb, width, height, stride);
   last_diff_ = have_prev_ ? thumbnail_difference(thumb, prev_) : 0.0;
   last_hist_ = have_prev_ ? histogram_distance(hist, prev_hist_) : 0.0;

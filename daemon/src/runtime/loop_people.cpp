@@ -17,8 +17,11 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
   for (std::size_t i = 0; i < group.size(); ++i) {
     const auto& fr = group[i]->frame;
     Camera& cam = *cameras_.at(group[i]->camera);
-    cut[i] = cam.cuts->cut(fr.data, fr.width, fr.height, fr.stride);  // in frame order, applied below
-    const bool run = cam.gate->admit(fr.data, fr.width, fr.height, fr.stride);
+    // One thumbnail of the frame for the scene cut and the gate (none when both are off).
+    const Thumbnail thumb =
+        cam.cuts->enabled() || cam.gate->enabled() ? grey_thumbnail(fr.data, fr.width, fr.height, fr.stride) : Thumbnail{};
+    cut[i] = cam.cuts->cut(thumb, fr.data, fr.width, fr.height, fr.stride);  // in frame order, applied below
+    const bool run = cam.gate->admit(thumb);
     if (metrics_) metrics_->add("actiond_pose_frames_total", {{"camera", cam.config.id}, {"result", run ? "ran" : "skipped"}});
     if (!run) continue;
     slot[i] = static_cast<int>(inputs.size());

@@ -27,6 +27,9 @@ class MotionGate {
 
   // True when the model should run on this RGB frame (always when the gate is disabled).
   bool admit(const std::uint8_t* rgb, int width, int height, int stride);
+  // The same from the frame's grey_thumbnail() (a caller that needs it for a SceneCut too makes it once).
+  bool admit(const Thumbnail& thumb);
+  bool enabled() const { return cfg_.enabled; }
   // Mean absolute thumbnail difference of the last admit() call (0 for the first frame).
   double last_difference() const { return last_diff_; }
   std::uint64_t ran() const { return ran_; }

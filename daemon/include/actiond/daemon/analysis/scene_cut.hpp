@@ -41,6 +41,9 @@ class SceneCut {
   // True when this frame differs from the previous one by the threshold or more (never for the first
   // frame after construction or reset(); never with threshold 0: off).
   bool cut(const std::uint8_t* rgb, int width, int height, int stride);
+  // The same with the frame's grey_thumbnail() already made (shared with the motion gate).
+  bool cut(const Thumbnail& thumb, const std::uint8_t* rgb, int width, int height, int stride);
+  bool enabled() const { return threshold_ > 0.0; }
   void reset() { have_prev_ = false; }
   double last_difference() const { return last_diff_; }        // thumbnails
   double last_histogram_distance() const { return last_hist_; }
