@@ -67,17 +67,7 @@ def clip_labels(data: str, row: Dict[str, str], pts: np.ndarray) -> np.ndarray:
 
 
 def split_clips(rows: List[Dict[str, str]], test_room: str, max_clips: int) -> Dict[str, List[Dict[str, str]]]:
-    out: Dict[str, List[Dict[str, str]]] = {"train": [], "val": [], "test": []}
-    for room in ROOMS:
-        clips = sorted((r for r in rows if r["room"] == room), key=lambda r: r["clip"])
-        if max_clips:
-            clips = clips[:max_clips]
-        for i, r in enumerate(clips):
-            if room == test_room or (test_room == "none" and i % 5 == 4):
-                out["test"].append(r)
-            else:
-                out["val" if i % 5 == 2 else "train"].append(r)
-    return out
+    return workout.room_split(rows, {test_room}, "test", max_clips, hold_every_5th=test_room == "none")
 
 
 class Writer:

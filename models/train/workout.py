@@ -115,17 +115,31 @@ def order_videos(videos: List[Dict[str, str]], rng: np.random.Generator) -> List
     return out
 
 
-def falls_clips(data: str) -> Dict[str, List[Dict[str, str]]]:
-    """The fall data's clips by split for the workout model: FALLS_TRAIN_ROOMS train (every 5th clip
-    of a room validates), the other room is `ood` (never trained on)."""
-    with open(os.path.join(data, "index.csv")) as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: r["clip"])
-    out: Dict[str, List[Dict[str, str]]] = {"train": [], "val": [], "ood": []}
+def room_split(rows: List[Dict[str, str]], held_out_rooms, held_out: str, max_clips: int = 0,
+               hold_every_5th: bool = False) -> Dict[str, List[Dict[str, str]]]:
+    """The fall data's clips (index.csv rows) by split: a room of `held_out_rooms` goes wholly to
+    `held_out`; in the others, by clip name, every 5th clip from the 3rd validates (`val`), with
+    hold_every_5th every 5th from the 5th goes to `held_out` too, and the rest train. max_clips: only
+    the first clips of each room (a quick run)."""
+    out: Dict[str, List[Dict[str, str]]] = {"train": [], "val": [], held_out: []}
     for room in sorted({r["room"] for r in rows}):
-        clips = [r for r in rows if r["room"] == room]
+        clips = sorted((r for r in rows if r["room"] == room), key=lambda r: r["clip"])
+        if max_clips:
+            clips = clips[:max_clips]
         for i, r in enumerate(clips):
-            out["ood" if room not in FALLS_TRAIN_ROOMS else ("val" if i % 5 == 2 else "train")].append(r)
+            if room in held_out_rooms or (hold_every_5th and i % 5 == 4):
+                out[held_out].append(r)
+            else:
+                out["val" if i % 5 == 2 else "train"].append(r)
     return out
+
+
+def falls_clips(data: str) -> Dict[str, List[Dict[str, str]]]:
+    """The fall data's clips for the workout model: FALLS_TRAIN_ROOMS train and validate, the other
+    room is `ood` (never trained on)."""
+    with open(os.path.join(data, "index.csv")) as f:
+        rows = list(csv.DictReader(f))
+    return room_split(rows, {r["room"] for r in rows} - set(FALLS_TRAIN_ROOMS), "ood")
 
 
 def build(args) -> None:
