@@ -125,6 +125,20 @@ class SlowBackbone(torch.nn.Module):
         return self.inner(x) + a.sum() * 0.0
 
 
+class TrapSegmenter(torch.nn.Module):
+    """The colour segmenter that raises (a TorchScript exception, not a LibTorch error) while its window
+    holds a row whose dimension 6 is above 5: a model that fails on some input."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = ColourSegmenter()
+
+    def forward(self, f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        if bool((f[:, :, 6] > 5.0).any()):
+            raise RuntimeError("trap row in the window")
+        return self.inner(f)
+
+
 def write_broken(out: str, size: int) -> None:
     """Fixtures for the daemon's refusal tests: each file is wrong in exactly one way."""
     scripted = torch.jit.script(ColourBackbone())
@@ -141,6 +155,10 @@ def write_broken(out: str, size: int) -> None:
         "kind": "backbone", "name": "slow-colour", "version": "1",
         "input": {"width": size, "height": size, "format": "RGB"}, "feature_dim": FEATURE_DIM,
     }, os.path.join(out, "slow_backbone.pt"))
+    save(TrapSegmenter(), {
+        "kind": "segmenter", "name": "trap-seg", "version": "1",
+        "feature_dim": FEATURE_DIM, "labels": LABELS, "background": 0, "window": 16, "lookahead": 1,
+    }, os.path.join(out, "trap_segmenter.pt"))
     with open(os.path.join(out, "not_torchscript.pt"), "w") as f:
         f.write("this is not a TorchScript archive\n")
 

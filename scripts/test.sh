@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite (ctest). Non-zero on any failure.
 #   scripts/test.sh                       # build/ , every test
+#   scripts/test.sh --quick               # unit, golden and in-process integration tests (~3 min built):
+#                                         # the edit-compile-test loop; CI runs everything
 #   scripts/test.sh --sanitize address    # build-address/ with ASan+UBSan
 #   scripts/test.sh --sanitize thread     # build-thread/ with TSan
 #   scripts/test.sh -L unit               # extra arguments go to ctest
@@ -12,6 +14,7 @@ SANITIZE=""
 CTEST_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --quick) CTEST_ARGS+=(-j2 -L 'unit|golden|integration' -LE 'process|package|models|tools'); shift ;;
     --sanitize) SANITIZE="$2"; shift 2 ;;
     --sanitize=*) SANITIZE="${1#*=}"; shift ;;
     *) CTEST_ARGS+=("$1"); shift ;;

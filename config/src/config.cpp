@@ -37,8 +37,7 @@ TrackerConfig parse_tracker(ObjectReader r) {
   t.repetition_threshold = r.number_in("repetition_threshold", t.repetition_threshold, 0.0, 1.0);
   t.repetition_min_interval_s = r.number_in("repetition_min_interval_s", t.repetition_min_interval_s, 0.0, 3600.0);
   t.onset_threshold = r.number_in("onset_threshold", t.onset_threshold, 0.0, 1.0);
-  t.repetition_source = r.choice("repetition_source", t.repetition_source,
-                                 {{"model", RepetitionSource::model}, {"pose", RepetitionSource::pose}});
+  t.repetition_source = r.choice("repetition_source", t.repetition_source, kRepetitionSourceNames);
   t.repetition_smooth_frames = r.integer_in("repetition_smooth_frames", t.repetition_smooth_frames, 1, 31);
   if (t.repetition_smooth_frames % 2 == 0) {
     r.fail("repetition_smooth_frames", "must be odd (a centred average), got " + std::to_string(t.repetition_smooth_frames));
@@ -94,30 +93,6 @@ TrackerConfig with_model_defaults(const TrackerConfig& camera, const TrackerConf
   take("repetition_min_amplitude", &TrackerConfig::repetition_min_amplitude);
   take("repetition_lookback_s", &TrackerConfig::repetition_lookback_s);
   return t;
-}
-
-const char* to_string(RepetitionSource s) { return s == RepetitionSource::pose ? "pose" : "model"; }
-
-const char* to_string(Transport t) {
-  switch (t) {
-    case Transport::tcp: return "tcp";
-    case Transport::udp: return "udp";
-    case Transport::automatic: break;
-  }
-  return "auto";
-}
-
-const char* to_string(SkipFrames s) { return s == SkipFrames::non_key ? "non_key" : "none"; }
-
-const char* to_string(DecoderPath d) { return d == DecoderPath::analysis ? "analysis" : "gstreamer"; }
-
-const char* to_string(FsyncPolicy f) {
-  switch (f) {
-    case FsyncPolicy::always: return "always";
-    case FsyncPolicy::none: return "none";
-    case FsyncPolicy::batch: break;
-  }
-  return "batch";
 }
 
 std::string uri_scheme(const std::string& uri) {
@@ -252,8 +227,7 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
     d.journal.enabled = jr.boolean("enabled", d.journal.enabled);
     const fs::path dir = jr.string("dir", "journal");
     d.journal.dir = fs::absolute(dir.is_absolute() ? dir : config_dir / dir).lexically_normal();
-    d.journal.fsync = jr.choice("fsync", d.journal.fsync,
-                                {{"always", FsyncPolicy::always}, {"batch", FsyncPolicy::batch}, {"none", FsyncPolicy::none}});
+    d.journal.fsync = jr.choice("fsync", d.journal.fsync, kFsyncPolicyNames);
     d.journal.max_file_mb = jr.integer_in("max_file_mb", d.journal.max_file_mb, 1, 4096);
     d.journal.max_files = jr.integer_in("max_files", d.journal.max_files, 1, 100000);
     d.journal.sink_backlog_max_mb =
@@ -331,8 +305,7 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
   c.queue_frames = r.integer_in("queue_frames", c.queue_frames, 1, 1024);
 
   c.loop = r.boolean("loop", c.loop);
-  c.transport = r.choice("transport", c.transport,
-                         {{"auto", Transport::automatic}, {"tcp", Transport::tcp}, {"udp", Transport::udp}});
+  c.transport = r.choice("transport", c.transport, kTransportNames);
   c.latency_ms = r.integer_in("latency_ms", c.latency_ms, 0, 60000);
   c.username = r.string("username", "");
   const std::string password_file = r.string("password_file", "");
@@ -344,8 +317,8 @@ CameraConfig parse_camera_config(const nlohmann::json& j, const std::string& lab
     while (!c.password.empty() && (c.password.back() == '\r' || c.password.back() == ' ')) c.password.pop_back();
   }
   c.decoder_threads = r.integer_in("decoder_threads", c.decoder_threads, 0, 64);
-  c.skip_frames = r.choice("skip_frames", c.skip_frames, {{"none", SkipFrames::none}, {"non_key", SkipFrames::non_key}});
-  c.decoder = r.choice("decoder", c.decoder, {{"gstreamer", DecoderPath::gstreamer}, {"analysis", DecoderPath::analysis}});
+  c.skip_frames = r.choice("skip_frames", c.skip_frames, kSkipFramesNames);
+  c.decoder = r.choice("decoder", c.decoder, kDecoderPathNames);
   {
     ObjectReader roi = r.object("roi");
     c.roi.x = roi.integer_in("x", 0, 0, 100000);

@@ -8,22 +8,7 @@ namespace actiond::config {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const char* sink_type_name(SinkType t) {
-  switch (t) {
-    case SinkType::mqtt: return "mqtt";
-    case SinkType::nats: return "nats";
-    case SinkType::redis: return "redis";
-    case SinkType::kafka: return "kafka";
-    case SinkType::webhook: return "webhook";
-  }
-  return "?";
-}
-
 namespace {
-
-const std::vector<std::string> kEventTypes = {"segment.start", "segment.update", "segment.end", "boundary",
-                                              "recognition", "repetition", "track.start", "track.end",
-                                              "stream.status", "heartbeat", "clip.ready"};
 
 fs::path resolve(const std::string& name, const fs::path& dir) {
   if (name.empty()) return {};
@@ -34,13 +19,14 @@ fs::path resolve(const std::string& name, const fs::path& dir) {
 void read_filter(ObjectReader& s, SinkConfig& c) {
   ObjectReader f = s.object("filter");
   c.filter.cameras = f.strings("cameras");
-  c.filter.types = f.strings("types");
-  for (const auto& t : c.filter.types) {
-    if (std::find(kEventTypes.begin(), kEventTypes.end(), t) == kEventTypes.end()) {
+  for (const auto& t : f.strings("types")) {
+    const auto type = parse_event_type(t);
+    if (!type) {
       std::string all;
-      for (const auto& k : kEventTypes) all += (all.empty() ? "" : ", ") + k;
+      for (const auto& [v, name] : kEventTypeNames) all += (all.empty() ? "" : ", ") + std::string(name);
       f.fail("types", "unknown event type \"" + t + "\" (known: " + all + ")");
     }
+    c.filter.types.push_back(*type);
   }
   c.filter.labels = f.strings("labels");
   f.finish();
@@ -137,11 +123,9 @@ std::vector<SinkConfig> parse_sinks(ObjectReader& root, const fs::path& dir) {
     }
     if (!names.insert(c.name).second) s.fail("name", "\"" + c.name + "\" names another sink too");
     if (!s.has("type")) s.fail("type", "is required");
-    c.type = s.choice("type", c.type,
-                      {{"mqtt", SinkType::mqtt}, {"nats", SinkType::nats}, {"redis", SinkType::redis},
-                       {"kafka", SinkType::kafka}, {"webhook", SinkType::webhook}});
+    c.type = s.choice("type", c.type, kSinkTypeNames);
     read_filter(s, c);
-    c.format = s.choice("format", c.format, {{"event", SinkFormat::event}, {"frigate", SinkFormat::frigate}});
+    c.format = s.choice("format", c.format, kSinkFormatNames);
     c.batch = s.integer_in("batch", c.type == SinkType::webhook ? 1 : c.batch, 1, 10000);  // webhook: 1 = one event per POST
     c.backoff_min_s = s.number_in("backoff_min_s", c.backoff_min_s, 0.01, 3600);
     c.backoff_max_s = s.number_in("backoff_max_s", c.backoff_max_s, 0.01, 3600);

@@ -7,6 +7,7 @@
 //   actionctl cluster put|rm|ls|status|events [--config /etc/actiond]   cluster mode (actionctl_cluster.hpp)
 // With CURVE on the daemon: --server-key KEY|@FILE (its public key) and --client-key FILE (our secret key).
 #include "actionctl_cluster.hpp"
+#include "actiond/config/event_kinds.hpp"
 #include "actiond/config/version.hpp"
 
 #include <CLI/CLI.hpp>
@@ -74,7 +75,9 @@ Curve make_curve(const std::string& server_key, const std::string& client_key) {
 // "12:30:01.123 door #41 segment.start pour 0.87 [door-9a1f...]"; events about a person end with
 // "person <track id>"; track events show the track's box (picture fractions).
 std::string pretty(const nlohmann::json& e) {
+  using actiond::config::EventType;
   const std::string type = e.value("type", "?");
+  const auto kind = actiond::config::event_type_of(e);
   const std::string at = e.value("emitted_at", "");
   std::string line = (at.size() >= 23 ? at.substr(11, 12) : at) + " " + e.value("camera", "?") + " #" +
                      std::to_string(e.value("seq", 0)) + " " + type;
@@ -83,24 +86,24 @@ std::string pretty(const nlohmann::json& e) {
     std::snprintf(buf, sizeof(buf), "%.2f", v);
     return std::string(buf);
   };
-  if (type.rfind("segment.", 0) == 0 && e.contains("segment")) {
+  if (kind && actiond::config::is_segment_event(*kind) && e.contains("segment")) {
     const auto& s = e["segment"];
     line += " " + s.value("label", "?") + " " + num(s.value("confidence", 0.0)) + " [" + s.value("id", "") + "]";
     if (s.contains("repetitions")) line += " reps " + std::to_string(s.value("repetitions", 0));
     if (s.contains("duration_s") && s["duration_s"].is_number()) line += " for " + num(s["duration_s"].get<double>()) + " s";
     if (s.contains("end_reason") && s["end_reason"].is_string()) line += " " + s["end_reason"].get<std::string>();
-  } else if (type == "repetition") {
+  } else if (kind == EventType::repetition) {
     line += " " + e.value("label", "?") + " #" + std::to_string(e.value("count", 0)) + " " + num(e.value("score", 0.0));
-  } else if (type == "boundary") {
+  } else if (kind == EventType::boundary) {
     line += " " + e.value("from", "?") + " -> " + e.value("to", "?") + " " + num(e.value("score", 0.0));
-  } else if (type == "recognition") {
+  } else if (kind == EventType::recognition) {
     line += " " + e.value("label", "?") + " " + num(e.value("confidence", 0.0));
-  } else if (type == "stream.status") {
+  } else if (kind == EventType::stream_status) {
     line += " " + e.value("state", "?");
     if (!e.value("reason", "").empty()) line += " (" + e.value("reason", "") + ")";
-  } else if (type == "heartbeat") {
+  } else if (kind == EventType::heartbeat) {
     line += " " + e.value("state", "?");
-  } else if (type.rfind("track.", 0) == 0 && e.contains("track")) {
+  } else if ((kind == EventType::track_start || kind == EventType::track_end) && e.contains("track")) {
     const auto& t = e["track"];
     line += " person " + std::to_string(t.value("track_id", 0)) + " score " + num(t.value("score", 0.0));
     if (t.contains("box") && t["box"].is_array() && t["box"].size() == 4) {

@@ -136,7 +136,7 @@ TEST_CASE("live test camera: shutdown closes the open segment and a bad file fai
   d.start();
   REQUIRE(sub.wait_for([](const auto& ev) { return !of_type(ev, "segment.start").empty(); }, 30s));
   REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "junk", "failed"); }, 30s));
-  d.stop("shutdown");
+  d.stop(actiond::config::EndReason::shutdown);
   REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "live", "stopped"); }, 10s));
   const auto events = sub.events();
   test::check_stream_invariants(events);
@@ -198,7 +198,7 @@ TEST_CASE("restart: seq and epoch continue from the journal, which holds exactly
     test::EventCollector sub(d.publish_endpoint());
     d.start();
     REQUIRE(sub.wait_for([](const auto& ev) { return !of_type(ev, "segment.start").empty(); }, 30s));
-    d.stop("shutdown");
+    d.stop(actiond::config::EndReason::shutdown);
     REQUIRE(sub.wait_for([](const auto& ev) { return has_status(ev, "live", "stopped"); }, 10s));
     const auto events = sub.events();
     const auto ends = of_type(events, "segment.end");

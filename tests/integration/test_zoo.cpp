@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <tuple>
 
 using namespace actiond;
 using namespace std::chrono_literals;
@@ -125,4 +126,39 @@ TEST_CASE("every zoo model runs as a features:// camera's segmenter and recogniz
   const auto recs = of_type(events, "recognition");
   CHECK(recs.size() >= 7);
   CHECK(recs.size() <= 10);
+}
+
+TEST_CASE("a model that throws ends the camera's segment with error, and the daemon goes on", "[integration][features]") {
+  // Background, "red", three red rows that make the trap segmenter raise while they are in its
+  // window (16 frames), red again, background: 30, 40, 3, 40, 30 frames.
+  std::vector<float> f;
+  for (const auto& [label, trap, n] : std::vector<std::tuple<int, bool, int>>{{0, false, 30}, {1, false, 40}, {1, true, 3},
+                                                                            {1, false, 40}, {0, false, 30}}) {
+    for (int t = 0; t < n; ++t) {
+      float row[8] = {0, 0, 0, 0, 0, 0, trap ? 9.0f : 0.0f, 1};
+      if (label > 0) row[label - 1] = 1.0f;
+      f.insert(f.end(), row, row + 8);
+    }
+  }
+  TempDir dir;
+  write_npy(dir.path() / "trap.npy", f, 143, 8);
+  dir.write("actiond.json", R"({"publish": {"endpoint": "tcp://127.0.0.1:*", "startup_grace_ms": 0},
+             "control": {"endpoint": "tcp://127.0.0.1:*"}, "metrics": {"enabled": false},
+             "log": {"level": "warn"}, "models": {"seg": {"path": "trap_segmenter.pt"}}})");
+  dir.write("cameras/feat.json", R"({"id": "feat", "uri": "features://)" + (dir.path() / "trap.npy").string() +
+                                     R"(", "fps": 15, "realtime": false, "tracker": {"min_duration_s": 0.5},
+                                     "models": {"segmenter": "seg"}})");
+  daemon::Daemon d(test::load(dir));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for([](const std::vector<json>& ev) { return test::has_status(ev, "feat", "eos"); }, 60s));
+  CHECK(d.health().loop_alive);
+  d.stop();
+  const auto events = sub.events();
+  test::check_stream_invariants(events);
+  std::vector<std::string> ends;
+  for (const auto& e : of_type(events, "segment.end")) ends.push_back(e["segment"]["end_reason"]);
+  // The red segment ends when the model fails; a new one starts once it works again and ends in background.
+  CHECK(ends == std::vector<std::string>{"error", "background"});
+  CHECK(of_type(events, "segment.start").size() == 2);
 }

@@ -86,7 +86,7 @@ DecodedVideo decode_online(const std::vector<std::vector<float>>& scores, const 
     tracker.push(f, events);
     apply(std::min(n - 1, t + opt.lookahead));
   }
-  tracker.close("eos", events);
+  tracker.close(config::EndReason::eos, events);
   apply(n - 1);
   return out;
 }

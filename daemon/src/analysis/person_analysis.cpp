@@ -25,7 +25,7 @@ void PersonAnalysis::update(const std::vector<models::PoseDetection>& found, con
   }
 }
 
-void PersonAnalysis::end_all(const std::string& reason, TrackChanges& changes) {
+void PersonAnalysis::end_all(config::EndReason reason, TrackChanges& changes) {
   tracker_.end_all(reason, changes);
   last_rows_.clear();
   crop_ = {0.0f, 0.0f, 1.0f, 1.0f};

@@ -123,7 +123,7 @@ std::vector<int> assign_min_cost(const std::vector<double>& cost, int rows, int 
 }
 
 void PersonTracker::update(const std::vector<models::PoseDetection>& detections, double pts, TrackChanges& out) {
-  out.end_reason = "lost";
+  out.end_reason = config::EndReason::lost;
   std::vector<const models::PoseDetection*> dets;
   for (const auto& d : detections) {
     if (d.score >= cfg_.min_score) dets.push_back(&d);
@@ -207,7 +207,7 @@ void PersonTracker::coast() {
   }
 }
 
-void PersonTracker::end_all(const std::string& reason, TrackChanges& out) {
+void PersonTracker::end_all(config::EndReason reason, TrackChanges& out) {
   out.end_reason = reason;
   for (const auto& t : tracks_) {
     if (t.confirmed) out.ended.push_back(t);

@@ -41,7 +41,7 @@ std::optional<SegmentInfo> SegmentTracker::open_segment() const {
   return info;
 }
 
-void SegmentTracker::end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out) {
+void SegmentTracker::end_open(const FramePoint& at, config::EndReason reason, std::vector<TrackerEvent>& out) {
   if (!open_) return;
   last_end_ = at;
   if (open_->published) {
@@ -219,7 +219,7 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
         frame.at.pts - open_->info.start.pts >= cfg_.max_duration_s - 1e-9) {
       // Too long: end it here and go on with a new segment of the same label (already long enough).
       const int same = open_->info.label_id;
-      end_open(frame.at, "max_duration", out);
+      end_open(frame.at, config::EndReason::max_duration, out);
       Open o;
       o.info.label_id = same;
       o.info.start = frame.at;
@@ -249,7 +249,7 @@ void SegmentTracker::push(const DecidedFrame& frame, std::vector<TrackerEvent>& 
                          ? std::min(cfg_.confirm_frames, cfg_.boundary_confirm_frames)
                          : cfg_.confirm_frames;
     if (candidate_.count >= need) {
-      end_open(candidate_.first, label == background_ ? "background" : "action_changed", out);
+      end_open(candidate_.first, label == background_ ? config::EndReason::background : config::EndReason::action_changed, out);
       const bool from_background = current == background_;
       current_ = label;
       if (label != background_) {
@@ -289,7 +289,7 @@ FramePoint SegmentTracker::onset_start(const FramePoint& first) const {
   return *onset_;
 }
 
-void SegmentTracker::close(const std::string& reason, std::vector<TrackerEvent>& out) {
+void SegmentTracker::close(config::EndReason reason, std::vector<TrackerEvent>& out) {
   // The stream ends on a rising repetition score: the last frame is a peak (nothing follows it).
   if (open_ && !r_frames_.empty()) {
     const Repetition& last = r_frames_.back();

@@ -1,5 +1,6 @@
 #include "actiond/daemon/api/api.hpp"
 
+#include "actiond/config/event_kinds.hpp"
 #include "actiond/config/log.hpp"
 #include "api/query_params.hpp"
 #include "api/web_assets.hpp"
@@ -40,7 +41,7 @@ json parse_body(const IndexedEvent& e) { return json::parse(e.body, nullptr, fal
 json segment_summary(const json& latest, const json& clip_ready) {
   json s = latest.value("segment", json::object());
   s["camera"] = latest.value("camera", "");
-  s["open"] = latest.value("type", "") != "segment.end";
+  s["open"] = config::event_type_of(latest) != config::EventType::segment_end;
   s["last_seq"] = latest.value("seq", 0);
   s["clip"] = clip_ready.is_object() ? clip_ready.value("clip", json(nullptr)) : json(nullptr);
   s["snapshot"] = clip_ready.is_object() ? clip_ready.value("snapshot", json(nullptr)) : json(nullptr);
@@ -155,8 +156,9 @@ void Api::install(httplib::Server& server) {
     json latest = events.front();  // the latest segment.* event (repetitions carry no segment body)
     json clip;
     for (const auto& e : events) {
-      if (e.value("type", "").rfind("segment.", 0) == 0) latest = e;
-      if (e.value("type", "") == "clip.ready") clip = e;
+      const auto type = config::event_type_of(e);
+      if (type && config::is_segment_event(*type)) latest = e;
+      if (type == config::EventType::clip_ready) clip = e;
     }
     reply(res, 200, {{"segment", segment_summary(latest, clip)}, {"events", events}});
   });

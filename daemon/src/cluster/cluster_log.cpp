@@ -1,5 +1,6 @@
 #include "actiond/daemon/cluster/cluster_log.hpp"
 
+#include "actiond/config/event_kinds.hpp"
 #include "actiond/config/log.hpp"
 
 #include "nats/jetstream.hpp"
@@ -52,36 +53,19 @@ LogState state_of(natsMsg* msg) {
 
 }  // namespace
 
-struct ClusterLog::Nats {
-  natsConnection* nc = nullptr;
-  jsCtx* js = nullptr;
-  ~Nats() {
-    if (js != nullptr) jsCtx_Destroy(js);
-    if (nc != nullptr) {
-      natsConnection_Close(nc);
-      natsConnection_Destroy(nc);
-    }
-  }
-};
+struct ClusterLog::Nats : detail::JetStream {};
 
 ClusterLog::ClusterLog(Options opt, LeaseValid lease_valid, Fenced fenced)
     : opt_(std::move(opt)), lease_valid_(std::move(lease_valid)), fenced_(std::move(fenced)), nats_(std::make_unique<Nats>()) {
-  natsOptions* no = nullptr;
-  natsStatus s = natsOptions_Create(&no);
-  if (s == NATS_OK) s = natsOptions_SetURL(no, opt_.url.c_str());
-  if (s == NATS_OK) s = natsOptions_SetTimeout(no, static_cast<int64_t>(opt_.timeout_s * 1000));
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(no, -1);  // libnats reconnects for ever; publishes retry meanwhile
-  if (s == NATS_OK) s = natsOptions_SetReconnectWait(no, 250);
-  if (s == NATS_OK) s = natsConnection_Connect(&nats_->nc, no);
-  natsOptions_Destroy(no);
-  if (s != NATS_OK) throw LogError("cluster: NATS " + opt_.url + ": " + detail::nats_status_text(s, static_cast<jsErrCode>(0)));
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = static_cast<int64_t>(opt_.timeout_s * 1000);
-  if ((s = natsConnection_JetStream(&nats_->js, nats_->nc, &jo)) != NATS_OK) {
-    throw LogError("cluster: NATS " + opt_.url + ": JetStream: " + detail::nats_status_text(s, static_cast<jsErrCode>(0)));
+  natsStatus s = NATS_OK;
+  const detail::NatsOptions no = detail::nats_options(opt_.url, opt_.timeout_s, s);
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(no.get(), -1);  // libnats reconnects for ever; publishes retry meanwhile
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(no.get(), 250);
+  const auto wait_ms = static_cast<std::int64_t>(opt_.timeout_s * 1000);
+  if (const std::string err = detail::connect_jetstream(*nats_, no, s, wait_ms, "cluster: NATS " + opt_.url); !err.empty()) {
+    throw LogError(err);
   }
-  if (const std::string err = detail::ensure_stream(nats_->js, opt_.stream, opt_.prefix + ".events.>", true); !err.empty()) {
+  if (const std::string err = detail::ensure_stream(nats_->js.get(), opt_.stream, opt_.prefix + ".events.>", true); !err.empty()) {
     throw LogError("cluster: JetStream " + err);
   }
   thread_ = std::thread([this] { run(); });
@@ -99,12 +83,11 @@ ClusterLog::~ClusterLog() {
 LogState ClusterLog::last(const std::string& camera) {
   natsMsg* msg = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s = js_GetLastMsg(&msg, nats_->js, opt_.stream.c_str(), subject(camera).c_str(), nullptr, &jerr);
+  const natsStatus s = js_GetLastMsg(&msg, nats_->js.get(), opt_.stream.c_str(), subject(camera).c_str(), nullptr, &jerr);
+  const detail::NatsMsg owned(msg);
   if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return LogState{};
   if (s != NATS_OK) throw LogError("cluster: " + subject(camera) + ": last message: " + detail::nats_status_text(s, jerr));
-  LogState out = state_of(msg);
-  natsMsg_Destroy(msg);
-  return out;
+  return state_of(msg);
 }
 
 std::uint64_t ClusterLog::send(const std::string& camera, const std::string& body,
@@ -112,6 +95,7 @@ std::uint64_t ClusterLog::send(const std::string& camera, const std::string& bod
                                const std::string& msg_id, int* js_error) {
   natsMsg* msg = nullptr;
   natsStatus s = natsMsg_Create(&msg, subject(camera).c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+  const detail::NatsMsg owned(msg);
   for (const auto& [k, v] : headers) {
     // An empty value would make libnats misread the headers after it: absent means empty.
     if (s == NATS_OK && !v.empty()) s = natsMsgHeader_Set(msg, k.c_str(), v.c_str());
@@ -124,12 +108,11 @@ std::uint64_t ClusterLog::send(const std::string& camera, const std::string& bod
   po.ExpectStream = opt_.stream.c_str();
   jsPubAck* ack = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  if (s == NATS_OK) s = js_PublishMsg(&ack, nats_->js, msg, &po, &jerr);
-  natsMsg_Destroy(msg);
+  if (s == NATS_OK) s = js_PublishMsg(&ack, nats_->js.get(), msg, &po, &jerr);
+  const detail::JsPubAck owned_ack(ack);
   *js_error = static_cast<int>(jerr);
   std::uint64_t seq = 0;
   if (s == NATS_OK && ack != nullptr) seq = ack->Sequence;
-  jsPubAck_Destroy(ack);
   if (s != NATS_OK && jerr != JSStreamWrongLastSequenceErr) {
     throw LogError(subject(camera) + ": " + detail::nats_status_text(s, jerr));
   }
@@ -236,7 +219,7 @@ LogCounters ClusterLog::counters() const {
 bool ClusterLog::publish(Item& item) {
   const json ev = json::parse(item.body, nullptr, false);
   if (ev.is_discarded()) return true;  // never happens: the loop builds every body
-  const std::string type = ev.value("type", "");
+  const auto type = config::event_type_of(ev);
   json open;
   std::uint64_t expected = 0;
   {
@@ -246,9 +229,9 @@ bool ClusterLog::publish(Item& item) {
     open = it->second.open;
     expected = it->second.last_stream_seq;
   }
-  if (type == "segment.start" || type == "segment.update") {
+  if (type == config::EventType::segment_start || type == config::EventType::segment_update) {
     open = ev;
-  } else if (type == "segment.end" && open.is_object() &&
+  } else if (type == config::EventType::segment_end && open.is_object() &&
              open.value("segment", json::object()).value("id", "") == ev.value("segment", json::object()).value("id", "?")) {
     open = nullptr;
   }
@@ -332,15 +315,16 @@ void ClusterLog::run() {
 std::vector<json> ClusterLog::read_all(const std::string& camera) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
   jsStreamInfo* si = nullptr;
-  natsStatus s = js_GetStreamInfo(&si, nats_->js, opt_.stream.c_str(), nullptr, &jerr);
+  natsStatus s = js_GetStreamInfo(&si, nats_->js.get(), opt_.stream.c_str(), nullptr, &jerr);
+  const detail::JsStreamInfo info(si);
   if (s != NATS_OK) throw LogError("cluster: JetStream stream " + opt_.stream + ": " + detail::nats_status_text(s, jerr));
   const std::uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
-  jsStreamInfo_Destroy(si);
   std::vector<json> out;
   for (std::uint64_t n = first; n <= last && n > 0; ++n) {
     natsMsg* msg = nullptr;
     jerr = static_cast<jsErrCode>(0);
-    s = js_GetMsg(&msg, nats_->js, opt_.stream.c_str(), n, nullptr, &jerr);
+    s = js_GetMsg(&msg, nats_->js.get(), opt_.stream.c_str(), n, nullptr, &jerr);
+    const detail::NatsMsg owned(msg);
     if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) continue;  // deleted
     if (s != NATS_OK) throw LogError("cluster: stream " + opt_.stream + " message " + std::to_string(n) + ": " + detail::nats_status_text(s, jerr));
     const std::string subj = natsMsg_GetSubject(msg);
@@ -352,7 +336,6 @@ std::vector<json> ClusterLog::read_all(const std::string& camera) {
                      {"kind", header(msg, "Actiond-Kind").empty() ? "event" : header(msg, "Actiond-Kind")},
                      {"body", body.is_discarded() ? json(nullptr) : body}});
     }
-    natsMsg_Destroy(msg);
   }
   return out;
 }

@@ -125,7 +125,7 @@ void ClusterManager::run() {
   const auto until = flush_deadline();
   for (const auto& id : owned_ids()) {
     try {
-      release(id, "shutdown", until);
+      release(id, config::EndReason::shutdown, until);
     } catch (const std::exception& e) {
       logger().warn("cluster: camera {}: release at shutdown: {}", id, e.what());
     }
@@ -144,7 +144,7 @@ void ClusterManager::drop_all(const std::string& why) {
   if (!owned_.empty()) logger().error("cluster: {}: stopping {} camera(s) at once", why, owned_.size());
   for (const auto& [id, o] : owned_) {
     log_->end_term(id);  // first: nothing of theirs reaches the log any more
-    hooks_.stop(id, "source_lost");
+    hooks_.stop(id, config::EndReason::source_lost);
   }
   owned_.clear();
   lease_ = 0;
@@ -191,14 +191,14 @@ Clock::time_point ClusterManager::flush_deadline() const {
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg_.lease_ttl_s * 2));
 }
 
-void ClusterManager::release(const std::string& camera, const std::string& reason, Clock::time_point flush_until) {
+void ClusterManager::release(const std::string& camera, config::EndReason reason, Clock::time_point flush_until) {
   const std::uint64_t last = hooks_.stop(camera, reason);
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(flush_until - Clock::now());
   if (!log_->wait_delivered(camera, last, std::max(left, std::chrono::milliseconds(0)))) {
     logger().warn("cluster: camera {}: events up to seq {} not all in the log in time; released anyway", camera, last);
   }
   try {
-    log_->release_term(camera, reason);
+    log_->release_term(camera, std::string(config::to_string(reason)));
   } catch (const std::exception& e) {
     logger().warn("{}", e.what());
   }
@@ -255,7 +255,7 @@ void ClusterManager::iterate() {
   for (const auto& id : fenced) {
     if (owned_.count(id) == 0) continue;
     log_->end_term(id);
-    hooks_.stop(id, "source_lost");
+    hooks_.stop(id, config::EndReason::source_lost);
     owned_.erase(id);
     etcd_.remove_if(key(cfg_, "owners", id), cfg_.host);
     std::lock_guard lock(mu_);
@@ -279,7 +279,7 @@ void ClusterManager::iterate() {
     if (owner == owners.end() || owner->second != cfg_.host) {
       logger().error("cluster: camera {}: etcd no longer names this host its owner; stopping it", id);
       log_->end_term(id);
-      hooks_.stop(id, "source_lost");
+      hooks_.stop(id, config::EndReason::source_lost);
       owned_.erase(id);
       std::lock_guard lock(mu_);
       owned_view_.erase(id);
@@ -289,10 +289,10 @@ void ClusterManager::iterate() {
     const auto handoff = handoffs.find(id);
     if (cam == cameras.end()) {
       logger().info("cluster: camera {}: removed from etcd; stopping it", id);
-      release(id, "reconfigured", flush_deadline());
+      release(id, config::EndReason::reconfigured, flush_deadline());
     } else if (handoff != handoffs.end() && handoff->second != cfg_.host && hosts.count(handoff->second) != 0) {
       logger().info("cluster: camera {}: handing it to {}", id, handoff->second);
-      release(id, "handoff", flush_deadline());
+      release(id, config::EndReason::handoff, flush_deadline());
       owners.erase(id);
       std::lock_guard lock(mu_);
       ++counters_.handoffs_out;
@@ -300,7 +300,7 @@ void ClusterManager::iterate() {
       const auto kv = etcd_.get(key(cfg_, "cameras", id));
       if (!kv) continue;
       logger().info("cluster: camera {}: its configuration changed; restarting it", id);
-      release(id, "reconfigured", flush_deadline());
+      release(id, config::EndReason::reconfigured, flush_deadline());
       owners.erase(id);
     }
   }
@@ -355,7 +355,7 @@ void ClusterManager::iterate() {
     const std::string id = it->first;
     if (!etcd_.create(key(cfg_, "handoff", id), target, hosts[target].second)) return;
     logger().info("cluster: camera {}: handing it to {} ({} cameras here, {} there)", id, target, owned_.size(), load[target]);
-    release(id, "handoff", flush_deadline());
+    release(id, config::EndReason::handoff, flush_deadline());
     std::lock_guard lock(mu_);
     ++counters_.handoffs_out;
     return;

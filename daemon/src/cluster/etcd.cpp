@@ -1,7 +1,9 @@
 #include "actiond/daemon/cluster/etcd.hpp"
 
 #include <httplib.h>
-#include <cstring>
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace actiond::daemon::cluster {
@@ -10,7 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 // The first key after every key that starts with `prefix` (etcd's range_end for a prefix).
 std::string prefix_end(std::string prefix) {
@@ -49,36 +50,23 @@ EtcdClient::EtcdClient(std::vector<std::string> endpoints, double timeout_s)
 }
 
 std::string EtcdClient::base64(const std::string& in) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(acc >> bits) & 0x3f];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 0x3f];
-  while (out.size() % 4 != 0) out += '=';
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(std::max(n, 0)));
   return out;
 }
 
 std::string EtcdClient::unbase64(const std::string& in) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* p = c == '\0' ? nullptr : std::strchr(kAlphabet, c);
-    if (p == nullptr) break;  // '=' padding ends it
-    acc = (acc << 6) | static_cast<std::uint32_t>(p - kAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
+  if (in.empty() || in.size() % 4 != 0) return {};
+  std::string out(in.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return {};
+  // EVP_DecodeBlock counts the padding as zero bytes: take them off.
+  std::size_t size = static_cast<std::size_t>(n);
+  for (auto it = in.rbegin(); it != in.rend() && *it == '=' && size > 0; ++it) --size;
+  out.resize(size);
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "actiond/daemon/io/journal.hpp"
 
+#include "actiond/config/event_kinds.hpp"
 #include "actiond/config/log.hpp"
 #include "io/journal_files.hpp"
 
@@ -238,8 +239,9 @@ Journal::Tail Journal::tail(const fs::path& dir, const std::string& camera) {
     }
     for (auto l = segments.rbegin(); l != segments.rend(); ++l) {
       auto j = nlohmann::json::parse(line_at(*l), nullptr, false);
-      if (!event_of_json(j) || j.value("type", "").rfind("segment.", 0) != 0 || !j.contains("segment")) continue;
-      if (j["type"] != "segment.end") t.open_segment_event = std::move(j);
+      const auto type = config::event_type_of(j);
+      if (!event_of_json(j) || !type || !config::is_segment_event(*type) || !j.contains("segment")) continue;
+      if (*type != config::EventType::segment_end) t.open_segment_event = std::move(j);
       return t;
     }
   }

@@ -1,7 +1,6 @@
 #include "runtime/clip_service.hpp"
 
 #include "actiond/config/log.hpp"
-#include "actiond/daemon/api/event_index.hpp"
 
 #include <algorithm>
 #include <system_error>
@@ -18,29 +17,15 @@ spdlog::logger& logger() { return config::module_log("clips"); }
 
 constexpr std::size_t kMaxNotices = 1024;
 
-double number_at(const json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+pipeline::SnapshotOverlay overlay_of(const models::PoseDetection& pose) {
+  pipeline::SnapshotOverlay o;
+  o.box = pose.box;
+  for (const auto& k : pose.keypoints) o.keypoints.push_back({k.x, k.y, k.score});
+  return o;
 }
 
-// A pose as events carry it ({"box", "keypoints"}), for the snapshot; nullopt when malformed.
-std::optional<pipeline::SnapshotOverlay> overlay_of(const json& pose) {
-  if (!pose.is_object() || !pose.contains("box") || !pose.contains("keypoints")) return std::nullopt;
-  try {
-    pipeline::SnapshotOverlay o;
-    o.box = pose["box"].get<std::array<float, 4>>();
-    o.keypoints = pose["keypoints"].get<std::vector<std::array<float, 3>>>();
-    return o;
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
-}
-
-// A point's `time` as seconds since the Unix epoch (0 when absent).
-double wall_seconds(const json& point) {
-  const auto ms = parse_utc_ms(point.value("time", ""));
-  return ms ? static_cast<double>(*ms) / 1000.0 : 0.0;
-}
+// Seconds since the Unix epoch.
+double wall_seconds(WallTime t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
 
 }  // namespace
 
@@ -74,17 +59,17 @@ void ClipService::remove_camera(const std::string& id) {
   cv_.notify_all();
 }
 
-void ClipService::notify(const std::string& camera, const json& event) {
-  const std::string type = event.value("type", "");
-  if (type != "segment.start" && type != "segment.end") return;
+void ClipService::notify(const Event& event) {
+  using config::EventType;
+  if ((event.type != EventType::segment_start && event.type != EventType::segment_end) || !event.segment) return;
   {
     std::lock_guard lock(mu_);
-    if (cameras_.count(camera) == 0) return;
+    if (cameras_.count(event.camera) == 0) return;
     if (notices_.size() >= kMaxNotices) {
       ++counters_.dropped;
       return;
     }
-    notices_.emplace_back(camera, event);
+    notices_.push_back(Notice{event.camera, event.type == EventType::segment_start, event.segment->info, event.peak_pose});
   }
   cv_.notify_all();
 }
@@ -105,31 +90,26 @@ void ClipService::run() {
     cv_.wait_for(lock, std::chrono::milliseconds(100));
     // Notices: pins and jobs.
     while (!notices_.empty()) {
-      auto [camera, ev] = std::move(notices_.front());
+      Notice n = std::move(notices_.front());
       notices_.pop_front();
-      auto& cam = cameras_.at(camera);
-      const json seg = ev.value("segment", json::object());
-      const std::string id = seg.value("id", "");
+      auto& cam = cameras_.at(n.camera);
+      const SegmentInfo& seg = n.segment;
       // The ring's clock: the camera's pts, or (record_uri) the wall clock of the frames' `time`.
       const bool wall = !cam.cfg.record_uri.empty();
-      const double offset = wall ? wall_seconds(seg.value("start", json::object())) - number_at(seg.value("start", json::object()), "pts") : 0.0;
-      const double start = number_at(seg.value("start", json::object()), "pts") + offset;
-      if (ev.value("type", "") == "segment.start") {
-        cam.recorder->pin(id, start - cam.cfg.pre_s);
+      const double offset = wall ? wall_seconds(seg.start.time) - seg.start.pts : 0.0;
+      const double start = seg.start.pts + offset;
+      if (n.start) {
+        cam.recorder->pin(seg.id, start - cam.cfg.pre_s);
         continue;
       }
-      const double end = number_at(seg.value("end", json::object()), "pts") + offset;
-      Job job{camera, id, start - cam.cfg.pre_s, end + cam.cfg.post_s, std::nullopt, std::nullopt, offset,
+      const double end = (seg.end ? seg.end->pts : seg.start.pts) + offset;
+      Job job{n.camera, seg.id, start - cam.cfg.pre_s, end + cam.cfg.post_s, std::nullopt, std::nullopt, offset,
               std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>((cam.cfg.post_s + 5.0) * 1000))};
       // The stream ended or went away: nothing more will come, write with what the ring has.
-      const std::string reason = seg.value("end_reason", "");
-      if (reason != "background" && reason != "action_changed" && reason != "max_duration" && reason != "track_lost" &&
-          reason != "scene_change") {
-        job.deadline = std::chrono::steady_clock::now();
-      }
-      if (const auto peak = seg.find("peak"); peak != seg.end() && peak->is_object()) {
-        job.peak = {{number_at(*peak, "pts") + offset, number_at(*peak, "confidence")}};
-        job.pose = overlay_of(peak->value("pose", json()));
+      if (!seg.end_reason || !config::stream_goes_on(*seg.end_reason)) job.deadline = std::chrono::steady_clock::now();
+      if (seg.peak) {
+        job.peak = {{seg.peak->pts + offset, seg.peak_confidence}};
+        if (n.peak_pose) job.pose = overlay_of(*n.peak_pose);
       }
       jobs.push_back(std::move(job));
     }

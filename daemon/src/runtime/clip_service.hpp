@@ -16,6 +16,7 @@
 // Thread-safety: notify() from the loop thread (never blocks); add_camera()/remove_camera()/counters()
 // from any thread; the worker thread owns the jobs and the folder.
 #include "actiond/config/config.hpp"
+#include "actiond/daemon/analysis/events.hpp"
 #include "actiond/pipeline/clips/clip_recorder.hpp"
 
 #include <nlohmann/json.hpp>
@@ -43,7 +44,7 @@ class ClipService {
 
   void add_camera(const std::string& id, std::shared_ptr<pipeline::ClipRecorder> recorder, const config::ClipConfig& cfg);
   void remove_camera(const std::string& id);
-  void notify(const std::string& camera, const nlohmann::json& event);
+  void notify(const Event& event);  // takes segment.start and segment.end
 
   struct Counters {
     std::uint64_t written = 0;
@@ -81,7 +82,14 @@ class ClipService {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Camera> cameras_;
-  std::deque<std::pair<std::string, nlohmann::json>> notices_;
+  // What a clip needs of a segment event.
+  struct Notice {
+    std::string camera;
+    bool start = false;  // segment.start (else segment.end)
+    SegmentInfo segment;
+    std::optional<models::PoseDetection> peak_pose;
+  };
+  std::deque<Notice> notices_;
   Counters counters_;
   bool stop_ = false;
   std::thread thread_;

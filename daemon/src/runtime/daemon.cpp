@@ -139,7 +139,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
       cfg.daemon.clips, [impl](const std::string& camera, const std::string& segment, nlohmann::json clip, double pts) {
         impl->loop->post_clip_ready(camera, segment, std::move(clip), pts);
       });
-  impl_->loop->observe([impl](const std::string& camera, const nlohmann::json& ev) { impl->clips->notify(camera, ev); });
+  impl_->loop->observe([impl](const Event& ev) { impl->clips->notify(ev); });
   for (const auto& sc : cfg.daemon.sinks) {
     auto labels = [impl](const std::string& camera) {
       const auto it = impl->labels.find(camera);
@@ -148,7 +148,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     auto head = [impl](const std::string& camera) { return impl->journal->head(camera); };
     impl_->sinks.push_back(std::make_unique<SinkRunner>(sc, cfg.daemon.journal.dir, make_sink_client(sc, labels),
                                                         &impl_->floors, head));
-    logger().info("sink {} ({}): delivering from the journal", sc.name, config::sink_type_name(sc.type));
+    logger().info("sink {} ({}): delivering from the journal", sc.name, config::to_string(sc.type));
   }
   if (cfg.daemon.cluster.enabled) {
     cluster::ClusterHooks hooks;
@@ -156,7 +156,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
       std::lock_guard lock(impl->reload_mu);
       impl->start_cluster_camera(cam, from, reason);
     };
-    hooks.stop = [impl](const std::string& id, const std::string& reason) {
+    hooks.stop = [impl](const std::string& id, config::EndReason reason) {
       std::lock_guard lock(impl->reload_mu);
       return impl->stop_camera(id, reason).seq;
     };
@@ -167,7 +167,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
     });
   }
   ControlContext control;
-  control.snapshot = [impl] { return impl->loop->snapshot(); };
+  control.snapshot = [impl] { return InferenceLoop::to_json(impl->loop->snapshot()); };
   control.status = [impl] {
     const auto c = impl->loop->counters();
     return nlohmann::json{
@@ -182,7 +182,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
                     {"journal_sink_losses", impl->journal ? impl->journal->sink_losses() : 0},
                     {"frames_analysed", c.frames},
                     {"inference_errors", c.inference_errors}}},
-        {"cameras", impl->loop->snapshot()},
+        {"cameras", InferenceLoop::to_json(impl->loop->snapshot())},
         {"sinks", impl->sinks_json()},
         {"cluster", impl->cluster ? impl->cluster->status() : nlohmann::json(nullptr)}};
   };
@@ -198,7 +198,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
       ApiOptions ao;
       ao.index = impl_->index.get();
       ao.index_error = impl_->index_error;
-      ao.cameras = [impl] { return impl->loop->snapshot(); };
+      ao.cameras = [impl] { return InferenceLoop::to_json(impl->loop->snapshot()); };
       ao.token = cfg.daemon.api.token;
       ao.max_streams = cfg.daemon.api.max_streams;
       ao.web = cfg.daemon.api.web;
@@ -232,11 +232,15 @@ Health Daemon::health() const {
   const auto snap = impl_->loop->snapshot();
   const auto cfg = impl_->current();
   for (const auto& cam : cfg->cameras) {
-    const std::string state = snap.contains(cam.id) ? snap[cam.id].value("state", "starting") : "starting";
-    // "reconnecting" is the configured backoff; a camera that gives up becomes "failed".
-    const bool ok = state == "running" || state == "starting" || state == "blocked" || state == "eos" ||
-                    state == "reconnecting";
-    cams[cam.id] = {{"state", state}, {"healthy", ok}};
+    using pipeline::StreamState;
+    const auto it = snap.find(cam.id);
+    const StreamState state = it != snap.end() ? it->second.state : StreamState::starting;
+    // Reconnecting is the configured backoff; a camera that gives up becomes failed.
+    const bool ok = state == StreamState::running || state == StreamState::starting || state == StreamState::blocked ||
+                    state == StreamState::eos || state == StreamState::reconnecting;
+    cams[cam.id] = {{"state", pipeline::to_string(state)}, {"healthy", ok}};
+    ++h.cameras;
+    h.running += state == StreamState::running ? 1 : 0;
     h.healthy = h.healthy && ok;
   }
   h.detail["cameras"] = cams;
@@ -278,8 +282,7 @@ void Daemon::start_from_journal(const config::CameraConfig& cam) {
     return;
   }
   const Journal::Tail tail = Journal::tail(impl_->journal->config().dir, cam.id);
-  std::optional<InferenceLoop::Unfinished> unfinished;
-  if (!tail.open_segment_event.is_null()) unfinished = InferenceLoop::Unfinished{tail.open_segment_event, tail.pts, tail.time};
+  auto unfinished = unfinished_of(cam.id, tail.open_segment_event, tail.pts, tail.time, config::EndReason::restart);
   impl_->start_camera(cam, InferenceLoop::Numbering{tail.last.seq, tail.last.epoch}, std::move(unfinished));
 }
 
@@ -327,7 +330,7 @@ ReloadResult Daemon::reload() {
   std::map<std::string, InferenceLoop::Numbering> numbering;
   for (const auto* ids : {&result.removed, &result.changed}) {
     for (const auto& id : *ids) {
-      if (impl_->running.count(id) != 0) numbering[id] = impl_->stop_camera(id, "reconfigured");
+      if (impl_->running.count(id) != 0) numbering[id] = impl_->stop_camera(id, config::EndReason::reconfigured);
     }
   }
   for (const auto& cam : next->cameras) {
@@ -357,7 +360,7 @@ ReloadResult Daemon::reload() {
   return result;
 }
 
-void Daemon::stop(const std::string& reason) {
+void Daemon::stop(config::EndReason reason) {
   if (!impl_ || !impl_->started) return;
   impl_->watcher.reset();
   if (impl_->cluster) impl_->cluster->stop();  // hands its cameras back first (it takes reload_mu)
@@ -390,7 +393,7 @@ void Daemon::stop(const std::string& reason) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  logger().info("actiond stopped ({})", reason);
+  logger().info("actiond stopped ({})", config::to_string(reason));
 }
 
 }  // namespace actiond::daemon

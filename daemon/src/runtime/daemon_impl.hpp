@@ -30,6 +30,13 @@
 
 namespace actiond::daemon {
 
+// A segment a journal (or the cluster log) left open, read from its latest segment event (JSON, as
+// journaled), to be ended with `reason` at the camera's last event; nullopt when there is none or it
+// cannot be read (logged).
+std::optional<InferenceLoop::Unfinished> unfinished_of(const std::string& camera, const nlohmann::json& open_event,
+                                                       double last_pts, const std::string& last_time,
+                                                       config::EndReason reason);
+
 struct Daemon::Impl {
   struct Running {
     pipeline::CameraHandle handle = 0;
@@ -81,7 +88,7 @@ struct Daemon::Impl {
   void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
                     std::optional<InferenceLoop::Unfinished> unfinished = std::nullopt, const std::string& takeover = "");
   // Stops a running camera (its open segments end with `reason`); its numbering, to continue from.
-  InferenceLoop::Numbering stop_camera(const std::string& id, const std::string& reason);
+  InferenceLoop::Numbering stop_camera(const std::string& id, config::EndReason reason);
   // Cluster mode: loads the camera's models and starts it where the cluster log left it.
   void start_cluster_camera(const config::CameraConfig& cam, const cluster::LogState& from, const std::string& reason);
   std::unique_ptr<cluster::ClusterManager> cluster;  // cluster mode; stopped before the loop

@@ -9,7 +9,22 @@ namespace {
 spdlog::logger& logger() { return config::module_log("daemon"); }
 }  // namespace
 
-InferenceLoop::Numbering Daemon::Impl::stop_camera(const std::string& id, const std::string& reason) {
+std::optional<InferenceLoop::Unfinished> unfinished_of(const std::string& camera, const nlohmann::json& open_event,
+                                                       double last_pts, const std::string& last_time,
+                                                       config::EndReason reason) {
+  if (!open_event.is_object()) return std::nullopt;
+  const auto segment = segment_from_json(open_event.value("segment", nlohmann::json()));
+  const auto time = parse_iso_time(last_time);
+  if (!segment || !time) {
+    logger().warn("camera {}: the open segment the journal ends with cannot be read; it is not ended", camera);
+    return std::nullopt;
+  }
+  const auto clock = config::value_of(pipeline::kClockSourceNames, open_event.value("clock", "arrival"));
+  return InferenceLoop::Unfinished{*segment, clock.value_or(pipeline::ClockSource::arrival), FramePoint{last_pts, *time},
+                                   reason};
+}
+
+InferenceLoop::Numbering Daemon::Impl::stop_camera(const std::string& id, config::EndReason reason) {
   auto it = running.find(id);
   if (it == running.end()) return {};
   if (it->second.source) it->second.source->stop();
@@ -36,11 +51,9 @@ void Daemon::Impl::start_cluster_camera(const config::CameraConfig& cam, const c
     inputs[cam.id] = input_spec(fresh, cam);
   }
   loop->adopt_models(std::move(fresh));
-  std::optional<InferenceLoop::Unfinished> unfinished;
-  if (from.open_segment_event.is_object()) {
-    unfinished = InferenceLoop::Unfinished{from.open_segment_event, from.pts, from.time,
-                                           reason == "failover" ? "source_lost" : "restart"};
-  }
+  // A host that died (failover) lost its source; a camera handed over or restarted: restart.
+  auto unfinished = unfinished_of(cam.id, from.open_segment_event, from.pts, from.time,
+                                  reason == "failover" ? config::EndReason::source_lost : config::EndReason::restart);
   start_camera(cam, InferenceLoop::Numbering{from.seq, from.epoch}, std::move(unfinished), reason == "start" ? "" : reason);
 }
 

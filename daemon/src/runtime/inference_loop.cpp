@@ -37,18 +37,18 @@ void InferenceLoop::heartbeats() {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [h, cam] : cameras_) {
     if (now - cam->last_event < std::chrono::duration<double>(heartbeat_s_)) continue;
-    emit(*cam, cam->events.heartbeat(pipeline::to_string(cam->last_status.state)));
+    emit(*cam, cam->events.heartbeat(cam->last_status.state));
   }
 }
 
-InferenceLoop::~InferenceLoop() { stop("shutdown"); }
+InferenceLoop::~InferenceLoop() { stop(config::EndReason::shutdown); }
 
 void InferenceLoop::start() {
   if (running_.exchange(true)) return;
   thread_ = std::thread([this] { run(); });
 }
 
-void InferenceLoop::stop(const std::string& reason) {
+void InferenceLoop::stop(config::EndReason reason) {
   if (!running_.load()) return;
   post([this, reason] {
     for (auto& [h, cam] : cameras_) stop_camera(*cam, reason);
@@ -97,9 +97,8 @@ void InferenceLoop::add_camera(pipeline::CameraHandle handle, const config::Came
     }
     if (unfinished) {
       logger().warn("camera {}: segment {} was left open by the previous run; ending it ({})", camera.id,
-                    unfinished->segment_event["segment"].value("id", "?"), unfinished->reason);
-      emit(*cam, cam->events.unfinished_end(unfinished->segment_event, unfinished->last_pts, unfinished->last_time,
-                                            unfinished->reason));
+                    unfinished->segment.info.id, config::to_string(unfinished->reason));
+      emit(*cam, cam->events.unfinished_end(unfinished->segment, unfinished->clock, unfinished->last, unfinished->reason));
     }
   }, true);
 }
@@ -116,7 +115,7 @@ void InferenceLoop::add_failed_camera(pipeline::CameraHandle handle, const confi
   }, true);
 }
 
-InferenceLoop::Numbering InferenceLoop::remove_camera(pipeline::CameraHandle handle, const std::string& reason) {
+InferenceLoop::Numbering InferenceLoop::remove_camera(pipeline::CameraHandle handle, config::EndReason reason) {
   Numbering out;
   post([this, handle, reason, &out] {
     auto it = cameras_.find(handle);
@@ -168,10 +167,10 @@ void InferenceLoop::post_clip_ready(const std::string& camera, const std::string
   }, false);
 }
 
-void InferenceLoop::stop_camera(Camera& cam, const std::string& reason) {
+void InferenceLoop::stop_camera(Camera& cam, config::EndReason reason) {
   pipeline::StreamStatus st = cam.last_status;
   st.state = pipeline::StreamState::stopped;
-  st.reason = reason;
+  st.reason = config::to_string(reason);
   close_segment(cam, reason);
   emit_status(cam, st);
 }
@@ -211,8 +210,14 @@ void InferenceLoop::run() {
     }
     items.clear();
     hub_.take(static_cast<std::size_t>(cfg_.max_batch), items);
-    if (!items.empty()) process(items);
-    heartbeats();
+    try {
+      if (!items.empty()) process(items);
+      heartbeats();
+    } catch (const std::exception& e) {
+      recover(items, e.what());
+    } catch (...) {
+      recover(items, "an exception that is no std::exception");
+    }
   }
   run_commands();
   logger().debug("inference loop stopped");
@@ -235,7 +240,26 @@ void InferenceLoop::process(std::vector<SourceItem>& items) {
   analyse_frames(frames);
 }
 
-void InferenceLoop::close_subject(Camera& cam, Subject& subj, const std::string& end_reason) {
+void InferenceLoop::recover(const std::vector<SourceItem>& items, const char* what) {
+  count_inference_error("loop", std::string(what) + " (the batch's cameras end their segments and tracks: error)");
+  std::set<pipeline::CameraHandle> affected;
+  for (const auto& item : items) affected.insert(item.camera);
+  for (const auto handle : affected) {
+    auto it = cameras_.find(handle);
+    if (it == cameras_.end()) continue;
+    Camera& cam = *it->second;
+    try {
+      cam.stop_streaming();  // no final decisions: the models may be what failed
+      close_segment(cam, config::EndReason::error);
+    } catch (const std::exception& e) {
+      // Ending failed too: forget the camera's analysis state; it starts again from its next frame.
+      logger().error("camera {}: ending its segments failed ({}); its analysis starts again", cam.config.id, e.what());
+      cam.reset_analysis();
+    }
+  }
+}
+
+void InferenceLoop::close_subject(Camera& cam, Subject& subj, config::EndReason end_reason) {
   if (subj.streaming) decide(cam, subj, true);
   std::vector<TrackerEvent> events;
   subj.tracker.close(end_reason, events);
@@ -246,7 +270,12 @@ void InferenceLoop::close_subject(Camera& cam, Subject& subj, const std::string&
   subj.streaming = false;
 }
 
-void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
+void InferenceLoop::fail_subject(Camera& cam, Subject& subj) {
+  subj.streaming = false;  // no final decision: the segmenter just failed
+  close_subject(cam, subj, config::EndReason::error);
+}
+
+void InferenceLoop::close_segment(Camera& cam, config::EndReason end_reason) {
   if (cam.frame_subject) close_subject(cam, *cam.frame_subject, end_reason);
   if (!cam.persons) return;
   // Every person's segment ends, then the person's track, with the same reason.
@@ -256,20 +285,20 @@ void InferenceLoop::close_segment(Camera& cam, const std::string& end_reason) {
   TrackChanges ended;
   cam.persons->end_all(end_reason, ended);
   const FramePoint at{cam.last_pts, std::chrono::system_clock::now()};
-  for (const auto& t : ended.ended) emit(cam, cam.events.track(t, at, end_reason));
+  for (const auto& t : ended.ended) emit(cam, cam.events.track_end(t, at, end_reason));
 }
 
-void InferenceLoop::emit_for(Camera& cam, const Subject& subj, nlohmann::json event) {
+void InferenceLoop::emit_for(Camera& cam, const Subject& subj, Event event) {
   if (subj.track_id != 0) {
-    event["subject"] = EventFactory::subject(subj.person);
+    event.subject = EventFactory::subject(subj.person);
     // segment.end: the person's pose at the segment's peak (the frame nearest to it), for snapshots.
-    if (event.value("type", "") == "segment.end" && event["segment"].contains("peak") && !subj.poses.empty()) {
-      auto& seg = event["segment"];
-      const double at = seg["peak"].value("pts", 0.0);
+    const auto& peak = event.segment ? event.segment->info.peak : std::nullopt;
+    if (event.type == config::EventType::segment_end && peak && !subj.poses.empty()) {
+      const double at = peak->pts;
       const auto near = std::min_element(subj.poses.begin(), subj.poses.end(), [at](const auto& a, const auto& b) {
         return std::abs(a.first - at) < std::abs(b.first - at);
       });
-      if (std::abs(near->first - at) <= 1.0 / cam.config.fps + 1e-6) seg["peak"]["pose"] = EventFactory::pose(near->second);
+      if (std::abs(near->first - at) <= 1.0 / cam.config.fps + 1e-6) event.peak_pose = near->second;
     }
   }
   emit(cam, event);
@@ -279,12 +308,12 @@ void InferenceLoop::on_status(Camera& cam, const pipeline::StreamStatus& status)
   using pipeline::StreamState;
   const StreamState s = status.state;
   if (s == StreamState::eos) {
-    close_segment(cam, "eos");
+    close_segment(cam, config::EndReason::eos);
   } else if (s == StreamState::reconnecting || s == StreamState::stalled || s == StreamState::failed) {
-    close_segment(cam, "source_lost");
+    close_segment(cam, config::EndReason::source_lost);
   } else if (s == StreamState::running) {
     cam.events.set_epoch(status.epoch);
-    cam.events.set_clock(pipeline::to_string(status.clock));
+    cam.events.set_clock(status.clock);
   }
   emit_status(cam, status);
 }
@@ -292,12 +321,12 @@ void InferenceLoop::on_status(Camera& cam, const pipeline::StreamStatus& status)
 void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& status) {
   cam.last_status = status;
   StatusInfo info;
-  info.state = pipeline::to_string(status.state);
+  info.state = status.state;
   info.reason = status.reason;
   info.attempt = status.attempt;
   info.fps_in = status.fps_in;
   info.fps_processed = cam.fps_processed();
-  info.clock = pipeline::to_string(status.clock);
+  info.clock = status.clock;
   info.dropped["rate_limit"] = status.dropped_rate_limit;
   // The hub forgets a camera once its source stops; keep the last count seen.
   cam.queue_full = std::max(cam.queue_full, hub_.counters(cam.handle).dropped_queue_full);
@@ -319,41 +348,48 @@ void InferenceLoop::emit_status(Camera& cam, const pipeline::StreamStatus& statu
   }
 }
 
-nlohmann::json InferenceLoop::snapshot() const {
+InferenceLoop::Snapshot InferenceLoop::snapshot() const {
   std::lock_guard lock(summary_mu_);
+  return summary_;
+}
+
+nlohmann::json InferenceLoop::to_json(const Snapshot& snapshot) {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [id, entry] : summary_) out[id] = entry;
+  for (const auto& [id, s] : snapshot) {
+    auto& entry = out[id];
+    entry = {{"seq", s.seq},
+             {"epoch", s.epoch},
+             {"state", pipeline::to_string(s.state)},
+             {"reason", s.reason},
+             {"open_segment", s.open_segment ? daemon::to_json(*s.open_segment) : nlohmann::json(nullptr)}};
+    if (s.tracks) entry["tracks"] = *s.tracks;
+  }
   return out;
 }
 
-void InferenceLoop::emit(Camera& cam, const nlohmann::json& event) {
+void InferenceLoop::emit(Camera& cam, const Event& event) {
   cam.last_event = std::chrono::steady_clock::now();
   {
     const auto open = cam.open_segment();
-    std::lock_guard lock(summary_mu_);
-    auto& entry = summary_[cam.config.id];
-    entry = {{"seq", event.at("seq")},
-             {"epoch", cam.events.epoch()},
-             {"state", pipeline::to_string(cam.last_status.state)},
-             {"reason", cam.last_status.reason},
-             {"open_segment", open ? cam.events.segment(*open) : nlohmann::json(nullptr)}};
+    CameraSummary entry{event.seq, cam.events.epoch(), cam.last_status.state, cam.last_status.reason,
+                        open ? std::optional<SegmentView>(cam.events.segment(*open)) : std::nullopt, std::nullopt};
     if (cam.persons) {
       std::size_t confirmed = 0;
       for (const auto& t : cam.persons->tracker().tracks()) confirmed += t.confirmed ? 1 : 0;
-      entry["tracks"] = confirmed;
+      entry.tracks = confirmed;
     }
+    std::lock_guard lock(summary_mu_);
+    summary_[cam.config.id] = std::move(entry);
   }
+  const std::string type(config::to_string(event.type));
   if (metrics_) {
-    const std::string type = event.at("type").get<std::string>();
     metrics_->add("actiond_events_total", {{"camera", cam.config.id}, {"type", type}});
-    if (type == "segment.end") {
-      metrics_->add("actiond_segment_ends_total",
-                    {{"camera", cam.config.id}, {"reason", event.at("segment").at("end_reason").get<std::string>()}});
+    if (const auto reason = event.end_reason()) {
+      metrics_->add("actiond_segment_ends_total", {{"camera", cam.config.id}, {"reason", std::string(config::to_string(*reason))}});
     }
   }
-  if (observer_) observer_(cam.config.id, event);
-  publisher_.publish(cam.config.id, event.at("seq").get<std::uint64_t>(),
-                     cam.config.id + "/" + event.at("type").get<std::string>(), event.dump());
+  if (observer_) observer_(event);
+  publisher_.publish(cam.config.id, event.seq, cam.config.id + "/" + type, daemon::to_json(event).dump());
   std::lock_guard lock(counters_mu_);
   ++counters_.events;
 }

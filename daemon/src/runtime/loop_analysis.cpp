@@ -73,6 +73,7 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
       bb->infer(images, features);
     } catch (const models::ModelError& e) {
       count_inference_error("backbone", e.what());
+      for (auto* f : group) close_segment(*cameras_.at(f->camera), config::EndReason::error);
       continue;
     }
     if (metrics_) {
@@ -164,6 +165,7 @@ void InferenceLoop::decide(Camera& cam, Subject& subj, bool final) {
     subj.segmenter->run(d->feats.data(), static_cast<int>(d->meta.size()), out);
   } catch (const models::ModelError& e) {
     count_inference_error("segmenter", e.what());
+    fail_subject(cam, subj);
     return;
   }
   if (metrics_) {
@@ -200,6 +202,7 @@ void InferenceLoop::decide_batched(const Touched& subjects) {
       seg->run_batch(batch.data(), static_cast<int>(decisions.size()), m.window, outs);
     } catch (const models::ModelError& e) {
       count_inference_error("segmenter", e.what());
+      for (auto& d : decisions) fail_subject(*d.cam, *d.subj);
       continue;
     }
     if (metrics_) metrics_->observe("actiond_model_inference_seconds", {{"model", m.name}}, seconds_since(began));

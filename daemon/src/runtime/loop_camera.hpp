@@ -105,6 +105,22 @@ struct InferenceLoop::Camera {
     }
   }
 
+  // No subject decides its last frames when it closes next (after a failure).
+  void stop_streaming() {
+    if (frame_subject) frame_subject->streaming = false;
+    for (auto& [id, s] : people) s->streaming = false;
+  }
+  // Forgets the analysis state (rings, trackers, tracks) without events: the last resort when even
+  // ending the camera's segments failed.
+  void reset_analysis() {
+    people.clear();
+    if (persons) {
+      persons = std::make_unique<PersonAnalysis>(config.persons);
+      gate->reset();
+    }
+    if (frame_subject) frame_subject = std::make_unique<Subject>(config, segmenter, recognizer, 0);
+  }
+
   double fps_processed() const {
     if (analysed.size() < 2) return 0.0;
     const double span = std::chrono::duration<double>(analysed.back() - analysed.front()).count();

@@ -33,6 +33,7 @@ void InferenceLoop::analyse_poses(models::PoseModel& model, const std::vector<So
     model.infer(inputs, 0.0f, found);
   } catch (const models::ModelError& e) {
     count_inference_error("pose", e.what());
+    for (auto* item : group) end_people(*cameras_.at(item->camera), touched, config::EndReason::error);
     return;
   }
   if (metrics_ && !inputs.empty()) {
@@ -77,13 +78,13 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
     auto it = cam.people.find(t.id);
     if (it != cam.people.end()) {
       touched.erase({&cam, it->second.get()});
-      close_subject(cam, *it->second, "track_lost");
+      close_subject(cam, *it->second, config::EndReason::track_lost);
       cam.people.erase(it);
     }
-    emit(cam, cam.events.track(t, at, changes.end_reason));
+    emit(cam, cam.events.track_end(t, at, changes.end_reason));
   }
   for (const auto& t : changes.started) {
-    emit(cam, cam.events.track(t, at));
+    emit(cam, cam.events.track_start(t, at));
     if (cam.segmenter != nullptr) cam.people[t.id] = std::make_unique<Subject>(cam.config, cam.segmenter, nullptr, t.id);
   }
   // Each person the model saw: their features into their ring.
@@ -103,8 +104,12 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
 // end where it ended (as `actiond extract` does), before this frame's detections are tracked.
 void InferenceLoop::end_scene(Camera& cam, Touched& touched) {
   if (metrics_) metrics_->add("actiond_scene_cuts_total", {{"camera", cam.config.id}});
+  end_people(cam, touched, config::EndReason::scene_change);
+}
+
+void InferenceLoop::end_people(Camera& cam, Touched& touched, config::EndReason reason) {
   for (auto it = touched.begin(); it != touched.end();) it = it->first == &cam ? touched.erase(it) : std::next(it);
-  close_segment(cam, "scene_change");
+  close_segment(cam, reason);
 }
 
 // A frame the gate skipped: tracks move on by their velocity (so the next detections match), but no

@@ -55,9 +55,7 @@ int run_service(const std::string& config_dir, const std::string& model_dir, con
   const auto tick = watchdog ? std::chrono::microseconds(watchdog_usec / 2) : std::chrono::microseconds(5000000);
   auto status_line = [&daemon] {
     const auto h = daemon.health();
-    int running = 0;
-    for (const auto& [id, c] : h.detail["cameras"].items()) running += c["state"] == "running" ? 1 : 0;
-    return "STATUS=" + std::to_string(running) + "/" + std::to_string(h.detail["cameras"].size()) +
+    return "STATUS=" + std::to_string(h.running) + "/" + std::to_string(h.cameras) +
            " cameras running" + (h.healthy ? "" : " (unhealthy: see /healthz)");
   };
   sd_notify(0, ("READY=1\n" + status_line()).c_str());
@@ -83,7 +81,7 @@ int run_service(const std::string& config_dir, const std::string& model_dir, con
     break;
   }
   sd_notify(0, "STOPPING=1\nSTATUS=draining: closing open segments and flushing events");
-  daemon.stop("shutdown");
+  daemon.stop(config::EndReason::shutdown);
   return 0;
 }
 

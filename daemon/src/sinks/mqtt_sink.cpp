@@ -2,6 +2,7 @@
 // <prefix>/<camera>/state, a retained availability topic with a last will, Home Assistant discovery.
 #include "sinks/clients.hpp"
 
+#include "actiond/config/c_handle.hpp"
 #include "actiond/daemon/sinks/sink_format.hpp"
 
 #include <mosquitto.h>
@@ -27,39 +28,39 @@ class MqttClient final : public SinkClient {
 
   std::string connect() override {
     disconnect();
-    m_ = mosquitto_new(cfg_.client_id.c_str(), true, this);
+    m_.reset(mosquitto_new(cfg_.client_id.c_str(), true, this));
     if (m_ == nullptr) return "mosquitto_new failed";
-    mosquitto_int_option(m_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_connect_callback_set(m_, [](mosquitto*, void* self, int rc) {
+    mosquitto_int_option(m_.get(), MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_connect_callback_set(m_.get(), [](mosquitto*, void* self, int rc) {
       auto* c = static_cast<MqttClient*>(self);
       c->connack_ = rc == 0 ? 1 : -1;
       c->connack_rc_ = rc;
     });
-    mosquitto_disconnect_callback_set(m_, [](mosquitto*, void* self, int) { static_cast<MqttClient*>(self)->lost_ = true; });
-    mosquitto_publish_callback_set(m_, [](mosquitto*, void* self, int mid) { static_cast<MqttClient*>(self)->unacked_.erase(mid); });
+    mosquitto_disconnect_callback_set(m_.get(), [](mosquitto*, void* self, int) { static_cast<MqttClient*>(self)->lost_ = true; });
+    mosquitto_publish_callback_set(m_.get(), [](mosquitto*, void* self, int mid) { static_cast<MqttClient*>(self)->unacked_.erase(mid); });
     if (!cfg_.username.empty()) {
-      mosquitto_username_pw_set(m_, cfg_.username.c_str(), cfg_.password.empty() ? nullptr : cfg_.password.c_str());
+      mosquitto_username_pw_set(m_.get(), cfg_.username.c_str(), cfg_.password.empty() ? nullptr : cfg_.password.c_str());
     }
     if (cfg_.tls.enabled) {
       auto opt = [](const std::filesystem::path& p) { return p.empty() ? nullptr : p.c_str(); };
-      if (int rc = mosquitto_tls_set(m_, opt(cfg_.tls.ca_file), nullptr, opt(cfg_.tls.cert_file), opt(cfg_.tls.key_file), nullptr);
+      if (int rc = mosquitto_tls_set(m_.get(), opt(cfg_.tls.ca_file), nullptr, opt(cfg_.tls.cert_file), opt(cfg_.tls.key_file), nullptr);
           rc != MOSQ_ERR_SUCCESS) {
         return std::string("TLS settings: ") + mosquitto_strerror(rc);
       }
-      mosquitto_tls_insecure_set(m_, cfg_.tls.insecure);
+      mosquitto_tls_insecure_set(m_.get(), cfg_.tls.insecure);
     }
     const std::string avail = mqtt_availability_topic(cfg_);
-    mosquitto_will_set(m_, avail.c_str(), 7, "offline", 1, true);
+    mosquitto_will_set(m_.get(), avail.c_str(), 7, "offline", 1, true);
     lost_ = false;
     connack_ = 0;
     unacked_.clear();
     const std::string where = cfg_.host + ":" + std::to_string(cfg_.port);
-    if (int rc = mosquitto_connect(m_, cfg_.host.c_str(), cfg_.port, cfg_.keepalive_s); rc != MOSQ_ERR_SUCCESS) {
+    if (int rc = mosquitto_connect(m_.get(), cfg_.host.c_str(), cfg_.port, cfg_.keepalive_s); rc != MOSQ_ERR_SUCCESS) {
       return where + ": " + (rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : mosquitto_strerror(rc));
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout();
     while (connack_ == 0 && !lost_ && std::chrono::steady_clock::now() < deadline) {
-      if (mosquitto_loop(m_, 50, 1) != MOSQ_ERR_SUCCESS) break;
+      if (mosquitto_loop(m_.get(), 50, 1) != MOSQ_ERR_SUCCESS) break;
     }
     if (connack_ != 1) {
       return where + ": " + (connack_ == -1 ? std::string("refused: ") + mosquitto_connack_string(connack_rc_)
@@ -75,10 +76,9 @@ class MqttClient final : public SinkClient {
     if (!lost_ && connack_ == 1) {
       std::string ignored;
       publish_and_wait({{mqtt_availability_topic(cfg_), "offline", true}}, ignored);
-      mosquitto_disconnect(m_);
+      mosquitto_disconnect(m_.get());
     }
-    mosquitto_destroy(m_);
-    m_ = nullptr;
+    m_.reset();
     connack_ = 0;
   }
 
@@ -117,7 +117,7 @@ class MqttClient final : public SinkClient {
 
   std::string idle() override {
     if (m_ == nullptr) return "not connected";
-    const int rc = mosquitto_loop(m_, 0, 1);
+    const int rc = mosquitto_loop(m_.get(), 0, 1);
     if (rc != MOSQ_ERR_SUCCESS || lost_) return std::string("connection lost: ") + mosquitto_strerror(rc);
     return {};
   }
@@ -139,7 +139,7 @@ class MqttClient final : public SinkClient {
     std::vector<int> mids;
     for (const auto& m : msgs) {
       int mid = 0;
-      const int rc = mosquitto_publish(m_, &mid, m.topic.c_str(), static_cast<int>(m.payload.size()), m.payload.data(), 1, m.retain);
+      const int rc = mosquitto_publish(m_.get(), &mid, m.topic.c_str(), static_cast<int>(m.payload.size()), m.payload.data(), 1, m.retain);
       if (rc != MOSQ_ERR_SUCCESS) {
         error = std::string("publish: ") + mosquitto_strerror(rc);
         break;
@@ -154,7 +154,7 @@ class MqttClient final : public SinkClient {
       return n;
     };
     while (acked() < mids.size() && !lost_ && std::chrono::steady_clock::now() < deadline) {
-      if (int rc = mosquitto_loop(m_, 50, 1); rc != MOSQ_ERR_SUCCESS) {
+      if (int rc = mosquitto_loop(m_.get(), 50, 1); rc != MOSQ_ERR_SUCCESS) {
         error = std::string("connection: ") + mosquitto_strerror(rc);
         break;
       }
@@ -166,7 +166,7 @@ class MqttClient final : public SinkClient {
 
   const config::SinkConfig cfg_;
   LabelsOf labels_;
-  mosquitto* m_ = nullptr;
+  config::CHandle<mosquitto, mosquitto_destroy> m_;
   int connack_ = 0;  // 0 waiting, 1 accepted, -1 refused
   int connack_rc_ = 0;
   bool lost_ = false;

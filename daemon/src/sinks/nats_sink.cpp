@@ -18,32 +18,20 @@ class NatsClient final : public SinkClient {
 
   std::string connect() override {
     disconnect();
-    natsOptions* opts = nullptr;
-    natsStatus s = natsOptions_Create(&opts);
-    if (s == NATS_OK) s = natsOptions_SetURL(opts, cfg_.url.c_str());
-    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, static_cast<int64_t>(cfg_.timeout_s * 1000));
-    if (s == NATS_OK) s = natsOptions_SetAllowReconnect(opts, false);  // the runner reconnects, with backoff
-    if (s == NATS_OK) s = natsConnection_Connect(&nc_, opts);
-    natsOptions_Destroy(opts);
-    if (s != NATS_OK) return cfg_.url + ": " + nats_status_text(s, static_cast<jsErrCode>(0));
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Wait = static_cast<int64_t>(cfg_.timeout_s * 1000);
-    if ((s = natsConnection_JetStream(&js_, nc_, &jo)) != NATS_OK) return cfg_.url + ": JetStream: " + nats_status_text(s, static_cast<jsErrCode>(0));
-    if (std::string err = detail::ensure_stream(js_, cfg_.stream, cfg_.prefix + ".>", cfg_.create_stream); !err.empty()) {
+    natsStatus s = NATS_OK;
+    const detail::NatsOptions opts = detail::nats_options(cfg_.url, cfg_.timeout_s, s);
+    if (s == NATS_OK) s = natsOptions_SetAllowReconnect(opts.get(), false);  // the runner reconnects, with backoff
+    const auto wait_ms = static_cast<std::int64_t>(cfg_.timeout_s * 1000);
+    if (std::string err = detail::connect_jetstream(conn_, opts, s, wait_ms, cfg_.url); !err.empty()) return err;
+    if (std::string err = detail::ensure_stream(conn_.js.get(), cfg_.stream, cfg_.prefix + ".>", cfg_.create_stream); !err.empty()) {
       return err;
     }
     return {};
   }
 
   void disconnect() override {
-    if (js_ != nullptr) jsCtx_Destroy(js_);
-    js_ = nullptr;
-    if (nc_ != nullptr) {
-      natsConnection_Close(nc_);
-      natsConnection_Destroy(nc_);
-    }
-    nc_ = nullptr;
+    conn_.js.reset();
+    conn_.nc.reset();
   }
 
   std::size_t deliver(const std::vector<SinkEvent>& events, std::string& error) override {
@@ -56,8 +44,8 @@ class NatsClient final : public SinkClient {
       po.ExpectStream = cfg_.stream.c_str();
       jsPubAck* ack = nullptr;
       jsErrCode jerr = static_cast<jsErrCode>(0);
-      const natsStatus s = js_Publish(&ack, js_, subject.c_str(), e.body.data(), static_cast<int>(e.body.size()), &po, &jerr);
-      jsPubAck_Destroy(ack);
+      const natsStatus s = js_Publish(&ack, conn_.js.get(), subject.c_str(), e.body.data(), static_cast<int>(e.body.size()), &po, &jerr);
+      const detail::JsPubAck owned(ack);
       if (s != NATS_OK) {
         error = subject + ": " + nats_status_text(s, jerr);
         return i;
@@ -67,14 +55,13 @@ class NatsClient final : public SinkClient {
   }
 
   std::string idle() override {
-    if (nc_ == nullptr || natsConnection_IsClosed(nc_)) return "connection closed";
+    if (conn_.nc == nullptr || natsConnection_IsClosed(conn_.nc.get())) return "connection closed";
     return {};
   }
 
  private:
   const config::SinkConfig cfg_;
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
+  detail::JetStream conn_;
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 // skips what is already there (events go in seq order on one connection).
 #include "sinks/clients.hpp"
 
+#include "actiond/config/c_handle.hpp"
+
 #include <hiredis/hiredis.h>
 
 #include <map>
@@ -11,10 +13,7 @@ namespace actiond::daemon {
 
 namespace {
 
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+using Reply = config::CHandle<redisReply, freeReplyObject>;
 
 class RedisClient final : public SinkClient {
  public:
@@ -25,18 +24,18 @@ class RedisClient final : public SinkClient {
     disconnect();
     last_.clear();
     const auto t = timeval{static_cast<long>(cfg_.timeout_s), static_cast<long>((cfg_.timeout_s - static_cast<long>(cfg_.timeout_s)) * 1e6)};
-    ctx_ = redisConnectWithTimeout(cfg_.host.c_str(), cfg_.port, t);
+    ctx_.reset(redisConnectWithTimeout(cfg_.host.c_str(), cfg_.port, t));
     const std::string where = cfg_.host + ":" + std::to_string(cfg_.port);
     if (ctx_ == nullptr) return where + ": cannot allocate a context";
     if (ctx_->err != 0) return where + ": " + ctx_->errstr;
-    redisSetTimeout(ctx_, t);
+    redisSetTimeout(ctx_.get(), t);
     if (!cfg_.password.empty()) {
-      if (auto err = simple(Reply(static_cast<redisReply*>(redisCommand(ctx_, "AUTH %s", cfg_.password.c_str())))); !err.empty()) {
+      if (auto err = simple(Reply(static_cast<redisReply*>(redisCommand(ctx_.get(), "AUTH %s", cfg_.password.c_str())))); !err.empty()) {
         return where + ": AUTH: " + err;
       }
     }
     if (cfg_.db != 0) {
-      if (auto err = simple(Reply(static_cast<redisReply*>(redisCommand(ctx_, "SELECT %d", cfg_.db)))); !err.empty()) {
+      if (auto err = simple(Reply(static_cast<redisReply*>(redisCommand(ctx_.get(), "SELECT %d", cfg_.db)))); !err.empty()) {
         return where + ": SELECT: " + err;
       }
     }
@@ -44,8 +43,7 @@ class RedisClient final : public SinkClient {
   }
 
   void disconnect() override {
-    if (ctx_ != nullptr) redisFree(ctx_);
-    ctx_ = nullptr;
+    ctx_.reset();
   }
 
   std::size_t deliver(const std::vector<SinkEvent>& events, std::string& error) override {
@@ -64,16 +62,16 @@ class RedisClient final : public SinkClient {
       const std::string seq = std::to_string(e.seq);
       if (cfg_.maxlen > 0) {
         const std::string maxlen = std::to_string(cfg_.maxlen);
-        redisAppendCommand(ctx_, "XADD %s MAXLEN ~ %s * seq %s event_id %s type %s event %b", key.c_str(), maxlen.c_str(),
+        redisAppendCommand(ctx_.get(), "XADD %s MAXLEN ~ %s * seq %s event_id %s type %s event %b", key.c_str(), maxlen.c_str(),
                            seq.c_str(), e.event_id.c_str(), e.type.c_str(), e.body.data(), e.body.size());
       } else {
-        redisAppendCommand(ctx_, "XADD %s * seq %s event_id %s type %s event %b", key.c_str(), seq.c_str(),
+        redisAppendCommand(ctx_.get(), "XADD %s * seq %s event_id %s type %s event %b", key.c_str(), seq.c_str(),
                            e.event_id.c_str(), e.type.c_str(), e.body.data(), e.body.size());
       }
     }
     for (std::size_t i = done; i < events.size(); ++i) {
       void* raw = nullptr;
-      if (redisGetReply(ctx_, &raw) != REDIS_OK) {
+      if (redisGetReply(ctx_.get(), &raw) != REDIS_OK) {
         error = "XADD " + key + ": " + (ctx_->errstr[0] != 0 ? std::string(ctx_->errstr) : std::string("no reply"));
         return done;
       }
@@ -97,7 +95,7 @@ class RedisClient final : public SinkClient {
 
   // The seq field of the stream's newest entry (0 when the stream is empty or absent).
   bool newest_seq(const std::string& key, std::uint64_t& seq, std::string& error) {
-    Reply r(static_cast<redisReply*>(redisCommand(ctx_, "XREVRANGE %s + - COUNT 1", key.c_str())));
+    Reply r(static_cast<redisReply*>(redisCommand(ctx_.get(), "XREVRANGE %s + - COUNT 1", key.c_str())));
     if (!r || r->type == REDIS_REPLY_ERROR) {
       error = "XREVRANGE " + key + ": " + (r ? std::string(r->str) : std::string(ctx_->errstr));
       return false;
@@ -124,7 +122,7 @@ class RedisClient final : public SinkClient {
   }
 
   const config::SinkConfig cfg_;
-  redisContext* ctx_ = nullptr;
+  config::CHandle<redisContext, redisFree> ctx_;
   std::map<std::string, std::uint64_t> last_;  // key -> newest seq in the stream
 };
 

@@ -11,6 +11,7 @@
 namespace actiond::daemon {
 
 using nlohmann::json;
+using config::EventType;
 
 namespace {
 
@@ -19,7 +20,8 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-bool listed(const std::vector<std::string>& list, const std::string& v) {
+template <typename T>
+bool listed(const std::vector<T>& list, const T& v) {
   return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
 }
 
@@ -34,8 +36,9 @@ std::string ha_id(std::string s) {
 }  // namespace
 
 std::optional<std::string> event_label(const json& event) {
-  const std::string type = str(event, "type");
-  if (type.rfind("segment.", 0) == 0) {
+  const auto type = config::event_type_of(event);
+  if (!type) return std::nullopt;
+  if (config::is_segment_event(*type)) {
     const auto seg = event.find("segment");
     if (seg != event.end() && seg->is_object()) {
       const std::string l = str(*seg, "label");
@@ -43,11 +46,11 @@ std::optional<std::string> event_label(const json& event) {
     }
     return std::nullopt;
   }
-  if (type == "boundary") {
+  if (*type == EventType::boundary) {
     const std::string to = str(event, "to");
     return to.empty() ? std::nullopt : std::optional<std::string>(to);
   }
-  if (type == "repetition" || type == "recognition") {
+  if (*type == EventType::repetition || *type == EventType::recognition) {
     const std::string l = str(event, "label");
     return l.empty() ? std::nullopt : std::optional<std::string>(l);
   }
@@ -55,7 +58,8 @@ std::optional<std::string> event_label(const json& event) {
 }
 
 bool sink_accepts(const config::SinkFilter& f, const json& event) {
-  if (!listed(f.cameras, str(event, "camera")) || !listed(f.types, str(event, "type"))) return false;
+  const auto type = config::event_type_of(event);
+  if (!listed(f.cameras, str(event, "camera")) || (!f.types.empty() && (!type || !listed(f.types, *type)))) return false;
   if (f.labels.empty()) return true;
   const auto label = event_label(event);
   return label && listed(f.labels, *label);
@@ -63,20 +67,17 @@ bool sink_accepts(const config::SinkFilter& f, const json& event) {
 
 std::optional<std::string> sink_payload(config::SinkFormat format, const json& event, const std::string& line) {
   if (format == config::SinkFormat::event) return line;
-  const std::string type = str(event, "type");
+  const auto type = config::event_type_of(event);
   const auto seg = event.find("segment");
-  if (type.rfind("segment.", 0) != 0 || seg == event.end() || !seg->is_object()) return std::nullopt;
-  static const std::map<std::string, std::string> kinds = {
-      {"segment.start", "new"}, {"segment.update", "update"}, {"segment.end", "end"}};
-  const auto kind = kinds.find(type);
-  if (kind == kinds.end()) return std::nullopt;
+  if (!type || !config::is_segment_event(*type) || seg == event.end() || !seg->is_object()) return std::nullopt;
+  const char* kind = *type == EventType::segment_start ? "new" : *type == EventType::segment_update ? "update" : "end";
   auto time_of = [&](const char* key) -> json {
     const auto p = seg->find(key);
     if (p == seg->end() || !p->is_object()) return nullptr;
     const auto t = p->find("time");
     return t != p->end() ? *t : json(nullptr);
   };
-  json out = {{"type", kind->second},
+  json out = {{"type", kind},
               {"camera", str(event, "camera")},
               {"id", str(*seg, "id")},
               {"label", str(*seg, "label")},
@@ -103,14 +104,14 @@ std::string mqtt_state_topic(const config::SinkConfig& cfg, const std::string& c
 std::string mqtt_availability_topic(const config::SinkConfig& cfg) { return cfg.prefix + "/availability"; }
 
 std::optional<json> CameraState::apply(const json& event) {
-  const std::string type = str(event, "type");
-  if (type.rfind("segment.", 0) != 0) return std::nullopt;
+  const auto type = config::event_type_of(event);
+  if (!type || !config::is_segment_event(*type)) return std::nullopt;
   const auto seg = event.find("segment");
   if (seg == event.end() || !seg->is_object()) return std::nullopt;
   const std::string id = str(*seg, "id");
   open_.erase(std::remove_if(open_.begin(), open_.end(), [&](const json& s) { return str(s, "segment_id") == id; }),
               open_.end());
-  if (type != "segment.end") {
+  if (*type != EventType::segment_end) {
     json s = {{"action", str(*seg, "label")},
               {"segment_id", id},
               {"confidence", seg->value("confidence", 0.0)},

@@ -51,7 +51,7 @@ SinkRunner::SinkRunner(config::SinkConfig cfg, fs::path journal_dir, std::unique
                        RetentionFloors* floors, HeadOf head)
     : cfg_(std::move(cfg)), dir_(std::move(journal_dir)), client_(std::move(client)), floors_(floors), head_(std::move(head)) {
   status_.name = cfg_.name;
-  status_.type = config::sink_type_name(cfg_.type);
+  status_.type = std::string(config::to_string(cfg_.type));
   if (floors_ != nullptr) floors_->register_sink(cfg_.name);
   std::error_code ec;
   fs::create_directories(dir_ / ".sinks" / cfg_.name, ec);

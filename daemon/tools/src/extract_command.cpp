@@ -40,7 +40,7 @@ class SubjectRecorder {
   void add(const std::vector<models::PoseDetection>& found, const pipeline::Frame& f, bool cut) {
     daemon::TrackChanges changes;
     if (cut) {
-      people_.end_all("scene_change", changes);
+      people_.end_all(config::EndReason::scene_change, changes);
       changes = {};
       subject_ = 0;
     }

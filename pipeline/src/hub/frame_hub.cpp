@@ -2,22 +2,6 @@
 
 namespace actiond::pipeline {
 
-const char* to_string(StreamState state) {
-  switch (state) {
-    case StreamState::starting: return "starting";
-    case StreamState::running: return "running";
-    case StreamState::reconnecting: return "reconnecting";
-    case StreamState::stalled: return "stalled";
-    case StreamState::blocked: return "blocked";
-    case StreamState::eos: return "eos";
-    case StreamState::stopped: return "stopped";
-    case StreamState::failed: return "failed";
-  }
-  return "unknown";
-}
-
-const char* to_string(ClockSource clock) { return clock == ClockSource::ntp ? "ntp" : "arrival"; }
-
 void FrameHub::add_camera(CameraHandle camera, std::size_t capacity, bool blocking) {
   std::lock_guard lock(mu_);
   Slot& s = slots_[camera];

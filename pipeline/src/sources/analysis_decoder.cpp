@@ -39,11 +39,10 @@ AnalysisDecoder::AnalysisDecoder(std::string camera, AnalysisOutput out)
       period_ns_(static_cast<std::int64_t>(std::llround(1e9 / std::max(out.fps, 1e-3)))) {
   const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_H264);
   if (codec == nullptr) throw std::runtime_error("camera " + camera_ + ": libavcodec has no H.264 decoder");
-  ctx_ = avcodec_alloc_context3(codec);
-  picture_ = av_frame_alloc();
-  packet_ = av_packet_alloc();
+  ctx_.reset(avcodec_alloc_context3(codec));
+  picture_.reset(av_frame_alloc());
+  packet_.reset(av_packet_alloc());
   if (ctx_ == nullptr || picture_ == nullptr || packet_ == nullptr) {
-    release();
     throw std::runtime_error("camera " + camera_ + ": out of memory for the H.264 decoder");
   }
   ctx_->pkt_timebase = AVRational{1, 1000000000};
@@ -52,24 +51,20 @@ AnalysisDecoder::AnalysisDecoder(std::string camera, AnalysisOutput out)
   ctx_->thread_type = FF_THREAD_SLICE;
   ctx_->skip_loop_filter = AVDISCARD_ALL;  // no deblocking: the model sees 64-384 px, not the blocks
   ctx_->flags2 |= AV_CODEC_FLAG2_FAST;
-  if (avcodec_open2(ctx_, codec, nullptr) < 0) {
-    release();
+  if (avcodec_open2(ctx_.get(), codec, nullptr) < 0) {
     throw std::runtime_error("camera " + camera_ + ": cannot open libavcodec's H.264 decoder");
   }
 }
 
-AnalysisDecoder::~AnalysisDecoder() { release(); }
+AnalysisDecoder::~AnalysisDecoder() = default;
 
-void AnalysisDecoder::release() {
-  sws_freeContext(sws_);
-  sws_ = nullptr;
-  av_packet_free(&packet_);
-  av_frame_free(&picture_);
-  avcodec_free_context(&ctx_);
-}
+void LibavFree::operator()(AVCodecContext* p) const { avcodec_free_context(&p); }
+void LibavFree::operator()(AVFrame* p) const { av_frame_free(&p); }
+void LibavFree::operator()(AVPacket* p) const { av_packet_free(&p); }
+void LibavFree::operator()(SwsContext* p) const { sws_freeContext(p); }
 
 void AnalysisDecoder::flush() {
-  if (ctx_ != nullptr) avcodec_flush_buffers(ctx_);
+  if (ctx_ != nullptr) avcodec_flush_buffers(ctx_.get());
   pending_.clear();
   origin_ns_ = -1;
   last_slot_ = std::numeric_limits<std::int64_t>::min();
@@ -78,7 +73,7 @@ void AnalysisDecoder::flush() {
 
 void AnalysisDecoder::drain(const Emit& emit) {
   if (ctx_ == nullptr || waiting_for_key_) return;
-  if (avcodec_send_packet(ctx_, nullptr) == 0) receive(emit);
+  if (avcodec_send_packet(ctx_.get(), nullptr) == 0) receive(emit);
   flush();
 }
 
@@ -125,7 +120,7 @@ void AnalysisDecoder::decode(const AccessUnit& unit, const Emit& emit) {
   packet_->dts = AV_NOPTS_VALUE;
   packet_->flags = unit.key ? AV_PKT_FLAG_KEY : 0;
   const std::uint64_t before = decoded_.load(std::memory_order_relaxed);
-  const int rc = avcodec_send_packet(ctx_, packet_);
+  const int rc = avcodec_send_packet(ctx_.get(), packet_.get());
   packet_->data = nullptr;
   packet_->size = 0;
   if (rc < 0 && rc != AVERROR(EAGAIN)) {
@@ -137,7 +132,7 @@ void AnalysisDecoder::decode(const AccessUnit& unit, const Emit& emit) {
 }
 
 void AnalysisDecoder::receive(const Emit& emit) {
-  while (avcodec_receive_frame(ctx_, picture_) == 0) {
+  while (avcodec_receive_frame(ctx_.get(), picture_.get()) == 0) {
     decoded_.fetch_add(1, std::memory_order_relaxed);
     const std::int64_t t = picture_->best_effort_timestamp != AV_NOPTS_VALUE ? picture_->best_effort_timestamp
                                                                               : picture_->pts;
@@ -149,7 +144,7 @@ void AnalysisDecoder::receive(const Emit& emit) {
       take(t);
       emit(std::move(*f), t);
     }
-    av_frame_unref(picture_);
+    av_frame_unref(picture_.get());
   }
 }
 
@@ -201,7 +196,7 @@ std::optional<Frame> AnalysisDecoder::convert(const AVFrame& p) {
     case AV_PIX_FMT_YUVJ444P: src_fmt = AV_PIX_FMT_YUV444P; full_range = true; break;
     default: break;
   }
-  sws_ = sws_getCachedContext(sws_, w, h, src_fmt, dw, dh, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
+  sws_.reset(sws_getCachedContext(sws_.release(), w, h, src_fmt, dw, dh, AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr));
   if (sws_ == nullptr) {
     logger().warn("camera {}: cannot convert {} {}x{} to RGB {}x{}", camera_, desc->name, w, h, dw, dh);
     return std::nullopt;
@@ -218,14 +213,14 @@ std::optional<Frame> AnalysisDecoder::convert(const AVFrame& p) {
     default: break;
   }
   const int* coefs = sws_getCoefficients(matrix);
-  sws_setColorspaceDetails(sws_, coefs, full_range ? 1 : 0, coefs, 1, 0, 1 << 16, 1 << 16);
+  sws_setColorspaceDetails(sws_.get(), coefs, full_range ? 1 : 0, coefs, 1, 0, 1 << 16, 1 << 16);
 
   auto pixels = std::make_shared<Pixels>();
   const int stride = out_.width * 3;
   pixels->rgb.assign(static_cast<std::size_t>(stride) * out_.height, 0);  // black borders
   std::uint8_t* dst[4] = {pixels->rgb.data() + static_cast<std::ptrdiff_t>(dy) * stride + dx * 3, nullptr, nullptr, nullptr};
   int dst_stride[4] = {stride, 0, 0, 0};
-  if (sws_scale(sws_, src, src_stride, 0, h, dst, dst_stride) <= 0) return std::nullopt;
+  if (sws_scale(sws_.get(), src, src_stride, 0, h, dst, dst_stride) <= 0) return std::nullopt;
 
   Frame f;
   f.arrival = std::chrono::steady_clock::now();

@@ -33,6 +33,14 @@ struct SwsContext;
 
 namespace actiond::pipeline::detail {
 
+// Frees each libav object with its own function (analysis_decoder.cpp).
+struct LibavFree {
+  void operator()(AVCodecContext* p) const;
+  void operator()(AVFrame* p) const;
+  void operator()(AVPacket* p) const;
+  void operator()(SwsContext* p) const;
+};
+
 struct AnalysisOutput {
   int width = 0;       // the model's input
   int height = 0;
@@ -81,7 +89,6 @@ class AnalysisDecoder {
   std::uint64_t errors() const { return errors_.load(); }          // units the decoder refused, corrupt pictures
 
  private:
-  void release();                               // frees the libav objects
   std::int64_t slot(std::int64_t running_ns) const;  // the rate's slot of a time
   bool selects(std::int64_t running_ns) const;  // would the analysis rate take a picture at this time?
   void take(std::int64_t running_ns);           // ... and it did
@@ -98,10 +105,10 @@ class AnalysisDecoder {
   std::string camera_;
   AnalysisOutput out_;
   std::int64_t period_ns_;
-  AVCodecContext* ctx_ = nullptr;
-  AVFrame* picture_ = nullptr;
-  AVPacket* packet_ = nullptr;
-  SwsContext* sws_ = nullptr;
+  std::unique_ptr<AVCodecContext, LibavFree> ctx_;
+  std::unique_ptr<AVFrame, LibavFree> picture_;
+  std::unique_ptr<AVPacket, LibavFree> packet_;
+  std::unique_ptr<SwsContext, LibavFree> sws_;
   std::deque<Pending> pending_;
   std::int64_t origin_ns_ = -1;    // the rate's grid origin: the first unit's running time (-1: none yet)
   std::int64_t last_slot_ = std::numeric_limits<std::int64_t>::min();  // the last slot served

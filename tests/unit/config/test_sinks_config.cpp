@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 using actiond::config::load_config;
+using actiond::config::EventType;
 using actiond::config::SinkFormat;
 using actiond::config::SinkType;
 using actiond::test::TempDir;
@@ -42,7 +43,7 @@ TEST_CASE("sinks load with their defaults and secrets from files", "[config][sin
   CHECK(s[0].discovery);
   CHECK(s[0].discovery_prefix == "homeassistant");
   CHECK(s[0].format == SinkFormat::frigate);
-  CHECK(s[0].filter.types == std::vector<std::string>{"segment.start", "segment.end"});
+  CHECK(s[0].filter.types == std::vector<EventType>{EventType::segment_start, EventType::segment_end});
   CHECK(s[0].batch == 100);
   CHECK(s[0].backoff_min_s == 1.0);
   CHECK(s[0].backoff_max_s == 30.0);

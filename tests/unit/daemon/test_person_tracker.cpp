@@ -128,7 +128,7 @@ TEST_CASE("births need consecutive frames and deaths come after the missed frame
     } else {
       REQUIRE(ch.ended.size() == 1);
       CHECK(ch.ended[0].id == id);
-      CHECK(ch.end_reason == "lost");
+      CHECK(ch.end_reason == actiond::config::EndReason::lost);
     }
   }
   CHECK(t.tracks().empty());
@@ -150,9 +150,9 @@ TEST_CASE("tracks per camera are bounded and every started track ends", "[person
   t.update(five, 0.2, ch);
   CHECK(t.counters().dropped_over_limit == 4);
   TrackChanges end;
-  t.end_all("source_lost", end);
+  t.end_all(actiond::config::EndReason::source_lost, end);
   CHECK(end.ended.size() == 3);
-  CHECK(end.end_reason == "source_lost");
+  CHECK(end.end_reason == actiond::config::EndReason::source_lost);
   CHECK(t.tracks().empty());
 }
 

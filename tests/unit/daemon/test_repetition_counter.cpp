@@ -114,7 +114,7 @@ TEST_CASE("tracker with repetition_source pose: the open segment's pose is count
       f.pose = pose_row(std::clamp(i - 5, 0, 3 * kPeriod), kPeriod, 0.8, 0.02);  // at rest before and after
       t.push(f, events);
     }
-    t.close("eos", events);
+    t.close(actiond::config::EndReason::eos, events);
     std::vector<std::string> got;
     int last_count = -1;
     for (const auto& e : events) {

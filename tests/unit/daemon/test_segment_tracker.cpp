@@ -45,7 +45,7 @@ std::string describe(const TrackerEvent& e) {
       return "start " + std::to_string(e.segment.label_id) + " @" + fmt(e.segment.start.pts) + " " + e.segment.id;
     case TrackerEvent::Type::segment_end:
       return "end " + std::to_string(e.segment.label_id) + " @" + fmt(e.segment.start.pts) + ".." +
-             fmt(e.segment.end->pts) + " " + e.segment.end_reason + " " + e.segment.id;
+             fmt(e.segment.end->pts) + " " + actiond::config::to_string(*e.segment.end_reason) + " " + e.segment.id;
     case TrackerEvent::Type::repetition:
       return "rep " + std::to_string(*e.segment.repetitions) + " @" + fmt(e.at.pts) + " " + e.segment.id;
     case TrackerEvent::Type::boundary:
@@ -97,7 +97,7 @@ TEST_CASE("segment tracker: score sequences -> events", "[tracker]") {
         const float b = i < c.boundary.size() ? c.boundary[i] : 0.0f;
         tracker.push(frame_of(c.labels[i], static_cast<int>(i), b), events);
       }
-      if (!c.close_reason.empty()) tracker.close(c.close_reason, events);
+      if (!c.close_reason.empty()) tracker.close(*actiond::config::parse_end_reason(c.close_reason), events);
       std::vector<std::string> got;
       for (const auto& e : events) got.push_back(describe(e));
       CHECK(got == c.expected);
@@ -129,7 +129,7 @@ TEST_CASE("segment tracker: a segment too short at close is counted, not publish
   SegmentTracker tracker(cfg, 0, kPeriod, [] { return std::string("x"); });
   std::vector<TrackerEvent> events;
   for (int i = 0; i < 4; ++i) tracker.push(frame_of('2', i, 0), events);
-  tracker.close("eos", events);
+  tracker.close(actiond::config::EndReason::eos, events);
   CHECK(events.empty());
   CHECK(tracker.counters().segments_too_short == 1);
 }
@@ -143,7 +143,7 @@ TEST_CASE("segment tracker: max duration ends a long segment and starts the next
   SegmentTracker tracker(cfg, 0, kPeriod, [&n] { return "s" + std::to_string(n++); });
   std::vector<TrackerEvent> events;
   for (int i = 0; i < 13; ++i) tracker.push(frame_of('2', i, 0), events);
-  tracker.close("eos", events);
+  tracker.close(actiond::config::EndReason::eos, events);
   std::vector<std::string> got;
   for (const auto& e : events) got.push_back(describe(e));
   const std::vector<std::string> expected = {
@@ -159,7 +159,7 @@ std::vector<std::string> run_labels(const actiond::config::TrackerConfig& cfg, c
   SegmentTracker tracker(cfg, 0, kPeriod, [&] { return "s" + std::to_string(++next_id); });
   std::vector<TrackerEvent> events;
   for (std::size_t i = 0; i < labels.size(); ++i) tracker.push(frame_of(labels[i], static_cast<int>(i), 0.0f), events);
-  tracker.close("eos", events);
+  tracker.close(actiond::config::EndReason::eos, events);
   std::vector<std::string> got;
   for (const auto& e : events) got.push_back(describe(e));
   return got;
@@ -244,7 +244,7 @@ TEST_CASE("segment tracker: repetitions are score peaks inside a segment, counte
         tracker.push(f, events);
       }
       if (c.name.find("closes") != std::string::npos) {
-        tracker.close("eos", events);
+        tracker.close(actiond::config::EndReason::eos, events);
         c.expected.push_back("rep 2 @1.4 s1");
         c.expected.push_back("end 1 @0.2..1.6 eos s1 2");
       }

@@ -125,7 +125,7 @@ TEST_CASE("sink filters and the frigate shape", "[sinks]") {
   f.cameras = {"yard"};
   CHECK_FALSE(actiond::daemon::sink_accepts(f, start));
   f = {};
-  f.types = {"segment.end"};
+  f.types = {actiond::config::EventType::segment_end};
   CHECK_FALSE(actiond::daemon::sink_accepts(f, start));
 
   CHECK(*actiond::daemon::sink_payload(config::SinkFormat::event, start, "LINE") == "LINE");

@@ -7,6 +7,7 @@
 //   for (const auto& cam : cfg->cameras) { ... }
 //
 // Thread-safety: a loaded Config is immutable and may be read from any thread.
+#include "actiond/config/enum_names.hpp"
 #include "actiond/config/json_reader.hpp"
 #include "actiond/config/cluster.hpp"
 #include "actiond/config/sinks.hpp"
@@ -23,7 +24,8 @@ namespace actiond::config {
 // Where a segment's repetitions come from: the segmenter's repetition output (peaks of its score) or
 // the pose signal of the segment's own frames (see daemon/analysis/repetition_counter.hpp).
 enum class RepetitionSource { model, pose };
-const char* to_string(RepetitionSource s);
+inline constexpr EnumNames<RepetitionSource, 2> kRepetitionSourceNames{
+    {{RepetitionSource::model, "model"}, {RepetitionSource::pose, "pose"}}};
 
 // Turns per-frame scores into segment events (see daemon/segment_tracker.hpp).
 struct TrackerConfig {
@@ -131,10 +133,18 @@ enum class DecoderPath { gstreamer, analysis };
 // When the journal fsyncs: after every event, after each batch the publisher sends, or never.
 enum class FsyncPolicy { always, batch, none };
 // Their names in config files (and logs).
-const char* to_string(Transport t);
-const char* to_string(SkipFrames s);
-const char* to_string(DecoderPath d);
-const char* to_string(FsyncPolicy f);
+inline constexpr EnumNames<Transport, 3> kTransportNames{
+    {{Transport::automatic, "auto"}, {Transport::tcp, "tcp"}, {Transport::udp, "udp"}}};
+inline constexpr EnumNames<SkipFrames, 2> kSkipFramesNames{{{SkipFrames::none, "none"}, {SkipFrames::non_key, "non_key"}}};
+inline constexpr EnumNames<DecoderPath, 2> kDecoderPathNames{
+    {{DecoderPath::gstreamer, "gstreamer"}, {DecoderPath::analysis, "analysis"}}};
+inline constexpr EnumNames<FsyncPolicy, 3> kFsyncPolicyNames{
+    {{FsyncPolicy::always, "always"}, {FsyncPolicy::batch, "batch"}, {FsyncPolicy::none, "none"}}};
+inline std::string to_string(RepetitionSource s) { return std::string(name_of(kRepetitionSourceNames, s)); }
+inline std::string to_string(Transport t) { return std::string(name_of(kTransportNames, t)); }
+inline std::string to_string(SkipFrames s) { return std::string(name_of(kSkipFramesNames, s)); }
+inline std::string to_string(DecoderPath d) { return std::string(name_of(kDecoderPathNames, d)); }
+inline std::string to_string(FsyncPolicy f) { return std::string(name_of(kFsyncPolicyNames, f)); }
 
 struct CameraConfig {
   std::string file;    // label of the file it came from, e.g. "cameras/door.json"

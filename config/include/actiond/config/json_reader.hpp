@@ -4,11 +4,12 @@
 // key ("cameras/door.json: /fps: must be > 0, got 0").
 //
 // Thread-safety: none needed; a reader lives on one thread while a file is parsed.
+#include "actiond/config/enum_names.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -43,17 +44,11 @@ class ObjectReader {
   int integer_in(const std::string& key, int fallback, int lo, int hi);
   double number_in(const std::string& key, double fallback, double lo, double hi);
   // One of a fixed set of names, as its enum value ("must be \"a\" or \"b\", got \"c\"").
-  template <typename E>
-  E choice(const std::string& key, E fallback, std::initializer_list<std::pair<const char*, E>> names) {
-    std::string fallback_name;
-    for (const auto& [name, value] : names) {
-      if (value == fallback) fallback_name = name;
-    }
-    const std::string got = string(key, fallback_name);
-    for (const auto& [name, value] : names) {
-      if (got == name) return value;
-    }
-    fail(key, "must be " + choices_text(names) + ", got \"" + got + "\"");
+  template <typename E, std::size_t N>
+  E choice(const std::string& key, E fallback, const EnumNames<E, N>& names) {
+    const std::string got = string(key, std::string(name_of(names, fallback)));
+    if (const auto v = value_of(names, got)) return *v;
+    fail(key, "must be " + names_text(names) + ", got \"" + got + "\"");
   }
   // An array of non-empty strings (absent: `fallback`).
   std::vector<std::string> strings(const std::string& key, const std::vector<std::string>& fallback = {});
@@ -84,18 +79,6 @@ class ObjectReader {
 
  private:
   const nlohmann::json* find(const std::string& key);
-  template <typename E>
-  static std::string choices_text(std::initializer_list<std::pair<const char*, E>> names) {
-    std::string out;
-    std::size_t i = 0;
-    for (const auto& entry : names) {
-      out += i == 0 ? "" : (i + 1 == names.size() ? (names.size() == 2 ? " or " : ", or ") : ", ");
-      out += "\"" + std::string(entry.first) + "\"";
-      ++i;
-    }
-    return names.size() > 2 ? "one of " + out : out;
-  }
-
   const nlohmann::json& object_;
   std::string file_;
   std::string pointer_;

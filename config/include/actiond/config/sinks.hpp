@@ -3,6 +3,7 @@
 // follows the journal from its own cursor (docs/SINKS.md); this is only its validated settings.
 //
 // Thread-safety: immutable after parsing.
+#include "actiond/config/event_kinds.hpp"
 #include "actiond/config/json_reader.hpp"
 
 #include <filesystem>
@@ -14,11 +15,16 @@ namespace actiond::config {
 
 enum class SinkType { mqtt, nats, redis, kafka, webhook };
 enum class SinkFormat { event, frigate };  // the event as journaled, or a compact new/update/end shape
+inline constexpr EnumNames<SinkType, 5> kSinkTypeNames{{{SinkType::mqtt, "mqtt"}, {SinkType::nats, "nats"},
+                                                        {SinkType::redis, "redis"}, {SinkType::kafka, "kafka"},
+                                                        {SinkType::webhook, "webhook"}}};
+inline constexpr EnumNames<SinkFormat, 2> kSinkFormatNames{{{SinkFormat::event, "event"}, {SinkFormat::frigate, "frigate"}}};
+inline std::string to_string(SinkType t) { return std::string(name_of(kSinkTypeNames, t)); }
 
 // Which events a sink takes; an empty list takes all.
 struct SinkFilter {
   std::vector<std::string> cameras;
-  std::vector<std::string> types;   // event types, e.g. "segment.start"
+  std::vector<EventType> types;     // event types
   std::vector<std::string> labels;  // events with a `label` (segments, boundaries' to_label, repetitions)
   bool operator==(const SinkFilter&) const = default;
 };
@@ -69,7 +75,6 @@ struct SinkConfig {
   bool operator==(const SinkConfig&) const = default;
 };
 
-const char* sink_type_name(SinkType t);
 
 // The `sinks` array of actiond.json (absent: none). `dir` resolves relative file names.
 std::vector<SinkConfig> parse_sinks(ObjectReader& root, const std::filesystem::path& dir);

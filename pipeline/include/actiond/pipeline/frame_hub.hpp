@@ -10,6 +10,7 @@
 // frames, so a segment is closed after the last frame before a source loss.
 //
 // Thread-safety: all methods are safe to call from any thread.
+#include "actiond/config/enum_names.hpp"
 #include "actiond/pipeline/frame.hpp"
 
 #include <chrono>
@@ -31,9 +32,15 @@ inline constexpr StreamState kAllStreamStates[] = {StreamState::starting, Stream
                                                    StreamState::reconnecting, StreamState::stalled,
                                                    StreamState::blocked, StreamState::eos,
                                                    StreamState::stopped, StreamState::failed};
-// Its name in events and metrics ("running", ...).
-const char* to_string(StreamState state);
-const char* to_string(ClockSource clock);  // "arrival" | "ntp"
+// Their names in events and metrics ("running", ...).
+inline constexpr config::EnumNames<StreamState, 8> kStreamStateNames{{
+    {StreamState::starting, "starting"}, {StreamState::running, "running"}, {StreamState::reconnecting, "reconnecting"},
+    {StreamState::stalled, "stalled"},   {StreamState::blocked, "blocked"}, {StreamState::eos, "eos"},
+    {StreamState::stopped, "stopped"},   {StreamState::failed, "failed"}}};
+inline constexpr config::EnumNames<ClockSource, 2> kClockSourceNames{
+    {{ClockSource::arrival, "arrival"}, {ClockSource::ntp, "ntp"}}};
+constexpr const char* to_string(StreamState state) { return config::name_of(kStreamStateNames, state).data(); }
+constexpr const char* to_string(ClockSource clock) { return config::name_of(kClockSourceNames, clock).data(); }
 
 struct StreamStatus {
   StreamState state = StreamState::starting;

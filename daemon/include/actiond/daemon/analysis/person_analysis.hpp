@@ -47,7 +47,7 @@ class PersonAnalysis {
               std::vector<PersonRow>& rows);
   void coast() { tracker_.coast(); }
   // Ends every track (see PersonTracker::end_all) and forgets the crop and previous rows.
-  void end_all(const std::string& reason, TrackChanges& changes);
+  void end_all(config::EndReason reason, TrackChanges& changes);
 
   const std::array<float, 4>& crop() const { return crop_; }
   const PersonTracker& tracker() const { return tracker_; }

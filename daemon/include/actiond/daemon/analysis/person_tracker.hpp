@@ -4,7 +4,7 @@
 //   PersonTracker tracks(cfg);
 //   tracks.update(detections, pts, out);   // out.started / out.ended: tracks born / ended this frame
 //   for (const auto& t : tracks.tracks()) if (t.confirmed) ...;
-//   tracks.end_all("eos", out);            // every confirmed track that started ends
+//   tracks.end_all(EndReason::eos, out);            // every confirmed track that started ends
 //
 // Matching is a minimum-cost assignment (Hungarian method) on 1 - similarity between each track's
 // predicted pose (constant velocity) and each detection, where similarity is the mean of box IoU and
@@ -15,6 +15,7 @@
 //
 // Thread-safety: none; owned by the inference loop thread (one per camera).
 #include "actiond/config/config.hpp"
+#include "actiond/config/event_kinds.hpp"
 #include "actiond/models/models.hpp"
 
 #include <cstdint>
@@ -41,7 +42,7 @@ struct PersonTrack {
 struct TrackChanges {
   std::vector<PersonTrack> started;  // confirmed in this update
   std::vector<PersonTrack> ended;    // ended in this update (copy of the final state)
-  std::string end_reason;            // "lost" from update(); the caller's reason from end_all()
+  config::EndReason end_reason = config::EndReason::lost;  // lost from update(); the caller's from end_all()
 };
 
 struct PersonTrackerCounters {
@@ -58,7 +59,7 @@ class PersonTracker {
   // velocity; nothing is born, missed or ends. The next update() predicts from the last detection.
   void coast();
   // Ends every confirmed track (source lost, shutdown, reload); forgets tentative ones.
-  void end_all(const std::string& reason, TrackChanges& out);
+  void end_all(config::EndReason reason, TrackChanges& out);
 
   const std::vector<PersonTrack>& tracks() const { return tracks_; }
   const PersonTrackerCounters& counters() const { return counters_; }

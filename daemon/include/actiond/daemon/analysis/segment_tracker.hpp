@@ -29,8 +29,10 @@
 //     instead (a RepetitionCounter per segment, fed from `repetition_lookback_s` before its start but
 //     not before the previous segment's end; the tracker keeps the last kPoseHistory rows for that).
 //
-// Thread-safety: none; owned by the inference loop, one tracker per camera.
+// Thread-safety: none; owned by the inference loop, one tracker per subject (a camera's whole frame,
+// or one tracked person).
 #include "actiond/config/config.hpp"
+#include "actiond/config/event_kinds.hpp"
 #include "actiond/daemon/analysis/frame_point.hpp"
 #include "actiond/daemon/analysis/repetition_counter.hpp"
 
@@ -50,7 +52,7 @@ struct SegmentInfo {
   double confidence = 0.0;  // mean probability of the label over the segment's frames
   FramePoint start;
   std::optional<FramePoint> end;
-  std::string end_reason;   // empty while open
+  std::optional<config::EndReason> end_reason;  // nullopt while open
   std::optional<int> repetitions;  // segmenters with a repetition output: repetitions so far
   // Its most confident moment so far (snapshots): the middle of the frames at its highest confidence.
   std::optional<FramePoint> peak;
@@ -96,7 +98,7 @@ class SegmentTracker {
   void push(const DecidedFrame& frame, std::vector<TrackerEvent>& out);
   // Ends the open segment, if published, with `reason`, dated just after the last frame seen.
   // Afterwards the tracker starts again from background.
-  void close(const std::string& reason, std::vector<TrackerEvent>& out);
+  void close(config::EndReason reason, std::vector<TrackerEvent>& out);
 
   std::optional<SegmentInfo> open_segment() const;  // published and open
   const TrackerCounters& counters() const { return counters_; }
@@ -141,7 +143,7 @@ class SegmentTracker {
   };
   static constexpr std::size_t kPoseHistory = 256;
 
-  void end_open(const FramePoint& at, const std::string& reason, std::vector<TrackerEvent>& out);
+  void end_open(const FramePoint& at, config::EndReason reason, std::vector<TrackerEvent>& out);
   void maybe_publish(const FramePoint& now, std::vector<TrackerEvent>& out, bool force = false);
   void detect_boundary(const DecidedFrame& frame, int label, std::vector<TrackerEvent>& out);
   void detect_repetition(const DecidedFrame& frame, std::vector<TrackerEvent>& out);

@@ -15,6 +15,7 @@
 //
 // Thread-safety: construct, start() and stop() from one thread; status() and lease_valid() from any.
 #include "actiond/config/config.hpp"
+#include "actiond/config/event_kinds.hpp"
 #include "actiond/daemon/cluster/cluster_log.hpp"
 #include "actiond/daemon/cluster/etcd.hpp"
 
@@ -37,7 +38,7 @@ struct ClusterHooks {
   // Start a camera this host now owns, continuing `from`; `reason`: "start", "failover", "handoff".
   std::function<void(const config::CameraConfig& camera, const LogState& from, const std::string& reason)> start;
   // Stop a camera, ending its open segments with `reason`; returns its last event seq.
-  std::function<std::uint64_t(const std::string& camera, const std::string& reason)> stop;
+  std::function<std::uint64_t(const std::string& camera, config::EndReason reason)> stop;
 };
 
 struct ClusterCounters {
@@ -72,7 +73,7 @@ class ClusterManager {
   bool keep_lease();  // false: the lease is gone or in doubt (cameras dropped)
   void drop_all(const std::string& why);
   // Stops the camera, waits (until `flush_until`) for its events to reach the log, then lets it go.
-  void release(const std::string& camera, const std::string& reason, std::chrono::steady_clock::time_point flush_until);
+  void release(const std::string& camera, config::EndReason reason, std::chrono::steady_clock::time_point flush_until);
   std::chrono::steady_clock::time_point flush_deadline() const;  // now + 2 x TTL
   void take(const std::string& camera, const std::string& config_json, std::int64_t revision, bool handoff);
   std::chrono::steady_clock::duration poll() const;

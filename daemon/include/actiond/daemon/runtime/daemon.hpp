@@ -35,7 +35,9 @@ struct ReloadResult {
 struct Health {
   bool healthy = false;     // loop alive and every camera running or in an allowed state
   bool loop_alive = false;  // the inference loop iterated recently
-  nlohmann::json detail;
+  std::size_t cameras = 0;  // configured
+  std::size_t running = 0;  // of them, in state running
+  nlohmann::json detail;    // /healthz's body
 };
 
 class Daemon {
@@ -46,7 +48,7 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   void start();
-  void stop(const std::string& reason = "shutdown");
+  void stop(config::EndReason reason = config::EndReason::shutdown);
   // Re-reads the configuration directory and applies the difference: added cameras start, removed
   // ones stop (open segments end "reconfigured"), changed ones restart (seq continues, epoch +1),
   // untouched ones keep running. An invalid configuration is refused and changes nothing.

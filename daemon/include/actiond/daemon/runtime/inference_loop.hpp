@@ -14,6 +14,7 @@
 //
 // Thread-safety: all public methods may be called from any thread (they post to the loop).
 #include "actiond/config/config.hpp"
+#include "actiond/daemon/analysis/events.hpp"
 #include "actiond/daemon/io/metrics.hpp"
 #include "actiond/daemon/io/publisher.hpp"
 #include "actiond/models/feature_ring.hpp"
@@ -65,7 +66,7 @@ class InferenceLoop {
 
   void start();
   // Stops after closing every camera's open segment with `reason`. Idempotent.
-  void stop(const std::string& reason);
+  void stop(config::EndReason reason);
 
   struct Numbering {
     std::uint64_t seq = 0;
@@ -74,10 +75,10 @@ class InferenceLoop {
   // A segment an earlier run of the daemon published and never ended (it was killed with the
   // segment open): its latest segment.start/update event, and the camera's last journaled event.
   struct Unfinished {
-    nlohmann::json segment_event;
-    double last_pts = 0.0;
-    std::string last_time;
-    std::string reason = "restart";  // its end_reason ("source_lost" when its host died: cluster failover)
+    SegmentView segment;                // as its latest segment.start/update carried it
+    pipeline::ClockSource clock = pipeline::ClockSource::arrival;  // that event's clock
+    FramePoint last;                    // the camera's last journaled event
+    config::EndReason reason = config::EndReason::restart;  // source_lost when its host died (cluster failover)
   };
   // Registers a camera; returns once the loop has applied it. Its models must be in the ModelSet.
   // `from` continues the camera's numbering (from its journal or its previous run). With
@@ -91,7 +92,7 @@ class InferenceLoop {
                          const std::string& reason);
   // Closes the camera's open segment with `reason` and forgets it; returns once applied, with the
   // camera's last seq and epoch (so a restarted camera continues them).
-  Numbering remove_camera(pipeline::CameraHandle handle, const std::string& reason);
+  Numbering remove_camera(pipeline::CameraHandle handle, config::EndReason reason);
   // Adds models loaded elsewhere (for cameras added by a reload). An entry whose name is already
   // loaded from the same file is kept (cameras hold it); one from another file replaces it, which
   // is safe because every camera using that name has been removed first.
@@ -100,14 +101,24 @@ class InferenceLoop {
   void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
   // Publishes a clip.ready event (`fields`: clip, snapshot) for the camera with id `camera` (dropped if it is gone).
   void post_clip_ready(const std::string& camera, const std::string& segment_id, nlohmann::json fields, double pts);
-  // Called on the loop thread with every event emitted (camera id, event); must not block.
-  // Set before start().
-  using EventObserver = std::function<void(const std::string&, const nlohmann::json&)>;
+  // Called on the loop thread with every event emitted; must not block. Set before start().
+  using EventObserver = std::function<void(const Event&)>;
   void observe(EventObserver observer) { observer_ = std::move(observer); }
 
   LoopCounters counters() const;
-  // Per camera: {"seq", "epoch", "state", "reason", "open_segment"} as of the last event (any thread).
-  nlohmann::json snapshot() const;
+  // Per camera id, as of its last event (any thread).
+  struct CameraSummary {
+    std::uint64_t seq = 0;
+    std::uint64_t epoch = 0;
+    pipeline::StreamState state = pipeline::StreamState::starting;
+    std::string reason;
+    std::optional<SegmentView> open_segment;  // the camera's (whole-frame) open segment
+    std::optional<std::size_t> tracks;        // pose cameras: confirmed person tracks
+  };
+  using Snapshot = std::map<std::string, CameraSummary>;
+  Snapshot snapshot() const;
+  // {camera: {"seq", "epoch", "state", "reason", "open_segment", "tracks"}}: the control socket's and API's shape.
+  static nlohmann::json to_json(const Snapshot& snapshot);
 
  private:
   struct Camera;
@@ -123,6 +134,8 @@ class InferenceLoop {
                     Touched& touched);
   void coast_people(Camera& cam);  // a frame the gate skipped
   void end_scene(Camera& cam, Touched& touched);  // a scene cut: every segment and track ends
+  // Every segment and track of a pose camera ends with `reason`; its people leave `touched`.
+  void end_people(Camera& cam, Touched& touched, config::EndReason reason);
   // One segmenter step: a subject's latest window, the frames it may decide now, the output applied.
   struct Decision {
     Camera* cam = nullptr;
@@ -139,13 +152,16 @@ class InferenceLoop {
   void frame_analysed(Camera& cam, const pipeline::Frame& frame);
   void store_features(Subject& subj, const pipeline::Frame& frame, const float* feature);
   void recognize(Camera& cam, Subject& subj);
-  void close_subject(Camera& cam, Subject& subj, const std::string& end_reason);
-  void close_segment(Camera& cam, const std::string& end_reason);  // every subject; tracks end too
-  void emit_for(Camera& cam, const Subject& subj, nlohmann::json event);  // adds `subject` for persons
+  void close_subject(Camera& cam, Subject& subj, config::EndReason end_reason);
+  void close_segment(Camera& cam, config::EndReason end_reason);  // every subject; tracks end too
+  void fail_subject(Camera& cam, Subject& subj);  // its segmenter failed: its segment ends (error)
+  void emit_for(Camera& cam, const Subject& subj, Event event);  // adds `subject` for persons
   void on_status(Camera& cam, const pipeline::StreamStatus& status);
-  void stop_camera(Camera& cam, const std::string& reason);
+  void stop_camera(Camera& cam, config::EndReason reason);
   void emit_status(Camera& cam, const pipeline::StreamStatus& status);
-  void emit(Camera& cam, const nlohmann::json& event);
+  void emit(Camera& cam, const Event& event);
+  // A batch threw something no stage caught: its cameras' segments and tracks end with `error`.
+  void recover(const std::vector<pipeline::SourceItem>& items, const char* what);
   void count_inference_error(const char* stage, const std::string& what);
   void heartbeats();
 
@@ -164,7 +180,7 @@ class InferenceLoop {
   std::atomic<bool> running_{false};
   std::thread thread_;
   mutable std::mutex summary_mu_;
-  std::map<std::string, nlohmann::json> summary_;  // camera id -> snapshot entry
+  Snapshot summary_;
   mutable std::mutex counters_mu_;
   LoopCounters counters_;
 };
