@@ -106,7 +106,7 @@ TEST_CASE("cluster log: a new owner seals the subject and a stale owner's writes
 
   const auto first = a.begin_term("door", false);
   CHECK_FALSE(first.found);
-  CHECK(first.takeover == "start");
+  CHECK(first.takeover == actiond::daemon::cluster::Takeover::start);
   a.push("door", 1, event(1, "stream.status"));
   a.push("door", 2, event(2, "segment.start", "s1"));
   REQUIRE(a.wait_delivered("door", 2, std::chrono::seconds(10)));
@@ -120,7 +120,7 @@ TEST_CASE("cluster log: a new owner seals the subject and a stale owner's writes
   // b takes over as if a had died: it continues after seq 2 and sees the open segment.
   const auto taken = b.begin_term("door", false);
   CHECK(taken.found);
-  CHECK(taken.takeover == "failover");
+  CHECK(taken.takeover == actiond::daemon::cluster::Takeover::failover);
   CHECK(taken.host == "a");
   CHECK(taken.seq == 2);
   CHECK(taken.epoch == 1);
@@ -144,7 +144,7 @@ TEST_CASE("cluster log: a new owner seals the subject and a stale owner's writes
   // A clean release: the next owner starts, no failover.
   b.release_term("door", "handoff");
   const auto after = a.begin_term("door", true);
-  CHECK(after.takeover == "handoff");
+  CHECK(after.takeover == actiond::daemon::cluster::Takeover::handoff);
   CHECK(after.seq == 3);
 
   const auto all = b.read_all("door");

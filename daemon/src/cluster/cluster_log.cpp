@@ -123,8 +123,8 @@ LogState ClusterLog::begin_term(const std::string& camera, bool handoff) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   for (int attempt = 0; attempt < 5; ++attempt) {
     LogState prev = last(camera);
-    prev.takeover = handoff ? "handoff" : (prev.found && prev.kind != "release" ? "failover" : "start");
-    const std::string& reason = prev.takeover;
+    prev.takeover = handoff ? Takeover::handoff : (prev.found && prev.kind != "release" ? Takeover::failover : Takeover::start);
+    const std::string reason = to_string(prev.takeover);
     const json record{{"type", "cluster.owner"}, {"camera", camera}, {"host", opt_.host}, {"reason", reason},
                       {"previous_host", prev.host}, {"last_seq", prev.seq}, {"at", now_iso()}};
     std::map<std::string, std::string> headers{{"Actiond-Kind", "owner"},

@@ -227,11 +227,10 @@ void ClusterManager::take(const std::string& camera, const std::string& config_j
     etcd_.remove_if(key(cfg_, "owners", camera), cfg_.host);
     throw;
   }
-  const std::string reason = from.takeover;
-  logger().info("cluster: camera {}: taken ({}{}), continuing after seq {}", camera, reason,
+  logger().info("cluster: camera {}: taken ({}{}), continuing after seq {}", camera, to_string(from.takeover),
                 from.host.empty() ? "" : ", previously on " + from.host, from.seq);
   try {
-    hooks_.start(cam, from, reason);
+    hooks_.start(cam, from);
   } catch (const std::exception& e) {  // never hold a camera that does not run
     logger().error("cluster: camera {}: cannot start it: {}; letting it go", camera, e.what());
     log_->end_term(camera);

@@ -152,9 +152,9 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   }
   if (cfg.daemon.cluster.enabled) {
     cluster::ClusterHooks hooks;
-    hooks.start = [impl](const config::CameraConfig& cam, const cluster::LogState& from, const std::string& reason) {
+    hooks.start = [impl](const config::CameraConfig& cam, const cluster::LogState& from) {
       std::lock_guard lock(impl->reload_mu);
-      impl->start_cluster_camera(cam, from, reason);
+      impl->start_cluster_camera(cam, from);
     };
     hooks.stop = [impl](const std::string& id, config::EndReason reason) {
       std::lock_guard lock(impl->reload_mu);

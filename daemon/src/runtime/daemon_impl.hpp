@@ -90,7 +90,7 @@ struct Daemon::Impl {
   // Stops a running camera (its open segments end with `reason`); its numbering, to continue from.
   InferenceLoop::Numbering stop_camera(const std::string& id, config::EndReason reason);
   // Cluster mode: loads the camera's models and starts it where the cluster log left it.
-  void start_cluster_camera(const config::CameraConfig& cam, const cluster::LogState& from, const std::string& reason);
+  void start_cluster_camera(const config::CameraConfig& cam, const cluster::LogState& from);
   std::unique_ptr<cluster::ClusterManager> cluster;  // cluster mode; stopped before the loop
 };
 

@@ -36,8 +36,8 @@ InferenceLoop::Numbering Daemon::Impl::stop_camera(const std::string& id, config
   return n;
 }
 
-void Daemon::Impl::start_cluster_camera(const config::CameraConfig& cam, const cluster::LogState& from,
-                                        const std::string& reason) {
+void Daemon::Impl::start_cluster_camera(const config::CameraConfig& cam, const cluster::LogState& from) {
+  using cluster::Takeover;
   config::Config one = *current();
   one.cameras = {cam};
   const std::set<std::string> only{cam.id};
@@ -53,8 +53,10 @@ void Daemon::Impl::start_cluster_camera(const config::CameraConfig& cam, const c
   loop->adopt_models(std::move(fresh));
   // A host that died (failover) lost its source; a camera handed over or restarted: restart.
   auto unfinished = unfinished_of(cam.id, from.open_segment_event, from.pts, from.time,
-                                  reason == "failover" ? config::EndReason::source_lost : config::EndReason::restart);
-  start_camera(cam, InferenceLoop::Numbering{from.seq, from.epoch}, std::move(unfinished), reason == "start" ? "" : reason);
+                                  from.takeover == Takeover::failover ? config::EndReason::source_lost : config::EndReason::restart);
+  // Its first event says how it came here (a first start says nothing).
+  start_camera(cam, InferenceLoop::Numbering{from.seq, from.epoch}, std::move(unfinished),
+               from.takeover == Takeover::start ? "" : to_string(from.takeover));
 }
 
 void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,

@@ -1,6 +1,6 @@
 #pragma once
 // Logging: one named spdlog logger per module ("pipeline", "loop", "publisher", "control", ...), all
-// writing to stderr through the same sink.
+// writing through the same sink: stderr, or journald under systemd (below).
 //
 //   config::setup_logging();                      // once, in main, before anything logs
 //   config::module_log("publisher").warn("...");  // line: "... warning [publisher] ..."

@@ -19,6 +19,7 @@
 //
 // Thread-safety: push() from the publisher thread; begin_term/end_term/wait_delivered from the
 // cluster manager thread; counters() from any thread. Callbacks run on the log's thread.
+#include "actiond/config/enum_names.hpp"
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -42,6 +43,13 @@ struct LogError : std::runtime_error {
 };
 
 // A camera's state as its last message in the log left it.
+// How a host came to own a camera: the first owner, after a clean hand-over, or after its previous
+// owner died (no release in the log).
+enum class Takeover { start, handoff, failover };
+inline constexpr config::EnumNames<Takeover, 3> kTakeoverNames{
+    {{Takeover::start, "start"}, {Takeover::handoff, "handoff"}, {Takeover::failover, "failover"}}};
+inline std::string to_string(Takeover t) { return std::string(config::name_of(kTakeoverNames, t)); }
+
 struct LogState {
   bool found = false;            // the subject has messages
   std::uint64_t stream_seq = 0;  // of that message
@@ -51,7 +59,7 @@ struct LogState {
   std::string time;
   std::string host;               // who wrote it
   std::string kind;               // "event", "owner" (a term began) or "release" (a term ended cleanly)
-  std::string takeover;           // begin_term(): "start", "handoff", or "failover" (no release before)
+  Takeover takeover = Takeover::start;  // begin_term()'s
   nlohmann::json open_segment_event;  // null: no segment open
 };
 

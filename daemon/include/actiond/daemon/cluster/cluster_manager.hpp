@@ -35,8 +35,8 @@ namespace actiond::daemon::cluster {
 
 // What the daemon does for the manager (called on the manager's thread).
 struct ClusterHooks {
-  // Start a camera this host now owns, continuing `from`; `reason`: "start", "failover", "handoff".
-  std::function<void(const config::CameraConfig& camera, const LogState& from, const std::string& reason)> start;
+  // Start a camera this host now owns, continuing `from` (`from.takeover`: how it came here).
+  std::function<void(const config::CameraConfig& camera, const LogState& from)> start;
   // Stop a camera, ending its open segments with `reason`; returns its last event seq.
   std::function<std::uint64_t(const std::string& camera, config::EndReason reason)> stop;
 };

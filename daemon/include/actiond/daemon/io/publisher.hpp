@@ -1,5 +1,6 @@
 #pragma once
-// Publisher: the thread that owns the ZeroMQ PUB socket and the Journal. Other threads hand it events through a
+// Publisher: the thread that owns the ZeroMQ PUB socket and writes the Journal it is given (the
+// Daemon owns the Journal; only this thread appends to it). Other threads hand it events through a
 // bounded queue (policy when full: drop the NEWEST event and count it; with the default capacity
 // this only happens if the process cannot send at all). Each event goes out as two frames:
 // topic "<camera>/<type>" and the JSON body. With a journal, each event is appended to it first.
