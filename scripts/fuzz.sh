@@ -21,12 +21,12 @@ FLAGS=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 build() {
   local name=$1
   shift
-  clang++ "${FLAGS[@]}" -Iconfig/include -Idaemon/include -Ipipeline/include $(pkg-config --cflags spdlog) \
+  clang++ "${FLAGS[@]}" -Iconfig/include -Idaemon/include -Idaemon/journal/include -Ipipeline/include $(pkg-config --cflags spdlog) \
     "tests/fuzz/${name}_fuzzer.cpp" "$@" config/src/log.cpp $(pkg-config --libs spdlog) -o "$OUT/${name}_fuzzer"
 }
 build_config() { build config config/src/config.cpp config/src/json_reader.cpp; }
-build_control() { build control daemon/src/io/control_protocol.cpp daemon/src/io/journal.cpp; }
-build_journal() { build journal daemon/src/io/journal.cpp; }
+build_control() { build control daemon/src/io/control_protocol.cpp daemon/journal/journal.cpp; }
+build_journal() { build journal daemon/journal/journal.cpp; }
 build_npy() { build npy pipeline/src/files/npy_file.cpp; }
 for name in ${*:-config control journal npy}; do
   "build_$name"

@@ -4,7 +4,7 @@
 // JSON object with a boolean "ok" that serialises; replayed events must have seq >= the request's
 // "from". Anything else (a crash, an exception, a sanitizer report) is a bug.
 #include "actiond/daemon/io/control_protocol.hpp"
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 
 #include <cstdint>
 #include <cstdlib>

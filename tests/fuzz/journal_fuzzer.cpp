@@ -3,7 +3,7 @@
 // Journal::read and Journal::cameras must not crash or throw, and must agree: every line read is a
 // JSON object whose unsigned "seq" is >= from, and a non-zero last().seq is among the lines read.
 // Runs at ~1000/s: every input writes and reads real files.
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,7 +2,7 @@
 // loses events.
 #include "actiond/daemon/io/control_server.hpp"
 #include "actiond/daemon/runtime/daemon.hpp"
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"

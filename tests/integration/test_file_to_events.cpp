@@ -2,7 +2,7 @@
 // pipelines, real tiny TorchScript models and a real ZeroMQ PUB socket to a SUB socket.
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/runtime/daemon.hpp"
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 
 #include "daemon_fixtures.hpp"
 #include "test_support.hpp"

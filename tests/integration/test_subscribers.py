@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The example subscribers (examples/subscribers/subscriber.py and the C++ one) against the real
+"""The example subscribers (docs/subscribers/subscriber.py and the C++ one) against the real
 daemon: each prints exactly the journaled events from where it started, in seq order, none missing,
 none twice -- even when its socket is too slow and misses events (publish.sndhwm = 2), which it
 recovers with `replay`.
@@ -39,7 +39,7 @@ def main() -> None:
         daemon = subprocess.Popen([args.actiond, "--config", conf, "--model-dir", args.models, "--log-level", "warn"])
         time.sleep(1.5)
         subs = {
-            "python": subprocess.Popen([os.path.join(args.source, "examples", "subscribers", "subscriber.py"),
+            "python": subprocess.Popen([os.path.join(args.source, "docs", "subscribers", "subscriber.py"),
                                         "--events", events, "--control", control, "--seconds", "5"],
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
             "c++": subprocess.Popen([args.cpp_subscriber, "--events", events, "--control", control, "--seconds", "5"],

@@ -1,6 +1,6 @@
 #include "actiond/daemon/io/control_protocol.hpp"
 
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 
 namespace actiond::daemon {
 

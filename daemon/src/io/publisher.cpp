@@ -2,7 +2,7 @@
 
 #include "actiond/config/log.hpp"
 
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 #include "io/curve.hpp"
 #include "io/zmq_bind.hpp"
 

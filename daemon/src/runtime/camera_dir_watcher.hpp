@@ -4,7 +4,7 @@
 //
 // Thread-safety: construct and destroy on one thread; `on_change` runs on the watcher's own thread
 // (the destructor wakes and joins it, so `on_change` never runs after destruction).
-#include "actiond/daemon/io/unique_fd.hpp"
+#include "actiond/config/unique_fd.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -26,8 +26,8 @@ class CameraDirWatcher {
 
   std::function<void()> on_change_;
   std::chrono::milliseconds debounce_;
-  UniqueFd inotify_;
-  UniqueFd wake_;  // eventfd: the destructor's stop request
+  config::UniqueFd inotify_;
+  config::UniqueFd wake_;  // eventfd: the destructor's stop request
   std::thread thread_;
 };
 

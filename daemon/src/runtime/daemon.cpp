@@ -7,7 +7,7 @@
 #include "actiond/daemon/api/event_index.hpp"
 #include "actiond/daemon/io/control_server.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 #include "actiond/daemon/io/metrics.hpp"
 #include "actiond/daemon/io/publisher.hpp"
 #include "actiond/daemon/sinks/sink_runner.hpp"
@@ -114,14 +114,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
       }
     }
   }
-  for (const auto& cam : cfg.cameras) {
-    const auto seg = set.segmenters.find(cam.models.segmenter);
-    if (seg == set.segmenters.end()) continue;
-    const auto& m = seg->second->manifest();
-    for (std::size_t k = 0; k < m.labels.size(); ++k) {
-      if (static_cast<int>(k) != m.background) impl_->labels[cam.id].push_back(m.labels[k]);
-    }
-  }
+  for (const auto& cam : cfg.cameras) impl_->set_labels(cam, set);
   if (cfg.daemon.security.enabled()) {
     char pub[41] = {};
     if (zmq_curve_public(pub, cfg.daemon.security.curve_secret_key.c_str()) != 0) {
@@ -141,10 +134,7 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
       });
   impl_->loop->observe([impl](const Event& ev) { impl->clips->notify(ev); });
   for (const auto& sc : cfg.daemon.sinks) {
-    auto labels = [impl](const std::string& camera) {
-      const auto it = impl->labels.find(camera);
-      return it == impl->labels.end() ? std::vector<std::string>{} : it->second;
-    };
+    auto labels = [impl](const std::string& camera) { return impl->labels_of(camera); };
     auto head = [impl](const std::string& camera) { return impl->journal->head(camera); };
     impl_->sinks.push_back(std::make_unique<SinkRunner>(sc, cfg.daemon.journal.dir, make_sink_client(sc, labels),
                                                         &impl_->floors, head));
@@ -337,6 +327,8 @@ ReloadResult Daemon::reload() {
     if (starting.count(cam.id) == 0) continue;
     impl_->inputs[cam.id] = input_spec(fresh, cam);
     impl_->model_failures.erase(cam.id);
+    impl_->set_labels(cam, fresh);  // discovery follows the camera's new model
+    for (const auto& sink : impl_->sinks) sink->labels_changed(cam.id);
   }
   impl_->loop->adopt_models(std::move(fresh));
   for (const auto& cam : next->cameras) {

@@ -7,7 +7,7 @@
 #include "actiond/daemon/api/event_index.hpp"
 #include "actiond/daemon/cluster/cluster_manager.hpp"
 #include "actiond/daemon/io/control_server.hpp"
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 #include "actiond/daemon/io/metrics.hpp"
 #include "actiond/daemon/io/publisher.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
@@ -48,7 +48,12 @@ struct Daemon::Impl {
   RetentionFloors floors;            // what the sinks still need; outlives the journal
   std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
   std::unique_ptr<Publisher> publisher;
-  std::map<std::string, std::vector<std::string>> labels;  // camera id -> its segmenter's labels (no background)
+  // Camera id -> its segmenter's labels (no background), for the sinks' Home Assistant discovery:
+  // written at start and by reload (set_labels), read by the sink threads (labels_of).
+  std::map<std::string, std::vector<std::string>> labels;
+  mutable std::mutex labels_mu;
+  void set_labels(const config::CameraConfig& cam, const ModelSet& models);
+  std::vector<std::string> labels_of(const std::string& camera) const;
   std::vector<std::unique_ptr<SinkRunner>> sinks;          // stopped before the journal goes
   std::unique_ptr<InferenceLoop> loop;
   std::unique_ptr<detail::ClipService> clips;  // posts clip.ready to the loop: goes before it

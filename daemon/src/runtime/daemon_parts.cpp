@@ -24,6 +24,24 @@ std::optional<InferenceLoop::Unfinished> unfinished_of(const std::string& camera
                                    reason};
 }
 
+void Daemon::Impl::set_labels(const config::CameraConfig& cam, const ModelSet& models) {
+  std::vector<std::string> names;
+  if (const auto seg = models.segmenters.find(cam.models.segmenter); seg != models.segmenters.end()) {
+    const auto& m = seg->second->manifest();
+    for (std::size_t k = 0; k < m.labels.size(); ++k) {
+      if (static_cast<int>(k) != m.background) names.push_back(m.labels[k]);
+    }
+  }
+  std::lock_guard lock(labels_mu);
+  labels[cam.id] = std::move(names);
+}
+
+std::vector<std::string> Daemon::Impl::labels_of(const std::string& camera) const {
+  std::lock_guard lock(labels_mu);
+  const auto it = labels.find(camera);
+  return it == labels.end() ? std::vector<std::string>{} : it->second;
+}
+
 InferenceLoop::Numbering Daemon::Impl::stop_camera(const std::string& id, config::EndReason reason) {
   auto it = running.find(id);
   if (it == running.end()) return {};

@@ -4,7 +4,6 @@
 #include "actiond/pipeline/clips/record_source.hpp"
 
 #include "actiond/config/log.hpp"
-#include "actiond/pipeline/sources/camera_source.hpp"
 #include "clips/clip_ring.hpp"
 #include "gst/gst_util.hpp"
 
@@ -127,7 +126,7 @@ void RecordSource::Impl::run() {
     std::unique_lock lock(mu);
     if (stopping) break;
     if (state == 1) attempt = 1;  // it recorded: start the backoff again
-    const double wait = backoff_seconds(reconnect, attempt, std::uniform_real_distribution<double>(0, 1)(rng));
+    const double wait = reconnect.backoff_s(attempt, std::uniform_real_distribution<double>(0, 1)(rng));
     logger().warn("camera {}: record_uri: {}; reconnecting in {:.1f} s", camera, why, wait);
     state = 2;
     cv.wait_for(lock, std::chrono::duration<double>(wait), [this] { return stopping; });

@@ -26,12 +26,6 @@ spdlog::logger& logger() { return config::module_log("camera"); }
 using namespace detail;
 using Clock = std::chrono::steady_clock;
 
-double backoff_seconds(const config::ReconnectConfig& cfg, int attempt, double unit_random, double jitter) {
-  const double base = cfg.initial_s * std::pow(2.0, std::max(0, attempt - 1));
-  const double capped = std::min(cfg.max_s, base);
-  return std::min(cfg.max_s, capped * (1.0 - jitter + 2.0 * jitter * unit_random));
-}
-
 namespace {
 
 // An error or warning message's text and debug details, credentials redacted.
@@ -259,7 +253,7 @@ void CameraSource::Impl::supervise() {
       break;
     }
     state.attempt = next;
-    const double delay = backoff_seconds(cam().reconnect, next, std::uniform_real_distribution<double>(0, 1)(rng));
+    const double delay = cam().reconnect.backoff_s(next, std::uniform_real_distribution<double>(0, 1)(rng));
     logger().info("camera {}: reconnecting in {:.2f} s (attempt {}): {}", cam().id, delay, next, o.reason);
     state.push_status(StreamState::reconnecting, o.reason);
     if (wait_stop(delay)) break;

@@ -1,5 +1,5 @@
 #include "actiond/daemon/api/event_index.hpp"
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 
 #include "test_support.hpp"
 

@@ -1,4 +1,4 @@
-#include "actiond/daemon/io/journal.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 
 #include "test_support.hpp"
 

@@ -1,5 +1,5 @@
-#include "actiond/daemon/io/journal.hpp"
-#include "actiond/daemon/io/journal_reader.hpp"
+#include "actiond/daemon/journal/journal.hpp"
+#include "actiond/daemon/journal/journal_reader.hpp"
 #include "actiond/daemon/sinks/sink_format.hpp"
 
 #include "test_support.hpp"

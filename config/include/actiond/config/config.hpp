@@ -109,6 +109,9 @@ struct ReconnectConfig {
   double max_s = 30.0;
   int max_attempts = 0;  // 0 = forever; after that many failed attempts the camera is "failed"
   bool operator==(const ReconnectConfig&) const = default;
+  // Delay before attempt `attempt` (1-based): min(max, initial * 2^(attempt-1)), then scaled by a
+  // factor in [1 - jitter, 1 + jitter] from `unit_random` in [0, 1), capped at max.
+  double backoff_s(int attempt, double unit_random, double jitter = 0.2) const;
 };
 
 // Region of interest cropped (in source pixels) before scaling; width 0 = whole frame.

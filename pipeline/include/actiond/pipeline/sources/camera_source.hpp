@@ -63,8 +63,4 @@ class CameraSource {
   std::unique_ptr<Impl> impl_;
 };
 
-// Delay before reconnect attempt `attempt` (1-based): min(max, initial * 2^(attempt-1)), then scaled
-// by a factor in [1 - jitter, 1 + jitter] from `unit_random` in [0, 1), capped at max.
-double backoff_seconds(const config::ReconnectConfig& cfg, int attempt, double unit_random, double jitter = 0.2);
-
 }  // namespace actiond::pipeline

@@ -1,0 +1,75 @@
+#pragma once
+// The HTTP API and the live web timeline, served on the daemon's HTTP listener beside /metrics
+// (docs/API.md):
+//   GET /api/cameras, /api/cameras/{id}           cameras and their state
+//   GET /api/events?camera&type&label&segment&since&until&after&limit&order
+//   GET /api/segments?camera&label&since&until&limit, /api/segments/{id}
+//   GET /api/events/stream?camera&type&label&after  Server-Sent Events (Last-Event-ID resumes)
+//   GET /api/clips/{camera}/{file}.mp4              a clip (HTTP Range supported)
+//   GET /api/snapshots/{camera}/{file}.jpg          a segment's snapshot
+//   GET /, /app.js, /style.css                    the web timeline (static files built in)
+// Bad parameters get 400 with {"error": "parameter 'NAME': ..."}; with a token every /api/ path
+// and the page need `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video).
+//
+// Ownership: the daemon owns the Api and the HTTP server; install() captures `this`, so the Api
+// outlives the server (stop() first ends the live streams, whose handlers would otherwise hold the
+// server's worker threads).
+// Thread-safety: handlers run on the server's worker threads; everything they use is thread-safe.
+#include "actiond/daemon/api/event_index.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}
+
+namespace actiond::daemon {
+
+struct ApiOptions {
+  const EventIndex* index = nullptr;         // null: no journal (the event endpoints answer 503)
+  std::string index_error;                   // why there is no index, when the journal is enabled
+  std::function<nlohmann::json()> cameras;   // {id: state} as the control socket's status has it
+  std::string token;                         // empty: no authentication
+  int max_streams = 8;                       // concurrent live streams; more get 503
+  bool web = true;                           // serve the timeline at /
+  std::filesystem::path clips_dir;           // where clips are (empty: none)
+};
+
+class Api {
+ public:
+  explicit Api(ApiOptions options) : opt_(std::move(options)) {}
+  void install(httplib::Server& server);
+  void stop() { stopping_ = true; }
+  // Worker threads the HTTP server needs: every live stream holds one.
+  int threads() const { return opt_.max_streams + 4; }
+  int streams() const { return streams_.load(); }
+
+ private:
+  struct Route;
+  static const std::vector<Route>& routes();
+  bool refused(const httplib::Request& req, httplib::Response& res) const;  // authentication (401 answered)
+  bool has_index(httplib::Response& res) const;                           // else 503 answered
+  void list_cameras(const httplib::Request& req, httplib::Response& res);
+  void one_camera(const httplib::Request& req, httplib::Response& res);
+  void list_events(const httplib::Request& req, httplib::Response& res);
+  void list_segments(const httplib::Request& req, httplib::Response& res);
+  void one_segment(const httplib::Request& req, httplib::Response& res);
+  void live_events(const httplib::Request& req, httplib::Response& res);
+  void clip_file(const httplib::Request& req, httplib::Response& res);
+  void snapshot_file(const httplib::Request& req, httplib::Response& res);
+  void serve_file(const httplib::Request& req, httplib::Response& res, const char* kind, const char* type) const;
+
+  ApiOptions opt_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> streams_{0};
+};
+
+}  // namespace actiond::daemon
