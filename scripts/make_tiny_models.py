@@ -231,6 +231,11 @@ def main() -> None:
         "kind": "recognizer", "name": "tiny-colour-clip", "version": "1",
         "feature_dim": FEATURE_DIM, "labels": LABELS, "background": 0, "window": 8,
     }, os.path.join(args.out, "recognizer.pt"))
+    save(ColourSegmenter(), {  # the same segmenter under other names: a camera's labels change on reload
+        "kind": "segmenter", "name": "tiny-colour-seg-renamed", "version": "1",
+        "feature_dim": FEATURE_DIM, "labels": ["background", "pour", "stir", "wipe"], "background": 0,
+        "window": 16, "lookahead": 1,
+    }, os.path.join(args.out, "segmenter_renamed.pt"))
     save(StepSegmenter(), {
         "kind": "segmenter", "name": "tiny-pose-walking", "version": "1",
         "feature_dim": POSE_FEATURE_DIM, "labels": ["background", "walking"], "background": 0,
