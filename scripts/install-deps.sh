@@ -16,7 +16,7 @@ PACKAGES=(
   libzmq3-dev cppzmq-dev nlohmann-json3-dev catch2 libspdlog-dev libfmt-dev libcli11-dev
   libsystemd-dev systemd libcpp-httplib-dev
   vlc-bin vlc-plugin-base opencv-doc
-  python3-zmq python3-numpy python3-gi python3-jsonschema python3-prometheus-client
+  python3-zmq python3-numpy python3-gi python3-jsonschema python3-prometheus-client python3-pytest
   libmosquitto-dev libhiredis-dev libnats-dev librdkafka-dev libssl-dev openssl
   mosquitto mosquitto-clients redis-server redis-tools nats-server python3-paho-mqtt
   libsqlite3-dev chromium etcd-server etcd-client groff-base man-db

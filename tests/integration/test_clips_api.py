@@ -13,7 +13,6 @@ keeps its folder within the bound and counts what it deleted.
 
 Usage (from ctest): test_clips_api.py --actiond BIN --models DIR --source DIR
 """
-import argparse
 import json
 import os
 import signal
@@ -435,17 +434,8 @@ def phase_disk_bound(args) -> None:
         print(f"disk bound: {written:.0f} clips written, {deleted:.0f} deleted, folder peak {peak} bytes <= 1 MiB + one clip")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_clips_api(args) -> None:
     with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
         validator = Draft202012Validator(json.load(f))
     phase_clips_and_api(args, validator)
     phase_disk_bound(args)
-
-
-if __name__ == "__main__":
-    main()

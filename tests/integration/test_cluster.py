@@ -13,7 +13,6 @@ never two owners of one camera. Prints the figures docs/SCALING.md quotes.
 
 Usage (from ctest): test_cluster.py --actiond BIN --actionctl BIN --models DIR --source DIR
 """
-import argparse
 import base64
 import json
 import os
@@ -160,13 +159,7 @@ def running_here(host: Host) -> int:
     return int(host.metrics().get("actiond_cluster_cameras", -1))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--actionctl", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_cluster(args) -> None:
     with tempfile.TemporaryDirectory(prefix="actiond-cluster-") as root:
         etcd, nats = Etcd(root), Nats(root)
         etcd.start()
@@ -343,7 +336,3 @@ def run(args, root: str, etcd: Etcd, nats: Nats, hosts: dict) -> None:
                                     "jetstream_messages_per_s_per_camera": round(events / seconds / len(CAMERAS), 2),
                                     "events": events, "ownership_changes": changes, "span_s": round(span, 1)}))
     print("cluster: ok")
-
-
-if __name__ == "__main__":
-    main()

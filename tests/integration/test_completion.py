@@ -4,7 +4,6 @@ does (COMP_WORDS/COMP_CWORD), for subcommands, options of subcommands, and optio
 
 Usage (from ctest): test_completion.py --script FILE --actiond BIN --actionctl BIN
 """
-import argparse
 import os
 import subprocess
 import tempfile
@@ -22,12 +21,7 @@ def complete(script: str, words: list) -> list:
     return [w for w in r.stdout.splitlines() if w]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--script", required=True)
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--actionctl", required=True)
-    args = ap.parse_args()
+def test_completion(args) -> None:
     d, c = args.actiond, args.actionctl
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "confdir"))
@@ -52,7 +46,3 @@ def main() -> None:
             if got != want:
                 fail(f"completing {words[1:]}: got {got}, want {want}")
             print(f"{' '.join(words[1:])!r} -> {got}")
-
-
-if __name__ == "__main__":
-    main()

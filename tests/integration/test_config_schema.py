@@ -7,7 +7,6 @@ files is rejected by both the schema and the daemon.
 
 Usage (from ctest): test_config_schema.py --actiond BIN --source DIR --models DIR
 """
-import argparse
 import glob
 import json
 import os
@@ -60,12 +59,7 @@ BAD_DAEMONS = [
 ]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--models", required=True)
-    args = ap.parse_args()
+def test_config_schema(args) -> None:
     schema_dir = os.path.join(args.source, "config", "schema")
     daemon_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "actiond.schema.json"))))
     camera_v = Draft202012Validator(json.load(open(os.path.join(schema_dir, "camera.schema.json"))))
@@ -119,7 +113,3 @@ def main() -> None:
             fail(f"actiond accepts a bad actiond.json: {d}")
     print(f"ok: {len(shipped)} shipped configurations valid; {len(BAD_CAMERAS) + len(BAD_DAEMONS)} bad files "
           "rejected by schema and daemon alike")
-
-
-if __name__ == "__main__":
-    main()

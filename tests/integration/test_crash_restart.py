@@ -5,7 +5,6 @@ in the journal and on the live stream; seq stays contiguous and every start has 
 
 Usage (from ctest): test_crash_restart.py --actiond BIN --models DIR --source DIR
 """
-import argparse
 import glob
 import json
 import os
@@ -45,12 +44,7 @@ def check_lifecycle(events: list, where: str) -> None:
             open_id = None
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_crash_restart(args) -> None:
     with open(os.path.join(args.source, "config", "schema", "events.schema.json")) as f:
         validator = Draft202012Validator(json.load(f))
 
@@ -120,7 +114,3 @@ def main() -> None:
                 fail(f"event not valid against events.schema.json: {errors[0].message}: {e}")
         print(f"ok: segment {left_open['id']} ended with restart at seq {end['seq']}; "
               f"{len(after)} journaled events, contiguous")
-
-
-if __name__ == "__main__":
-    main()

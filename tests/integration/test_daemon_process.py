@@ -6,7 +6,6 @@ against config/schema/events.schema.json (python3-jsonschema); SIGTERM exits 0;
 
 Usage (from ctest): test_daemon_process.py --actiond BIN --actionctl BIN --models DIR --source DIR
 """
-import argparse
 import json
 import os
 import signal
@@ -60,13 +59,7 @@ def write_config(root: str, endpoint: str, video: str, control: str = "tcp://127
                    "models": {"backbone": "bb", "segmenter": "seg", "recognizer": "rec"}}, f)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--actionctl", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_daemon_process(args) -> None:
 
     with tempfile.TemporaryDirectory(prefix="actiond-proc-") as tmp:
         video = os.path.join(tmp, "desk.mp4")
@@ -173,7 +166,3 @@ def main() -> None:
         if py_events != ctl_events:
             fail(f"python and actionctl saw different events:\n{py_events}\n{ctl_events}")
         print(f"ok: {len(py_events)} events, identical for python3-zmq and actionctl; {types}")
-
-
-if __name__ == "__main__":
-    main()

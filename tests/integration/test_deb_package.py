@@ -14,7 +14,6 @@
 Needs root (chroot, mounts) and the Debian archive; exit 77 (skipped) without them.
 Usage (from ctest): test_deb_package.py --source DIR --build DIR
 """
-import argparse
 import os
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from testlib import fail
+from testlib import fail, skip
 
 EDIT = '"level": "debug"'
 
@@ -99,14 +98,9 @@ def check_install(root: Root, release: str):
             fail(f"actiond-pose-models did not install {name}")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--build", required=True)
-    args = ap.parse_args()
+def test_deb_package(args) -> None:
     if os.geteuid() != 0:
-        print("SKIP: installing into a chroot needs root")
-        raise SystemExit(77)
+        skip("installing into a chroot needs root")
     for tool in ("mmdebstrap", "lintian", "chroot"):
         if not shutil.which(tool):
             fail(f"{tool} is not installed (scripts/install-deps.sh installs it)")
@@ -183,7 +177,3 @@ def main():
     finally:
         root.umount()
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    main()

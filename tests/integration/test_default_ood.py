@@ -7,7 +7,6 @@ camera itself runs beside them as the control: it must publish segments.
 
 Usage (from ctest): test_default_ood.py --actiond BIN --source DIR [--videos DIR]
 """
-import argparse
 import json
 import os
 import tempfile
@@ -17,12 +16,8 @@ from testlib import all_at_eos, fail, free_port, run_daemon_until
 OPENCV_DATA = "/usr/share/doc/opencv-doc/examples/data"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--videos", default=OPENCV_DATA)
-    args = ap.parse_args()
+def test_default_ood(args) -> None:
+    args.videos = args.videos or OPENCV_DATA
     videos = {"vtest": "vtest.avi", "megamind": "Megamind.avi"}
     for v in videos.values():
         if not os.path.exists(os.path.join(args.videos, v)):
@@ -71,7 +66,3 @@ def main() -> None:
              f"recognitions ({[(a['camera'], a['label'], a['confidence']) for a in actions][:10]}) on footage unlike the training")
     print(f"ok: {sum(per_cam.values())} recognitions {per_cam}, all background; no segment "
           f"(the control camera: {len(control)} segments)")
-
-
-if __name__ == "__main__":
-    main()

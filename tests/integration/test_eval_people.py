@@ -13,7 +13,6 @@ frame later; no look-ahead).
 
 Usage (from ctest): test_eval_people.py --actiond BIN
 """
-import argparse
 import json
 import os
 import subprocess
@@ -32,10 +31,7 @@ class Rule(torch.nn.Module):
         return probs, torch.zeros_like(a), f[:, :, 1]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    args = ap.parse_args()
+def test_eval_people(args) -> None:
     with tempfile.TemporaryDirectory() as root:
         n = 60
         feats = np.zeros((n, 2), np.float32)
@@ -79,7 +75,3 @@ def main() -> None:
     if got != want:
         fail(f"eval: got {got}, expected {want}")
     print(f"ok: {got}")
-
-
-if __name__ == "__main__":
-    main()

@@ -13,7 +13,6 @@ Alarms: split `q` is one 4 s stream with nothing to find, where the model gives 
 
 Usage (from ctest): test_eval_tune.py --actiond BIN
 """
-import argparse
 import json
 import os
 import subprocess
@@ -43,10 +42,7 @@ def tune(actiond: str, root: str, model: str, extra, split: str = "val"):
             "alarms": r["alarms"]}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    args = ap.parse_args()
+def test_eval_tune(args) -> None:
     with tempfile.TemporaryDirectory() as root:
         n = 60
         feats = np.zeros((n, 2), np.float32)
@@ -90,7 +86,3 @@ def main() -> None:
     if bad.returncode == 0 or "--tune-objective" not in bad.stderr:
         fail(f"eval --tune-objective f1: expected a usage error naming the option, got exit {bad.returncode}: {bad.stderr!r}")
     print(f"ok: {got}; bad objective: {bad.stderr.strip().splitlines()[0]}")
-
-
-if __name__ == "__main__":
-    main()

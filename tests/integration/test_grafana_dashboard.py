@@ -5,7 +5,6 @@ read (# TYPE lines; histograms' _bucket/_sum/_count series count as their family
 
 Usage (from ctest): test_grafana_dashboard.py --dashboard FILE --actiond BIN --models DIR
 """
-import argparse
 import json
 import re
 import signal
@@ -31,12 +30,7 @@ def families(port: int, timeout: float = 60) -> dict:
     return {m.group(1): m.group(2) for m in re.finditer(r"^# TYPE (\S+) (\S+)$", text, re.M)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--dashboard", required=True)
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--models", required=True)
-    args = ap.parse_args()
+def test_grafana_dashboard(args) -> None:
     dash = json.load(open(args.dashboard))
     for key in ("title", "uid", "schemaVersion", "panels", "templating"):
         if key not in dash:
@@ -76,7 +70,3 @@ def main() -> None:
                 fail(f"{title!r}: {name} is not a metric actiond serves (query: {expr})")
             used.add(family)
     print(f"dashboard: {len(dash['panels'])} panels, {len(exprs)} queries, {len(used)} metric families, all served")
-
-
-if __name__ == "__main__":
-    main()

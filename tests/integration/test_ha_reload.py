@@ -5,7 +5,6 @@ other labels gets a binary sensor per new label, and the sensors of the labels i
 
 Usage (from ctest): test_ha_reload.py --actiond BIN --models DIR
 """
-import argparse
 import json
 import os
 import signal
@@ -39,11 +38,7 @@ def wait_for(what: str, pred, daemon: subprocess.Popen, timeout: float = 30.0) -
     fail(f"timed out waiting for {what}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--models", required=True)
-    args = ap.parse_args()
+def test_ha_reload(args) -> None:
     with tempfile.TemporaryDirectory() as root:
         broker = Mosquitto(root)
         broker.start()
@@ -80,7 +75,3 @@ def main() -> None:
         if daemon.returncode != 0:
             fail(f"actiond exited with {daemon.returncode}")
         print("ok: discovery followed the reload (pour, stir, wipe announced; red, green, blue removed)")
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,6 @@ journalctl instead.
 
 Usage (from ctest): test_journald.py --actiond BIN --models DIR
 """
-import argparse
 import os
 import shutil
 import signal
@@ -18,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from testlib import fail, write_config
+from testlib import fail, skip, write_config
 
 SOCKET = "/run/systemd/journal/socket"
 
@@ -39,17 +38,11 @@ def parse(datagram: bytes) -> dict:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--models", required=True)
-    args = ap.parse_args()
+def test_journald(args) -> None:
     if os.path.exists(SOCKET):
-        print("skip: a journald runs here (its socket exists); the fake-journald check needs its place")
-        raise SystemExit(77)
+        skip("a journald runs here (its socket exists); the fake-journald check needs its place")
     if os.geteuid() != 0:
-        print("skip: binding /run/systemd/journal/socket needs root")
-        raise SystemExit(77)
+        skip("binding /run/systemd/journal/socket needs root")
     created_dir = not os.path.isdir(os.path.dirname(SOCKET))
     os.makedirs(os.path.dirname(SOCKET), exist_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -93,7 +86,3 @@ def main() -> None:
         fail("lines journald took were also written to stderr")
     print(f"journald: {len(records)} records, {len(door)} with ACTIOND_CAMERA=door, e.g. {r['MESSAGE']!r} "
           f"(module {r['ACTIOND_MODULE']})")
-
-
-if __name__ == "__main__":
-    main()

@@ -5,7 +5,6 @@ every key of the configuration schemas appears in its page.
 
 Usage (from ctest): test_man_pages.py --man DIR --actiond BIN --actionctl BIN --source DIR
 """
-import argparse
 import json
 import os
 import re
@@ -32,13 +31,7 @@ def schema_keys(props: dict) -> set:
     return out - {"$schema"}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--man", required=True)
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--actionctl", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_man_pages(args) -> None:
     pages = {"actiond.8": args.actiond, "actionctl.1": args.actionctl, "actiond.json.5": None}
     for page, binary in pages.items():
         path = os.path.join(args.man, page)
@@ -61,7 +54,3 @@ def main() -> None:
                 if missing:
                     fail(f"{page}: keys of {schema} missing: {missing}")
         print(f"{page}: renders cleanly, {len(rendered.splitlines())} lines")
-
-
-if __name__ == "__main__":
-    main()

@@ -9,7 +9,6 @@ plays a real fall clip with the fall model (models/falls): its discovery adds th
 
 Usage (from ctest): test_mqtt_example.py --actiond BIN --source DIR [--pretrained DIR]
 """
-import argparse
 import glob
 import json
 import os
@@ -24,12 +23,7 @@ from sinklib import MqttCollector, Mosquitto
 from testlib import fail, free_port
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--pretrained", default="")
-    args = ap.parse_args()
+def test_mqtt_example(args) -> None:
     source = os.path.abspath(args.source)
     lightning = os.path.join(args.pretrained, "movenet-lightning.pt") if args.pretrained else ""
     clip = os.path.join(source, "..", "shared", "data", "falls", "videos", "coffee_room_01_10.mp4")
@@ -129,7 +123,3 @@ def main() -> None:
         broker.kill()
         print(f"mqtt example: {len(events)} events as journaled, state, availability and {len(disc)} discovery "
               f"payloads valid ({sorted(labels)}); fall camera: {'person down on and off' if ward else 'skipped'}")
-
-
-if __name__ == "__main__":
-    main()

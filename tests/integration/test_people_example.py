@@ -8,11 +8,10 @@ that start and end, walking segments about a tracked person.
 Usage (from ctest): test_people_example.py --actiond BIN --pretrained DIR --source DIR
 """
 
-from testlib import fail, model_test_args, run_example
+from testlib import fail, run_example
 
 
-def main() -> None:
-    args = model_test_args()
+def test_people_example(args) -> None:
     events = run_example(args, "people", {}, "movenet-multipose.pt",
                          lambda evs: sum(e["type"] == "segment.start" for e in evs) >= 2, realtime_off=False)
     starts = {e["track"]["track_id"] for e in events if e["type"] == "track.start"}
@@ -21,7 +20,3 @@ def main() -> None:
     if not starts or starts != ends or any(s["subject"]["track_id"] not in starts for s in segs):
         fail(f"tracks started {sorted(starts)}, ended {sorted(ends)}; segments about {[s['subject'] for s in segs]}")
     print(f"ok: {len(events)} schema-valid events, {len(starts)} tracks, {len(segs)} person segments")
-
-
-if __name__ == "__main__":
-    main()

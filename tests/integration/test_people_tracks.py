@@ -13,7 +13,6 @@ rule over pose features). Checks on the published events:
 Usage (from ctest): test_people_tracks.py --actiond BIN --pretrained DIR --models DIR --source DIR
 Exit 77 (skipped) when the pose models were not imported (npm package not fetched).
 """
-import argparse
 import json
 import os
 import signal
@@ -32,13 +31,7 @@ def write(path: str, obj: dict) -> None:
         json.dump(obj, f)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--pretrained", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_people_tracks(args) -> None:
     args.pretrained, args.models = os.path.abspath(args.pretrained), os.path.abspath(args.models)
     pose_model = require_pretrained(os.path.join(args.pretrained, "movenet-multipose.pt"))
     if not os.path.exists(VIDEO):
@@ -146,7 +139,3 @@ def main() -> None:
     reasons = sorted({e["segment"]["end_reason"] for e in seg_ends.values()})
     print(f"ok: {len(starts)} tracks (peak {peak} at once), {len(walkers)} tracked >= 8 s: {walkers}; "
           f"{len(seg_starts)} walking segments ending by {reasons}; {len(evs)} events")
-
-
-if __name__ == "__main__":
-    main()

@@ -10,14 +10,13 @@ multipose boxes) must agree within 1e-4.
 Usage (from ctest): test_pose_fidelity.py --actiond BIN --models DIR --source DIR --shared DIR
 Exit 77 (skipped) when the npm packages are not fetched.
 """
-import argparse
 import os
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
-from testlib import fail, require_pretrained
+from testlib import fail, require_pretrained, skip
 
 OPENCV_DATA = "/usr/share/doc/opencv-doc/examples/data"
 TOLERANCE = 1e-4
@@ -26,18 +25,11 @@ TOLERANCE = 1e-4
 def fetched(script: str) -> str:
     r = subprocess.run([script], capture_output=True, text=True)
     if r.returncode != 0:
-        print(f"SKIP: {os.path.basename(script)} failed: {r.stderr.strip()}")
-        raise SystemExit(77)
+        skip(f"{os.path.basename(script)} failed: {r.stderr.strip()}")
     return r.stdout.strip().splitlines()[-1]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--shared", required=True)
-    args = ap.parse_args()
+def test_pose_fidelity(args) -> None:
     package = fetched(os.path.join(args.source, "scripts", "fetch-pretrained.sh"))
     tfjs = fetched(os.path.join(args.source, "scripts", "fetch-tfjs-reference.sh"))
     for name in ("movenet-lightning", "movenet-multipose"):
@@ -93,8 +85,3 @@ def main() -> None:
             if worst > TOLERANCE:
                 fail(f"{name}: max difference {worst:.2e} > {TOLERANCE}")
             print(f"{name}: {frames_checked} real frames within {worst:.2e} of TensorFlow.js")
-
-
-if __name__ == "__main__":
-    sys.stdout.reconfigure(line_buffering=True)
-    main()

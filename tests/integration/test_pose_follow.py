@@ -8,7 +8,6 @@ on average (the person fills more of the model's input). A multi-person model wi
 
 Usage (from ctest): test_pose_follow.py --actiond BIN --pretrained DIR --shared DIR
 """
-import argparse
 import csv
 import json
 import os
@@ -17,7 +16,7 @@ import subprocess
 import tempfile
 import time
 
-from testlib import Subscriber, fail, free_port, require_pretrained
+from testlib import Subscriber, fail, free_port, require_pretrained, skip
 
 
 def iou(a, b) -> float:
@@ -28,18 +27,12 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--pretrained", required=True)
-    ap.add_argument("--shared", required=True)
-    args = ap.parse_args()
+def test_pose_follow(args) -> None:
     lightning = require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
     args.shared = os.path.abspath(args.shared)
     index = os.path.join(args.shared, "data", "workout", "index.csv")
     if not os.path.exists(index):
-        print(f"SKIP: {index} is not there (../shared/data is absent)")
-        raise SystemExit(77)
+        skip(f"{index} is not there (../shared/data is absent)")
     videos = {}
     with open(index) as f:
         for row in csv.DictReader(f):
@@ -100,7 +93,3 @@ def main() -> None:
     if mean_follow <= mean_whole:
         fail(f"follow does not score higher: {gains}")
     print(f"ok: mean person score follow {mean_follow:.3f} vs whole frame {mean_whole:.3f}; (class, follow, whole, IoU): {gains}")
-
-
-if __name__ == "__main__":
-    main()

@@ -9,12 +9,11 @@ if the cut does not end it.
 
 Usage (from ctest): test_segment_gaps.py --actiond BIN --pretrained DIR --source DIR --tiny DIR
 """
-import argparse
 import os
 import subprocess
 import tempfile
 
-from testlib import all_at_eos, fail, require_pretrained, run_daemon_until, write_config
+from testlib import all_at_eos, fail, require_pretrained, run_daemon_until, skip, write_config
 
 CLIPS = ["coffee_room_01_01", "home_01_05", "coffee_room_01_03"]  # 157, 192 (24 fps), 304 frames
 CAPS = "video/x-raw,format=I420,width=320,height=240,framerate=25/1"
@@ -30,8 +29,7 @@ def join(shared: str, out: str) -> list:
     for i, clip in enumerate(CLIPS):
         path = os.path.join(shared, "data", "falls", "videos", clip + ".mp4")
         if not os.path.exists(path):
-            print(f"SKIP: {path} is not there (../shared/data is absent)")
-            raise SystemExit(77)
+            skip(f"{path} is not there (../shared/data is absent)")
         if i > 0:
             args += ["videotestsrc", "pattern=black", f"num-buffers={int(25 * BLANK_S)}", "!", CAPS, "!", "c."]
             gaps.append((t, t + BLANK_S))
@@ -50,13 +48,7 @@ def spans(start: float, end: float, gap) -> bool:
     return start < gap[0] - 0.15 and end > gap[1] + 0.15
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--pretrained", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--tiny", required=True)
-    args = ap.parse_args()
+def test_segment_gaps(args) -> None:
     lightning = require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
     multipose = require_pretrained(os.path.join(args.pretrained, "movenet-multipose.pt"))
     shared = os.path.join(os.path.abspath(args.source), "..", "shared")
@@ -104,7 +96,3 @@ def main() -> None:
         fail("falls: no segment was open at the first blank, so nothing was tested there: "
              f"{report['falls']['segments']}")
     print(f"ok: blanks at {gaps}; {report}")
-
-
-if __name__ == "__main__":
-    main()

@@ -6,7 +6,6 @@ arrives).
 
 Usage (from ctest): test_sink_tls.py --actiond BIN --actionctl BIN --models DIR
 """
-import argparse
 import json
 import os
 import signal
@@ -36,12 +35,7 @@ def make_server_cert(d: str, ca: str) -> None:
                    check=True, capture_output=True, timeout=60)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--actionctl", required=True)
-    ap.add_argument("--models", required=True)
-    args = ap.parse_args()
+def test_sink_tls(args) -> None:
     with tempfile.TemporaryDirectory() as root:
         certs = os.path.join(root, "certs")
         os.makedirs(certs)
@@ -113,7 +107,3 @@ def main() -> None:
         broker.kill()
         print(f"sinks over TLS: refused with another CA ({wrong[0]['last_error']}; {wrong[1]['last_error']}); "
               f"{len(set(seqs))} events over MQTT/TLS and {len(set(hooked))} over HTTPS, none lost")
-
-
-if __name__ == "__main__":
-    main()

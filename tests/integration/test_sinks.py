@@ -12,7 +12,6 @@ order; the analysis rate did not drop while the brokers were down; the status an
 
 Usage (from ctest): test_sinks.py --actiond BIN --actionctl BIN --models DIR --kafka-mock BIN [--outage-s 20]
 """
-import argparse
 import glob
 import json
 import os
@@ -101,14 +100,7 @@ def check_kafka(cam: str, kf: list, want: list, by_seq: dict) -> None:
             fail(f"kafka/{cam}: message {e['seq']} differs from the journal: {m['headers']}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--actionctl", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--kafka-mock", required=True)
-    ap.add_argument("--outage-s", type=float, default=20.0)
-    args = ap.parse_args()
+def test_sinks(args) -> None:
 
     with tempfile.TemporaryDirectory() as root:
         users = {"collector": "c-secret", "actiond": "a-secret"}
@@ -271,7 +263,3 @@ def main() -> None:
         print(f"sinks: {sum(len(journal(root, c)) for c in CAMERAS)} events through two outages of "
               f"{args.outage_s:.0f} s and a restart: exactly once in Redis, JetStream{' and Kafka' if kafka else ''}, "
               f"at least once in order over MQTT and the webhook")
-
-
-if __name__ == "__main__":
-    main()

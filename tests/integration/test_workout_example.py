@@ -9,13 +9,12 @@ video's exercise with `repetition` events counting 1..n and `repetitions` n at i
 Usage (from ctest): test_workout_example.py --actiond BIN --pretrained DIR --source DIR
 """
 
-from testlib import all_at_eos, fail, model_test_args, run_example
+from testlib import all_at_eos, fail, run_example
 
 EXERCISE = {"squat-19": "squats", "pull-up-14": "pull-ups", "push-up-12": "push-ups"}
 
 
-def main() -> None:
-    args = model_test_args()
+def test_workout_example(args) -> None:
     events = run_example(args, "workout", {"workout": "models/workout/segmenter.pt"}, "movenet-lightning.pt", all_at_eos(EXERCISE))
     summary = {}
     for cam, exercise in EXERCISE.items():
@@ -29,7 +28,3 @@ def main() -> None:
                 fail(f"{cam}: repetitions {reps} but segment.end says {end['segment']['repetitions']}")
         summary[cam] = [(e["segment"]["label"], e["segment"]["repetitions"]) for e in ends]
     print(f"ok: {len(events)} schema-valid events; segments (exercise, repetitions): {summary}")
-
-
-if __name__ == "__main__":
-    main()

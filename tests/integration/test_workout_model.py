@@ -13,7 +13,6 @@
 
 Usage (from ctest): test_workout_model.py --actiond BIN --pretrained DIR --shared DIR --model FILE
 """
-import argparse
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ import tempfile
 
 import numpy as np
 
-from testlib import all_at_eos, fail, free_port, require_pretrained, run_daemon_until
+from testlib import all_at_eos, fail, free_port, require_pretrained, run_daemon_until, skip
 
 VIDEO = ("squats", "squat_19")
 FPS = 10
@@ -97,18 +96,11 @@ def decisions(events: list, camera: str) -> list:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--actiond", required=True)
-    ap.add_argument("--pretrained", required=True)
-    ap.add_argument("--shared", required=True)
-    ap.add_argument("--model", required=True)
-    args = ap.parse_args()
+def test_workout_model(args) -> None:
     lightning = require_pretrained(os.path.join(args.pretrained, "movenet-lightning.pt"))
     video = os.path.join(os.path.abspath(args.shared), "data", "workout", "videos", VIDEO[0], VIDEO[1] + ".mp4")
     if not os.path.exists(video):
-        print(f"SKIP: {video} is not there (../shared/data is absent)")
-        raise SystemExit(77)
+        skip(f"{video} is not there (../shared/data is absent)")
     models = {"lightning": {"path": lightning}, "workout": {"path": os.path.abspath(args.model)}}
     with tempfile.TemporaryDirectory() as root:
         live = run_daemon(args.actiond, os.path.join(root, "live"), models, {
@@ -152,7 +144,3 @@ def main() -> None:
             fail(f"live {a} vs replayed features {b}; all live {got_live}; all replayed {got_replay}")
     print(f"ok: {VIDEO[1]}: {len(segments)} segment(s), {len(reps)} repetition(s); live and replayed extract agree: "
           f"{got_live}")
-
-
-if __name__ == "__main__":
-    main()
