@@ -1,7 +1,10 @@
-# Shared by scripts/demo.sh and scripts/test.sh: install what is missing, configure, build.
+# Shared by the scripts: install what is missing, configure, build; the training package on PYTHONPATH.
 # Usage: source scripts/lib.sh; actiond_build BUILD_DIR [extra cmake args...]
 
 ACTIOND_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The training package (models/train/actiond_train): `python3 -m actiond_train.NAME` from the source
+# tree (the .deb installs it into /usr/share/actiond/python).
+export PYTHONPATH="$ACTIOND_ROOT/models/train${PYTHONPATH:+:$PYTHONPATH}"
 
 actiond_build() {
   local build_dir="$1"

@@ -6,7 +6,7 @@ segmenter labels frames by their dominant colour (background / red / green / blu
 to drive the whole path from decoder to events with predictable results on the test camera
 (test://pattern?cycle=black,red,...). A later issue replaces the demo's models with trained ones.
 
-With --zoo, also DIR/zoo/NAME-{segmenter,recognizer}.pt for every model of models/train/zoo.py
+With --zoo, also DIR/zoo/NAME-{segmenter,recognizer}.pt for every model of actiond_train.zoo (models/train)
 and for "ensemble" (the mean of the tcn and gru segmenters; the gru recognizer),
 trained for a few seconds on synthetic feature streams (8-d, labels 1..3 = a high value in dimension
 0..2, background = none) so that they produce predictable events on such streams.
@@ -178,7 +178,7 @@ def synthetic_stream(rng: np.random.Generator, frames: int) -> Tuple[np.ndarray,
 
 def write_zoo(out: str) -> None:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "train"))
-    import zoo
+    from actiond_train import zoo
     os.makedirs(os.path.join(out, "zoo"), exist_ok=True)
     rng = np.random.default_rng(0)
     window = 16
@@ -200,8 +200,8 @@ def write_zoo(out: str) -> None:
              os.path.join(out, "zoo", f"{name}-segmenter.pt"))
         save(zoo.OnlineRecognizer(model), dict(common, kind="recognizer", name=f"tiny-{name}"),
              os.path.join(out, "zoo", f"{name}-recognizer.pt"))
-    # The default path's kind of segmenter: the mean of two members' probabilities (models/train/ensemble.py).
-    from ensemble import Ensemble
+    # The default path's kind of segmenter: the mean of two members' probabilities (actiond_train.ensemble).
+    from actiond_train.ensemble import Ensemble
     members = [torch.jit.load(os.path.join(out, "zoo", f"{m}-segmenter.pt")) for m in ("tcn", "gru")]
     save(Ensemble(members, [0.5, 0.5]), dict(common, kind="segmenter", name="tiny-ensemble", lookahead=0),
          os.path.join(out, "zoo", "ensemble-segmenter.pt"))

@@ -44,27 +44,27 @@ cp build/daemon/actiond "$A"
 printf '{"seed": %s, "activities": %s, "videos": %s}\n' "$SEED" "$ACTIVITIES" "$VIDEOS" > "$WORK/run.json"
 $A world --out "$WORK/world" --videos "$VIDEOS" --seed "$SEED" --activities "$ACTIVITIES"
 $A extract --videos "$WORK/world/videos" --out "$WORK/frames" --frames 64x64 --fps 5
-$PY models/train/train_backbone.py --world "$WORK/world" --frames "$WORK/frames" --out "$WORK/backbone.pt" --seed "$SEED" --epochs "$EPOCHS"
+$PY -m actiond_train.train_backbone --world "$WORK/world" --frames "$WORK/frames" --out "$WORK/backbone.pt" --seed "$SEED" --epochs "$EPOCHS"
 $A extract --model "$WORK/backbone.pt" --videos "$WORK/world/videos" --out "$WORK/features" --fps 5
-$PY models/train/train_segmenter.py --world "$WORK/world" --features "$WORK/features" --out "$WORK/segmenter.pt" \
+$PY -m actiond_train.train_segmenter --world "$WORK/world" --features "$WORK/features" --out "$WORK/segmenter.pt" \
   --seed "$SEED" --steps "$STEPS" --lookahead "$LOOKAHEAD"
 mkdir -p "$WORK/gru"
-$PY models/train/train_zoo.py --model gru --world "$WORK/world" --features "$WORK/features" --out-dir "$WORK/gru" \
+$PY -m actiond_train.train_zoo --model gru --world "$WORK/world" --features "$WORK/features" --out-dir "$WORK/gru" \
   --name workbench --window 40 --steps "$GRU_STEPS" --seed "$SEED" > "$WORK/gru/result.json"
-$PY models/train/ensemble.py --segmenter "$WORK/segmenter.pt" --segmenter "$WORK/gru/gru-segmenter.pt" \
+$PY -m actiond_train.ensemble --segmenter "$WORK/segmenter.pt" --segmenter "$WORK/gru/gru-segmenter.pt" \
   --name workbench-asquery-gru --out "$WORK/ensemble/segmenter.pt"
-$PY models/train/train_recognizer.py --world "$WORK/world" --features "$WORK/features" --out "$WORK/recognizer.pt" \
+$PY -m actiond_train.train_recognizer --world "$WORK/world" --features "$WORK/features" --out "$WORK/recognizer.pt" \
   --seed "$SEED"
 OPENCV_DATA="${OPENCV_DATA:-/usr/share/doc/opencv-doc/examples/data}"
 mkdir -p "$WORK/ood-videos" && cp "$OPENCV_DATA/vtest.avi" "$OPENCV_DATA/Megamind.avi" "$WORK/ood-videos/"
 $A extract --model "$WORK/backbone.pt" --videos "$WORK/ood-videos" --out "$WORK/ood-features" --fps 5
-$PY models/train/calibrate_frames.py --world "$WORK/world" --features "$WORK/features" \
+$PY -m actiond_train.calibrate_frames --world "$WORK/world" --features "$WORK/features" \
   --segmenter "$WORK/ensemble/segmenter.pt" --recognizer "$WORK/recognizer.pt" --quantile 0.999 \
   --out-dir "$WORK/calibrated" --ood "$WORK/ood-features" --ood-world "$WORK/ood-world"
 C="$WORK/calibrated"
 $A eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$C/segmenter.pt" --split val --tune --json \
   > "$WORK/val.json"
-$PY models/train/set_decoding.py --model "$C/segmenter.pt" \
+$PY -m actiond_train.set_decoding --model "$C/segmenter.pt" \
   --chosen-on "val split of the world (training videos held out of training), seed $SEED" < "$WORK/val.json"
 $A eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$C/segmenter.pt" | tee "$WORK/eval.txt"
 $A eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$C/segmenter.pt" --json > "$WORK/eval.json"

@@ -5,14 +5,14 @@
 #   1. pose features of all that footage through the daemon's decode + MoveNet + person tracking
 #      (scripts/people-footage.sh; shared with train-workout-models.sh)
 #   2. per rotation (leave one room out: test on the room not trained on) and once on every room (the
-#      model that ships): models/train/falls.py builds the world, then
+#      model that ships): actiond_train.falls builds the world, then
 #      - the skeleton segmenter (train_skeleton.py: graph convolutions, 0.5 s look-ahead), calibrated
 #        on val (temperature, out-of-distribution check on the embedding and the pose)
 #      - a plain causal GRU (train_zoo.py --model gru) on the same features: the baseline
 #      - ours: the mean of the two (ensemble.py)
 #      each with its tracker settings chosen on val for alarms (actiond eval --tune --tune-objective
 #      alarms: falls found minus false alarms), then the test streams through the daemon's tracker
-#      (actiond eval --decisions) and models/train/fall_metrics.py
+#      (actiond eval --decisions) and actiond_train.fall_metrics
 #   3. the table of every rotation and the pooled row (WORK/results.txt, docs/RESULTS.md), and
 #      models/falls/ (ours, trained on every room; its manifest names the data)
 # Options (environment): SEED, STEPS (skeleton), GRU_STEPS, FPS (10), THREADS (2), WORK (build/falls),
@@ -66,11 +66,11 @@ decide() {  # MODEL WORLD NAME: settings on val into the manifest, then the test
   local ev=("$A" eval --workbench "$world" --features "$world/features" --segmenter "$model"
             --video-fps "$FPS" --analysis-fps "$FPS")
   "${ev[@]}" --split val --tune --tune-objective alarms --json > "${model%.pt}.val.json"
-  $PY models/train/set_decoding.py --model "$model" \
-    --chosen-on "val streams of models/train/falls.py (clips of the training rooms and fall-free footage held out of training), for alarms" \
+  $PY -m actiond_train.set_decoding --model "$model" \
+    --chosen-on "val streams of actiond_train.falls (clips of the training rooms and fall-free footage held out of training), for alarms" \
     < "${model%.pt}.val.json"
   "${ev[@]}" --split test --json --decisions "${model%.pt}.decisions.json" > "${model%.pt}.eval.json"
-  $PY models/train/fall_metrics.py --world "$world" --decisions "${model%.pt}.decisions.json" --name "$name" \
+  $PY -m actiond_train.fall_metrics --world "$world" --decisions "${model%.pt}.decisions.json" --name "$name" \
     --json "${model%.pt}.falls.json" >/dev/null
 }
 
@@ -81,21 +81,21 @@ for room in $ROOMS; do
   rm -rf "$dir/world"
   mkdir -p "$dir"
   step "2/3 $i/$n_rooms" "test room $room: world, skeleton segmenter ($STEPS steps), GRU ($GRU_STEPS steps), their mean"
-  $PY models/train/falls.py --data "$SHARED/data/falls" --workout-data "$SHARED/data/workout" --extract "$PEOPLE" \
+  $PY -m actiond_train.falls --data "$SHARED/data/falls" --workout-data "$SHARED/data/workout" --extract "$PEOPLE" \
     --fillers "$PEOPLE/fillers" --test-room "$room" --out "$dir/world" --fps "$FPS" --max-clips "$MAX_CLIPS" --min-score "$MIN_SCORE"
   # A rotation whose models were trained on the same world and settings is not trained again (resume).
   trained="$STEPS $GRU_STEPS $SEED $MIN_SCORE $MAX_CLIPS $(sha256sum "$dir/world/falls.json" | cut -c1-16)"
   if [ ! -f "$dir/trained" ] || [ "$(cat "$dir/trained")" != "$trained" ]; then
-    $PY models/train/train_skeleton.py --world "$dir/world" --out "$dir/skeleton.pt" --name "falls-skeleton-gcn" \
+    $PY -m actiond_train.train_skeleton --world "$dir/world" --out "$dir/skeleton.pt" --name "falls-skeleton-gcn" \
       --layout coco17 --steps "$STEPS" --fps "$FPS" --seed "$SEED" --threads "$THREADS" --source-json "$dir/world/falls.json"
-    $PY models/train/train_zoo.py --model gru --world "$dir/world" --features "$dir/world/features" --out-dir "$dir/zoo" \
+    $PY -m actiond_train.train_zoo --model gru --world "$dir/world" --features "$dir/world/features" --out-dir "$dir/zoo" \
       --name falls --window 64 --steps "$GRU_STEPS" --video-fps "$FPS" --seed "$SEED" --threads "$THREADS" >/dev/null
     echo "$trained" > "$dir/trained"
   else
     echo "-- $room: models already trained with these settings ($dir/trained)" >&2
   fi
   cp "$dir/zoo/gru-segmenter.pt" "$dir/baseline.pt"
-  $PY models/train/ensemble.py --segmenter "$dir/skeleton.pt" --segmenter "$dir/baseline.pt" --name falls-gcn-gru \
+  $PY -m actiond_train.ensemble --segmenter "$dir/skeleton.pt" --segmenter "$dir/baseline.pt" --name falls-gcn-gru \
     --out "$dir/segmenter.pt" >/dev/null
   decide "$dir/segmenter.pt" "$dir/world" "ours, test $room"
   decide "$dir/baseline.pt" "$dir/world" "GRU baseline, test $room"
@@ -104,15 +104,15 @@ done
 
 step "3/3" "figures"
 {
-  $PY models/train/fall_metrics.py --header
+  $PY -m actiond_train.fall_metrics --header
   for model in segmenter baseline skeleton; do
     files=()
     for room in $ROOMS; do
-      $PY models/train/fall_metrics.py --pool "$WORK/$room/$model.falls.json" --name "$model, test $room"
+      $PY -m actiond_train.fall_metrics --pool "$WORK/$room/$model.falls.json" --name "$model, test $room"
       [ "$room" != none ] && files+=("$WORK/$room/$model.falls.json")
     done
     if [ ${#files[@]} -gt 1 ]; then
-      $PY models/train/fall_metrics.py --pool "${files[@]}" --name "$model, pooled rotations"
+      $PY -m actiond_train.fall_metrics --pool "${files[@]}" --name "$model, pooled rotations"
     fi
   done
 } | tee "$WORK/results.txt"

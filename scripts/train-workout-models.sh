@@ -47,26 +47,26 @@ step "1/4 pose features of the videos through the daemon's path ($FPS fps)"
 people_footage "$A" "$POSE" "$PEOPLE" "$FPS" "$THREADS"
 step "2/4 untrimmed streams"
 rm -rf "$WORK/world"
-$PY models/train/workout.py --data "$DATA" --extract "$PEOPLE" --fillers "$PEOPLE/fillers" --out "$WORK/world" \
+$PY -m actiond_train.workout --data "$DATA" --extract "$PEOPLE" --fillers "$PEOPLE/fillers" --out "$WORK/world" \
   --falls-data "$SHARED/data/falls" --falls-extract "$PEOPLE/falls" --fps "$FPS" --seed "$SEED"
 
 step "3/5 skeleton segmenter with a repetition head ($STEPS steps)"
-$PY models/train/train_skeleton.py --world "$WORK/world" --out "$WORK/skeleton.pt" --name workout-skeleton-gcn \
+$PY -m actiond_train.train_skeleton --world "$WORK/world" --out "$WORK/skeleton.pt" --name workout-skeleton-gcn \
   --layout coco17 --steps "$STEPS" --fps "$FPS" --seed "$SEED" --threads "$THREADS" --source-json "$WORK/world/pieces.json"
 
 step "4/5 causal TCN exercise segmenter ($STEPS steps)"
-$PY models/train/train_zoo.py --model tcn --world "$WORK/world" --features "$WORK/world/features" --out-dir "$WORK/zoo" \
+$PY -m actiond_train.train_zoo --model tcn --world "$WORK/world" --features "$WORK/world/features" --out-dir "$WORK/zoo" \
   --name workout --window 64 --steps "$STEPS" --video-fps "$FPS" --seed "$SEED" --threads "$THREADS"
 
 step "5/5 the camera's model; decoding settings on the val streams, then the test figures"
-$PY models/train/combine_workout.py --segmenter "$WORK/zoo/tcn-segmenter.pt" --skeleton "$WORK/skeleton.pt" \
+$PY -m actiond_train.combine_workout --segmenter "$WORK/zoo/tcn-segmenter.pt" --skeleton "$WORK/skeleton.pt" \
   --gate both --latch 5 --name workout-tcn-gcn --out "$WORK/segmenter.pt"
 ev=($A eval --workbench "$WORK/world" --features "$WORK/world/features" --segmenter "$WORK/segmenter.pt"
     --video-fps "$FPS" --analysis-fps "$FPS")
 # Segment settings on val; the repetition counter (the pose signal: nothing trained) on train + val.
 "${ev[@]}" --split val --tune --tune-repetitions-on train+val --json > "$WORK/val.json"
-$PY models/train/set_decoding.py --model "$WORK/segmenter.pt" \
-  --chosen-on "segment settings: val streams of models/train/workout.py (index.csv train videos held out of training); repetition settings: train + val streams (the pose counter learns nothing)" < "$WORK/val.json"
+$PY -m actiond_train.set_decoding --model "$WORK/segmenter.pt" \
+  --chosen-on "segment settings: val streams of actiond_train.workout (index.csv train videos held out of training); repetition settings: train + val streams (the pose counter learns nothing)" < "$WORK/val.json"
 "${ev[@]}" --split test --json > "$WORK/eval.json"
 "${ev[@]}" --split ood --json > "$WORK/ood.json"
 "${ev[@]}" --split test | tee "$WORK/eval.txt"

@@ -40,18 +40,18 @@ measure() {  # NAME MODEL: test and unseen figures as the model stands
   "$A" eval --workbench "$U/world" --features "$U/features" --segmenter "$2" --split test --json > "$B/$1.unseen.json"
 }
 member() {  # NAME FILE: calibrated and its settings chosen on val as the shipped model's, measured before and after
-  $PY models/train/calibrate_frames.py --world "$WORK/world" --features "$WORK/features" --segmenter "$2" \
+  $PY -m actiond_train.calibrate_frames --world "$WORK/world" --features "$WORK/features" --segmenter "$2" \
     --recognizer "$WORK/recognizer.pt" --quantile 0.999 --out-dir "$B/$1" > "$B/$1.calibrate.log"
   local model="$B/$1/$(basename "$2")"
   measure "$1.untuned" "$model"
   "$A" eval --workbench "$WORK/world" --features "$WORK/features" --segmenter "$model" --split val --tune --json \
     > "$B/$1.val.json"
-  $PY models/train/set_decoding.py --model "$model" --chosen-on "val split" < "$B/$1.val.json"
+  $PY -m actiond_train.set_decoding --model "$model" --chosen-on "val split" < "$B/$1.val.json"
   measure "$1" "$model"
 }
 member asquery "$WORK/segmenter.pt"
 member gru "$WORK/gru/gru-segmenter.pt"
-$PY models/train/set_decoding.py --model "$WORK/calibrated/segmenter.pt" --clear --out "$B/shipped.pt"
+$PY -m actiond_train.set_decoding --model "$WORK/calibrated/segmenter.pt" --clear --out "$B/shipped.pt"
 measure shipped.untuned "$B/shipped.pt"
 measure shipped "$WORK/calibrated/segmenter.pt"
-$PY models/train/baselines_table.py "$B"
+$PY -m actiond_train.baselines_table "$B"

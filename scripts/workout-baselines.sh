@@ -31,7 +31,7 @@ mkdir -p "$B"
 evaluate() {  # NAME WORLD MODEL: tune on val, write the settings, report test
   "$A" eval --workbench "$2" --features "$2/features" --segmenter "$3" --video-fps "$FPS" --analysis-fps "$FPS" \
     --split val --tune --json > "$B/$1.val.json"
-  $PY models/train/set_decoding.py --model "$3" --chosen-on "val streams" < "$B/$1.val.json"
+  $PY -m actiond_train.set_decoding --model "$3" --chosen-on "val streams" < "$B/$1.val.json"
   "$A" eval --workbench "$2" --features "$2/features" --segmenter "$3" --video-fps "$FPS" --analysis-fps "$FPS" \
     --split test --json > "$B/$1.json"
   "$A" eval --workbench "$2" --features "$2/features" --segmenter "$3" --video-fps "$FPS" --analysis-fps "$FPS" \
@@ -49,24 +49,24 @@ for what in ${BASELINES:-frame asquery zoo}; do
         $A extract --videos "$WORK/fillers/videos" --out "$B/frames/fillers" --frames 64x64 --fps "$FPS"
         touch "$B/frames/.done"
       fi
-      $PY models/train/workout.py --data "$DATA" --extract "$B/frames" --fillers "$B/frames/fillers" --out "$B/world-frames" --fps "$FPS" --seed "$SEED"
-      $PY models/train/train_backbone.py --world "$B/world-frames" --frames "$B/world-frames/features" --out "$B/backbone.pt" \
+      $PY -m actiond_train.workout --data "$DATA" --extract "$B/frames" --fillers "$B/frames/fillers" --out "$B/world-frames" --fps "$FPS" --seed "$SEED"
+      $PY -m actiond_train.train_backbone --world "$B/world-frames" --frames "$B/world-frames/features" --out "$B/backbone.pt" \
         --video-fps "$FPS" --epochs "$EPOCHS" --seed "$SEED" --threads "$THREADS"
       for cls in push-ups pull-ups squats dips; do
         $A extract --model "$B/backbone.pt" --videos "$DATA/videos/$cls" --out "$B/bbfeat/$cls" --fps "$FPS"
       done
       $A extract --model "$B/backbone.pt" --videos "$WORK/fillers/videos" --out "$B/bbfeat/fillers" --fps "$FPS"
-      $PY models/train/workout.py --data "$DATA" --extract "$B/bbfeat" --fillers "$B/bbfeat/fillers" --out "$B/world-bb" --fps "$FPS" --seed "$SEED"
-      $PY models/train/train_segmenter.py --world "$B/world-bb" --features "$B/world-bb/features" --out "$B/frame-asquery.pt" \
+      $PY -m actiond_train.workout --data "$DATA" --extract "$B/bbfeat" --fillers "$B/bbfeat/fillers" --out "$B/world-bb" --fps "$FPS" --seed "$SEED"
+      $PY -m actiond_train.train_segmenter --world "$B/world-bb" --features "$B/world-bb/features" --out "$B/frame-asquery.pt" \
         --video-fps "$FPS" --window 64 --lookahead 5 --steps "$STEPS" --seed "$SEED" --threads "$THREADS"
       evaluate frame-asquery "$B/world-bb" "$B/frame-asquery.pt" ;;
     asquery)
-      $PY models/train/train_segmenter.py --world "$WORK/world" --features "$WORK/world/features" --out "$B/pose-asquery.pt" \
+      $PY -m actiond_train.train_segmenter --world "$WORK/world" --features "$WORK/world/features" --out "$B/pose-asquery.pt" \
         --video-fps "$FPS" --window 64 --lookahead 5 --steps "$STEPS" --seed "$SEED" --threads "$THREADS"
       evaluate pose-asquery "$WORK/world" "$B/pose-asquery.pt" ;;
     zoo)
       for m in $MODELS; do
-        $PY models/train/train_zoo.py --model "$m" --world "$WORK/world" --features "$WORK/world/features" --out-dir "$B/zoo" \
+        $PY -m actiond_train.train_zoo --model "$m" --world "$WORK/world" --features "$WORK/world/features" --out-dir "$B/zoo" \
           --name workout --window 64 --steps "$STEPS" --video-fps "$FPS" --seed "$SEED" --threads "$THREADS" > "$B/zoo-$m.log" 2>&1
         evaluate "pose-$m" "$WORK/world" "$B/zoo/$m-segmenter.pt"
       done ;;

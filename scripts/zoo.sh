@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The seed model zoo on both benchmarks (docs/RESULTS.md, "Model zoo"): trains every model of
-# models/train/zoo.py, measures it (train_zoo.py) and runs the daemon's own evaluation with the segment
+# actiond_train.zoo, measures it (train_zoo.py) and runs the daemon's own evaluation with the segment
 # tracker (actiond eval --workbench) on its exported segmenter.
 #   scripts/zoo.sh                         # both benchmarks, every model
 #   MODELS="tsn tcn" BENCHMARKS=msr STEPS=500 APPEND=1 scripts/zoo.sh
@@ -43,7 +43,7 @@ for bench in $BENCHMARKS; do
       fi ;;
     msr)
       world="$WORK/msr"; feats="$WORK/msr/features"; vfps=15; afps=15; window=48; look=12; trimmed=(--trimmed "$WORK/msr/trimmed")
-      [ -f "$world/mapping.txt" ] || $PY models/train/msr_action3d.py --data "$SHARED/data/msr-action3d" --out "$world" --seed "$SEED" ;;
+      [ -f "$world/mapping.txt" ] || $PY -m actiond_train.msr_action3d --data "$SHARED/data/msr-action3d" --out "$world" --seed "$SEED" ;;
     *) echo "zoo: unknown benchmark $bench" >&2; exit 2 ;;
   esac
   for model in $MODELS; do
@@ -53,14 +53,14 @@ for bench in $BENCHMARKS; do
       # The reference segmenter (train_segmenter.py), trained here on this benchmark's train split.
       seg="$out/asquery-segmenter.pt"
       t0=$SECONDS
-      $PY models/train/train_segmenter.py --world "$world" --features "$feats" --out "$seg" --video-fps "$vfps" \
+      $PY -m actiond_train.train_segmenter --world "$world" --features "$feats" --out "$seg" --video-fps "$vfps" \
         --window "$window" --lookahead "$look" --steps "$ASQ_STEPS" --seed "$SEED" --threads "$THREADS" 2>"$WORK/$bench-asquery.log" >&2
       $A eval --workbench "$world" --features "$feats" --segmenter "$seg" --video-fps "$vfps" --analysis-fps "$afps" --json \
-        | $PY models/train/segmenter_row.py --bench "$bench" --model asquery --file "$seg" \
+        | $PY -m actiond_train.segmenter_row --bench "$bench" --model asquery --file "$seg" \
           --train-seconds $((SECONDS - t0)) | tee -a "$RESULTS"
       continue
     fi
-    line=$($PY models/train/train_zoo.py --model "$model" --world "$world" --features "$feats" --out-dir "$out" \
+    line=$($PY -m actiond_train.train_zoo --model "$model" --world "$world" --features "$feats" --out-dir "$out" \
       --name "$bench" --window "$window" --steps "$STEPS" --video-fps "$vfps" --seed "$SEED" --threads "$THREADS" "${trimmed[@]}" \
       2>"$WORK/$bench-$model.log" | grep '^{')
     tracker=$($A eval --workbench "$world" --features "$feats" --segmenter "$out/$model-segmenter.pt" \

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Builds the real-human-motion benchmark from MSR Action3D skeletons (../shared/data/msr-action3d).
 
 Untrimmed streams: each subject's trimmed sequences are concatenated in a seeded random order, a few

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Averages the frame probabilities of segmenters trained on the same features into the one model a
 camera loads (an ensemble of different architectures: their errors differ, the mean is steadier than
 either). The boundary score is the first model's; the window and the look-ahead are the largest of
@@ -16,8 +15,7 @@ from typing import List, Tuple
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import export, load_with_manifest  # noqa: E402
+from actiond_train.common import export, load_with_manifest
 
 
 class Ensemble(torch.nn.Module):

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The table of scripts/workbench-baselines.sh: per model and decoding settings, the online figures
 (frame-wise, and through the segment tracker) on the test split and on the unseen videos.
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Repetition counting by unwrapping the skeleton model's phase head (an offline study, not what the
 camera runs): within each exercise video of a split (its true span), the phase (atan2 of the head's
 sin, cos) is unwrapped over frames where the phase vector is longer than --min-length, and the
@@ -12,13 +11,11 @@ import argparse
 import json
 import math
 import os
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from count_signal import exercise_spans  # noqa: E402
+from actiond_train.count_signal import exercise_spans
 
 
 def videos(world: str, skeleton: torch.jit.ScriptModule, split: str) -> list:

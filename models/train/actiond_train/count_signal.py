@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Repetition counting from the pose signal itself (an offline study, not yet what the camera runs):
 within each exercise video of a split (its true span), the keypoint positions (x, y of the 17 COCO
 keypoints, hip-centred and torso-scaled, as `actiond extract` writes them; frames without the person

@@ -1,6 +1,5 @@
-#!/usr/bin/python3
 """One scripts/zoo.sh result line for a segmenter trained outside the zoo (the ASQuery reference),
-from `actiond eval --workbench ... --json` and models/train/measure.py.
+from `actiond eval --workbench ... --json` and models/train/actiond_train/measure.py.
 
 Usage: actiond eval ... --json | segmenter_row.py --bench NAME --model NAME --file SEG.pt [--train-seconds S]
 """

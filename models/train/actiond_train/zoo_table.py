@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Markdown tables (docs/RESULTS.md) from scripts/zoo.sh's results.jsonl, one table per benchmark.
 
 Usage: zoo_table.py build/zoo/results.jsonl

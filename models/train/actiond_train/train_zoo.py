@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""Trains one model of the seed zoo (models/train/zoo.py) on a benchmark's features, measures it, and
+"""Trains one model of the seed zoo (models/train/actiond_train/zoo.py) on a benchmark's features, measures it, and
 exports it twice: as a segmenter (lookahead 0) and as a recognizer, both TorchScript with manifest.
 
 Measured on the test split and appended as one JSON line to --results:
@@ -18,16 +17,14 @@ Usage: train_zoo.py --model NAME --world DIR --features DIR --out-dir DIR [--win
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import export, load_arrays, read_split, setup, train_steps  # noqa: E402
-import zoo  # noqa: E402
+from actiond_train.common import export, load_arrays, read_split, setup, train_steps
+from actiond_train import zoo
 
 
 def segments(labels, background):

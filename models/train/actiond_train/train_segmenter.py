@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Trains the streaming segmenter (after ASQuery) on backbone features of the workbench world.
 
 Model: a causal temporal encoder (dilated causal convolutions) over the buffered window; its output is
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import add_common_args, export, load_arrays, read_split, setup, train_steps
+from actiond_train.common import add_common_args, export, load_arrays, read_split, setup, train_steps
 
 
 class CausalConv(torch.nn.Module):

@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""Trains the skeleton segmenter (models/train/skeleton.py: graph convolutions over the joints, causal
+"""Trains the skeleton segmenter (models/train/actiond_train/skeleton.py: graph convolutions over the joints, causal
 temporal head, class + repetition heads) on a world of pose-feature streams, calibrates it on the
 held-out `val` split (temperature; out-of-distribution threshold) and exports it as TorchScript with a
 manifest that records the training data, the feature layout and the calibration.
@@ -19,7 +18,6 @@ Usage: train_skeleton.py --world DIR --out model.pt [--layout coco17|msr20] [--l
 import argparse
 import json
 import os
-import sys
 import time
 from typing import Dict, List, Tuple
 
@@ -27,9 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import export, read_mapping, read_split, seed_everything, train_steps  # noqa: E402
-from skeleton import LAYOUTS, Layout, SkeletonSegmenter, augment, cycle_position, gaussian_targets, resample  # noqa: E402
+from actiond_train.common import export, read_mapping, read_split, seed_everything, train_steps
+from actiond_train.skeleton import LAYOUTS, Layout, SkeletonSegmenter, augment, cycle_position, gaussian_targets, resample
 
 
 class Stream:

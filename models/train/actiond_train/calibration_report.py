@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """How well a frame segmenter's and a recognizer's confidences match how often they are right, on a
 split never used to fit them (default: test), before and after calibrate_frames.py: expected
 calibration error (ECE, 15 equal-width bins of the top probability; 0 = confidence is the hit rate),
@@ -15,8 +14,8 @@ from typing import Dict
 import numpy as np
 import torch
 
-from calibrate_frames import decided_frames, every_clip, load_features
-from common import load_with_manifest, read_mapping, read_split
+from actiond_train.calibrate_frames import decided_frames, every_clip, load_features
+from actiond_train.common import load_with_manifest, read_mapping, read_split
 
 
 def ece(conf: np.ndarray, hit: np.ndarray, bins: int = 15) -> float:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Calibrates a frame-feature segmenter and recognizer after training: temperature and an
 out-of-distribution check on the backbone features, so footage unlike anything trained on gives
 background instead of confident actions.
@@ -29,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from common import load_arrays, load_with_manifest, read_mapping, read_split
+from actiond_train.common import load_arrays, load_with_manifest, read_mapping, read_split
 
 
 class FeatureCheck(nn.Module):

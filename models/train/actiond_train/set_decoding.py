@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Writes the tracker settings `actiond eval --workbench --tune --json` chose (on held-out data) into a
 segmenter's manifest as its `decoding` section, where cameras pick them up unless they set their own.
 
@@ -13,8 +12,7 @@ import os
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import load_with_manifest  # noqa: E402
+from actiond_train.common import load_with_manifest
 
 
 def main() -> None:

@@ -1,6 +1,5 @@
-#!/usr/bin/python3
 """Fall-alarm figures from the daemon tracker's decisions (`actiond eval --workbench ... --decisions
-FILE` on a world of models/train/falls.py), as an operator sees them:
+FILE` on a world of models/train/actiond_train/falls.py), as an operator sees them:
 
 - an *alarm* is the start of a run of `falling` and/or `lying` frames of the published segments (the
   segment.start of `falling`, or of `lying` when no `falling` segment came right before it); its time

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Trains the frame backbone from scratch on model-input frames of the workbench world.
 
 The frames come from `actiond extract --frames WxH`, i.e. through the daemon's own GStreamer decode
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import Progress, add_common_args, export, load_arrays, read_split, setup
+from actiond_train.common import Progress, add_common_args, export, load_arrays, read_split, setup
 
 
 class FrameBackbone(torch.nn.Module):

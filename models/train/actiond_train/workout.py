@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Builds untrimmed exercise streams from the workout videos (../shared/data/workout), as an actiond
 benchmark ("world"), from pose features that `actiond extract` wrote through the daemon's own decode +
 pose + person-tracking path.

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Parameters and CPU cost of an exported segmenter or recognizer, as the daemon calls it: one window
 of `window` frames per decision (batch 1), and 16 windows in one call (cameras batched), 1 thread.
 
@@ -13,8 +12,7 @@ import os
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import load_with_manifest  # noqa: E402
+from actiond_train.common import load_with_manifest
 
 
 def main() -> None:

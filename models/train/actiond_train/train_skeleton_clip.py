@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Trains a skeleton clip recognizer: the graph-convolution encoder of skeleton.py over a whole trimmed
 sequence (resampled to a fixed length), pooled over time and joints, one label per clip. For
 benchmarks of trimmed clips (MSR Action3D cross-subject: msr_action3d.py writes OUT/trimmed); the
@@ -15,7 +14,6 @@ Usage: train_skeleton_clip.py --trimmed DIR --world DIR --out clip.pt [--layout 
 import argparse
 import json
 import os
-import sys
 import time
 from typing import List, Tuple
 
@@ -24,10 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import export, read_mapping, seed_everything, train_steps  # noqa: E402
-from skeleton import LAYOUTS, GraphBlock, Layout, augment  # noqa: E402
-from train_skeleton import read_trimmed  # noqa: E402
+from actiond_train.common import export, read_mapping, seed_everything, train_steps
+from actiond_train.skeleton import LAYOUTS, GraphBlock, Layout, augment
+from actiond_train.train_skeleton import read_trimmed
 
 
 class SkeletonClipRecognizer(nn.Module):

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Trains the clip recognizer baseline (TSN-style) on backbone features of the workbench world.
 
 Model: the clip's frame features, plus their frame-to-frame differences (motion), are averaged over
@@ -18,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import add_common_args, export, load_arrays, read_split, setup, train_steps
+from actiond_train.common import add_common_args, export, load_arrays, read_split, setup, train_steps
 
 
 class ClipRecognizer(torch.nn.Module):

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Builds a fall benchmark ("world") from pose features that `actiond extract` wrote through the
 daemon's own decode + pose + person-tracking path: the Le2i clips of ../shared/data/falls (a label per
 frame: empty, normal, falling, lying) and, as fall-free footage, every other real footage of people we
@@ -30,13 +29,11 @@ import argparse
 import csv
 import json
 import os
-import sys
 from typing import Dict, List
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import workout  # noqa: E402
+from actiond_train import workout
 
 NAMES = ["background", "falling", "lying"]
 ROOMS = ["Coffee_room_01", "Coffee_room_02", "Home_01"]

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Joins two segmenters trained on the same pose features into the one a camera loads: the exercise
 probabilities of one (the zoo's causal TCN, train_zoo.py, or the ASQuery-style train_segmenter.py)
 and, of the skeleton model (train_skeleton.py), the repetition score and the out-of-distribution
@@ -15,13 +14,11 @@ Usage: combine_workout.py --segmenter tcn.pt --skeleton skeleton.pt [--gate both
 import argparse
 import hashlib
 import os
-import sys
 from typing import Tuple
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import export, load_with_manifest  # noqa: E402
+from actiond_train.common import export, load_with_manifest
 
 
 class Combined(torch.nn.Module):
