@@ -49,7 +49,7 @@ json segment_summary(const json& latest, const json& clip_ready) {
 }
 
 // The newest event of `type` about segment `id` (null when none).
-json newest_of(const EventIndex& index, const std::string& id, const char* type) {
+json newest_of(const EventIndex& index, const std::string& id, const std::string& type) {
   EventQuery q;
   q.segment = id;
   q.type = type;
@@ -190,7 +190,8 @@ void Api::list_segments(const httplib::Request& req, httplib::Response& res) {
   json segments = json::array();
   for (const auto& id : ids) {
     const json last = newest_of(*opt_.index, id, "segment.");
-    if (last.is_object()) segments.push_back(segment_summary(last, newest_of(*opt_.index, id, "clip.ready")));
+    const json clip = newest_of(*opt_.index, id, config::to_string(config::EventType::clip_ready));
+    if (last.is_object()) segments.push_back(segment_summary(last, clip));
   }
   reply(res, 200, {{"segments", segments}, {"count", segments.size()}});
 }
