@@ -3,9 +3,6 @@
 #include "actiond/config/log.hpp"
 #include "actiond/config/version.hpp"
 
-#include "actiond/daemon/api/api.hpp"
-#include "actiond/daemon/api/event_index.hpp"
-#include "actiond/daemon/io/control_server.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
 #include "actiond/daemon/journal/journal.hpp"
 #include "actiond/daemon/io/metrics.hpp"
@@ -19,7 +16,6 @@
 #include "runtime/daemon_impl.hpp"
 #include "runtime/model_set.hpp"
 
-#include <zmq.h>
 
 
 #include <mutex>
@@ -86,128 +82,14 @@ void check_config(const config::Config& config) {
 
 Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_unique<Impl>()) {
   impl_->cfg = std::move(config);
-  const auto& cfg = *impl_->cfg;
-  check_uris(cfg);
-  models::set_threads(cfg.daemon.inference.intra_op_threads, cfg.daemon.inference.inter_op_threads);
-  // A camera whose models fail is reported and left out; the daemon refuses to start only when none loads.
-  ModelSet set = load_models(cfg, nullptr, &impl_->model_failures);
-  if (!cfg.cameras.empty() && impl_->model_failures.size() == cfg.cameras.size()) {
-    throw models::ModelError(impl_->model_failures.at(cfg.cameras.front().id));
-  }
-  for (const auto& [id, message] : impl_->model_failures) logger().error("camera {}: not started: {}", id, message);
-  for (const auto& cam : cfg.cameras) impl_->inputs[cam.id] = input_spec(set, cam);
-  if (cfg.daemon.journal.enabled) {
-    JournalConfig jc;
-    jc.dir = cfg.daemon.journal.dir;
-    jc.fsync = cfg.daemon.journal.fsync;
-    jc.max_file_bytes = static_cast<std::uint64_t>(cfg.daemon.journal.max_file_mb) << 20;
-    jc.max_files = cfg.daemon.journal.max_files;
-    jc.sink_backlog_max_bytes = static_cast<std::uint64_t>(cfg.daemon.journal.sink_backlog_max_mb) << 20;
-    jc.floors = cfg.daemon.sinks.empty() ? nullptr : &impl_->floors;
-    impl_->journal = std::make_unique<Journal>(jc);
-    if (cfg.daemon.metrics_enabled && cfg.daemon.api.enabled) {
-      try {  // the API without its index still serves cameras, clips and the page
-        impl_->index = std::make_unique<EventIndex>(EventIndex::Options{jc.dir, jc.dir / ".index.sqlite3"});
-      } catch (const std::exception& e) {
-        impl_->index_error = e.what();
-        logger().error("HTTP API: no event index ({}): /api/events and /api/segments answer 503", e.what());
-      }
-    }
-  }
-  for (const auto& cam : cfg.cameras) impl_->set_labels(cam, set);
-  if (cfg.daemon.security.enabled()) {
-    char pub[41] = {};
-    if (zmq_curve_public(pub, cfg.daemon.security.curve_secret_key.c_str()) != 0) {
-      throw config::ConfigError("actiond.json: /security/curve_secret_key_file: not a valid CURVE secret key");
-    }
-    logger().info("CURVE on both sockets; server public key {} ({} allowed client key(s){})", pub,
-                 cfg.daemon.security.allowed_clients.size(),
-                 cfg.daemon.security.allowed_clients.empty() ? ": any client knowing the server key" : "");
-  }
-  impl_->publisher = std::make_unique<Publisher>(cfg.daemon.publish, impl_->journal.get(), cfg.daemon.security);
-  impl_->loop = std::make_unique<InferenceLoop>(cfg.daemon.inference, impl_->hub, *impl_->publisher, std::move(set),
-                                                cfg.daemon.publish.heartbeat_s, &impl_->metrics);
-  Impl* impl = impl_.get();
-  impl_->clips = std::make_unique<detail::ClipService>(
-      cfg.daemon.clips, [impl](const std::string& camera, const std::string& segment, nlohmann::json clip, double pts) {
-        impl->loop->post_clip_ready(camera, segment, std::move(clip), pts);
-      });
-  impl_->loop->observe([impl](const Event& ev) { impl->clips->notify(ev); });
-  for (const auto& sc : cfg.daemon.sinks) {
-    auto labels = [impl](const std::string& camera) { return impl->labels_of(camera); };
-    auto head = [impl](const std::string& camera) { return impl->journal->head(camera); };
-    impl_->sinks.push_back(std::make_unique<SinkRunner>(sc, cfg.daemon.journal.dir, make_sink_client(sc, labels),
-                                                        &impl_->floors, head));
-    logger().info("sink {} ({}): delivering from the journal", sc.name, config::to_string(sc.type));
-  }
-  if (cfg.daemon.cluster.enabled) {
-    cluster::ClusterHooks hooks;
-    hooks.start = [impl](const config::CameraConfig& cam, const cluster::LogState& from) {
-      std::lock_guard lock(impl->reload_mu);
-      impl->start_cluster_camera(cam, from);
-    };
-    hooks.stop = [impl](const std::string& id, config::EndReason reason) {
-      std::lock_guard lock(impl->reload_mu);
-      return impl->stop_camera(id, reason).seq;
-    };
-    impl_->cluster = std::make_unique<cluster::ClusterManager>(cfg.daemon, cfg.dir, std::move(hooks));
-    cluster::ClusterLog* log = &impl_->cluster->log();
-    impl_->publisher->set_tap([log](const std::string& camera, std::uint64_t seq, const std::string& body) {
-      log->push(camera, seq, body);
-    });
-  }
-  ControlContext control;
-  control.snapshot = [impl] { return InferenceLoop::to_json(impl->loop->snapshot()); };
-  control.status = [impl] {
-    const auto c = impl->loop->counters();
-    return nlohmann::json{
-        {"daemon", {{"version", kVersion},
-                    {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - impl->started_at).count()},
-                    {"publish_endpoint", impl->publisher->endpoint()},
-                    {"events_sent", impl->publisher->sent()},
-                    {"events_dropped_queue_full", impl->publisher->dropped_queue_full()},
-                    {"slow_subscriber_stalls", impl->publisher->slow_subscriber_stalls()},
-                    {"subscriptions", impl->publisher->subscriptions()},
-                    {"journal_failures", impl->journal ? impl->journal->failures() : 0},
-                    {"journal_sink_losses", impl->journal ? impl->journal->sink_losses() : 0},
-                    {"frames_analysed", c.frames},
-                    {"inference_errors", c.inference_errors}}},
-        {"cameras", InferenceLoop::to_json(impl->loop->snapshot())},
-        {"sinks", impl->sinks_json()},
-        {"cluster", impl->cluster ? impl->cluster->status() : nlohmann::json(nullptr)}};
-  };
-  if (impl_->journal) control.journal_dir = impl_->journal->config().dir;
-  control.security = cfg.daemon.security;
-  if (cfg.daemon.control_allow_reload) {
-    Daemon* self = this;
-    control.reload = [self] { return self->reload().to_json(); };
-  }
-  impl_->control = std::make_unique<ControlServer>(cfg.daemon.control_endpoint, std::move(control));
-  if (cfg.daemon.metrics_enabled) {
-    if (cfg.daemon.api.enabled) {
-      ApiOptions ao;
-      ao.index = impl_->index.get();
-      ao.index_error = impl_->index_error;
-      ao.cameras = [impl] { return InferenceLoop::to_json(impl->loop->snapshot()); };
-      ao.token = cfg.daemon.api.token;
-      ao.max_streams = cfg.daemon.api.max_streams;
-      ao.web = cfg.daemon.api.web;
-      ao.clips_dir = cfg.daemon.clips.dir;
-      impl_->api = std::make_unique<Api>(std::move(ao));
-    }
-    Api* api = impl_->api.get();
-    impl_->http = std::make_unique<detail::HttpServer>(
-        cfg.daemon.metrics_host, cfg.daemon.metrics_port,
-        [impl] { return detail::HttpReply{200, impl->render_metrics()}; },
-        [this] {
-          const Health h = health();
-          return detail::HttpReply{h.healthy ? 200 : 503, h.detail.dump(2) + "\n", "application/json"};
-        },
-        [api](httplib::Server& server) {
-          if (api != nullptr) api->install(server);
-        },
-        api != nullptr ? api->threads() : 2);
-  }
+  ModelSet set = impl_->load_first_models();
+  impl_->open_journal();
+  impl_->check_security();
+  impl_->build_loop(std::move(set));
+  impl_->build_sinks();
+  impl_->build_cluster();
+  impl_->build_control(*this);
+  impl_->build_http(*this);
 }
 
 Health Daemon::health() const {

@@ -90,6 +90,15 @@ struct Daemon::Impl {
   std::atomic<bool> started{false};  // written under reload_mu; read by health() from the HTTP thread
 
   std::string render_metrics();  // GET /metrics (an HTTP worker thread)
+  // Construction steps (daemon_build.cpp), in the order the constructor runs them.
+  ModelSet load_first_models();  // every camera's models; throws when none loads
+  void open_journal();           // and the API's index of it
+  void check_security() const;   // the CURVE key is valid
+  void build_loop(ModelSet set); // publisher, inference loop, clip service
+  void build_sinks();
+  void build_cluster();
+  void build_control(Daemon& self);
+  void build_http(Daemon& self);  // /metrics, /healthz, the API and the page
   void start_camera(const config::CameraConfig& cam, InferenceLoop::Numbering from,
                     std::optional<InferenceLoop::Unfinished> unfinished = std::nullopt, const std::string& takeover = "");
   // Stops a running camera (its open segments end with `reason`); its numbering, to continue from.
