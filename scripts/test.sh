@@ -35,7 +35,7 @@ if [ -n "$SANITIZE" ]; then
   # plugins) are ignored; races on our side are reported whatever stack they come through
   # (tests/tsan.supp).
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-  export ACTIOND_SANITIZE=thread  # tests that cannot run under TSan say so and leave that part out
+  export ACTIOND_SANITIZE="$SANITIZE"  # tests that cannot run under a sanitizer say so and leave that part out
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$ACTIOND_ROOT/tests/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
 fi
 cd "$BUILD_DIR"
