@@ -16,8 +16,6 @@
 #include "runtime/daemon_impl.hpp"
 #include "runtime/model_set.hpp"
 
-
-
 #include <mutex>
 #include <set>
 #include <thread>
@@ -25,11 +23,8 @@
 namespace actiond::daemon {
 
 namespace {
+
 spdlog::logger& logger() { return config::module_log("daemon"); }
-}  // namespace
-
-
-namespace {
 
 // The model files a camera uses: part of what makes a camera "changed" on reload.
 std::vector<std::string> model_paths(const config::Config& cfg, const config::CameraConfig& cam) {
@@ -70,10 +65,6 @@ nlohmann::json ReloadResult::to_json() const {
   return j;
 }
 
-
-
-
-
 void check_config(const config::Config& config) {
   check_uris(config);
   models::set_threads(config.daemon.inference.intra_op_threads, config.daemon.inference.inter_op_threads);
@@ -83,6 +74,7 @@ void check_config(const config::Config& config) {
 Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_unique<Impl>()) {
   impl_->cfg = std::move(config);
   ModelSet set = impl_->load_first_models();
+  impl_->publish_view();  // the sinks' threads read the labels from their start
   impl_->open_journal();
   impl_->check_security();
   impl_->build_loop(std::move(set));
@@ -90,20 +82,22 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   impl_->build_cluster();
   impl_->build_control(*this);
   impl_->build_http(*this);
+  Impl* impl = impl_.get();
+  impl_->supervisor = std::make_unique<detail::Supervisor>(64, [impl] { impl->publish_view(); });
 }
 
 Health Daemon::health() const {
   Health h;
+  const auto view = impl_->view();
   const double loop_age = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                                          impl_->loop->last_iteration()).count();
   // The loop iterates every ~20 ms; a model call can take a while, but not this long.
-  h.loop_alive = !impl_->started || loop_age < 10.0;
-  h.healthy = h.loop_alive && impl_->started;
-  h.detail = {{"loop_alive", h.loop_alive}, {"loop_age_s", loop_age}, {"running", impl_->started.load()}};
+  h.loop_alive = !view->started || loop_age < 10.0;
+  h.healthy = h.loop_alive && view->started;
+  h.detail = {{"loop_alive", h.loop_alive}, {"loop_age_s", loop_age}, {"running", view->started}};
   nlohmann::json cams = nlohmann::json::object();
   const auto snap = impl_->loop->snapshot();
-  const auto cfg = impl_->current();
-  for (const auto& cam : cfg->cameras) {
+  for (const auto& cam : view->cfg->cameras) {
     using pipeline::StreamState;
     const auto it = snap.find(cam.id);
     const StreamState state = it != snap.end() ? it->second.state : StreamState::starting;
@@ -128,44 +122,66 @@ const std::string& Daemon::publish_endpoint() const { return impl_->publisher->e
 const std::string& Daemon::control_endpoint() const { return impl_->control->endpoint(); }
 
 void Daemon::start() {
-  if (impl_->started) return;
-  impl_->started = true;
-  std::this_thread::sleep_for(std::chrono::milliseconds(impl_->cfg->daemon.publish.startup_grace_ms));
-  impl_->loop->start();
-  std::lock_guard lock(impl_->reload_mu);
-  for (const auto& cam : impl_->cfg->cameras) start_from_journal(cam);
-  const auto cam_dir = impl_->cfg->dir / "cameras";
-  if (impl_->cfg->daemon.reload_watch && std::filesystem::is_directory(cam_dir)) {
-    Daemon* self = this;
-    impl_->watcher = std::make_unique<detail::CameraDirWatcher>(
-        cam_dir, std::chrono::milliseconds(impl_->cfg->daemon.reload_debounce_ms), [self] {
-          logger().info("reload: files in cameras/ changed");
-          self->reload();
-        });
-  }
+  impl_->supervisor->call([this] { impl_->apply_start(); });
+  // The cluster manager is driven from this (the owner's) thread; its hooks are supervisor commands.
   if (impl_->cluster) impl_->cluster->start();
-  logger().info("actiond running: {} camera(s), events on {}", impl_->cfg->cameras.size(), publish_endpoint());
-}
-
-void Daemon::start_from_journal(const config::CameraConfig& cam) {
-  // seq and epoch continue where this camera's journal left off; a segment it left open is ended.
-  if (!impl_->journal) {
-    impl_->start_camera(cam, InferenceLoop::Numbering{});
-    return;
-  }
-  const Journal::Tail tail = Journal::tail(impl_->journal->config().dir, cam.id);
-  auto unfinished = unfinished_of(cam.id, tail.open_segment_event, tail.pts, tail.time, config::EndReason::restart);
-  impl_->start_camera(cam, InferenceLoop::Numbering{tail.last.seq, tail.last.epoch}, std::move(unfinished));
+  logger().info("actiond running: {} camera(s), events on {}", impl_->view()->cfg->cameras.size(), publish_endpoint());
 }
 
 ReloadResult Daemon::reload() {
-  std::lock_guard lock(impl_->reload_mu);
+  try {
+    return impl_->supervisor->call([this] { return impl_->apply_reload(); });
+  } catch (const detail::SupervisorClosed& e) {
+    ReloadResult refused;
+    refused.error = std::string("reload: ") + e.what();
+    return refused;
+  }
+}
+
+void Daemon::stop(config::EndReason reason) {
+  if (!impl_ || !impl_->view()->started) return;
+  // File events stop first; then the cluster hands its cameras back (through supervisor commands).
+  impl_->supervisor->call([this] { impl_->watcher.reset(); });
+  if (impl_->cluster) impl_->cluster->stop();
+  impl_->supervisor->call([this, reason] { impl_->apply_stop(reason); });
+  logger().info("actiond stopped ({})", config::to_string(reason));
+}
+
+void Daemon::Impl::apply_start() {
+  if (started) return;
+  started = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(cfg->daemon.publish.startup_grace_ms));
+  loop->start();
+  for (const auto& cam : cfg->cameras) start_from_journal(cam);
+  const auto cam_dir = cfg->dir / "cameras";
+  if (cfg->daemon.reload_watch && std::filesystem::is_directory(cam_dir)) {
+    detail::Supervisor* sup = supervisor.get();
+    watcher = std::make_unique<detail::CameraDirWatcher>(
+        cam_dir, std::chrono::milliseconds(cfg->daemon.reload_debounce_ms), [this, sup] {
+          logger().info("reload: files in cameras/ changed");
+          sup->post([this] { apply_reload(); });  // the watcher never waits for the supervisor
+        });
+  }
+}
+
+void Daemon::Impl::start_from_journal(const config::CameraConfig& cam) {
+  // seq and epoch continue where this camera's journal left off; a segment it left open is ended.
+  if (!journal) {
+    start_camera(cam, InferenceLoop::Numbering{});
+    return;
+  }
+  const Journal::Tail tail = Journal::tail(journal->config().dir, cam.id);
+  auto unfinished = unfinished_of(cam.id, tail.open_segment_event, tail.pts, tail.time, config::EndReason::restart);
+  start_camera(cam, InferenceLoop::Numbering{tail.last.seq, tail.last.epoch}, std::move(unfinished));
+}
+
+ReloadResult Daemon::Impl::apply_reload() {
   ReloadResult result;
-  if (!impl_->started) {
+  if (!started) {
     result.error = "reload: the daemon is not running";
     return result;
   }
-  const config::Config& old = *impl_->cfg;
+  const config::Config& old = *cfg;
   std::shared_ptr<const config::Config> next;
   std::set<std::string> starting;  // added or changed camera ids
   ModelSet fresh;
@@ -186,7 +202,7 @@ ReloadResult Daemon::reload() {
     }
     fresh = load_models(*next, &starting);
   } catch (const std::exception& e) {
-    ++impl_->reloads_rejected;
+    ++reloads_rejected;
     result.error = e.what();
     logger().error("reload rejected, the running configuration stays in force: {}", e.what());
     return result;
@@ -202,72 +218,66 @@ ReloadResult Daemon::reload() {
   std::map<std::string, InferenceLoop::Numbering> numbering;
   for (const auto* ids : {&result.removed, &result.changed}) {
     for (const auto& id : *ids) {
-      if (impl_->running.count(id) != 0) numbering[id] = impl_->stop_camera(id, config::EndReason::reconfigured);
+      if (running.count(id) != 0) numbering[id] = stop_camera(id, config::EndReason::reconfigured);
     }
   }
+  for (const auto& id : result.removed) labels.erase(id);
   for (const auto& cam : next->cameras) {
     if (starting.count(cam.id) == 0) continue;
-    impl_->inputs[cam.id] = input_spec(fresh, cam);
-    impl_->model_failures.erase(cam.id);
-    impl_->set_labels(cam, fresh);  // discovery follows the camera's new model
-    for (const auto& sink : impl_->sinks) sink->labels_changed(cam.id);
+    inputs[cam.id] = input_spec(fresh, cam);
+    model_failures.erase(cam.id);
+    set_labels(cam, fresh);  // discovery follows the camera's new model
   }
-  impl_->loop->adopt_models(std::move(fresh));
+  publish_view();  // the sinks below read the new labels
+  for (const auto& id : starting) {
+    for (const auto& sink : sinks) sink->labels_changed(id);
+  }
+  loop->adopt_models(std::move(fresh));
   for (const auto& cam : next->cameras) {
     if (starting.count(cam.id) == 0) continue;
     auto it = numbering.find(cam.id);
     if (it != numbering.end()) {
-      impl_->start_camera(cam, it->second);
+      start_camera(cam, it->second);
     } else {
       start_from_journal(cam);  // an added camera may have run before a restart
     }
   }
-  {
-    std::lock_guard cfg_lock(impl_->cfg_mu);
-    impl_->cfg = next;
-  }
-  for (const auto& id : result.removed) impl_->metrics.forget_camera(id);
-  ++impl_->reloads;
+  cfg = next;
+  for (const auto& id : result.removed) metrics.forget_camera(id);
+  ++reloads;
   result.ok = true;
   logger().info("reload: {} added, {} removed, {} changed, {} unchanged", result.added.size(), result.removed.size(),
                result.changed.size(), result.unchanged.size());
   return result;
 }
 
-void Daemon::stop(config::EndReason reason) {
-  if (!impl_ || !impl_->started) return;
-  impl_->watcher.reset();
-  if (impl_->cluster) impl_->cluster->stop();  // hands its cameras back first (it takes reload_mu)
-  std::lock_guard lock(impl_->reload_mu);
-  impl_->started = false;
-  for (auto& [id, r] : impl_->running) {
+void Daemon::Impl::apply_stop(config::EndReason reason) {
+  if (!started) return;
+  started = false;
+  for (auto& [id, r] : running) {
     if (r.source) r.source->stop();  // intake stops first
     if (r.record) r.record->stop();
   }
-  {
-    std::lock_guard running_lock(impl_->running_mu);
-    impl_->running.clear();
-  }
-  impl_->loop->stop(reason);                  // ends open segments, emits their events
-  if (!impl_->publisher->flush(std::chrono::seconds(5))) logger().warn("publisher: not drained after 5 s");
+  running.clear();
+  loop->stop(reason);  // ends open segments, emits their events
+  if (!publisher->flush(std::chrono::seconds(5))) logger().warn("publisher: not drained after 5 s");
   // Connected sinks get a moment to deliver the last events (up to the journal's head now, not a
   // backlog figure the sink may not have refreshed yet); the rest go after the next start.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   auto delivered_all = [&](const SinkStatus& st) {
     for (const auto& [camera, next] : st.cursors) {
-      const auto head = impl_->journal ? impl_->journal->head(camera) : std::nullopt;
+      const auto head = journal ? journal->head(camera) : std::nullopt;
       if (head && next <= *head) return false;
     }
     return true;
   };
-  for (const auto& sink : impl_->sinks) {
+  for (const auto& sink : sinks) {
     while (std::chrono::steady_clock::now() < until) {
       const SinkStatus st = sink->status();
       if (!st.connected || delivered_all(st)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  logger().info("actiond stopped ({})", config::to_string(reason));
 }
 
 }  // namespace actiond::daemon

@@ -97,13 +97,12 @@ void Daemon::Impl::build_cluster() {
   const config::Config& c = *cfg;
   if (c.daemon.cluster.enabled) {
     cluster::ClusterHooks hooks;
+    // Called on the manager's thread: the supervisor runs them (supervisor is set before start()).
     hooks.start = [this](const config::CameraConfig& cam, const cluster::LogState& from) {
-      std::lock_guard lock(reload_mu);
-      start_cluster_camera(cam, from);
+      supervisor->call([&] { start_cluster_camera(cam, from); });
     };
     hooks.stop = [this](const std::string& id, config::EndReason reason) {
-      std::lock_guard lock(reload_mu);
-      return stop_camera(id, reason).seq;
+      return supervisor->call([&] { return stop_camera(id, reason).seq; });
     };
     cluster = std::make_unique<cluster::ClusterManager>(c.daemon, c.dir, std::move(hooks));
     cluster::ClusterLog* log = &cluster->log();

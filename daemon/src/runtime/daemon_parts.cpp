@@ -32,14 +32,25 @@ void Daemon::Impl::set_labels(const config::CameraConfig& cam, const ModelSet& m
       if (static_cast<int>(k) != m.background) names.push_back(m.labels[k]);
     }
   }
-  std::lock_guard lock(labels_mu);
   labels[cam.id] = std::move(names);
 }
 
 std::vector<std::string> Daemon::Impl::labels_of(const std::string& camera) const {
-  std::lock_guard lock(labels_mu);
-  const auto it = labels.find(camera);
-  return it == labels.end() ? std::vector<std::string>{} : it->second;
+  const auto v = view();
+  const auto it = v->labels.find(camera);
+  return it == v->labels.end() ? std::vector<std::string>{} : it->second;
+}
+
+void Daemon::Impl::publish_view() {
+  auto v = std::make_shared<DaemonView>();
+  v->cfg = cfg;
+  v->started = started;
+  for (const auto& [id, r] : running) v->cameras[id] = DaemonView::Camera{r.handle, r.source};
+  v->labels = labels;
+  v->reloads = reloads;
+  v->reloads_rejected = reloads_rejected;
+  std::lock_guard lock(view_mu);
+  view_ = std::move(v);
 }
 
 InferenceLoop::Numbering Daemon::Impl::stop_camera(const std::string& id, config::EndReason reason) {
@@ -49,14 +60,13 @@ InferenceLoop::Numbering Daemon::Impl::stop_camera(const std::string& id, config
   if (it->second.record) it->second.record->stop();
   const InferenceLoop::Numbering n = loop->remove_camera(it->second.handle, reason);
   clips->remove_camera(id);
-  std::lock_guard lock(running_mu);
   running.erase(it);
   return n;
 }
 
 void Daemon::Impl::start_cluster_camera(const config::CameraConfig& cam, const cluster::LogState& from) {
   using cluster::Takeover;
-  config::Config one = *current();
+  config::Config one = *cfg;
   one.cameras = {cam};
   const std::set<std::string> only{cam.id};
   std::map<std::string, std::string> failures;
@@ -82,7 +92,6 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
   const pipeline::CameraHandle handle = next_handle++;
   if (auto failed = model_failures.find(cam.id); failed != model_failures.end()) {
     loop->add_failed_camera(handle, cam, from, failed->second);
-    std::lock_guard lock(running_mu);
     running[cam.id] = Running{handle, nullptr, nullptr};
     return;
   }
@@ -93,7 +102,7 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
   opt.width = in.width;
   opt.height = in.height;
   opt.letterbox = in.letterbox;
-  opt.decoder_nice = current()->daemon.inference.decoder_nice;
+  opt.decoder_nice = cfg->daemon.inference.decoder_nice;
   opt.last_epoch = from.epoch;
   std::unique_ptr<pipeline::RecordSource> record;
   if (cam.clips.enabled && clips) {
@@ -110,9 +119,9 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
     clips->add_camera(cam.id, recorder, cam.clips);
   }
   loop->add_camera(handle, cam, from, std::move(unfinished), takeover);
-  std::unique_ptr<pipeline::CameraSource> source;
+  std::shared_ptr<pipeline::CameraSource> source;
   try {
-    source = std::make_unique<pipeline::CameraSource>(opt, hub);
+    source = std::make_shared<pipeline::CameraSource>(opt, hub);
     source->start();
   } catch (const std::exception& e) {
     // One camera that cannot even be built never stops the others.
@@ -124,7 +133,6 @@ void Daemon::Impl::start_camera(const config::CameraConfig& cam, InferenceLoop::
     loop->post_status(handle, st);
   }
   if (record) record->start();
-  std::lock_guard lock(running_mu);
   running[cam.id] = Running{handle, std::move(source), std::move(record)};
 }
 
@@ -146,18 +154,17 @@ std::string Daemon::Impl::render_metrics() {
     m.set("actiond_sink_failures_total", l, static_cast<double>(st.failures));
     m.set("actiond_sink_lost_total", l, static_cast<double>(st.lost));
   }
-  m.set("actiond_reloads_total", {{"result", "applied"}}, static_cast<double>(reloads.load()));
-  m.set("actiond_reloads_total", {{"result", "rejected"}}, static_cast<double>(reloads_rejected.load()));
-  {
-    std::lock_guard lock(running_mu);
-    for (const auto& [id, r] : running) {
-      if (!r.source) continue;
-      const auto c = hub.counters(r.handle);
-      m.set("actiond_frames_decoded_total", {{"camera", id}}, static_cast<double>(r.source->frames_decoded()));
-      m.set("actiond_frames_in_total", {{"camera", id}}, static_cast<double>(c.pushed));
-      m.set("actiond_frames_dropped_total", {{"camera", id}, {"reason", "queue_full"}},
-            static_cast<double>(c.dropped_queue_full));
-    }
+  const auto v = view();
+  m.set("actiond_reloads_total", {{"result", "applied"}}, static_cast<double>(v->reloads));
+  m.set("actiond_reloads_total", {{"result", "rejected"}}, static_cast<double>(v->reloads_rejected));
+  m.set("actiond_supervisor_commands_dropped_total", {}, supervisor ? static_cast<double>(supervisor->dropped()) : 0);
+  for (const auto& [id, cam] : v->cameras) {
+    if (!cam.source) continue;
+    const auto c = hub.counters(cam.handle);
+    m.set("actiond_frames_decoded_total", {{"camera", id}}, static_cast<double>(cam.source->frames_decoded()));
+    m.set("actiond_frames_in_total", {{"camera", id}}, static_cast<double>(c.pushed));
+    m.set("actiond_frames_dropped_total", {{"camera", id}, {"reason", "queue_full"}},
+          static_cast<double>(c.dropped_queue_full));
   }
   if (clips) {
     const auto c = clips->counters();

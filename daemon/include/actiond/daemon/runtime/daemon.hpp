@@ -9,8 +9,11 @@
 //
 // Construction throws (config::ConfigError, models::ModelError, std::runtime_error) with a message
 // naming the file, model or endpoint at fault; nothing is left running in that case.
-// Thread-safety: start()/stop() from one controlling thread; the rest of the work runs on the
-// daemon's own threads (publisher, inference loop, one bus thread and GStreamer threads per camera).
+// Thread-safety: start()/stop() from one controlling thread (it also drives the cluster manager);
+// reload() and health() from any. What changes the daemon's state (start, reload, stop, cluster
+// takes and releases) runs as a command on its supervisor thread, one at a time; readers take the
+// immutable view it publishes after each. The rest of the work runs on the daemon's own threads
+// (publisher, inference loop, sinks, one supervisor and GStreamer threads per camera).
 #include "actiond/config/config.hpp"
 #include "actiond/daemon/runtime/inference_loop.hpp"
 
@@ -52,7 +55,8 @@ class Daemon {
   // Re-reads the configuration directory and applies the difference: added cameras start, removed
   // ones stop (open segments end "reconfigured"), changed ones restart (seq continues, epoch +1),
   // untouched ones keep running. An invalid configuration is refused and changes nothing.
-  // Called by SIGHUP (main), the control socket's `reload` and the cameras/ watcher. Thread-safe.
+  // Called by SIGHUP (main) and the control socket's `reload`; the cameras/ watcher posts the same
+  // command without waiting. Returns when the reload is applied or refused.
   ReloadResult reload();
 
   const std::string& publish_endpoint() const;
