@@ -5,7 +5,7 @@ fast as analysis allows. Per setting: the share of frames that ran the pose mode
 seconds, tracks (fewer, longer tracks = fewer breaks), tracks lasting >= 8 s, their mean length,
 walking segments and their total length.
 
-    /usr/bin/python3 scripts/bench_pose_gate.py --actiond build/daemon/actiond \
+    PYTHONPATH=models/train /usr/bin/python3 scripts/bench_pose_gate.py --actiond build/daemon/actiond \
         --pretrained build/models/pretrained --models build/tests/models [--thresholds 0,2,4]
 threshold 0 = gate off. Prints one JSON line per setting.
 """
@@ -14,30 +14,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-from testlib import Subscriber, free_port  # noqa: E402
+from actiond_train.daemon_client import Subscriber, cpu_seconds, free_port, metric_sum
 
 VIDEO = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def metric(port: int, name: str, **labels) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def run(args, threshold: float) -> dict:
@@ -60,7 +42,7 @@ def run(args, threshold: float) -> dict:
         sub = Subscriber(endpoint)
         proc = subprocess.Popen([args.actiond, "--config", root, "--log-level", "warn"])
         sub.wait_for(lambda evs: any(e["type"] == "stream.status" and e["state"] == "eos" for e in evs), timeout=600)
-        ran, skipped = metric(port, "actiond_pose_frames_total", result="ran"), metric(port, "actiond_pose_frames_total", result="skipped")
+        ran, skipped = metric_sum(port, "actiond_pose_frames_total", result="ran"), metric_sum(port, "actiond_pose_frames_total", result="skipped")
         cpu = cpu_seconds(proc.pid)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,19 +21,7 @@ import threading
 import time
 
 import zmq
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sample(pid: int) -> dict:
-    with open(f"/proc/{pid}/status") as f:
-        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
-    return {"rss_mb": round(rss, 1), "fds": len(os.listdir(f"/proc/{pid}/fd")),
-            "threads": len(os.listdir(f"/proc/{pid}/task"))}
+from actiond_train.daemon_client import free_port, process_sample
 
 
 class Checker(threading.Thread):
@@ -145,7 +132,7 @@ def main() -> None:
                     churns += 1
                     next_churn = now + args.churn_s
                 if int(now - start) % 10 == 0:
-                    s = dict(sample(proc.pid), t=round(now - start))
+                    s = dict(process_sample(proc.pid), t=round(now - start))
                     samples.append(s)
                     if args.trace:
                         with open(args.trace, "a") as f:

@@ -3,14 +3,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-import zmq
+from actiond_train.daemon_client import Subscriber, free_port, read_metrics  # noqa: F401 (re-exported)
 from jsonschema import Draft202012Validator
 
 
@@ -34,25 +32,6 @@ def require_pretrained(path: str) -> str:
     return os.path.abspath(path)
 
 
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def read_metrics(port: int) -> dict:
-    """The daemon's /metrics on 127.0.0.1:`port` as {"name{labels}": value}."""
-    import urllib.request
-    out = {}
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line and not line.startswith("#"):
-                key, value = line.rsplit(" ", 1)
-                out[key] = float(value)
-    return out
-
-
 def make_video(path: str, width: int = 320, height: int = 240) -> None:
     """An H.264 MP4 at 25 fps: 1 s black, 2 s red, 1 s black (the tiny test models' red action)."""
     parts = [("black", 1), ("red", 2), ("black", 1)]
@@ -62,45 +41,6 @@ def make_video(path: str, width: int = 320, height: int = 240) -> None:
         cmd += ["videotestsrc", f"pattern={pattern}", f"num-buffers={int(seconds * 25)}", "!",
                 f"video/x-raw,format=I420,width={width},height={height},framerate=25/1", "!", "c."]
     subprocess.run(cmd, check=True, timeout=60)
-
-
-class Subscriber:
-    """Collects every event published on `endpoint` from a background thread."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.events = []
-        self.lock = threading.Lock()
-        self.stop = False
-        self.sock = zmq.Context.instance().socket(zmq.SUB)
-        self.sock.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sock.setsockopt(zmq.RCVTIMEO, 100)
-        self.sock.connect(endpoint)
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self) -> None:
-        while not self.stop:
-            try:
-                _topic, body = self.sock.recv_multipart()
-            except zmq.Again:
-                continue
-            with self.lock:
-                self.events.append(json.loads(body))
-
-    def wait_for(self, pred, timeout: float) -> bool:
-        end = time.time() + timeout
-        while time.time() < end:
-            with self.lock:
-                if pred(list(self.events)):
-                    return True
-            time.sleep(0.05)
-        return False
-
-    def close(self) -> list:
-        self.stop = True
-        self.thread.join()
-        self.sock.close()
-        return list(self.events)
 
 
 def run_daemon_until(actiond: str, config_dir: str, endpoint: str, done, timeout: float, extra=()) -> tuple:

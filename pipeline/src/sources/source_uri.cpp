@@ -9,6 +9,7 @@ namespace actiond::pipeline {
 
 namespace {
 
+// A comma-separated value list (cycle=black,red).
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::string cur;
@@ -54,23 +55,35 @@ SourceSpec parse_builtin_uri(const std::string& uri, const std::string& scheme, 
     spec.pattern.width = 320;
     spec.pattern.height = 240;
   }
-  std::string rest = uri.substr(scheme.size() + 3);
-  std::string path = rest;
-  std::string query;
-  if (auto q = rest.find('?'); q != std::string::npos) {
-    path = rest.substr(0, q);
-    query = rest.substr(q + 1);
-  }
-  if (path != name) {
-    throw UriError(uri + ": unknown " + (scheme == "test" ? "test" : "synthetic") + " camera \"" + path +
+  // GLib splits the URI and its query (in order, percent-decoded); we check the names and values.
+  GError* raw_error = nullptr;
+  char* raw_host = nullptr;
+  char* raw_path = nullptr;
+  char* raw_query = nullptr;
+  const bool split_ok = g_uri_split(uri.c_str(), G_URI_FLAGS_ENCODED_QUERY, nullptr, nullptr, &raw_host, nullptr,
+                                    &raw_path, &raw_query, nullptr, &raw_error);
+  const detail::CharPtr host(raw_host), path(raw_path), query(raw_query);
+  const detail::ErrorPtr split_error(raw_error);
+  if (!split_ok) throw UriError(uri + ": not a valid URI (" + split_error->message + ")");
+  const std::string where = std::string(host ? host.get() : "") + (path ? path.get() : "");
+  if (where != name) {
+    throw UriError(uri + ": unknown " + (scheme == "test" ? "test" : "synthetic") + " camera \"" + where +
                    "\" (known: " + name + ")");
   }
-  if (query.empty()) return spec;
-  for (const auto& kv : split(query, '&')) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos) throw UriError(uri + ": query item \"" + kv + "\" is not key=value");
-    std::string key = kv.substr(0, eq);
-    std::string value = kv.substr(eq + 1);
+  if (!query || *query == '\0') return spec;
+  GUriParamsIter items;
+  g_uri_params_iter_init(&items, query.get(), -1, "&", G_URI_PARAMS_NONE);
+  for (;;) {
+    char* raw_key = nullptr;
+    char* raw_value = nullptr;
+    raw_error = nullptr;
+    const bool more = g_uri_params_iter_next(&items, &raw_key, &raw_value, &raw_error);
+    const detail::CharPtr key_text(raw_key), value_text(raw_value);
+    const detail::ErrorPtr item_error(raw_error);
+    if (item_error) throw UriError(uri + ": every query item must be key=value");
+    if (!more) break;
+    const std::string key = key_text.get();
+    const std::string value = value_text.get();
     if ((key == "cycle" || key == "pattern" || key == "period") && spec.kind != SourceSpec::Kind::test_pattern) {
       throw UriError(uri + ": unknown parameter \"" + key + "\" (known: " + known + ")");
     }

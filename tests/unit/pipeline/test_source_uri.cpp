@@ -21,6 +21,13 @@ TEST_CASE("test camera URIs", "[uri]") {
   CHECK_THROWS_WITH(parse_source_uri("test://pattern?colour=red"),
                     "test://pattern?colour=red: unknown parameter \"colour\" (known: cycle, period, width, height, fps)");
   CHECK_THROWS_WITH(parse_source_uri("test://ball"), "test://ball: unknown test camera \"ball\" (known: pattern)");
+  // The query is split and percent-decoded by GLib.
+  CHECK(parse_source_uri("test://pattern?cycle=black%2Cred&fps=%35").pattern.cycle ==
+        std::vector<std::string>{"black", "red"});
+  CHECK(parse_source_uri("test://pattern?cycle=black%2Cred&fps=%35").pattern.fps == 5);
+  CHECK_THROWS_WITH(parse_source_uri("test://pattern?fps"), "test://pattern?fps: every query item must be key=value");
+  // GLib's reason follows (in the user's language).
+  CHECK_THROWS_WITH(parse_source_uri("test://pattern?fps=%zz"), Catch::StartsWith("test://pattern?fps=%zz: not a valid URI ("));
 }
 
 TEST_CASE("decoded URIs", "[uri]") {
