@@ -3,6 +3,7 @@
 #include "actiond/tools/eval_command.hpp"
 #include "actiond/tools/extract_command.hpp"
 #include "actiond/tools/keygen.hpp"
+#include "actiond/tools/probe_command.hpp"
 #include "actiond/tools/workbench_eval.hpp"
 #include "actiond/tools/world_command.hpp"
 
@@ -20,12 +21,14 @@ struct Tools::Impl {
   WorkbenchEvalOptions workbench;
   WorldOptions world;
   ExtractOptions extract;
+  ProbeOptions probe;
   std::string key_prefix;
   std::string tune_objective = "f1+edit+acc";
   CLI::App* eval_cmd = nullptr;
   CLI::App* world_cmd = nullptr;
   CLI::App* extract_cmd = nullptr;
   CLI::App* keygen_cmd = nullptr;
+  CLI::App* probe_cmd = nullptr;
 
   void add_eval(CLI::App& app) {
     auto& wb = workbench;
@@ -101,6 +104,14 @@ struct Tools::Impl {
         ->capture_default_str();
   }
 
+  void add_probe(CLI::App& app) {
+    probe_cmd = app.add_subcommand("probe", "frame rate, frame count, size and codec of videos, or why one cannot be "
+                                            "read (GStreamer's discoverer)");
+    probe_cmd->add_option("--videos", probe.videos, "directory of videos, or one video")->required();
+    probe_cmd->add_flag("--json", probe.json, "one JSON object per video and line");
+    probe_cmd->add_option("--timeout", probe.timeout_s, "seconds per video")->capture_default_str();
+  }
+
   void add_keygen(CLI::App& app) {
     keygen_cmd = app.add_subcommand("keygen", "write a CURVE key pair (PREFIX.key secret, PREFIX.pub public)");
     keygen_cmd->add_option("--out", key_prefix, "path prefix of the two files")->required();
@@ -112,6 +123,7 @@ Tools::Tools(CLI::App& app) : impl_(std::make_unique<Impl>()) {
   impl_->add_world(app);
   impl_->add_extract(app);
   impl_->add_keygen(app);
+  impl_->add_probe(app);
 }
 
 Tools::~Tools() = default;
@@ -131,6 +143,7 @@ std::optional<int> Tools::run() {
     return run_eval(t.eval, std::cout);
   }
   if (t.keygen_cmd->parsed()) return run_keygen(t.key_prefix, std::cout);
+  if (t.probe_cmd->parsed()) return run_probe(t.probe, std::cout, std::cerr);
   if (t.world_cmd->parsed()) return run_world(t.world, std::cerr);
   if (t.extract_cmd->parsed()) {
     spdlog::set_level(spdlog::level::warn);

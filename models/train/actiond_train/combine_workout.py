@@ -13,7 +13,6 @@ Usage: combine_workout.py --segmenter tcn.pt --skeleton skeleton.pt [--gate both
 """
 import argparse
 import hashlib
-import os
 from typing import Tuple
 
 import torch

@@ -83,10 +83,38 @@ def export(module: torch.nn.Module, manifest: Dict, path: str) -> None:
     print(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB, sha256 {digest[:16]}...)")
 
 
+def seconds_per_step(model: torch.nn.Module, one_loss, probes: int = 3) -> float:
+    """What one training step (forward and backward of one_loss()) costs here: the mean of `probes`
+    timed steps after one untimed; the gradients are thrown away, the weights do not change."""
+    import time
+    model.train()
+    times = []
+    for k in range(probes + 1):
+        start = time.perf_counter()
+        one_loss().backward()
+        model.zero_grad(set_to_none=True)
+        if k > 0:
+            times.append(time.perf_counter() - start)
+    return sum(times) / len(times)
+
+
+def fit_steps(steps: int, minutes: float, per_step_s: float, what: str, least: int = 20) -> int:
+    """`steps`, or fewer so that they take about `minutes` (0 = no limit); at least `least`."""
+    if minutes <= 0:
+        return steps
+    fitted = max(least, min(steps, int(minutes * 60 / max(per_step_s, 1e-6))))
+    if fitted < steps:
+        print(f"{what}: {fitted} of {steps} steps fit in {minutes:.1f} min ({per_step_s * 1000:.0f} ms a step)")
+    return fitted
+
+
 def train_steps(model: torch.nn.Module, steps: int, lr: float, weight_decay: float, loss_fn, what: str,
-                clip: float = 1.0, every: int = 10) -> None:
+                clip: float = 1.0, every: int = 10, minutes: float = 0.0) -> int:
     """AdamW with a one-cycle schedule, gradient-norm clipping (0 = none) and a progress bar.
-    loss_fn(step) returns the loss of one batch."""
+    loss_fn(step) returns the loss of one batch. With `minutes`, as many of `steps` as fit in that
+    time (timed first). Returns the steps run."""
+    if minutes > 0:
+        steps = fit_steps(steps, minutes, seconds_per_step(model, lambda: loss_fn(0)), what)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     bar = Progress(steps, what)
@@ -102,6 +130,7 @@ def train_steps(model: torch.nn.Module, steps: int, lr: float, weight_decay: flo
         if step % every == 0 or step == steps - 1:
             bar.done = step
             bar.step(f"loss {loss.item():.3f}")
+    return steps
 
 
 class Progress:

@@ -10,7 +10,6 @@ Usage: count_phase.py --skeleton build/workout/skeleton.pt --world build/workout
 import argparse
 import json
 import math
-import os
 
 import numpy as np
 import torch

@@ -7,7 +7,6 @@ import json
 import sys
 import time
 
-import os
 
 import numpy as np
 import torch

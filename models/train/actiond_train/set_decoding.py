@@ -8,7 +8,6 @@ import argparse
 import json
 import sys
 
-import os
 
 import torch
 

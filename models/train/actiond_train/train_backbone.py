@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from actiond_train.common import Progress, add_common_args, export, load_arrays, read_split, setup
+from actiond_train.common import (Progress, add_common_args, export, fit_steps, load_arrays, read_split,
+                                  seconds_per_step, setup)
 
 
 class FrameBackbone(torch.nn.Module):
@@ -84,6 +85,7 @@ def main() -> None:
     add_common_args(ap)
     ap.add_argument("--frames", required=True, help="output of actiond extract --frames")
     ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--minutes", type=float, default=0.0, help="at most about this long (fewer epochs; 0 = no limit)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--pair-gap", type=int, default=2, help="frames between the two frames of a motion pair")
     ap.add_argument("--pair-weight", type=float, default=1.0, help="weight of the motion-pair loss")
@@ -103,6 +105,18 @@ def main() -> None:
     gen = torch.Generator().manual_seed(args.seed)
     model = FrameBackbone(len(names))
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+
+    def batch_loss(idx):
+        both = augment(torch.cat([x[cur[idx]], x[prev[idx]]]), gen)
+        f = model.features(both)
+        fc, fp = f[: len(idx)], f[len(idx):]
+        return F.cross_entropy(model.head(fc), y[cur[idx]]) + args.pair_weight * F.cross_entropy(
+            model.pair_head(torch.cat([fc, fc - fp], dim=1)), y[cur[idx]])
+
+    if args.minutes > 0:
+        per_epoch = seconds_per_step(model, lambda: batch_loss(torch.arange(min(args.batch, len(x))))) * (
+            (len(x) + args.batch - 1) // args.batch)
+        args.epochs = fit_steps(args.epochs, args.minutes, per_epoch, "backbone epochs", least=1)
     steps = args.epochs * ((len(x) + args.batch - 1) // args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
     bar = Progress(steps, "backbone")
@@ -111,12 +125,7 @@ def main() -> None:
         model.train()
         perm = torch.randperm(len(x))
         for i in range(0, len(x), args.batch):
-            idx = perm[i:i + args.batch]
-            both = augment(torch.cat([x[cur[idx]], x[prev[idx]]]), gen)
-            f = model.features(both)
-            fc, fp = f[: len(idx)], f[len(idx):]
-            loss = F.cross_entropy(model.head(fc), y[cur[idx]]) + args.pair_weight * F.cross_entropy(
-                model.pair_head(torch.cat([fc, fc - fp], dim=1)), y[cur[idx]])
+            loss = batch_loss(perm[i:i + args.batch])
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -57,6 +57,7 @@ def main() -> None:
     add_common_args(ap)
     ap.add_argument("--features", required=True, help="output of actiond extract --model BACKBONE")
     ap.add_argument("--window", type=int, default=16, help="clip length in analysed frames (16 at 5 fps = 3.2 s)")
+    ap.add_argument("--minutes", type=float, default=0.0, help="at most about this long (fewer steps; 0 = no limit)")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=64)
     args = ap.parse_args()
@@ -73,7 +74,7 @@ def main() -> None:
         x, y = clips(train, args.window, rng, args.batch)
         return F.cross_entropy(model.logits(F.dropout(x, 0.2, training=True)), y)
 
-    train_steps(model, args.steps, 2e-3, 1e-3, loss_fn, "recognizer", clip=0)
+    args.steps = train_steps(model, args.steps, 2e-3, 1e-3, loss_fn, "recognizer", clip=0, minutes=args.minutes)
     # Every clip of the test split (one per end frame), as the daemon sees them.
     model.eval()
     correct = total = 0

@@ -132,6 +132,7 @@ def main() -> None:
     ap.add_argument("--features", required=True, help="output of actiond extract --model BACKBONE")
     ap.add_argument("--window", type=int, default=40)
     ap.add_argument("--lookahead", type=int, default=4, help="frames of look-ahead (at 5 fps, 4 = 0.8 s)")
+    ap.add_argument("--minutes", type=float, default=0.0, help="at most about this long (fewer steps; 0 = no limit)")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--decided-weight", type=float, default=1.0,
@@ -154,7 +155,7 @@ def main() -> None:
         x = F.dropout(x, args.feature_dropout, training=True)
         return losses(model.scores(x), y, b, m, len(names), args.lookahead, args.decided_weight)
 
-    train_steps(model, args.steps, 2e-3, 1e-4, loss_fn, "segmenter")
+    args.steps = train_steps(model, args.steps, 2e-3, 1e-4, loss_fn, "segmenter", minutes=args.minutes)
     print(f"segmenter: trained in {time.time() - start:.0f} s")
     export(model, {
         "kind": "segmenter", "name": "workbench-asquery-lite", "version": "1",

@@ -148,6 +148,7 @@ def main() -> None:
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--name", default="", help="benchmark name in the manifests and results")
     ap.add_argument("--window", type=int, default=48)
+    ap.add_argument("--minutes", type=float, default=0.0, help="at most about this long (fewer steps; 0 = no limit)")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -180,7 +181,7 @@ def main() -> None:
                     fut[:, : -(j + 1), j].reshape(-1, classes), y[:, j + 1:].reshape(-1), ignore_index=-100)
         return loss + 2.0 * model.aux_loss().sum()
 
-    train_steps(model, args.steps, args.lr, 1e-2, loss_fn, args.model, every=20)
+    args.steps = train_steps(model, args.steps, args.lr, 1e-2, loss_fn, args.model, every=20, minutes=args.minutes)
     train_s = time.time() - start
     model.eval()
     background = {0}
