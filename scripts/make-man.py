@@ -2,6 +2,7 @@
 """Writes the man pages from what the programs and schemas say themselves, so the pages and --help
 never disagree: actiond(8) and actionctl(1) from each binary's --help (and every subcommand's),
 actiond.json(5) from config/schema/*.schema.json (every key, its type, default and description),
+actiond-train(1) from its --help,
 placed into docs/man/*.in. Run by the build (target `man`).
 
 Usage: make-man.py --actiond BIN --actionctl BIN --source DIR --out DIR --version V --date YYYY-MM-DD
@@ -116,6 +117,15 @@ def config_page(source: str, version: str, date: str) -> str:
             .replace("@VERSION@", version).replace("@DATE@", date))
 
 
+def train_page(source: str, version: str, date: str) -> str:
+    """actiond-train(1): its argparse --help, verbatim."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(source, "models", "train"), COLUMNS="100")
+    text = subprocess.run(["/usr/bin/python3", "-m", "actiond_train.teach", "--help"], capture_output=True, text=True,
+                          env=env, check=True).stdout
+    page = open(os.path.join(source, "docs", "man", "actiond-train.1.in")).read()
+    return page.replace("@HELP@", roff(text.rstrip())).replace("@VERSION@", version).replace("@DATE@", date)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--actiond", required=True)
@@ -130,7 +140,8 @@ def main() -> None:
                                        args.version, args.date),
              "actionctl.1": program_page(os.path.join(args.source, "docs", "man", "actionctl.1.in"), args.actionctl,
                                          args.version, args.date),
-             "actiond.json.5": config_page(args.source, args.version, args.date)}
+             "actiond.json.5": config_page(args.source, args.version, args.date),
+             "actiond-train.1": train_page(args.source, args.version, args.date)}
     for name, text in pages.items():
         with open(os.path.join(args.out, name), "w") as f:
             f.write(text if text.endswith("\n") else text + "\n")

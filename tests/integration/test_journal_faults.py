@@ -227,7 +227,7 @@ def run(args: argparse.Namespace, tmp: str, video: str, journal: str) -> None:
     receiver = threading.Thread(target=receive, daemon=True)
     receiver.start()
     time.sleep(0.3)
-    log_path = os.path.join(tmp, "actiond.log")
+    log_path = os.path.join(os.environ.get("KEEP_LOG_DIR", tmp), "actiond.log")
     with open(log_path, "w") as log:
         daemon = subprocess.Popen([args.actiond, "--config", conf, "--model-dir", args.models], stderr=log)
         try:

@@ -73,6 +73,9 @@ void check_config(const config::Config& config) {
 
 Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_unique<Impl>()) {
   impl_->cfg = std::move(config);
+  // First: the HTTP server, the sinks and the cluster hooks, started below, reach it from their threads.
+  Impl* impl = impl_.get();
+  impl_->supervisor = std::make_unique<detail::Supervisor>(64, [impl] { impl->publish_view(); });
   ModelSet set = impl_->load_first_models();
   impl_->publish_view();  // the sinks' threads read the labels from their start
   impl_->open_journal();
@@ -82,8 +85,6 @@ Daemon::Daemon(std::shared_ptr<const config::Config> config) : impl_(std::make_u
   impl_->build_cluster();
   impl_->build_control(*this);
   impl_->build_http(*this);
-  Impl* impl = impl_.get();
-  impl_->supervisor = std::make_unique<detail::Supervisor>(64, [impl] { impl->publish_view(); });
 }
 
 Health Daemon::health() const {

@@ -62,7 +62,7 @@ def timeline_svg(truth: List[int], tracks: Dict[str, List[int]], width: int = 90
 def _table(headers: List[str], rows: List[List]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f'<div class="wide"><table><tr>{head}</tr>{body}</table></div>'
 
 
 def write_report(path: str, title: str, ours: dict, base: dict, decisions: Dict[str, dict], facts: Dict[str, str],
@@ -92,7 +92,7 @@ def write_report(path: str, title: str, ours: dict, base: dict, decisions: Dict[
     style = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}"
              ".verdict{font-size:1.2em;padding:.8em;border-radius:6px}.good{background:#e6f4ea}.bad{background:#fde7e7}"
-             ".key{margin-right:1em;white-space:nowrap}.key i{display:inline-block;width:12px;height:12px;"
+             ".wide{overflow-x:auto}.key{margin-right:1em;white-space:nowrap}.key i{display:inline-block;width:12px;height:12px;"
              "margin-right:4px;vertical-align:middle}")
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style></head>
