@@ -2,7 +2,8 @@
 //   actionctl events [--endpoint tcp://127.0.0.1:7700] [--topic door/] [--seconds 30] [--count 10]
 //       prints every event as one JSON line on stdout;
 //   actionctl tail [--camera C] [--type T] [--json]    the same, one readable line per event;
-//   actionctl status | cameras | snapshot | reload [--control tcp://127.0.0.1:7701]
+//   actionctl status | cameras | snapshot | reload | models [--control tcp://127.0.0.1:7701]
+//   actionctl promote MODEL FILE | rollback MODEL
 //   actionctl replay --camera C --from N [--max M]      journaled events, one JSON line each.
 //   actionctl cluster put|rm|ls|status|events [--config /etc/actiond]   cluster mode (actionctl_cluster.hpp)
 // With CURVE on the daemon: --server-key KEY|@FILE (its public key) and --client-key FILE (our secret key).
@@ -16,6 +17,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -170,17 +172,19 @@ int run_events(const std::string& endpoint, const std::vector<std::string>& topi
 }
 
 // One request on the control socket; prints the reply. Exit status 0 when the daemon answered ok.
-int run_control(const std::string& endpoint, const nlohmann::json& request, bool events_as_lines, const Curve& curve) {
+// `timeout_s`: how long to wait for the reply (a reload loads models and restarts cameras first).
+int run_control(const std::string& endpoint, const nlohmann::json& request, bool events_as_lines, const Curve& curve,
+                int timeout_s = 5) {
   zmq::context_t ctx(1);
   zmq::socket_t req(ctx, zmq::socket_type::req);
   curve.apply(req);
-  req.set(zmq::sockopt::rcvtimeo, 5000);
+  req.set(zmq::sockopt::rcvtimeo, timeout_s * 1000);
   req.set(zmq::sockopt::linger, 0);
   req.connect(endpoint);
   req.send(zmq::buffer(request.dump()), zmq::send_flags::none);
   zmq::message_t reply;
   if (!req.recv(reply)) {
-    std::cerr << "actionctl: no reply from " << endpoint << " within 5 s (is actiond running?)\n";
+    std::cerr << "actionctl: no reply from " << endpoint << " within " << timeout_s << " s (is actiond running?)\n";
     return 1;
   }
   const auto j = nlohmann::json::parse(reply.to_string(), nullptr, false);
@@ -219,13 +223,22 @@ int main(int argc, char** argv) {
   auto* snapshot = app.add_subcommand("snapshot", "last seq, epoch, state and open segment of every camera");
   auto* replay = app.add_subcommand("replay", "journaled events of a camera from a seq, one JSON line each");
   auto* reload = app.add_subcommand("reload", "re-read the daemon's configuration (cameras added/changed/removed)");
+  auto* models = app.add_subcommand("models", "the daemon's models: versions, cameras using them, previous kept");
+  auto* promote = app.add_subcommand("promote", "install a model file as one of the daemon's models and reload "
+                                                "(the replaced file is kept for rollback)");
+  auto* rollback = app.add_subcommand("rollback", "bring a model's previous file back and reload");
+  std::string model;
+  std::string candidate;
+  promote->add_option("model", model, "model name (actiond.json /models)")->required();
+  promote->add_option("candidate", candidate, "model file inside the daemon's model directory")->required();
+  rollback->add_option("model", model, "model name (actiond.json /models)")->required();
   std::string camera;
   std::uint64_t from = 1;
   long max = 10000;
   replay->add_option("--camera", camera, "camera id")->required();
   replay->add_option("--from", from, "first seq")->capture_default_str();
   replay->add_option("--max", max, "at most this many events")->capture_default_str();
-  for (auto* sub : {status, cameras, snapshot, replay, reload}) {
+  for (auto* sub : {status, cameras, snapshot, replay, reload, models, promote, rollback}) {
     sub->add_option("-c,--control", control, "control endpoint of actiond")->capture_default_str();
   }
   std::string endpoint = "tcp://127.0.0.1:7700";
@@ -265,7 +278,17 @@ int main(int argc, char** argv) {
     if (app.got_subcommand(status)) return run_control(control, {{"cmd", "status"}}, false, curve);
     if (app.got_subcommand(cameras)) return run_control(control, {{"cmd", "cameras"}}, false, curve);
     if (app.got_subcommand(snapshot)) return run_control(control, {{"cmd", "snapshot"}}, false, curve);
-    if (app.got_subcommand(reload)) return run_control(control, {{"cmd", "reload"}}, false, curve);
+    constexpr int kChangeTimeoutS = 120;
+    if (app.got_subcommand(reload)) return run_control(control, {{"cmd", "reload"}}, false, curve, kChangeTimeoutS);
+    if (app.got_subcommand(models)) return run_control(control, {{"cmd", "models"}}, false, curve);
+    if (app.got_subcommand(promote)) {
+      const std::string path = std::filesystem::absolute(candidate).lexically_normal().string();
+      return run_control(control, {{"cmd", "promote"}, {"model", model}, {"candidate", path}}, false, curve,
+                         kChangeTimeoutS);
+    }
+    if (app.got_subcommand(rollback)) {
+      return run_control(control, {{"cmd", "rollback"}, {"model", model}}, false, curve, kChangeTimeoutS);
+    }
     if (app.got_subcommand(replay)) {
       return run_control(control, {{"cmd", "replay"}, {"camera", camera}, {"from", from}, {"max", max}}, true, curve);
     }

@@ -43,7 +43,7 @@ TEST_CASE("control requests: malformed and wrong-typed input gets a JSON error",
       {"[1,2]", "request must be a JSON object"},
       {"{}", "request needs \"cmd\" (a string)"},
       {"{\"cmd\": 7}", "request needs \"cmd\" (a string)"},
-      {"{\"cmd\": \"explode\"}", "unknown cmd \"explode\" (known: status, cameras, snapshot, replay, reload)"},
+      {"{\"cmd\": \"explode\"}", "unknown cmd \"explode\" (known: status, cameras, snapshot, replay, reload, models, promote, rollback)"},
       {"{\"cmd\": \"replay\"}", "replay needs \"camera\" (a string)"},
       {"{\"cmd\": \"replay\", \"camera\": 5}", "replay needs \"camera\" (a string)"},
       {"{\"cmd\": \"replay\", \"camera\": \"door\", \"from\": -1}", "replay: \"from\" must be a non-negative integer"},
@@ -51,6 +51,9 @@ TEST_CASE("control requests: malformed and wrong-typed input gets a JSON error",
       {"{\"cmd\": \"replay\", \"camera\": \"door\", \"max\": 0}", "replay: \"max\" must be an integer between 1 and 100000"},
       {"{\"cmd\": \"replay\", \"camera\": \"../etc\"}", "replay: invalid camera id"},
       {"{\"cmd\": \"reload\"}", "reload: not allowed on this socket (actiond.json /control/allow_reload)"},
+      {"{\"cmd\": \"promote\", \"model\": \"seg\", \"candidate\": \"/x.pt\"}",
+       "promote: not allowed on this socket (actiond.json /control/allow_reload)"},
+      {"{\"cmd\": \"rollback\", \"model\": \"seg\"}", "rollback: not allowed on this socket (actiond.json /control/allow_reload)"},
   };
   for (const auto& [body, message] : cases) {
     INFO(body);

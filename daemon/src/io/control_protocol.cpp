@@ -56,7 +56,17 @@ json handle_control_request(const ControlContext& ctx, const std::string& reques
       json out = ctx.reload();
       return out;
     }
-    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay, reload)");
+    if (cmd == "models") return json{{"ok", true}, {"models", ctx.models ? ctx.models() : json::array()}};
+    if (cmd == "promote" || cmd == "rollback") {
+      if (!ctx.reload) return error(cmd + ": not allowed on this socket (actiond.json /control/allow_reload)");
+      if (!req.contains("model") || !req["model"].is_string()) return error(cmd + " needs \"model\" (a string)");
+      if (cmd == "rollback") return ctx.rollback(req["model"]);
+      if (!req.contains("candidate") || !req["candidate"].is_string()) {
+        return error("promote needs \"candidate\" (a model file's path, a string)");
+      }
+      return ctx.promote(req["model"], req["candidate"]);
+    }
+    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay, reload, models, promote, rollback)");
   } catch (const std::exception& e) {
     return error(cmd + ": " + e.what());
   }

@@ -14,6 +14,7 @@
 #include "runtime/camera_dir_watcher.hpp"
 #include "runtime/clip_service.hpp"
 #include "runtime/daemon_impl.hpp"
+#include "runtime/model_files.hpp"
 #include "runtime/model_set.hpp"
 
 #include <mutex>
@@ -25,15 +26,6 @@ namespace actiond::daemon {
 namespace {
 
 spdlog::logger& logger() { return config::module_log("daemon"); }
-
-// The model files a camera uses: part of what makes a camera "changed" on reload.
-std::vector<std::string> model_paths(const config::Config& cfg, const config::CameraConfig& cam) {
-  std::vector<std::string> out;
-  for (const auto* name : {&cam.models.backbone, &cam.models.pose, &cam.models.segmenter, &cam.models.recognizer}) {
-    if (!name->empty()) out.push_back(cfg.daemon.models.at(*name).path.string());
-  }
-  return out;
-}
 
 // Daemon-level settings that only a restart applies.
 std::vector<std::string> restart_only_changes(const config::DaemonConfig& a, const config::DaemonConfig& b) {
@@ -62,6 +54,7 @@ nlohmann::json ReloadResult::to_json() const {
   j["changed"] = changed;
   j["unchanged"] = unchanged;
   j["restart_required"] = restart_required;
+  if (!model.empty()) j["model"] = model;
   return j;
 }
 
@@ -129,14 +122,29 @@ void Daemon::start() {
   logger().info("actiond running: {} camera(s), events on {}", impl_->view()->cfg->cameras.size(), publish_endpoint());
 }
 
-ReloadResult Daemon::reload() {
+namespace {
+template <typename F>
+ReloadResult run_change(detail::Supervisor& sup, const char* what, F change) {
   try {
-    return impl_->supervisor->call([this] { return impl_->apply_reload(); });
+    return sup.call(std::move(change));
   } catch (const detail::SupervisorClosed& e) {
     ReloadResult refused;
-    refused.error = std::string("reload: ") + e.what();
+    refused.error = std::string(what) + ": " + e.what();
     return refused;
   }
+}
+}  // namespace
+
+ReloadResult Daemon::reload() {
+  return run_change(*impl_->supervisor, "reload", [this] { return impl_->apply_reload(); });
+}
+
+ReloadResult Daemon::promote(const std::string& model, const std::filesystem::path& candidate) {
+  return run_change(*impl_->supervisor, "promote", [&] { return impl_->apply_model_change(model, candidate); });
+}
+
+ReloadResult Daemon::rollback(const std::string& model) {
+  return run_change(*impl_->supervisor, "rollback", [&] { return impl_->apply_model_change(model, {}); });
 }
 
 void Daemon::stop(config::EndReason reason) {
@@ -185,15 +193,18 @@ ReloadResult Daemon::Impl::apply_reload() {
   const config::Config& old = *cfg;
   std::shared_ptr<const config::Config> next;
   std::set<std::string> starting;  // added or changed camera ids
+  std::map<std::string, std::vector<std::string>> stamps;  // their model files' fingerprints
   ModelSet fresh;
   try {
     next = config::load_config(old.dir, old.options);
     check_uris(*next);
     for (const auto& cam : next->cameras) {
       const auto* before = old.find_camera(cam.id);
+      stamps[cam.id] = model_stamps_of(*next, cam);  // before loading: a file replaced meanwhile reloads again
       if (before == nullptr) {
         result.added.push_back(cam.id);
-      } else if (!(*before == cam) || model_paths(old, *before) != model_paths(*next, cam)) {
+      } else if (!(*before == cam) || model_paths(old, *before) != model_paths(*next, cam) ||
+                 model_stamps[cam.id] != stamps[cam.id]) {  // a model file replaced in place
         result.changed.push_back(cam.id);
       } else {
         result.unchanged.push_back(cam.id);
@@ -222,11 +233,15 @@ ReloadResult Daemon::Impl::apply_reload() {
       if (running.count(id) != 0) numbering[id] = stop_camera(id, config::EndReason::reconfigured);
     }
   }
-  for (const auto& id : result.removed) labels.erase(id);
+  for (const auto& id : result.removed) {
+    labels.erase(id);
+    model_stamps.erase(id);
+  }
   for (const auto& cam : next->cameras) {
     if (starting.count(cam.id) == 0) continue;
     inputs[cam.id] = input_spec(fresh, cam);
     model_failures.erase(cam.id);
+    model_stamps[cam.id] = stamps[cam.id];
     set_labels(cam, fresh);  // discovery follows the camera's new model
   }
   publish_view();  // the sinks below read the new labels

@@ -24,6 +24,7 @@ ModelSet Daemon::Impl::load_first_models() {
   const config::Config& c = *cfg;
   check_uris(c);
   models::set_threads(c.daemon.inference.intra_op_threads, c.daemon.inference.inter_op_threads);
+  for (const auto& cam : c.cameras) model_stamps[cam.id] = model_stamps_of(c, cam);
   // A camera whose models fail is reported and left out; the daemon refuses to start only when none loads.
   ModelSet set = load_models(c, nullptr, &model_failures);
   if (!c.cameras.empty() && model_failures.size() == c.cameras.size()) {
@@ -136,8 +137,13 @@ void Daemon::Impl::build_control(Daemon& self) {
   };
   if (journal) ctx.journal_dir = journal->config().dir;
   ctx.security = c.daemon.security;
+  ctx.models = [&self] { return self.models(); };
   if (c.daemon.control_allow_reload) {
     ctx.reload = [&self] { return self.reload().to_json(); };
+    ctx.promote = [&self](const std::string& model, const std::string& candidate) {
+      return self.promote(model, candidate).to_json();
+    };
+    ctx.rollback = [&self](const std::string& model) { return self.rollback(model).to_json(); };
   }
   control = std::make_unique<ControlServer>(c.daemon.control_endpoint, std::move(ctx));
 }

@@ -43,6 +43,10 @@ std::optional<InferenceLoop::Unfinished> unfinished_of(const std::string& camera
                                                        double last_pts, const std::string& last_time,
                                                        config::EndReason reason);
 
+// The model files a camera uses (actiond.json /models paths) and their fingerprints now.
+std::vector<std::string> model_paths(const config::Config& cfg, const config::CameraConfig& cam);
+std::vector<std::string> model_stamps_of(const config::Config& cfg, const config::CameraConfig& cam);
+
 // What readers on other threads see of the supervised state: an immutable copy.
 struct DaemonView {
   struct Camera {
@@ -88,6 +92,7 @@ struct Daemon::Impl {
   std::map<std::string, InputSpec> inputs;                 // camera id -> model input
   std::map<std::string, std::string> model_failures;       // camera id -> why its models did not load
   std::map<std::string, std::vector<std::string>> labels;  // see DaemonView::labels
+  std::map<std::string, std::vector<std::string>> model_stamps;  // camera id -> its model files' fingerprints
   std::uint64_t reloads = 0, reloads_rejected = 0;
   std::unique_ptr<detail::CameraDirWatcher> watcher;       // posts reloads to the supervisor
 
@@ -131,6 +136,8 @@ struct Daemon::Impl {
   // Commands (daemon.cpp, daemon_parts.cpp): supervisor thread only.
   void apply_start();
   ReloadResult apply_reload();
+  // promote (candidate given) or roll back (empty) actiond.json /models/`model`, then reload.
+  ReloadResult apply_model_change(const std::string& model, const std::filesystem::path& candidate);
   void apply_stop(config::EndReason reason);
   void set_labels(const config::CameraConfig& cam, const ModelSet& models);
   void start_from_journal(const config::CameraConfig& cam);

@@ -69,6 +69,7 @@ void Daemon::Impl::start_cluster_camera(const config::CameraConfig& cam, const c
   config::Config one = *cfg;
   one.cameras = {cam};
   const std::set<std::string> only{cam.id};
+  model_stamps[cam.id] = model_stamps_of(one, cam);
   std::map<std::string, std::string> failures;
   ModelSet fresh = load_models(one, &only, &failures);
   if (const auto f = failures.find(cam.id); f != failures.end()) {

@@ -6,6 +6,9 @@
 //                                                  (with `replay` from seq+1: the zguide "clone" pattern)
 //   {"cmd": "replay", "camera": C, "from": N, "max": M}   journaled events of C with seq >= N
 //   {"cmd": "reload"}                              re-read the configuration (if allowed)
+//   {"cmd": "models"}                              the models of actiond.json, their versions
+//   {"cmd": "promote", "model": M, "candidate": F} install F as model M and reload (if reload is allowed)
+//   {"cmd": "rollback", "model": M}                bring M's previous file back and reload (idem)
 // Replies: {"ok": true, ...} or {"ok": false, "error": "..."}; malformed requests never crash it.
 //
 // Thread-safety: handle_control_request() holds no state; the context's providers must be
@@ -25,7 +28,10 @@ struct ControlContext {
   std::function<nlohmann::json()> status;    // thread-safe snapshot providers
   std::function<nlohmann::json()> snapshot;
   std::filesystem::path journal_dir;         // empty: journaling disabled
-  std::function<nlohmann::json()> reload;    // empty: `reload` is refused
+  std::function<nlohmann::json()> reload;    // empty: `reload`, `promote` and `rollback` are refused
+  std::function<nlohmann::json()> models;
+  std::function<nlohmann::json(const std::string& model, const std::string& candidate)> promote;
+  std::function<nlohmann::json(const std::string& model)> rollback;
   config::SecurityConfig security;           // CURVE server + allow-list when enabled
 };
 

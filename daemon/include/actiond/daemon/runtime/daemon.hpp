@@ -31,6 +31,7 @@ struct ReloadResult {
   std::string error;
   std::vector<std::string> added, removed, changed, unchanged;
   std::vector<std::string> restart_required;  // actiond.json sections that changed but need a restart
+  std::string model;                          // promote/rollback: the model changed
   nlohmann::json to_json() const;
 };
 
@@ -58,6 +59,16 @@ class Daemon {
   // Called by SIGHUP (main) and the control socket's `reload`; the cameras/ watcher posts the same
   // command without waiting. Returns when the reload is applied or refused.
   ReloadResult reload();
+  // Model changes (docs/TRAINING.md): `promote` installs `candidate` (a file inside the model
+  // directory, of the same kind and input as the model) in place of actiond.json /models/`model`,
+  // keeping the file it replaces as <file>.previous, and reloads: cameras using the model restart
+  // with it (segments end "reconfigured"; seq continues). `rollback` swaps the model and its
+  // previous file back the same way. A change the reload refuses is undone. Thread-safe.
+  ReloadResult promote(const std::string& model, const std::filesystem::path& candidate);
+  ReloadResult rollback(const std::string& model);
+  // The models of actiond.json: name, path, kind, manifest name and version, labels, the cameras
+  // using it, and the previous file kept (its version), if any. Thread-safe.
+  nlohmann::json models() const;
 
   const std::string& publish_endpoint() const;
   const std::string& control_endpoint() const;
