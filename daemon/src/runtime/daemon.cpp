@@ -237,6 +237,16 @@ ReloadResult Daemon::Impl::apply_reload() {
     labels.erase(id);
     model_stamps.erase(id);
   }
+  std::set<std::string> replaced;  // model files replaced in place (a promote): the loop swaps them
+  for (const auto& cam : next->cameras) {
+    const auto before = model_stamps.find(cam.id);
+    if (starting.count(cam.id) == 0 || before == model_stamps.end() || old.find_camera(cam.id) == nullptr) continue;
+    const auto paths = model_paths(*next, cam);
+    if (paths != model_paths(old, *old.find_camera(cam.id))) continue;
+    for (std::size_t k = 0; k < paths.size(); ++k) {
+      if (before->second.at(k) != stamps[cam.id].at(k)) replaced.insert(paths[k]);
+    }
+  }
   for (const auto& cam : next->cameras) {
     if (starting.count(cam.id) == 0) continue;
     inputs[cam.id] = input_spec(fresh, cam);
@@ -248,7 +258,7 @@ ReloadResult Daemon::Impl::apply_reload() {
   for (const auto& id : starting) {
     for (const auto& sink : sinks) sink->labels_changed(id);
   }
-  loop->adopt_models(std::move(fresh));
+  loop->adopt_models(std::move(fresh), std::move(replaced));
   for (const auto& cam : next->cameras) {
     if (starting.count(cam.id) == 0) continue;
     auto it = numbering.find(cam.id);

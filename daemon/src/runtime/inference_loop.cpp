@@ -133,21 +133,22 @@ InferenceLoop::Numbering InferenceLoop::remove_camera(pipeline::CameraHandle han
 
 namespace {
 template <typename Model>
-void adopt(std::map<std::string, std::unique_ptr<Model>>& into, std::map<std::string, std::unique_ptr<Model>>& from) {
+void adopt(std::map<std::string, std::unique_ptr<Model>>& into, std::map<std::string, std::unique_ptr<Model>>& from,
+           const std::set<std::string>& replaced) {
   for (auto& [name, model] : from) {
     auto& slot = into[name];
-    if (!slot || slot->path() != model->path()) slot = std::move(model);
+    if (!slot || slot->path() != model->path() || replaced.count(model->path().string()) != 0) slot = std::move(model);
   }
 }
 }  // namespace
 
-void InferenceLoop::adopt_models(ModelSet models) {
+void InferenceLoop::adopt_models(ModelSet models, std::set<std::string> replaced) {
   auto shared = std::make_shared<ModelSet>(std::move(models));
-  post([this, shared] {
-    adopt(models_.backbones, shared->backbones);
-    adopt(models_.segmenters, shared->segmenters);
-    adopt(models_.recognizers, shared->recognizers);
-    adopt(models_.poses, shared->poses);
+  post([this, shared, replaced = std::move(replaced)] {
+    adopt(models_.backbones, shared->backbones, replaced);
+    adopt(models_.segmenters, shared->segmenters, replaced);
+    adopt(models_.recognizers, shared->recognizers, replaced);
+    adopt(models_.poses, shared->poses, replaced);
   }, true);
 }
 

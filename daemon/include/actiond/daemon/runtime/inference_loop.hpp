@@ -94,9 +94,10 @@ class InferenceLoop {
   // camera's last seq and epoch (so a restarted camera continues them).
   Numbering remove_camera(pipeline::CameraHandle handle, config::EndReason reason);
   // Adds models loaded elsewhere (for cameras added by a reload). An entry whose name is already
-  // loaded from the same file is kept (cameras hold it); one from another file replaces it, which
+  // loaded from the same file is kept (cameras hold it) unless that file is in `replaced` (it was
+  // replaced in place: a promote); one from another file, or a replaced one, takes the slot, which
   // is safe because every camera using that name has been removed first.
-  void adopt_models(ModelSet models);
+  void adopt_models(ModelSet models, std::set<std::string> replaced = {});
   // Publishes a stream.status event for the camera (ordered after events already emitted).
   void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
   // Publishes a clip.ready event (`fields`: clip, snapshot) for the camera with id `camera` (dropped if it is gone).

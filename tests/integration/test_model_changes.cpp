@@ -1,0 +1,99 @@
+// Promote and roll back a segmenter while a camera runs: refusals with exact messages, the camera's
+// segments follow the new model, nothing is lost and nothing stays open.
+#include "actiond/config/config.hpp"
+#include "actiond/daemon/runtime/daemon.hpp"
+
+#include "daemon_fixtures.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+using namespace actiond;
+using namespace std::chrono_literals;
+using test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A segment.start of `label` after the first `after` events.
+auto starts_label(const std::string& label, std::size_t after = 0) {
+  return [label, after](const std::vector<nlohmann::json>& evs) {
+    for (std::size_t k = after; k < evs.size(); ++k) {
+      if (evs[k]["type"] == "segment.start" && evs[k]["segment"]["label"] == label) return true;
+    }
+    return false;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("promote and roll back a segmenter on a running camera", "[integration][models]") {
+  TempDir dir;
+  const fs::path models = dir.path() / "models";
+  fs::create_directories(models);
+  for (const char* f : {"backbone.pt", "segmenter.pt", "recognizer.pt"}) fs::copy_file(test::test_model_dir() / f, models / f);
+  fs::copy_file(test::test_model_dir() / "segmenter_renamed.pt", models / "candidate.pt");
+  fs::copy_file(test::test_model_dir() / "segmenter.pt", dir.path() / "outside.pt");
+  dir.write("actiond.json", test::daemon_json());
+  dir.write("cameras/cam.json", test::camera_json("cam", "test://pattern?cycle=black,red&period=1&width=64&height=48&fps=10",
+                                                  R"("tracker": {"min_duration_s": 0.2, "confirm_frames": 1}, )"));
+  config::LoadOptions opts;
+  opts.model_dir_override = models;
+  daemon::Daemon d(config::load_config(dir.path(), opts));
+  test::EventCollector sub(d.publish_endpoint());
+  CHECK(d.promote("seg", models / "candidate.pt").error == "promote: the daemon is not running");
+  d.start();
+  REQUIRE(sub.wait_for(starts_label("red"), 30s));
+
+  const fs::path seg = models / "segmenter.pt";
+  CHECK(d.promote("nope", models / "candidate.pt").error ==
+        "promote: no model \"nope\" in actiond.json /models (known: bb, rec, seg)");
+  CHECK(d.promote("seg", dir.path() / "outside.pt").error ==
+        "promote: " + (dir.path() / "outside.pt").string() + ": outside the model directory " + models.string() +
+            " (copy it there first)");
+  CHECK(d.promote("seg", models / "missing.pt").error == "promote: " + (models / "missing.pt").string() + ": no such file");
+  CHECK(d.promote("seg", models / "backbone.pt").error ==
+        "promote: " + (models / "backbone.pt").string() +
+            " cannot replace seg: it is a backbone model, the model it would replace a segmenter model");
+  CHECK(d.rollback("seg").error == "rollback: no previous version of seg is kept (" + seg.string() + ".previous)");
+
+  const auto promoted = d.promote("seg", models / "candidate.pt");
+  REQUIRE(promoted.ok);
+  CHECK(promoted.model == "seg");
+  CHECK(promoted.changed == std::vector<std::string>{"cam"});
+  const std::size_t at_promote = sub.events().size();
+  const bool pour = sub.wait_for(starts_label("pour", at_promote), 30s);
+  if (!pour) for (const auto& e : sub.events()) UNSCOPED_INFO(e.dump());
+  REQUIRE(pour);  // the renamed model's name for red
+  const auto listed = d.models();
+  const auto entry = std::find_if(listed.begin(), listed.end(), [](const auto& m) { return m["name"] == "seg"; });
+  REQUIRE(entry != listed.end());
+  CHECK((*entry)["model_name"] == "tiny-colour-seg-renamed");
+  CHECK((*entry)["cameras"] == nlohmann::json::array({"cam"}));
+  CHECK((*entry)["previous"]["version"] == "1");
+  CHECK(fs::exists(seg.string() + ".previous"));
+
+  const auto rolled = d.rollback("seg");
+  REQUIRE(rolled.ok);
+  CHECK(rolled.changed == std::vector<std::string>{"cam"});
+  const std::size_t at_rollback = sub.events().size();
+  REQUIRE(sub.wait_for(starts_label("red", at_rollback), 30s));
+  d.stop();
+  REQUIRE(sub.wait_for([](const auto& evs) { return test::has_status(evs, "cam", "stopped"); }, 10s));
+  const auto events = sub.events();
+  test::check_stream_invariants(events);  // seq contiguous across both restarts, every segment ended
+  for (const auto& e : events) {
+    if (e["type"] != "segment.end") continue;
+    const std::string reason = e["segment"]["end_reason"];
+    CHECK((reason == "background" || reason == "reconfigured" || reason == "shutdown" || reason == "label_change"));
+  }
+  // Two restarts: the epoch went up twice.
+  const auto running = test::statuses(events, "cam", "running");
+  REQUIRE(running.size() >= 3);
+  const int first_epoch = running.front()["epoch"];
+  const int last_epoch = running.back()["epoch"];
+  CHECK(last_epoch == first_epoch + 2);
+}
