@@ -77,6 +77,7 @@ const std::vector<Api::Route>& Api::routes() {
       {"/api/events/stream", &Api::live_events, true},
       {R"(/api/clips/([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*\.mp4))", &Api::clip_file, false},
       {R"(/api/snapshots/([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*\.jpg))", &Api::snapshot_file, false},
+      {"/api/models", &Api::list_models, false},
   };
   return table;
 }
@@ -92,6 +93,8 @@ void Api::install(httplib::Server& server) {
       (this->*r.handler)(req, res);
     });
   }
+  server.Post(R"(/api/models/([A-Za-z0-9][A-Za-z0-9_.-]*)/(promote|rollback))",
+              [this](const httplib::Request& req, httplib::Response& res) { change_model(req, res); });
   if (opt_.web) {
     for (const auto& asset : detail::web_assets()) {
       const std::string path = asset.path == "index.html" ? "/" : "/" + asset.path;
@@ -286,6 +289,38 @@ void Api::serve_file(const httplib::Request& req, httplib::Response& res, const 
                              const auto n = static_cast<std::size_t>(in->gcount());
                              return n > 0 && sink.write(buf.data(), n);
                            });
+}
+
+void Api::list_models(const httplib::Request& req, httplib::Response& res) {
+  QueryParams p(req, {});
+  if (!p.ok()) return error(res, 400, p.error());
+  if (!opt_.models) return error(res, 404, "model changes are not served here");
+  reply(res, 200, {{"models", opt_.models()}});
+}
+
+void Api::change_model(const httplib::Request& req, httplib::Response& res) {
+  if (!opt_.promote || !opt_.rollback) return error(res, 404, "model changes are not served here");
+  if (opt_.token.empty()) {
+    return error(res, 403, "model changes over HTTP need a token (actiond.json /api/token_file)");
+  }
+  const std::string model = req.matches[1];
+  const std::string action = req.matches[2];
+  const json all = opt_.models();
+  const bool known = std::any_of(all.begin(), all.end(), [&](const json& m) { return m.value("name", "") == model; });
+  if (!known) return error(res, 404, "no model '" + model + "'");
+  json result;
+  if (action == "promote") {
+    const json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("candidate") || !body["candidate"].is_string()) {
+      return error(res, 400, "promote needs a JSON body {\"candidate\": \"FILE\"} (a model file in the model directory)");
+    }
+    result = opt_.promote(model, body["candidate"]);
+  } else {
+    result = opt_.rollback(model);
+  }
+  logger().info("POST {}: {}", req.path, result.value("ok", false) ? "done" : result.value("error", ""));
+  if (!result.value("ok", false)) return error(res, 409, result.value("error", "refused"));
+  reply(res, 200, result);
 }
 
 }  // namespace actiond::daemon

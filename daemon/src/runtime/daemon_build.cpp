@@ -160,6 +160,14 @@ void Daemon::Impl::build_http(Daemon& self) {
       ao.max_streams = c.daemon.api.max_streams;
       ao.web = c.daemon.api.web;
       ao.clips_dir = c.daemon.clips.dir;
+      ao.models = [&self] { return self.models(); };
+      // A relative candidate is a file of the model directory.
+      const auto model_dir = c.daemon.model_dir;
+      ao.promote = [&self, model_dir](const std::string& model, const std::string& candidate) {
+        const std::filesystem::path path(candidate);
+        return self.promote(model, path.is_absolute() ? path : model_dir / path).to_json();
+      };
+      ao.rollback = [&self](const std::string& model) { return self.rollback(model).to_json(); };
       api = std::make_unique<Api>(std::move(ao));
     }
     Api* served = api.get();

@@ -7,9 +7,13 @@
 //   GET /api/events/stream?camera&type&label&after  Server-Sent Events (Last-Event-ID resumes)
 //   GET /api/clips/{camera}/{file}.mp4              a clip (HTTP Range supported)
 //   GET /api/snapshots/{camera}/{file}.jpg          a segment's snapshot
+//   GET /api/models                                 the models, their versions, the previous kept
+//   POST /api/models/{name}/promote {"candidate": FILE}   install FILE as the model, reload (write)
+//   POST /api/models/{name}/rollback                      bring the previous file back, reload (write)
 //   GET /, /app.js, /style.css                    the web timeline (static files built in)
 // Bad parameters get 400 with {"error": "parameter 'NAME': ..."}; with a token every /api/ path
 // and the page need `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video).
+// Writes (POST) need a token: without api.token_file they answer 403.
 //
 // Ownership: the daemon owns the Api and the HTTP server; install() captures `this`, so the Api
 // outlives the server (stop() first ends the live streams, whose handlers would otherwise hold the
@@ -41,6 +45,10 @@ struct ApiOptions {
   int max_streams = 8;                       // concurrent live streams; more get 503
   bool web = true;                           // serve the timeline at /
   std::filesystem::path clips_dir;           // where clips are (empty: none)
+  // Model changes (Daemon::models/promote/rollback, as JSON); empty: the routes answer 404.
+  std::function<nlohmann::json()> models;
+  std::function<nlohmann::json(const std::string& model, const std::string& candidate)> promote;
+  std::function<nlohmann::json(const std::string& model)> rollback;
 };
 
 class Api {
@@ -65,6 +73,8 @@ class Api {
   void live_events(const httplib::Request& req, httplib::Response& res);
   void clip_file(const httplib::Request& req, httplib::Response& res);
   void snapshot_file(const httplib::Request& req, httplib::Response& res);
+  void list_models(const httplib::Request& req, httplib::Response& res);
+  void change_model(const httplib::Request& req, httplib::Response& res);  // promote or rollback
   void serve_file(const httplib::Request& req, httplib::Response& res, const char* kind, const char* type) const;
 
   ApiOptions opt_;
