@@ -95,6 +95,9 @@ void Api::install(httplib::Server& server) {
   }
   server.Post(R"(/api/models/([A-Za-z0-9][A-Za-z0-9_.-]*)/(promote|rollback))",
               [this](const httplib::Request& req, httplib::Response& res) { change_model(req, res); });
+  const char* shadow_path = R"(/api/cameras/([A-Za-z0-9][A-Za-z0-9_.-]*)/shadow)";
+  server.Post(shadow_path, [this](const httplib::Request& req, httplib::Response& res) { change_shadow(req, res); });
+  server.Delete(shadow_path, [this](const httplib::Request& req, httplib::Response& res) { change_shadow(req, res); });
   if (opt_.web) {
     for (const auto& asset : detail::web_assets()) {
       const std::string path = asset.path == "index.html" ? "/" : "/" + asset.path;
@@ -298,11 +301,40 @@ void Api::list_models(const httplib::Request& req, httplib::Response& res) {
   reply(res, 200, {{"models", opt_.models()}});
 }
 
-void Api::change_model(const httplib::Request& req, httplib::Response& res) {
-  if (!opt_.promote || !opt_.rollback) return error(res, 404, "model changes are not served here");
-  if (opt_.token.empty()) {
-    return error(res, 403, "model changes over HTTP need a token (actiond.json /api/token_file)");
+bool Api::may_write(httplib::Response& res) const {
+  if (!opt_.promote || !opt_.rollback || !opt_.shadow) {
+    error(res, 404, "model changes are not served here");
+    return false;
   }
+  if (opt_.token.empty()) {
+    error(res, 403, "model changes over HTTP need a token (actiond.json /api/token_file)");
+    return false;
+  }
+  return true;
+}
+
+void Api::change_shadow(const httplib::Request& req, httplib::Response& res) {
+  if (!may_write(res)) return;
+  const std::string camera = req.matches[1];
+  std::string candidate;
+  if (req.method == "POST") {
+    const json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("candidate") || !body["candidate"].is_string() ||
+        body["candidate"].get<std::string>().empty()) {
+      return error(res, 400, "shadow needs a JSON body {\"candidate\": \"FILE\"} (a segmenter in the model directory)");
+    }
+    candidate = body["candidate"];
+  }
+  const json result = opt_.shadow(camera, candidate);
+  if (!result.value("ok", false)) {
+    const std::string message = result.value("error", "refused");
+    return error(res, message.rfind("shadow: no camera", 0) == 0 ? 404 : 409, message);
+  }
+  reply(res, 200, result);
+}
+
+void Api::change_model(const httplib::Request& req, httplib::Response& res) {
+  if (!may_write(res)) return;
   const std::string model = req.matches[1];
   const std::string action = req.matches[2];
   const json all = opt_.models();

@@ -3,7 +3,7 @@
 //       prints every event as one JSON line on stdout;
 //   actionctl tail [--camera C] [--type T] [--json]    the same, one readable line per event;
 //   actionctl status | cameras | snapshot | reload | models [--control tcp://127.0.0.1:7701]
-//   actionctl promote MODEL FILE | rollback MODEL
+//   actionctl promote MODEL FILE | rollback MODEL | shadow CAMERA FILE | shadow CAMERA --stop
 //   actionctl replay --camera C --from N [--max M]      journaled events, one JSON line each.
 //   actionctl cluster put|rm|ls|status|events [--config /etc/actiond]   cluster mode (actionctl_cluster.hpp)
 // With CURVE on the daemon: --server-key KEY|@FILE (its public key) and --client-key FILE (our secret key).
@@ -227,8 +227,15 @@ int main(int argc, char** argv) {
   auto* promote = app.add_subcommand("promote", "install a model file as one of the daemon's models and reload "
                                                 "(the replaced file is kept for rollback)");
   auto* rollback = app.add_subcommand("rollback", "bring a model's previous file back and reload");
+  auto* shadow = app.add_subcommand("shadow", "try a segmenter beside a camera's model: its events go to "
+                                              "<camera>/shadow.* only (actionctl events -t CAMERA/shadow.)");
   std::string model;
   std::string candidate;
+  std::string shadow_camera;
+  bool shadow_stop = false;
+  shadow->add_option("camera", shadow_camera, "camera id")->required();
+  shadow->add_option("candidate", candidate, "segmenter file inside the daemon's model directory");
+  shadow->add_flag("--stop", shadow_stop, "stop trying (the shadow's open segment ends)");
   promote->add_option("model", model, "model name (actiond.json /models)")->required();
   promote->add_option("candidate", candidate, "model file inside the daemon's model directory")->required();
   rollback->add_option("model", model, "model name (actiond.json /models)")->required();
@@ -238,7 +245,7 @@ int main(int argc, char** argv) {
   replay->add_option("--camera", camera, "camera id")->required();
   replay->add_option("--from", from, "first seq")->capture_default_str();
   replay->add_option("--max", max, "at most this many events")->capture_default_str();
-  for (auto* sub : {status, cameras, snapshot, replay, reload, models, promote, rollback}) {
+  for (auto* sub : {status, cameras, snapshot, replay, reload, models, promote, rollback, shadow}) {
     sub->add_option("-c,--control", control, "control endpoint of actiond")->capture_default_str();
   }
   std::string endpoint = "tcp://127.0.0.1:7700";
@@ -284,6 +291,12 @@ int main(int argc, char** argv) {
     if (app.got_subcommand(promote)) {
       const std::string path = std::filesystem::absolute(candidate).lexically_normal().string();
       return run_control(control, {{"cmd", "promote"}, {"model", model}, {"candidate", path}}, false, curve,
+                         kChangeTimeoutS);
+    }
+    if (app.got_subcommand(shadow)) {
+      if (shadow_stop == !candidate.empty()) throw std::runtime_error("shadow: give a candidate file, or --stop");
+      const std::string path = candidate.empty() ? "" : std::filesystem::absolute(candidate).lexically_normal().string();
+      return run_control(control, {{"cmd", "shadow"}, {"camera", shadow_camera}, {"candidate", path}}, false, curve,
                          kChangeTimeoutS);
     }
     if (app.got_subcommand(rollback)) {

@@ -129,9 +129,28 @@ def test_http_model_changes(args) -> None:
                 fail(f"rollback: {code} {got}")
             if not sub.wait_for(starts("red", mark), 30):
                 fail("the camera's segments do not come from the rolled-back model")
+            # Shadow mode: the candidate beside the camera's model, on shadow topics only.
+            for path, body, status, message in [
+                    ("/api/cameras/nope/shadow", {"candidate": "candidate.pt"}, 404, "shadow: no camera 'nope'"),
+                    ("/api/cameras/cam/shadow", None, 400,
+                     'shadow needs a JSON body {"candidate": "FILE"} (a segmenter in the model directory)')]:
+                got = call(port, "POST", path, token, body)
+                if got != (status, {"error": message}):
+                    fail(f"POST {path} {body}: {got}")
+            mark = len(sub.events)
+            code, got = call(port, "POST", "/api/cameras/cam/shadow", token, {"candidate": "candidate.pt"})
+            if code != 200 or got["shadow"]["name"] != "tiny-colour-seg-renamed":
+                fail(f"shadow: {code} {got}")
+            if not sub.wait_for(lambda evs: any(e.get("shadow") and e["type"] == "segment.start" and
+                                                e["segment"]["label"] == "pour" for e in evs[mark:]), 30):
+                fail("no shadow segment")
+            code, got = call(port, "DELETE", "/api/cameras/cam/shadow", token)
+            if code != 200 or got["shadow"] is not None:
+                fail(f"DELETE shadow: {code} {got}")
         finally:
             events = stop(proc, sub)
-        check_stream(events)
+        check_stream([e for e in events if not e.get("shadow")])
+        check_stream([e for e in events if e.get("shadow")])
         ends = {e["segment"]["end_reason"] for e in events if e["type"] == "segment.end"}
         print(f"HTTP: promote and rollback on a running camera; {len(events)} events, end reasons {sorted(ends)}")
 

@@ -1,6 +1,7 @@
 // Promote and roll back a segmenter while a camera runs: refusals with exact messages, the camera's
 // segments follow the new model, nothing is lost and nothing stays open.
 #include "actiond/config/config.hpp"
+#include "actiond/daemon/journal/journal.hpp"
 #include "actiond/daemon/runtime/daemon.hpp"
 
 #include "daemon_fixtures.hpp"
@@ -96,4 +97,58 @@ TEST_CASE("promote and roll back a segmenter on a running camera", "[integration
   const int first_epoch = running.front()["epoch"];
   const int last_epoch = running.back()["epoch"];
   CHECK(last_epoch == first_epoch + 2);
+}
+
+TEST_CASE("a candidate tried in shadow mode publishes on shadow topics only and is never journaled",
+          "[integration][models]") {
+  TempDir dir;
+  const fs::path models = dir.path() / "models";
+  fs::create_directories(models);
+  for (const char* f : {"backbone.pt", "segmenter.pt", "recognizer.pt"}) fs::copy_file(test::test_model_dir() / f, models / f);
+  fs::copy_file(test::test_model_dir() / "segmenter_renamed.pt", models / "candidate.pt");
+  dir.write("actiond.json", test::daemon_json());
+  dir.write("cameras/cam.json", test::camera_json("cam", "test://pattern?cycle=black,red&period=1&width=64&height=48&fps=10",
+                                                  R"("tracker": {"min_duration_s": 0.2, "confirm_frames": 1}, )"));
+  config::LoadOptions opts;
+  opts.model_dir_override = models;
+  daemon::Daemon d(config::load_config(dir.path(), opts));
+  test::EventCollector sub(d.publish_endpoint());
+  d.start();
+  REQUIRE(sub.wait_for(starts_label("red"), 30s));
+  CHECK(d.shadow("nope", models / "candidate.pt")["error"] == "shadow: no camera 'nope'");
+  CHECK(d.shadow("cam", models / "backbone.pt")["error"] ==
+        "shadow: " + (models / "backbone.pt").string() + ": a backbone model; shadow mode tries segmenters");
+  const auto tried = d.shadow("cam", models / "candidate.pt");
+  REQUIRE(tried["ok"] == true);
+  CHECK(tried["shadow"]["name"] == "tiny-colour-seg-renamed");
+  const std::size_t mark = sub.events().size();
+  // The shadow's "pour" segments come beside the camera's own "red" ones.
+  auto shadow_ended = [mark](const std::vector<nlohmann::json>& evs) {
+    bool start = false, end = false, own = false;
+    for (std::size_t k = mark; k < evs.size(); ++k) {
+      const auto& e = evs[k];
+      const bool shadow = e.value("shadow", false);
+      if (shadow && e["type"] == "segment.start" && e["segment"]["label"] == "pour") start = true;
+      if (shadow && e["type"] == "segment.end" && e["segment"]["label"] == "pour") end = true;
+      if (!shadow && e["type"] == "segment.start" && e["segment"]["label"] == "red") own = true;
+    }
+    return start && end && own;
+  };
+  REQUIRE(sub.wait_for(shadow_ended, 30s));
+  const auto stopped = d.shadow("cam", {});
+  CHECK(stopped["ok"] == true);
+  CHECK(stopped["shadow"].is_null());
+  d.stop();
+  REQUIRE(sub.wait_for([](const auto& evs) { return test::has_status(evs, "cam", "stopped"); }, 10s));
+  std::vector<nlohmann::json> own, shadow;
+  for (const auto& e : sub.events()) (e.value("shadow", false) ? shadow : own).push_back(e);
+  test::check_stream_invariants(own);     // the camera's numbering is untouched by the shadow
+  test::check_stream_invariants(shadow);  // the shadow's own: contiguous, every segment ended
+  std::size_t shadow_topics = 0;
+  for (const auto& topic : sub.topics()) shadow_topics += topic.rfind("cam/shadow.", 0) == 0 ? 1 : 0;
+  CHECK(shadow_topics == shadow.size());  // every shadow event on a shadow topic, and only they
+  // Sinks, the index and the cluster log read the journal: it holds the camera's events only.
+  const auto journal = daemon::Journal::read(dir.path() / "journal", "cam", 0, 100000);
+  CHECK(journal.size() == own.size());
+  for (const auto& line : journal) CHECK(line.find("\"shadow\"") == std::string::npos);
 }

@@ -57,6 +57,13 @@ json handle_control_request(const ControlContext& ctx, const std::string& reques
       return out;
     }
     if (cmd == "models") return json{{"ok", true}, {"models", ctx.models ? ctx.models() : json::array()}};
+    if (cmd == "shadow") {
+      if (!ctx.reload) return error("shadow: not allowed on this socket (actiond.json /control/allow_reload)");
+      if (!req.contains("camera") || !req["camera"].is_string()) return error("shadow needs \"camera\" (a string)");
+      const json candidate = req.value("candidate", json(""));
+      if (!candidate.is_string()) return error("shadow: \"candidate\" must be a model file's path (a string)");
+      return ctx.shadow(req["camera"], candidate);
+    }
     if (cmd == "promote" || cmd == "rollback") {
       if (!ctx.reload) return error(cmd + ": not allowed on this socket (actiond.json /control/allow_reload)");
       if (!req.contains("model") || !req["model"].is_string()) return error(cmd + " needs \"model\" (a string)");
@@ -66,7 +73,7 @@ json handle_control_request(const ControlContext& ctx, const std::string& reques
       }
       return ctx.promote(req["model"], req["candidate"]);
     }
-    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay, reload, models, promote, rollback)");
+    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay, reload, models, promote, rollback, shadow)");
   } catch (const std::exception& e) {
     return error(cmd + ": " + e.what());
   }

@@ -163,6 +163,8 @@ Metrics::Metrics() {
           "as not owned (stale) or because the queue was full (queue_full).");
   declare("actiond_cluster_log_queued", "gauge", "Cluster mode: events waiting for JetStream.");
   declare("actiond_reloads_total", "counter", "Configuration reloads, by result (applied|rejected).");
+  declare("actiond_shadow_events_total", "counter",
+          "Events of candidate models tried in shadow mode (published on <camera>/shadow.*, never journaled).");
   declare("actiond_supervisor_commands_dropped_total", "counter",
           "Commands posted to the daemon's supervisor (file-event reloads) dropped because its queue was full.");
   declare("actiond_up", "gauge", "1 while the daemon runs.");

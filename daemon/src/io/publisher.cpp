@@ -39,8 +39,8 @@ Publisher::Publisher(const config::PublishConfig& cfg, Journal* journal, const c
       in_flight_ = true;
       lock.unlock();
       for (auto& m : batch) {
-        if (journal_ != nullptr) journal_->append(m.camera, m.seq, m.body);  // before it is published
-        if (tap_) tap_(m.camera, m.seq, m.body);
+        if (m.journaled && journal_ != nullptr) journal_->append(m.camera, m.seq, m.body);  // before it is published
+        if (m.journaled && tap_) tap_(m.camera, m.seq, m.body);
         send_event(sock, m);
       }
       drain_subscriptions(sock);
@@ -106,6 +106,14 @@ Publisher::~Publisher() {
 }
 
 bool Publisher::publish(std::string camera, std::uint64_t seq, std::string topic, std::string body) {
+  return enqueue(Message{std::move(camera), seq, std::move(topic), std::move(body), true});
+}
+
+bool Publisher::publish_unjournaled(std::string topic, std::string body) {
+  return enqueue(Message{"", 0, std::move(topic), std::move(body), false});
+}
+
+bool Publisher::enqueue(Message m) {
   {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= capacity_) {
@@ -113,7 +121,7 @@ bool Publisher::publish(std::string camera, std::uint64_t seq, std::string topic
       if ((n & (n - 1)) == 0) logger().error("publisher: queue full, {} events dropped so far", n);
       return false;
     }
-    queue_.push_back(Message{std::move(camera), seq, std::move(topic), std::move(body)});
+    queue_.push_back(std::move(m));
   }
   cv_.notify_one();
   return true;

@@ -144,6 +144,9 @@ void Daemon::Impl::build_control(Daemon& self) {
       return self.promote(model, candidate).to_json();
     };
     ctx.rollback = [&self](const std::string& model) { return self.rollback(model).to_json(); };
+    ctx.shadow = [&self](const std::string& camera, const std::string& candidate) {
+      return self.shadow(camera, candidate);
+    };
   }
   control = std::make_unique<ControlServer>(c.daemon.control_endpoint, std::move(ctx));
 }
@@ -168,6 +171,10 @@ void Daemon::Impl::build_http(Daemon& self) {
         return self.promote(model, path.is_absolute() ? path : model_dir / path).to_json();
       };
       ao.rollback = [&self](const std::string& model) { return self.rollback(model).to_json(); };
+      ao.shadow = [&self, model_dir](const std::string& camera, const std::string& candidate) {
+        const std::filesystem::path path(candidate);
+        return self.shadow(camera, candidate.empty() || path.is_absolute() ? path : model_dir / path);
+      };
       api = std::make_unique<Api>(std::move(ao));
     }
     Api* served = api.get();

@@ -135,4 +135,39 @@ nlohmann::json Daemon::models() const {
   return out;
 }
 
+nlohmann::json Daemon::shadow(const std::string& camera, const fs::path& candidate) {
+  auto error = [](const std::string& message) { return nlohmann::json{{"ok", false}, {"error", "shadow: " + message}}; };
+  try {
+    return impl_->supervisor->call([&]() -> nlohmann::json {
+      Impl& d = *impl_;
+      if (!d.started) return error("the daemon is not running");
+      if (d.cfg->find_camera(camera) == nullptr) return error("no camera '" + camera + "'");
+      std::shared_ptr<models::Segmenter> model;
+      if (!candidate.empty()) {
+        if (!fs::is_regular_file(candidate)) return error(candidate.string() + ": no such file");
+        if (!detail::inside(candidate, d.cfg->daemon.model_dir)) {
+          return error(candidate.string() + ": outside the model directory " + d.cfg->daemon.model_dir.string() +
+                       " (copy it there first)");
+        }
+        if (const auto kind = models::read_manifest(candidate).kind; kind != models::ModelKind::segmenter) {
+          return error(candidate.string() + ": a " + models::to_string(kind) + " model; shadow mode tries segmenters");
+        }
+        model = models::Segmenter::load(candidate);
+      }
+      if (const std::string why = d.loop->set_shadow(camera, model); !why.empty()) return error(why);
+      if (!model) {
+        logger().info("camera {}: shadow model stopped", camera);
+        return nlohmann::json{{"ok", true}, {"camera", camera}, {"shadow", nullptr}};
+      }
+      logger().info("camera {}: trying {} ({} v{}) in shadow mode", camera, candidate.string(), model->manifest().name,
+                   model->manifest().version);
+      return nlohmann::json{{"ok", true}, {"camera", camera},
+                            {"shadow", {{"path", candidate.string()}, {"name", model->manifest().name},
+                                        {"version", model->manifest().version}, {"labels", model->manifest().labels}}}};
+    });
+  } catch (const std::exception& e) {
+    return error(e.what());
+  }
+}
+
 }  // namespace actiond::daemon

@@ -264,7 +264,7 @@ void InferenceLoop::close_subject(Camera& cam, Subject& subj, config::EndReason 
   if (subj.streaming) decide(cam, subj, true);
   std::vector<TrackerEvent> events;
   subj.tracker.close(end_reason, events);
-  for (const auto& ev : events) emit_for(cam, subj, cam.events.from_tracker(ev));
+  for (const auto& ev : events) emit_for(cam, subj, cam.factory_of(subj).from_tracker(ev));
   subj.ring.clear();
   subj.next_decide = subj.ring.total_pushed();
   subj.last_recognition_pts.reset();
@@ -278,6 +278,7 @@ void InferenceLoop::fail_subject(Camera& cam, Subject& subj) {
 
 void InferenceLoop::close_segment(Camera& cam, config::EndReason end_reason) {
   if (cam.frame_subject) close_subject(cam, *cam.frame_subject, end_reason);
+  if (cam.shadow) close_subject(cam, *cam.shadow, end_reason);
   if (!cam.persons) return;
   // Every person's segment ends, then the person's track, with the same reason.
   for (auto& [id, subj] : cam.people) close_subject(cam, *subj, end_reason);
@@ -290,6 +291,10 @@ void InferenceLoop::close_segment(Camera& cam, config::EndReason end_reason) {
 }
 
 void InferenceLoop::emit_for(Camera& cam, const Subject& subj, Event event) {
+  if (subj.shadow) {
+    emit_shadow(cam, event);
+    return;
+  }
   if (subj.track_id != 0) {
     event.subject = EventFactory::subject(subj.person);
     // segment.end: the person's pose at the segment's peak (the frame nearest to it), for snapshots.

@@ -61,6 +61,7 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
         }
         frame_analysed(cam, f->frame);
         store_features(subj, f->frame, f->frame.features);
+        shadow_step(cam, f->frame, f->frame.features);
         recognize(cam, subj);
         touched.insert({&cam, &subj});
       }
@@ -85,6 +86,7 @@ void InferenceLoop::analyse_frames(std::vector<SourceItem*>& frames) {
       Camera& cam = *cameras_.at(group[i]->camera);
       frame_analysed(cam, group[i]->frame);
       store_features(*cam.frame_subject, group[i]->frame, features.data() + i * dim);
+      shadow_step(cam, group[i]->frame, features.data() + i * dim);
       recognize(cam, *cam.frame_subject);  // per frame, so clips end exactly at the cadence
       touched.insert({&cam, cam.frame_subject.get()});
     }
@@ -236,7 +238,8 @@ void InferenceLoop::apply(Decision& d, const models::SegmenterOutput& out) {
     last_at = df.at;
   }
   subj.next_decide = upto + 1;
-  for (const auto& ev : events) emit_for(cam, subj, cam.events.from_tracker(ev));
+  for (const auto& ev : events) emit_for(cam, subj, cam.factory_of(subj).from_tracker(ev));
+  if (subj.shadow) return;  // the latency and updates below are the camera's own
   // Processing latency: from the arrival of the frame that completed these decisions (the newest in
   // the window; the look-ahead wait before it is the model's, not the daemon's) to their events.
   if (metrics_) {

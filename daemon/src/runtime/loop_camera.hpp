@@ -55,6 +55,7 @@ struct InferenceLoop::Subject {
   std::optional<double> last_recognition_pts;
   bool streaming = false;                 // features stored since the last close
   std::uint64_t track_id = 0;             // 0: the whole frame
+  bool shadow = false;                    // a candidate model tried beside the camera's (never journaled)
   PersonTrack person;                     // person subjects: the track's latest state
   // Person subjects: their recent poses by stream time (bounded like the ring), for the pose at a
   // segment's peak (snapshots draw it).
@@ -78,6 +79,11 @@ struct InferenceLoop::Camera {
   std::unique_ptr<SceneCut> cuts;            // pose cameras: a cut of the picture ends every track
   std::map<std::uint64_t, std::unique_ptr<Subject>> people;  // pose cameras with a segmenter, by track id
   EventFactory events;
+  // Shadow mode (whole-frame cameras): a candidate segmenter on the same features, its own tracker
+  // and numbering; its events go to "<camera>/shadow.<type>" only.
+  std::shared_ptr<models::Segmenter> shadow_model;
+  std::unique_ptr<Subject> shadow;
+  std::unique_ptr<EventFactory> shadow_events;
   std::uint64_t skipped = 0;      // frames that left a window before being decided
   std::uint64_t queue_full = 0;   // FrameHub drops, as last seen
   double last_pts = 0.0;          // stream time of the latest analysed frame
@@ -108,6 +114,7 @@ struct InferenceLoop::Camera {
   // No subject decides its last frames when it closes next (after a failure).
   void stop_streaming() {
     if (frame_subject) frame_subject->streaming = false;
+    if (shadow) shadow->streaming = false;
     for (auto& [id, s] : people) s->streaming = false;
   }
   // Forgets the analysis state (rings, trackers, tracks) without events: the last resort when even
@@ -119,7 +126,13 @@ struct InferenceLoop::Camera {
       gate->reset();
     }
     if (frame_subject) frame_subject = std::make_unique<Subject>(config, segmenter, recognizer, 0);
+    if (shadow) {
+      shadow = std::make_unique<Subject>(config, shadow_model.get(), nullptr, 0);
+      shadow->shadow = true;
+    }
   }
+  // The factory that numbers a subject's events: the camera's, or the shadow's own.
+  EventFactory& factory_of(const Subject& subj) { return subj.shadow ? *shadow_events : events; }
 
   double fps_processed() const {
     if (analysed.size() < 2) return 0.0;

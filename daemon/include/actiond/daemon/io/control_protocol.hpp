@@ -9,6 +9,7 @@
 //   {"cmd": "models"}                              the models of actiond.json, their versions
 //   {"cmd": "promote", "model": M, "candidate": F} install F as model M and reload (if reload is allowed)
 //   {"cmd": "rollback", "model": M}                bring M's previous file back and reload (idem)
+//   {"cmd": "shadow", "camera": C, "candidate": F} try segmenter F beside C's model; without F: stop (idem)
 // Replies: {"ok": true, ...} or {"ok": false, "error": "..."}; malformed requests never crash it.
 //
 // Thread-safety: handle_control_request() holds no state; the context's providers must be
@@ -32,6 +33,7 @@ struct ControlContext {
   std::function<nlohmann::json()> models;
   std::function<nlohmann::json(const std::string& model, const std::string& candidate)> promote;
   std::function<nlohmann::json(const std::string& model)> rollback;
+  std::function<nlohmann::json(const std::string& camera, const std::string& candidate)> shadow;  // "" stops
   config::SecurityConfig security;           // CURVE server + allow-list when enabled
 };
 

@@ -42,6 +42,9 @@ class Publisher {
 
   // Queues one event. Returns false (and counts a drop) when the queue is full or stopped.
   bool publish(std::string camera, std::uint64_t seq, std::string topic, std::string body);
+  // Queues an event for the socket only: never journaled, so never delivered to sinks, the index or
+  // the cluster log (a shadow model's events). Same queue and drop policy.
+  bool publish_unjournaled(std::string topic, std::string body);
   // Blocks until everything queued so far has been handed to ZeroMQ (or `timeout` passes).
   bool flush(std::chrono::milliseconds timeout);
 
@@ -62,7 +65,9 @@ class Publisher {
     std::uint64_t seq = 0;
     std::string topic;
     std::string body;
+    bool journaled = true;
   };
+  bool enqueue(Message m);
   void send_event(zmq::socket_t& sock, const Message& m);
   void drain_subscriptions(zmq::socket_t& sock);
 

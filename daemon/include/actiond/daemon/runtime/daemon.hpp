@@ -66,6 +66,11 @@ class Daemon {
   // previous file back the same way. A change the reload refuses is undone. Thread-safe.
   ReloadResult promote(const std::string& model, const std::filesystem::path& candidate);
   ReloadResult rollback(const std::string& model);
+  // Shadow mode: tries `candidate` (a segmenter file inside the model directory) on a running
+  // whole-frame camera beside its own model; its events go to "<camera>/shadow.*" only (never
+  // journaled, never to sinks). An empty candidate stops it. {"ok": true, ...} or {"ok": false,
+  // "error"}. Thread-safe.
+  nlohmann::json shadow(const std::string& camera, const std::filesystem::path& candidate);
   // The models of actiond.json: name, path, kind, manifest name and version, labels, the cameras
   // using it, and the previous file kept (its version), if any. Thread-safe.
   nlohmann::json models() const;

@@ -98,6 +98,12 @@ class InferenceLoop {
   // replaced in place: a promote); one from another file, or a replaced one, takes the slot, which
   // is safe because every camera using that name has been removed first.
   void adopt_models(ModelSet models, std::set<std::string> replaced = {});
+  // Shadow mode: `candidate` (a segmenter reading the camera's features) runs beside the camera's
+  // segmenter on the same frames, with its own tracker and numbering; its events (with "shadow":
+  // true) go out on "<camera>/shadow.<type>" and are never journaled, so no sink, index or cluster
+  // log sees them. Null stops it (its open segment ends "reconfigured"). Returns once applied: ""
+  // or why not (no such camera; a pose camera; features of another dimension).
+  std::string set_shadow(const std::string& camera, std::shared_ptr<models::Segmenter> candidate);
   // Publishes a stream.status event for the camera (ordered after events already emitted).
   void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
   // Publishes a clip.ready event (`fields`: clip, snapshot) for the camera with id `camera` (dropped if it is gone).
@@ -161,6 +167,8 @@ class InferenceLoop {
   void stop_camera(Camera& cam, config::EndReason reason);
   void emit_status(Camera& cam, const pipeline::StreamStatus& status);
   void emit(Camera& cam, const Event& event);
+  void shadow_step(Camera& cam, const pipeline::Frame& frame, const float* feature);  // loop_shadow.cpp
+  void emit_shadow(Camera& cam, const Event& event);
   // A batch threw something no stage caught: its cameras' segments and tracks end with `error`.
   void recover(const std::vector<pipeline::SourceItem>& items, const char* what);
   void count_inference_error(const char* stage, const std::string& what);

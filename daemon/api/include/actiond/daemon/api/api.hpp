@@ -10,6 +10,8 @@
 //   GET /api/models                                 the models, their versions, the previous kept
 //   POST /api/models/{name}/promote {"candidate": FILE}   install FILE as the model, reload (write)
 //   POST /api/models/{name}/rollback                      bring the previous file back, reload (write)
+//   POST /api/cameras/{id}/shadow {"candidate": FILE}     try FILE beside the camera's model (write)
+//   DELETE /api/cameras/{id}/shadow                       stop trying it (write)
 //   GET /, /app.js, /style.css                    the web timeline (static files built in)
 // Bad parameters get 400 with {"error": "parameter 'NAME': ..."}; with a token every /api/ path
 // and the page need `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video).
@@ -49,6 +51,7 @@ struct ApiOptions {
   std::function<nlohmann::json()> models;
   std::function<nlohmann::json(const std::string& model, const std::string& candidate)> promote;
   std::function<nlohmann::json(const std::string& model)> rollback;
+  std::function<nlohmann::json(const std::string& camera, const std::string& candidate)> shadow;  // "" stops
 };
 
 class Api {
@@ -75,6 +78,8 @@ class Api {
   void snapshot_file(const httplib::Request& req, httplib::Response& res);
   void list_models(const httplib::Request& req, httplib::Response& res);
   void change_model(const httplib::Request& req, httplib::Response& res);  // promote or rollback
+  void change_shadow(const httplib::Request& req, httplib::Response& res);  // POST tries, DELETE stops
+  bool may_write(httplib::Response& res) const;                           // else 403/404 answered
   void serve_file(const httplib::Request& req, httplib::Response& res, const char* kind, const char* type) const;
 
   ApiOptions opt_;
