@@ -32,7 +32,8 @@ set(CPACK_DEBIAN_UNSPECIFIED_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_DEPENDS
   "adduser, gstreamer1.0-plugins-base, gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad, gstreamer1.0-libav, libopenblas0-openmp")
 set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_RECOMMENDS "actiond-pose-models (= ${ACTIOND_DEB_VERSION})")
-set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_SUGGESTS "prometheus, grafana")
+# actiond-train runs on Debian's python3 with numpy and torch (it says so when they are missing).
+set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_SUGGESTS "prometheus, grafana, python3-torch, python3-numpy")
 set(CPACK_COMPONENT_UNSPECIFIED_DESCRIPTION "real-time video action analytics daemon
 actiond watches camera streams (RTSP, files, V4L2, HTTP), recognises
 and segments the actions in them online with TorchScript models and

@@ -209,6 +209,13 @@ def main(argv=None) -> int:
     log(f"{args.data}: {len(ds.videos)} videos ({ds.layout}), labels {', '.join(ds.labels)}; splits {counts}")
     if args.check_only:
         return 0
+    try:
+        import numpy  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as e:
+        sys.stderr.write(f"actiond-train: training needs python3-torch and python3-numpy ({e}); "
+                         "apt install python3-torch python3-numpy\n")
+        return 3
     r = Run(args)
     r.load()
     try:
