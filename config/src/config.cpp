@@ -190,6 +190,10 @@ void read_api(ObjectReader a, DaemonConfig& d, const fs::path& config_dir) {
   d.api.enabled = a.boolean("enabled", d.api.enabled);
   d.api.web = a.boolean("web", d.api.web);
   d.api.token = a.secret_file("token_file", config_dir);
+  d.api.read_token = a.secret_file("read_token_file", config_dir);
+  if (!d.api.read_token.empty() && d.api.read_token == d.api.token) {
+    a.fail("read_token_file", "holds the same token as token_file (a read-only token must differ)");
+  }
   d.api.max_streams = a.integer_in("max_streams", d.api.max_streams, 1, 64);
   a.finish();
 }

@@ -121,11 +121,19 @@ void Api::install(httplib::Server& server) {
 }
 
 bool Api::refused(const httplib::Request& req, httplib::Response& res) const {
-  if (opt_.token.empty() || req.path == "/metrics" || req.path == "/healthz") return false;
+  if ((opt_.token.empty() && opt_.read_token.empty()) || req.path == "/metrics" || req.path == "/healthz") return false;
   std::string given = req.get_param_value("token");
   const std::string auth = req.get_header_value("Authorization");
   if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
-  if (same(given, opt_.token)) return false;
+  // Both compared, always: the time taken says nothing about which (if any) matched.
+  const bool writer = !opt_.token.empty() && same(given, opt_.token);
+  const bool reader = !opt_.read_token.empty() && same(given, opt_.read_token);
+  if (writer) return false;
+  if (reader) {
+    if (req.method == "GET" || req.method == "HEAD") return false;
+    error(res, 403, "this token may only read (actiond.json /api/read_token_file)");
+    return true;
+  }
   res.set_header("WWW-Authenticate", "Bearer");
   error(res, 401, given.empty() ? "a bearer token is required" : "wrong token");
   return true;

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Model changes through the real daemon: the HTTP API (GET /api/models, POST promote/rollback with
-a token; 403 without one configured, 400/404/409 with their messages) and actionctl (models,
+the write token; 403 without one configured or with the read-only token, 400/404/409 with their
+messages) and actionctl (models,
 promote, rollback over the control socket). A running camera's segments follow each change; seq
 stays contiguous and no segment stays open.
 
@@ -50,7 +51,9 @@ def start(args, root: str, token: str):
     if token:
         with open(os.path.join(root, "token"), "w") as f:
             f.write(token + "\n")
-        daemon_cfg["api"] = {"token_file": "token"}
+        with open(os.path.join(root, "viewer"), "w") as f:
+            f.write("read-only-token\n")
+        daemon_cfg["api"] = {"token_file": "token", "read_token_file": "viewer"}
     endpoint = write_config(root, daemon_cfg, {"cam": CAMERA})
     with open(os.path.join(root, "actiond.json")) as f:
         control = json.load(f)["control"]["endpoint"]
@@ -113,6 +116,13 @@ def test_http_model_changes(args) -> None:
                       f"rollback: no previous version of seg is kept ({models}/segmenter.pt.previous)"),
                      ("/api/models/seg/promote", {"candidate": "/etc/passwd"}, 409,
                       f"promote: /etc/passwd: outside the model directory {models} (copy it there first)")]
+            # The read-only token watches but may not change anything.
+            if call(port, "GET", "/api/models", "read-only-token")[0] != 200:
+                fail("the read-only token cannot read /api/models")
+            for method, path in (("POST", "/api/models/seg/rollback"), ("DELETE", "/api/cameras/cam/shadow")):
+                got = call(port, method, path, "read-only-token")
+                if got != (403, {"error": "this token may only read (actiond.json /api/read_token_file)"}):
+                    fail(f"{method} {path} with the read-only token: {got}")
             for path, body, status, message in cases:
                 got = call(port, "POST", path, token, body)
                 if got != (status, {"error": message}):

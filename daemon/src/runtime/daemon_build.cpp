@@ -160,6 +160,7 @@ void Daemon::Impl::build_http(Daemon& self) {
       ao.index_error = index_error;
       ao.cameras = [this] { return InferenceLoop::to_json(loop->snapshot()); };
       ao.token = c.daemon.api.token;
+      ao.read_token = c.daemon.api.read_token;
       ao.max_streams = c.daemon.api.max_streams;
       ao.web = c.daemon.api.web;
       ao.clips_dir = c.daemon.clips.dir;

@@ -231,16 +231,18 @@ TEST_CASE("tracker settings a camera does not set come from the segmenter's deco
 
 TEST_CASE("api and clips settings: defaults, values, exact errors", "[config][api]") {
   TempDir dir;
-  dir.write("actiond.json", R"({"api": {"token_file": "tok", "max_streams": 3, "web": false},
+  dir.write("actiond.json", R"({"api": {"token_file": "tok", "read_token_file": "viewer", "max_streams": 3, "web": false},
                                "clips": {"dir": "/var/clips", "max_total_mb": 10, "max_age_h": 0.5},
                                "models": {"bb": {"path": "backbone.pt"}, "seg": {"path": "segmenter.pt"}}})");
   dir.write("tok", "abc \n");
+  dir.write("viewer", "look\n");
   dir.write("cameras/door.json", camera(R"("id": "door", "uri": "test://pattern", "clips": {"enabled": true, "pre_s": 2})"));
   dir.write("cameras/yard.json", camera(R"("id": "yard", "uri": "test://pattern")"));
   const auto cfg = load_config(dir.path());
   CHECK(cfg->daemon.api.enabled);
   CHECK_FALSE(cfg->daemon.api.web);
   CHECK(cfg->daemon.api.token == "abc");
+  CHECK(cfg->daemon.api.read_token == "look");
   CHECK(cfg->daemon.api.max_streams == 3);
   CHECK(cfg->daemon.clips.dir == "/var/clips");
   CHECK(cfg->daemon.clips.max_total_mb == 10);
@@ -258,9 +260,15 @@ TEST_CASE("api and clips settings: defaults, values, exact errors", "[config][ap
   CHECK(defaults->daemon.api.token.empty());
   CHECK(defaults->daemon.clips.dir == plain.path() / "clips");
 
+  TempDir same;
+  same.write("actiond.json", R"({"api": {"token_file": "t", "read_token_file": "t"}})");
+  same.write("t", "abc\n");
+  CHECK_THROWS_WITH(load_config(same.path()), "actiond.json: /api/read_token_file: holds the same token as token_file "
+                                              "(a read-only token must differ)");
+
   const std::vector<std::pair<std::string, std::string>> daemon_cases = {
       {R"({"api": {"max_streams": 0}})", "actiond.json: /api/max_streams: must be between 1 and 64, got 0"},
-      {R"({"api": {"token": "x"}})", "actiond.json: /api/token: unknown key (expected one of: enabled, max_streams, token_file, web)"},
+      {R"({"api": {"token": "x"}})", "actiond.json: /api/token: unknown key (expected one of: enabled, max_streams, read_token_file, token_file, web)"},
       {R"({"api": {"token_file": "missing"}})", "actiond.json: /api/token_file: cannot read \"DIR/missing\""},
       {R"({"clips": {"max_total_mb": 0}})", "actiond.json: /clips/max_total_mb: must be between 1 and 104857600, got 0"},
       {R"({"clips": {"keep": 1}})", "actiond.json: /clips/keep: unknown key (expected one of: dir, max_age_h, max_total_mb)"},

@@ -232,7 +232,9 @@ struct ClipStoreSettings {
 struct ApiSettings {
   bool enabled = true;
   bool web = true;              // the timeline page at /
-  std::string token;            // from token_file; empty = no authentication; never logged
+  std::string token;            // from token_file: may read and write; never logged
+  std::string read_token;       // from read_token_file: may read (GET) only; never logged
+  // Either token set: every /api/ request and the page need one of them.
   int max_streams = 8;          // concurrent live event streams
   bool operator==(const ApiSettings&) const = default;
 };

@@ -15,7 +15,8 @@
 //   GET /, /app.js, /style.css                    the web timeline (static files built in)
 // Bad parameters get 400 with {"error": "parameter 'NAME': ..."}; with a token every /api/ path
 // and the page need `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video).
-// Writes (POST) need a token: without api.token_file they answer 403.
+// Writes (POST, DELETE) need the token of api.token_file: without one configured, or with the
+// read-only token of api.read_token_file, they answer 403.
 //
 // Ownership: the daemon owns the Api and the HTTP server; install() captures `this`, so the Api
 // outlives the server (stop() first ends the live streams, whose handlers would otherwise hold the
@@ -43,7 +44,8 @@ struct ApiOptions {
   const EventIndex* index = nullptr;         // null: no journal (the event endpoints answer 503)
   std::string index_error;                   // why there is no index, when the journal is enabled
   std::function<nlohmann::json()> cameras;   // {id: state} as the control socket's status has it
-  std::string token;                         // empty: no authentication
+  std::string token;                         // may read and write; empty (and no read_token): no authentication
+  std::string read_token;                    // may only read (GET)
   int max_streams = 8;                       // concurrent live streams; more get 503
   bool web = true;                           // serve the timeline at /
   std::filesystem::path clips_dir;           // where clips are (empty: none)
