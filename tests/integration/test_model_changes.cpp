@@ -29,21 +29,32 @@ auto starts_label(const std::string& label, std::size_t after = 0) {
   };
 }
 
-}  // namespace
-
-TEST_CASE("promote and roll back a segmenter on a running camera", "[integration][models]") {
-  TempDir dir;
+// A private model directory (the test models, and segmenter_renamed.pt as candidate.pt) and one
+// camera "cam" alternating black and red on them; returns the model directory.
+fs::path write_model_config(TempDir& dir) {
   const fs::path models = dir.path() / "models";
   fs::create_directories(models);
   for (const char* f : {"backbone.pt", "segmenter.pt", "recognizer.pt"}) fs::copy_file(test::test_model_dir() / f, models / f);
   fs::copy_file(test::test_model_dir() / "segmenter_renamed.pt", models / "candidate.pt");
-  fs::copy_file(test::test_model_dir() / "segmenter.pt", dir.path() / "outside.pt");
   dir.write("actiond.json", test::daemon_json());
   dir.write("cameras/cam.json", test::camera_json("cam", "test://pattern?cycle=black,red&period=1&width=64&height=48&fps=10",
                                                   R"("tracker": {"min_duration_s": 0.2, "confirm_frames": 1}, )"));
+  return models;
+}
+
+std::shared_ptr<const config::Config> load_with_models(const TempDir& dir, const fs::path& models) {
   config::LoadOptions opts;
   opts.model_dir_override = models;
-  daemon::Daemon d(config::load_config(dir.path(), opts));
+  return config::load_config(dir.path(), opts);
+}
+
+}  // namespace
+
+TEST_CASE("promote and roll back a segmenter on a running camera", "[integration][models]") {
+  TempDir dir;
+  const fs::path models = write_model_config(dir);
+  fs::copy_file(test::test_model_dir() / "segmenter.pt", dir.path() / "outside.pt");
+  daemon::Daemon d(load_with_models(dir, models));
   test::EventCollector sub(d.publish_endpoint());
   CHECK(d.promote("seg", models / "candidate.pt").error == "promote: the daemon is not running");
   d.start();
@@ -102,16 +113,8 @@ TEST_CASE("promote and roll back a segmenter on a running camera", "[integration
 TEST_CASE("a candidate tried in shadow mode publishes on shadow topics only and is never journaled",
           "[integration][models]") {
   TempDir dir;
-  const fs::path models = dir.path() / "models";
-  fs::create_directories(models);
-  for (const char* f : {"backbone.pt", "segmenter.pt", "recognizer.pt"}) fs::copy_file(test::test_model_dir() / f, models / f);
-  fs::copy_file(test::test_model_dir() / "segmenter_renamed.pt", models / "candidate.pt");
-  dir.write("actiond.json", test::daemon_json());
-  dir.write("cameras/cam.json", test::camera_json("cam", "test://pattern?cycle=black,red&period=1&width=64&height=48&fps=10",
-                                                  R"("tracker": {"min_duration_s": 0.2, "confirm_frames": 1}, )"));
-  config::LoadOptions opts;
-  opts.model_dir_override = models;
-  daemon::Daemon d(config::load_config(dir.path(), opts));
+  const fs::path models = write_model_config(dir);
+  daemon::Daemon d(load_with_models(dir, models));
   test::EventCollector sub(d.publish_endpoint());
   d.start();
   REQUIRE(sub.wait_for(starts_label("red"), 30s));

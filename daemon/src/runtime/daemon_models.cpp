@@ -4,6 +4,8 @@
 #include "runtime/daemon_impl.hpp"
 #include "runtime/model_files.hpp"
 
+#include <algorithm>
+
 namespace actiond::daemon {
 
 namespace fs = std::filesystem;
@@ -44,11 +46,20 @@ std::string incompatibility(const models::Manifest& current, const models::Manif
 
 }  // namespace
 
-std::vector<std::string> model_paths(const config::Config& cfg, const config::CameraConfig& cam) {
+namespace {
+// The model names a camera uses (actiond.json /models keys), in a fixed order.
+std::vector<std::string> model_names(const config::CameraConfig& cam) {
   std::vector<std::string> out;
   for (const auto* name : {&cam.models.backbone, &cam.models.pose, &cam.models.segmenter, &cam.models.recognizer}) {
-    if (!name->empty()) out.push_back(cfg.daemon.models.at(*name).path.string());
+    if (!name->empty()) out.push_back(*name);
   }
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> model_paths(const config::Config& cfg, const config::CameraConfig& cam) {
+  std::vector<std::string> out;
+  for (const auto& name : model_names(cam)) out.push_back(cfg.daemon.models.at(name).path.string());
   return out;
 }
 
@@ -115,9 +126,8 @@ nlohmann::json Daemon::models() const {
     }
     nlohmann::json used = nlohmann::json::array();
     for (const auto& cam : v->cfg->cameras) {
-      for (const auto* n : {&cam.models.backbone, &cam.models.pose, &cam.models.segmenter, &cam.models.recognizer}) {
-        if (*n == name) used.push_back(cam.id);
-      }
+      const auto names = model_names(cam);
+      if (std::find(names.begin(), names.end(), name) != names.end()) used.push_back(cam.id);
     }
     m["cameras"] = used;
     const fs::path previous = detail::previous_of(entry.path);
