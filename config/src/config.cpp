@@ -186,6 +186,18 @@ void read_clips(ObjectReader cs, DaemonConfig& d, const fs::path& config_dir) {
   cs.finish();
 }
 
+void read_teach(ObjectReader t, DaemonConfig& d, const fs::path& config_dir) {
+  const auto folder = [&](const fs::path& p) { return fs::absolute(p.is_absolute() ? p : config_dir / p).lexically_normal(); };
+  d.teach.dir = folder(t.string("dir", "teach"));
+  const std::string media = t.string("media_dir", "");
+  if (!media.empty()) {
+    d.teach.media_dir = folder(media);
+    if (!fs::is_directory(d.teach.media_dir)) t.fail("media_dir", "no such directory: " + d.teach.media_dir.string());
+  }
+  d.teach.train_command = t.string("train_command", "");
+  t.finish();
+}
+
 void read_api(ObjectReader a, DaemonConfig& d, const fs::path& config_dir) {
   d.api.enabled = a.boolean("enabled", d.api.enabled);
   d.api.web = a.boolean("web", d.api.web);
@@ -334,6 +346,7 @@ DaemonConfig parse_daemon_config(const nlohmann::json& j, const std::string& lab
   read_metrics(root.object("metrics"), d, config_dir);
   read_clips(root.object("clips"), d, config_dir);
   read_api(root.object("api"), d, config_dir);
+  read_teach(root.object("teach"), d, config_dir);
   read_reload(root.object("reload"), d, config_dir);
   read_security(root.object("security"), d, config_dir);
   read_journal(root.object("journal"), d, config_dir);

@@ -2,6 +2,7 @@
 
 #include "actiond/config/event_kinds.hpp"
 #include "actiond/config/log.hpp"
+#include "api_util.hpp"
 #include "query_params.hpp"
 #include "web_assets.hpp"
 
@@ -10,23 +11,21 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 namespace actiond::daemon {
 
+using detail::error;
+using detail::newest_of;
+using detail::parse_body;
 using detail::QueryParams;
+using detail::reply;
 using nlohmann::json;
 
 namespace {
 
 spdlog::logger& logger() { return config::module_log("api"); }
-
-void reply(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-void error(httplib::Response& res, int status, const std::string& message) { reply(res, status, {{"error", message}}); }
 
 bool same(const std::string& a, const std::string& b) {  // constant time in the secret's length
   if (a.size() != b.size()) return false;
@@ -34,8 +33,6 @@ bool same(const std::string& a, const std::string& b) {  // constant time in the
   for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
-
-json parse_body(const IndexedEvent& e) { return json::parse(e.body, nullptr, false); }
 
 // A segment as its latest segment.* event has it, with where it stands and its clip (if written).
 json segment_summary(const json& latest, const json& clip_ready) {
@@ -46,16 +43,6 @@ json segment_summary(const json& latest, const json& clip_ready) {
   s["clip"] = clip_ready.is_object() ? clip_ready.value("clip", json(nullptr)) : json(nullptr);
   s["snapshot"] = clip_ready.is_object() ? clip_ready.value("snapshot", json(nullptr)) : json(nullptr);
   return s;
-}
-
-// The newest event of `type` about segment `id` (null when none).
-json newest_of(const EventIndex& index, const std::string& id, const std::string& type) {
-  EventQuery q;
-  q.segment = id;
-  q.type = type;
-  q.limit = 1;
-  const auto rows = index.query(q);
-  return rows.empty() ? json(nullptr) : parse_body(rows.front());
 }
 
 }  // namespace
@@ -78,11 +65,13 @@ const std::vector<Api::Route>& Api::routes() {
       {R"(/api/clips/([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*\.mp4))", &Api::clip_file, false},
       {R"(/api/snapshots/([A-Za-z0-9][A-Za-z0-9_.-]*)/([A-Za-z0-9][A-Za-z0-9_.-]*\.jpg))", &Api::snapshot_file, false},
       {"/api/models", &Api::list_models, false},
+      {R"(/api/cameras/([A-Za-z0-9][A-Za-z0-9_.-]*)/shadow)", &Api::shadow_events, false},
   };
   return table;
 }
 
 void Api::install(httplib::Server& server) {
+  server.set_payload_max_length(16u << 20);  // a dataset's segment list; Debian's library defaults to 8 KiB
   // Authentication and the error shape of every /api/ path.
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     return refused(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
@@ -98,9 +87,10 @@ void Api::install(httplib::Server& server) {
   const char* shadow_path = R"(/api/cameras/([A-Za-z0-9][A-Za-z0-9_.-]*)/shadow)";
   server.Post(shadow_path, [this](const httplib::Request& req, httplib::Response& res) { change_shadow(req, res); });
   server.Delete(shadow_path, [this](const httplib::Request& req, httplib::Response& res) { change_shadow(req, res); });
+  install_teach(server);
   if (opt_.web) {
     for (const auto& asset : detail::web_assets()) {
-      const std::string path = asset.path == "index.html" ? "/" : "/" + asset.path;
+      const std::string path = asset.path == "index.html" ? "/" : asset.path == "label.html" ? "/label" : "/" + asset.path;
       server.Get(path, [asset](const httplib::Request&, httplib::Response& res) {
         res.set_header("Cache-Control", "no-cache");
         res.set_content(asset.data, asset.content_type);
@@ -290,6 +280,10 @@ void Api::serve_file(const httplib::Request& req, httplib::Response& res, const 
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
   if (opt_.clips_dir.empty() || ec) return error(res, 404, std::string("no ") + kind + " '" + name + "'");
+  send_file(res, file, size, type);
+}
+
+void Api::send_file(httplib::Response& res, const std::filesystem::path& file, std::uintmax_t size, const char* type) {
   auto in = std::make_shared<std::ifstream>(file, std::ios::binary);
   res.set_header("Cache-Control", "max-age=3600");
   res.set_content_provider(static_cast<std::size_t>(size), type,
@@ -319,6 +313,14 @@ bool Api::may_write(httplib::Response& res) const {
     return false;
   }
   return true;
+}
+
+void Api::shadow_events(const httplib::Request& req, httplib::Response& res) {
+  QueryParams p(req, {"after"});
+  const auto after = p.integer("after", 0, std::numeric_limits<std::int64_t>::max());
+  if (!p.ok()) return error(res, 400, p.error());
+  if (opt_.shadow_feed == nullptr) return error(res, 404, "shadow events are not served here");
+  reply(res, 200, opt_.shadow_feed->since(req.matches[1], static_cast<std::uint64_t>(after.value_or(0))));
 }
 
 void Api::change_shadow(const httplib::Request& req, httplib::Response& res) {

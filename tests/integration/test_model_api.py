@@ -115,7 +115,7 @@ def test_http_model_changes(args) -> None:
                      ("/api/models/seg/rollback", None, 409,
                       f"rollback: no previous version of seg is kept ({models}/segmenter.pt.previous)"),
                      ("/api/models/seg/promote", {"candidate": "/etc/passwd"}, 409,
-                      f"promote: /etc/passwd: outside the model directory {models} (copy it there first)")]
+                      f"promote: /etc/passwd: outside the model directory {models} and the training candidates {root}/teach/candidates (copy it there first)")]
             # The read-only token watches but may not change anything.
             if call(port, "GET", "/api/models", "read-only-token")[0] != 200:
                 fail("the read-only token cannot read /api/models")

@@ -65,7 +65,7 @@ TEST_CASE("promote and roll back a segmenter on a running camera", "[integration
         "promote: no model \"nope\" in actiond.json /models (known: bb, rec, seg)");
   CHECK(d.promote("seg", dir.path() / "outside.pt").error ==
         "promote: " + (dir.path() / "outside.pt").string() + ": outside the model directory " + models.string() +
-            " (copy it there first)");
+            " and the training candidates " + (dir.path() / "teach" / "candidates").string() + " (copy it there first)");
   CHECK(d.promote("seg", models / "missing.pt").error == "promote: " + (models / "missing.pt").string() + ": no such file");
   CHECK(d.promote("seg", models / "backbone.pt").error ==
         "promote: " + (models / "backbone.pt").string() +

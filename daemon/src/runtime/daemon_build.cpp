@@ -18,6 +18,18 @@ namespace actiond::daemon {
 
 namespace {
 spdlog::logger& logger() { return config::module_log("daemon"); }
+
+// actiond-train: as configured, else the one beside this actiond (the build tree keeps it a folder
+// up), else whatever PATH finds.
+std::string train_command(const config::TeachSettings& teach) {
+  if (!teach.train_command.empty()) return teach.train_command;
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (const auto& dir : {exe.parent_path(), exe.parent_path().parent_path()}) {
+    if (!ec && std::filesystem::exists(dir / "actiond-train")) return (dir / "actiond-train").string();
+  }
+  return "actiond-train";
+}
 }  // namespace
 
 ModelSet Daemon::Impl::load_first_models() {
@@ -81,6 +93,7 @@ void Daemon::Impl::build_loop(ModelSet set) {
         loop->post_clip_ready(camera, segment, std::move(clip), pts);
       });
   loop->observe([this](const Event& ev) { clips->notify(ev); });
+  loop->observe_shadow([this](const std::string& camera, const nlohmann::json& event) { shadow_feed.push(camera, event); });
 }
 
 void Daemon::Impl::build_sinks() {
@@ -176,6 +189,12 @@ void Daemon::Impl::build_http(Daemon& self) {
         const std::filesystem::path path(candidate);
         return self.shadow(camera, candidate.empty() || path.is_absolute() ? path : model_dir / path);
       };
+      ao.shadow_feed = &shadow_feed;
+      workspace = std::make_unique<teach::Workspace>(
+          teach::WorkspacePaths{c.daemon.teach.dir, c.daemon.teach.media_dir, c.daemon.clips.dir});
+      jobs = std::make_unique<teach::TrainJobs>(c.daemon.teach.dir / "candidates", train_command(c.daemon.teach));
+      ao.workspace = workspace.get();
+      ao.jobs = jobs.get();
       api = std::make_unique<Api>(std::move(ao));
     }
     Api* served = api.get();

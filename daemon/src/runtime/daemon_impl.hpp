@@ -70,6 +70,9 @@ struct Daemon::Impl {
   // ---- Parts: built by the constructor, fixed afterwards.
   pipeline::FrameHub hub;
   RetentionFloors floors;            // what the sinks still need; outlives the journal
+  ShadowFeed shadow_feed;            // the loop's shadow events, for the API; outlives both
+  std::unique_ptr<teach::Workspace> workspace;  // the label page's recordings and datasets; outlives the API
+  std::unique_ptr<teach::TrainJobs> jobs;       // training jobs; outlives the API (its end kills a running job)
   std::unique_ptr<Journal> journal;  // used by the publisher thread; outlives the publisher
   std::unique_ptr<Publisher> publisher;
   std::vector<std::unique_ptr<SinkRunner>> sinks;          // stopped before the journal goes

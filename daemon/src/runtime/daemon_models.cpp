@@ -81,9 +81,8 @@ ReloadResult Daemon::Impl::apply_model_change(const std::string& model, const fs
   try {
     if (promote) {
       if (!fs::is_regular_file(candidate)) return refused(what + ": " + candidate.string() + ": no such file");
-      if (!detail::inside(candidate, cfg->daemon.model_dir)) {
-        return refused(what + ": " + candidate.string() + ": outside the model directory " +
-                       cfg->daemon.model_dir.string() + " (copy it there first)");
+      if (const std::string why = detail::outside_model_folders(candidate, *cfg); !why.empty()) {
+        return refused(what + ": " + why);
       }
       const std::string why = incompatibility(models::read_manifest(file), models::read_manifest(candidate));
       if (!why.empty()) return refused(what + ": " + candidate.string() + " cannot replace " + model + ": " + why);
@@ -155,10 +154,7 @@ nlohmann::json Daemon::shadow(const std::string& camera, const fs::path& candida
       std::shared_ptr<models::Segmenter> model;
       if (!candidate.empty()) {
         if (!fs::is_regular_file(candidate)) return error(candidate.string() + ": no such file");
-        if (!detail::inside(candidate, d.cfg->daemon.model_dir)) {
-          return error(candidate.string() + ": outside the model directory " + d.cfg->daemon.model_dir.string() +
-                       " (copy it there first)");
-        }
+        if (const std::string why = detail::outside_model_folders(candidate, *d.cfg); !why.empty()) return error(why);
         if (const auto kind = models::read_manifest(candidate).kind; kind != models::ModelKind::segmenter) {
           return error(candidate.string() + ": a " + models::to_string(kind) + " model; shadow mode tries segmenters");
         }

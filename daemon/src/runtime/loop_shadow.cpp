@@ -57,6 +57,7 @@ void InferenceLoop::emit_shadow(Camera& cam, const Event& event) {
   body["shadow"] = true;
   if (metrics_) metrics_->add("actiond_shadow_events_total", {{"camera", cam.config.id}, {"type", type}});
   publisher_.publish_unjournaled(cam.config.id + "/shadow." + type, body.dump());
+  if (shadow_observer_) shadow_observer_(cam.config.id, body);
 }
 
 }  // namespace actiond::daemon

@@ -78,4 +78,11 @@ bool inside(const fs::path& path, const fs::path& dir) {
   return !rel.empty() && *rel.begin() != ".." && rel != ".";
 }
 
+std::string outside_model_folders(const fs::path& candidate, const config::Config& cfg) {
+  const fs::path candidates = cfg.daemon.teach.dir / "candidates";
+  if (inside(candidate, cfg.daemon.model_dir) || inside(candidate, candidates)) return "";
+  return candidate.string() + ": outside the model directory " + cfg.daemon.model_dir.string() +
+         " and the training candidates " + candidates.string() + " (copy it there first)";
+}
+
 }  // namespace actiond::daemon::detail

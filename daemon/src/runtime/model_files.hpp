@@ -4,6 +4,8 @@
 // that changes whenever a model file is replaced (so a reload sees a changed file at the same path).
 // Every replacement is a rename: a reader sees the old file or the new one, never a part.
 // Thread-safety: free functions on the file system; callers serialise changes (the supervisor).
+#include "actiond/config/config.hpp"
+
 #include <filesystem>
 #include <string>
 
@@ -24,5 +26,8 @@ void swap_with_previous(const std::filesystem::path& file);
 
 // Whether `path` (made absolute and free of symlinks) lies inside `dir`.
 bool inside(const std::filesystem::path& path, const std::filesystem::path& dir);
+// "" when `candidate` may be promoted or tried (inside the model directory or teach.dir/candidates),
+// else why not.
+std::string outside_model_folders(const std::filesystem::path& candidate, const config::Config& cfg);
 
 }  // namespace actiond::daemon::detail

@@ -119,12 +119,21 @@ def load_features(features: str, world: str, videos: List[str], names: List[str]
     return [(f.astype(np.float32), l) for f, l in load_arrays(features, world, videos, names, "features", video_fps)]
 
 
+def long_enough(data, window: int):
+    """The videos with at least one full window (the daemon decides nothing before one is full)."""
+    kept = [(f, l) for f, l in data if len(f) >= window]
+    if not kept:
+        raise SystemExit(f"calibrate: every video is shorter than the model's window ({window} analysed frames): "
+                         f"label longer recordings")
+    return kept
+
+
 def decided_frames(out, manifest: Dict, data) -> Tuple[torch.Tensor, torch.Tensor]:
     """`out(windows) -> [B,T]` or `[B,T,C]` at the frame the daemon decides in each of its windows
     (T-1-lookahead), with that frame's label. -> (values [N(,C)], labels [N])"""
     w, la = int(manifest["window"]), int(manifest.get("lookahead", 0))
     vs, ys = [], []
-    for feats, labels in data:
+    for feats, labels in long_enough(data, w):
         vs.append(out(torch.from_numpy(windows(feats, w)))[:, -1 - la])
         ys.append(torch.from_numpy(labels[w - 1 - la:len(feats) - la]).long())
     return torch.cat(vs), torch.cat(ys)
@@ -134,7 +143,7 @@ def every_clip(out, manifest: Dict, data) -> Tuple[torch.Tensor, torch.Tensor]:
     """`out(clips)` for every clip of the recognizer's window, with the clip's majority label."""
     w = int(manifest["window"])
     vs, ys = [], []
-    for feats, labels in data:
+    for feats, labels in long_enough(data, w):
         vs.append(out(torch.from_numpy(windows(feats, w))))
         ys.append(torch.tensor([np.bincount(labels[e - w:e]).argmax() for e in range(w, len(feats) + 1)]))
     return torch.cat(vs), torch.cat(ys)

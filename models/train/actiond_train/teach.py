@@ -47,7 +47,7 @@ class Run:
     def options_key(self) -> str:
         a = self.args
         key = json.dumps([os.path.abspath(a.data), a.features, a.seed, a.background, a.min_examples,
-                          a.budget_min, a.steps_scale], sort_keys=True)
+                          a.budget_min, a.steps_scale, a.backbone], sort_keys=True)
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def load(self) -> None:
@@ -131,6 +131,9 @@ def choose_features(args, ds: dataset.Dataset, r: Run) -> str:
     from the training videos), frames otherwise; a pose model must be at hand for pose."""
     if args.features != "auto":
         return args.features
+    if args.backbone:
+        log("features: frames (--backbone)")
+        return "frames"
     if not args.pose_model or not os.path.exists(args.pose_model):
         log("features: frames (no pose model found for auto; --pose-model PATH)")
         return "frames"
@@ -191,6 +194,8 @@ def main(argv=None) -> int:
     ap.add_argument("--steps-scale", type=float, default=1.0, help="multiply every training length (tests: 0.05)")
     ap.add_argument("--actiond", default=shutil.which("actiond") or "actiond", help="the actiond binary")
     ap.add_argument("--pose-model", default="", help="MoveNet TorchScript (default: the installed lightning model)")
+    ap.add_argument("--backbone", default="", help="frame features from this backbone (e.g. a camera's own) "
+                    "instead of training one: the models then run beside it, and shadow mode can try them")
     ap.add_argument("--name", default="", help="the model's name in its manifest (default: MODEL_DIR's name)")
     args = ap.parse_args(argv)
     args.name = args.name or os.path.basename(os.path.abspath(args.out).rstrip("/"))
@@ -234,7 +239,12 @@ def train(args, ds: dataset.Dataset, r: Run) -> int:
     r.stage("check", lambda: None)
     data, feats, thr = r.path("data"), r.path("features"), str(args.threads)
     common = ["--world", data, "--seed", str(args.seed), "--threads", thr]
-    if features == "frames":
+    if features == "frames" and args.backbone:
+        r.stages.pop("frames")
+        r.stages.pop("backbone")
+        r.stage("features", lambda: run([args.actiond, "extract", "--model", args.backbone, "--videos",
+                                         r.path("data", "videos"), "--out", feats, "--fps", str(ANALYSIS_FPS)]))
+    elif features == "frames":
         r.stage("frames", lambda: run([args.actiond, "extract", "--videos", r.path("data", "videos"), "--out",
                                        r.path("frames"), "--frames", "64x64", "--fps", str(ANALYSIS_FPS)]))
         r.stage("backbone", lambda: run(py("train_backbone", *common, "--frames", r.path("frames"), "--out",
@@ -294,7 +304,7 @@ def write_model_dir(args, ds: dataset.Dataset, r: Run, features: str) -> None:
     shutil.copy(r.path("calibrated", "recognizer.pt"), os.path.join(out, "recognizer.pt"))
     shutil.copy(r.path("gru", "gru-segmenter.pt"), os.path.join(out, "baseline", "segmenter.pt"))
     if features == "frames":
-        shutil.copy(r.path("backbone.pt"), os.path.join(out, "backbone.pt"))
+        shutil.copy(args.backbone or r.path("backbone.pt"), os.path.join(out, "backbone.pt"))
     loaded = {}
     for name in ("test", "baseline-test", "test-decisions", "baseline-decisions"):
         with open(r.path(f"{name}.json")) as f:

@@ -239,6 +239,14 @@ struct ApiSettings {
   bool operator==(const ApiSettings&) const = default;
 };
 
+// Teach your own actions (docs/TEACH.md): labelled datasets, training jobs and their candidates.
+struct TeachSettings {
+  std::filesystem::path dir;         // absolute; datasets/ and candidates/ under it; default <config dir>/teach
+  std::filesystem::path media_dir;   // absolute, or empty: video files the label page may open
+  std::string train_command;         // actiond-train to run; empty: the one beside actiond, else PATH
+  bool operator==(const TeachSettings&) const = default;
+};
+
 struct DaemonConfig {
   PublishConfig publish;
   std::string control_endpoint = "tcp://127.0.0.1:7701";  // ROUTER socket for actionctl
@@ -252,6 +260,7 @@ struct DaemonConfig {
   SecurityConfig security;
   JournalSettings journal;
   ClipStoreSettings clips;
+  TeachSettings teach;
   InferenceConfig inference;
   std::vector<SinkConfig> sinks;
   ClusterSettings cluster;                       // enabled: cameras come from etcd (cameras/ must be empty)

@@ -111,6 +111,10 @@ class InferenceLoop {
   // Called on the loop thread with every event emitted; must not block. Set before start().
   using EventObserver = std::function<void(const Event&)>;
   void observe(EventObserver observer) { observer_ = std::move(observer); }
+  // Called on the loop thread with every shadow event (camera id, the event as published); must
+  // not block. Set before start().
+  using ShadowObserver = std::function<void(const std::string&, const nlohmann::json&)>;
+  void observe_shadow(ShadowObserver observer) { shadow_observer_ = std::move(observer); }
 
   LoopCounters counters() const;
   // Per camera id, as of its last event (any thread).
@@ -180,6 +184,7 @@ class InferenceLoop {
   Publisher& publisher_;
   Metrics* metrics_;
   EventObserver observer_;
+  ShadowObserver shadow_observer_;
   std::atomic<std::int64_t> last_iteration_ns_{0};
   ModelSet models_;
   std::map<pipeline::CameraHandle, std::unique_ptr<Camera>> cameras_;  // loop thread only

@@ -12,7 +12,9 @@
 //   POST /api/models/{name}/rollback                      bring the previous file back, reload (write)
 //   POST /api/cameras/{id}/shadow {"candidate": FILE}     try FILE beside the camera's model (write)
 //   DELETE /api/cameras/{id}/shadow                       stop trying it (write)
-//   GET /, /app.js, /style.css                    the web timeline (static files built in)
+//   GET /api/cameras/{id}/shadow?after=N                  the shadow events of the camera (the page)
+//   Teach your own actions (api_teach.cpp, docs/API.md): /api/recordings, /api/datasets, /api/train
+//   GET /, /app.js, /style.css, /label             the web timeline and the label page (built in)
 // Bad parameters get 400 with {"error": "parameter 'NAME': ..."}; with a token every /api/ path
 // and the page need `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video).
 // Writes (POST, DELETE) need the token of api.token_file: without one configured, or with the
@@ -23,6 +25,9 @@
 // server's worker threads).
 // Thread-safety: handlers run on the server's worker threads; everything they use is thread-safe.
 #include "actiond/daemon/api/event_index.hpp"
+#include "actiond/daemon/api/shadow_feed.hpp"
+#include "actiond/daemon/teach/train_jobs.hpp"
+#include "actiond/daemon/teach/workspace.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -54,6 +59,9 @@ struct ApiOptions {
   std::function<nlohmann::json(const std::string& model, const std::string& candidate)> promote;
   std::function<nlohmann::json(const std::string& model)> rollback;
   std::function<nlohmann::json(const std::string& camera, const std::string& candidate)> shadow;  // "" stops
+  const ShadowFeed* shadow_feed = nullptr;   // the shadow events (null: 404)
+  teach::Workspace* workspace = nullptr;     // recordings and datasets (null: 404)
+  teach::TrainJobs* jobs = nullptr;          // training jobs (null: 404)
 };
 
 class Api {
@@ -81,8 +89,17 @@ class Api {
   void list_models(const httplib::Request& req, httplib::Response& res);
   void change_model(const httplib::Request& req, httplib::Response& res);  // promote or rollback
   void change_shadow(const httplib::Request& req, httplib::Response& res);  // POST tries, DELETE stops
+  void shadow_events(const httplib::Request& req, httplib::Response& res);
   bool may_write(httplib::Response& res) const;                           // else 403/404 answered
+  // Teach your own actions (api_teach.cpp).
+  void install_teach(httplib::Server& server);
+  bool may_teach(const httplib::Request& req, httplib::Response& res) const;  // else 404/403 answered
+  void recording_segments(const httplib::Request& req, httplib::Response& res);
+  void train_stream(const httplib::Request& req, httplib::Response& res);
+  void start_training(const httplib::Request& req, httplib::Response& res);
   void serve_file(const httplib::Request& req, httplib::Response& res, const char* kind, const char* type) const;
+  static void send_file(httplib::Response& res, const std::filesystem::path& file, std::uintmax_t size,
+                        const char* type);
 
   ApiOptions opt_;
   std::atomic<bool> stopping_{false};
