@@ -111,7 +111,8 @@ void Api::install(httplib::Server& server) {
 }
 
 bool Api::refused(const httplib::Request& req, httplib::Response& res) const {
-  if ((opt_.token.empty() && opt_.read_token.empty()) || req.path == "/metrics" || req.path == "/healthz") return false;
+  // The pages and their scripts hold no data (they ask /api/ with the token from the URL's #token=).
+  if ((opt_.token.empty() && opt_.read_token.empty()) || req.path.rfind("/api/", 0) != 0) return false;
   std::string given = req.get_param_value("token");
   const std::string auth = req.get_header_value("Authorization");
   if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);

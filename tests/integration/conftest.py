@@ -11,6 +11,7 @@ OPTIONS = {
     "pretrained": (str, ""), "shared": (str, ""), "tiny": (str, ""), "model": (str, ""), "unit": (str, ""),
     "script": (str, ""), "screenshot": (str, ""), "man": (str, ""), "dashboard": (str, ""), "build": (str, ""),
     "kafka-mock": (str, ""), "cpp-subscriber": (str, ""), "videos": (str, ""),
+    "label-png": (str, ""), "report-png": (str, ""), "train-command": (str, ""),
     "settle": (float, 0.0), "outage-s": (float, 20.0),
 }
 

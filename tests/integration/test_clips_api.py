@@ -176,10 +176,13 @@ def check_bad_params(api: Api) -> None:
 
 
 def check_auth(api: Api) -> None:
-    for path in ["/api/events", "/api/cameras", "/"]:
+    for path in ["/api/events", "/api/cameras", "/api/recordings", "/api/datasets", "/api/train"]:
         code, headers, body = api.get(path, auth=False)
         if code != 401 or headers.get("WWW-Authenticate") != "Bearer" or json.loads(body) != {"error": "a bearer token is required"}:
             fail(f"GET {path} without token: {code} {headers} {body!r}")
+    for path in ["/", "/label", "/app.js", "/label.js"]:  # the pages hold no data: they ask /api/ with the token
+        if api.get(path, auth=False)[0] != 200:
+            fail(f"GET {path} without token is not 200")
     code, _, body = api.get("/api/events", headers={"Authorization": "Bearer nope"}, auth=False)
     if code != 401 or json.loads(body) != {"error": "wrong token"}:
         fail(f"wrong token: {code} {body!r}")

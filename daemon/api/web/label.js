@@ -193,8 +193,10 @@ document.addEventListener("keydown", (ev) => {
 
 // ---- datasets --------------------------------------------------------------------------------
 const datasetName = () => $("dataset").value.trim();
+const knownDatasets = new Set();
 async function openDataset() {
   try {
+    if (!knownDatasets.has(datasetName())) throw new Error(" 404 ");
     const d = await api("GET", "/api/datasets/" + encodeURIComponent(datasetName()));
     state.labels = d.labels;
     state.segments = d.segments;
@@ -218,6 +220,7 @@ async function save() {
 }
 async function loadDatasets() {
   const { datasets } = await api("GET", "/api/datasets");
+  for (const d of datasets) knownDatasets.add(d.name);
   $("datasets").replaceChildren(...datasets.map((d) => { const o = el("option"); o.value = d.name; return o; }));
 }
 $("open-dataset").onclick = openDataset;
@@ -287,7 +290,8 @@ $("train").onclick = async () => {
   try {
     $("train-log").textContent = "";
     $("progress").value = 0;
-    const job = await api("POST", "/api/train", { dataset: datasetName(), camera: $("train-camera").value, steps_scale: +$("steps-scale").value });
+    const job = await api("POST", "/api/train", { dataset: datasetName(), camera: $("train-camera").value, steps_scale: +$("steps-scale").value,
+                                                 min_examples: +$("min-examples").value });
     follow(job.id);
   } catch (e) { fail(e); }
 };

@@ -66,6 +66,11 @@ def main() -> None:
         args.features, args.world, read_split(args.world, split), names, "features", args.video_fps)]
     train, test = load("train"), load("test")
     dim = train[0][0].shape[1]
+    train = [(f, l) for f, l in train if len(f) >= args.window]  # the daemon recognises full clips only
+    test = [(f, l) for f, l in test if len(f) >= args.window]
+    if not train:
+        raise SystemExit(f"recognizer: every training video is shorter than a clip ({args.window} analysed frames): "
+                         f"label longer recordings")
     model = ClipRecognizer(dim, len(names))
     rng = np.random.default_rng(args.seed)
     start = time.time()

@@ -16,7 +16,8 @@
 //   Teach your own actions (api_teach.cpp, docs/API.md): /api/recordings, /api/datasets, /api/train
 //   GET /, /app.js, /style.css, /label             the web timeline and the label page (built in)
 // Bad parameters get 400 with {"error": "parameter 'NAME': ..."}; with a token every /api/ path
-// and the page need `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video).
+// needs `Authorization: Bearer TOKEN` (or `?token=TOKEN`, for EventSource and video); the pages and
+// their scripts hold no data and are served to anyone (they take the token from `#token=` in the URL).
 // Writes (POST, DELETE) need the token of api.token_file: without one configured, or with the
 // read-only token of api.read_token_file, they answer 403.
 //
