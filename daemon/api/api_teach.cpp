@@ -2,6 +2,7 @@
 #include "actiond/daemon/api/api.hpp"
 
 #include "actiond/config/log.hpp"
+#include "actiond/daemon/teach/train_request.hpp"
 #include "api_util.hpp"
 #include "query_params.hpp"
 
@@ -137,52 +138,8 @@ void Api::install_teach(httplib::Server& server) {
 void Api::start_training(const httplib::Request& req, httplib::Response& res) {
   const json body = json::parse(req.body, nullptr, false);
   if (!body.is_object()) return error(res, 400, "training needs a JSON body {\"dataset\": NAME, \"camera\": ID}");
-  static const std::set<std::string> keys = {"dataset", "camera", "features", "steps_scale", "budget_min",
-                                                "min_examples"};
-  for (const auto& [key, _] : body.items()) {
-    if (keys.count(key) == 0) return error(res, 400, "unknown key '" + key + "'");
-  }
-  if (!body.contains("dataset") || !body["dataset"].is_string()) return error(res, 400, "dataset: the dataset's name is required");
-  teach::TrainRequest r;
-  r.dataset = body["dataset"];
-  r.data_dir = opt_.workspace->dataset_dir(r.dataset);
-  r.features = body.value("features", "auto");
-  if (r.features != "auto" && r.features != "pose" && r.features != "frames") {
-    return error(res, 400, "features: must be auto, pose or frames");
-  }
-  const json& scale = body.contains("steps_scale") ? body["steps_scale"] : json(1.0);
-  if (!scale.is_number() || scale.get<double>() <= 0.0 || scale.get<double>() > 1.0) {
-    return error(res, 400, "steps_scale: must be a number in (0, 1]");
-  }
-  r.steps_scale = scale;
-  const json& budget = body.contains("budget_min") ? body["budget_min"] : json(0.0);
-  if (!budget.is_number() || budget.get<double>() < 0.0 || budget.get<double>() > 1440.0) {
-    return error(res, 400, "budget_min: must be a number of minutes from 0 (none) to 1440");
-  }
-  r.budget_min = budget;
-  const json& examples = body.contains("min_examples") ? body["min_examples"] : json(2);
-  if (!examples.is_number_integer() || examples.get<int>() < 1 || examples.get<int>() > 100) {
-    return error(res, 400, "min_examples: must be an integer from 1 to 100 (segments each class needs in training)");
-  }
-  r.min_examples = examples;
-  if (body.contains("camera")) {
-    if (!body["camera"].is_string()) return error(res, 400, "camera: must be a camera id");
-    r.camera = body["camera"];
-    if (!opt_.cameras().contains(r.camera)) return error(res, 404, "no camera '" + r.camera + "'");
-    // The camera's features: the models train on what its backbone or pose model gives.
-    for (const json& m : opt_.models ? opt_.models() : json::array()) {
-      const json cams = m.value("cameras", json::array());
-      if (std::find(cams.begin(), cams.end(), r.camera) == cams.end()) continue;
-      if (m.value("kind", "") == "backbone") r.backbone = m.value("path", "");
-      if (m.value("kind", "") == "pose") r.pose_model = m.value("path", "");
-    }
-    const std::string needs = !r.backbone.empty() ? "frames" : !r.pose_model.empty() ? "pose" : "";
-    if (needs.empty()) return error(res, 400, "camera '" + r.camera + "' has neither a backbone nor a pose model");
-    if (r.features != "auto" && r.features != needs) {
-      return error(res, 400, "features: camera '" + r.camera + "' gives " + needs + " features, not " + r.features);
-    }
-    r.features = needs;
-  }
+  const teach::TrainRequest r =
+      teach::train_request(body, *opt_.workspace, opt_.cameras(), opt_.models ? opt_.models() : json::array());
   const json started = opt_.jobs->start(r);
   config::module_log("api").info("training job {} started on dataset {}", started.value("id", ""), r.dataset);
   reply(res, 202, started);

@@ -5,6 +5,8 @@
 //   actionctl status | cameras | snapshot | reload | models [--control tcp://127.0.0.1:7701]
 //   actionctl promote MODEL FILE | rollback MODEL | shadow CAMERA FILE | shadow CAMERA --stop
 //   actionctl replay --camera C --from N [--max M]      journaled events, one JSON line each.
+//   actionctl datasets | dataset NAME [--csv] | import NAME FILE [--replace]   labelled datasets (docs/TEACH.md)
+//   actionctl train DATASET [--camera C] [--follow] | jobs | job ID [--follow] | cancel   training jobs
 //   actionctl cluster put|rm|ls|status|events [--config /etc/actiond]   cluster mode (actionctl_cluster.hpp)
 // With CURVE on the daemon: --server-key KEY|@FILE (its public key) and --client-key FILE (our secret key).
 #include "actionctl_cluster.hpp"
@@ -16,6 +18,8 @@
 #include <zmq.hpp>
 
 #include <chrono>
+#include <optional>
+#include <thread>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -173,8 +177,9 @@ int run_events(const std::string& endpoint, const std::vector<std::string>& topi
 
 // One request on the control socket; prints the reply. Exit status 0 when the daemon answered ok.
 // `timeout_s`: how long to wait for the reply (a reload loads models and restarts cameras first).
-int run_control(const std::string& endpoint, const nlohmann::json& request, bool events_as_lines, const Curve& curve,
-                int timeout_s = 5) {
+// One request on the control socket; its reply when "ok", else nothing (the error printed).
+std::optional<nlohmann::json> ask(const std::string& endpoint, const nlohmann::json& request, const Curve& curve,
+                                  int timeout_s = 5) {
   zmq::context_t ctx(1);
   zmq::socket_t req(ctx, zmq::socket_type::req);
   curve.apply(req);
@@ -185,23 +190,49 @@ int run_control(const std::string& endpoint, const nlohmann::json& request, bool
   zmq::message_t reply;
   if (!req.recv(reply)) {
     std::cerr << "actionctl: no reply from " << endpoint << " within " << timeout_s << " s (is actiond running?)\n";
-    return 1;
+    return std::nullopt;
   }
   const auto j = nlohmann::json::parse(reply.to_string(), nullptr, false);
   if (j.is_discarded()) {
     std::cerr << "actionctl: reply is not JSON\n";
-    return 1;
+    return std::nullopt;
   }
   if (!j.value("ok", false)) {
     std::cerr << "actionctl: " << j.value("error", std::string("request failed")) << "\n";
-    return 1;
+    return std::nullopt;
   }
+  return j;
+}
+
+int run_control(const std::string& endpoint, const nlohmann::json& request, bool events_as_lines, const Curve& curve,
+                int timeout_s = 5) {
+  const auto reply = ask(endpoint, request, curve, timeout_s);
+  if (!reply) return 1;
+  const nlohmann::json& j = *reply;
   if (events_as_lines) {
     for (const auto& e : j["events"]) std::cout << e.dump() << "\n";
   } else {
     std::cout << j.dump(2) << "\n";
   }
   return 0;
+}
+
+// A training job's output as it comes, until it ends: 0 when it succeeded.
+int follow_job(const std::string& endpoint, const std::string& id, const Curve& curve) {
+  std::size_t from = 0;
+  while (!g_stop) {
+    const auto j = ask(endpoint, {{"cmd", "job"}, {"id", id}, {"from", from}}, curve);
+    if (!j) return 1;
+    for (const auto& line : (*j)["output"]) std::cout << line.get<std::string>() << "\n" << std::flush;
+    from = (*j)["next"].get<std::size_t>();
+    const std::string state = j->value("state", "");
+    if (state != "running") {
+      std::cout << "actionctl: job " << id << " " << state << "\n";
+      return state == "succeeded" ? 0 : 1;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  return 130;
 }
 
 }  // namespace
@@ -239,13 +270,46 @@ int main(int argc, char** argv) {
   promote->add_option("model", model, "model name (actiond.json /models)")->required();
   promote->add_option("candidate", candidate, "model file inside the daemon's model directory")->required();
   rollback->add_option("model", model, "model name (actiond.json /models)")->required();
+  // Teach your own actions (docs/TEACH.md).
+  auto* datasets = app.add_subcommand("datasets", "the labelled datasets (under the daemon's teach.dir)");
+  auto* dataset = app.add_subcommand("dataset", "one dataset's labels and segments");
+  auto* import = app.add_subcommand("import", "add a segment list (CSV video,label,start,end or JSON) to a dataset");
+  auto* train = app.add_subcommand("train", "train on a dataset (actiond-train, one job at a time)");
+  auto* jobs = app.add_subcommand("jobs", "training jobs, newest first");
+  auto* job = app.add_subcommand("job", "one training job with its output");
+  auto* cancel = app.add_subcommand("cancel", "stop the running training job");
+  std::string name;
+  std::string file;
+  bool csv = false;
+  bool replace = false;
+  bool follow = false;
+  std::string train_camera;
+  std::string train_features;
+  double steps_scale = 1.0;
+  double budget_min = 0.0;
+  int min_examples = 2;
+  dataset->add_option("name", name, "dataset name")->required();
+  dataset->add_flag("--csv", csv, "print the segment list as CSV");
+  import->add_option("name", name, "dataset name (created when new)")->required();
+  import->add_option("file", file, "the segment list (.csv with a header row, or .json)")->required()->check(CLI::ExistingFile);
+  import->add_flag("--replace", replace, "replace the dataset's segments instead of adding");
+  train->add_option("dataset", name, "dataset name")->required();
+  train->add_option("--camera", train_camera, "train on this camera's features (to try and promote on it)");
+  train->add_option("--features", train_features, "auto, pose or frames (default: the camera's, else auto)");
+  train->add_option("--steps-scale", steps_scale, "(0, 1]: shorter training")->capture_default_str();
+  train->add_option("--budget-min", budget_min, "spread about this many minutes over the run (0: none)");
+  train->add_option("--min-examples", min_examples, "segments each label needs in the training videos")->capture_default_str();
+  train->add_flag("--follow", follow, "print its output until it ends (exit 0 when it succeeded)");
+  job->add_option("id", name, "job id (actionctl jobs)")->required();
+  job->add_flag("--follow", follow, "print its output until it ends");
   std::string camera;
   std::uint64_t from = 1;
   long max = 10000;
   replay->add_option("--camera", camera, "camera id")->required();
   replay->add_option("--from", from, "first seq")->capture_default_str();
   replay->add_option("--max", max, "at most this many events")->capture_default_str();
-  for (auto* sub : {status, cameras, snapshot, replay, reload, models, promote, rollback, shadow}) {
+  for (auto* sub : {status, cameras, snapshot, replay, reload, models, promote, rollback, shadow, datasets, dataset, import,
+                    train, jobs, job, cancel}) {
     sub->add_option("-c,--control", control, "control endpoint of actiond")->capture_default_str();
   }
   std::string endpoint = "tcp://127.0.0.1:7700";
@@ -302,6 +366,33 @@ int main(int argc, char** argv) {
     if (app.got_subcommand(rollback)) {
       return run_control(control, {{"cmd", "rollback"}, {"model", model}}, false, curve, kChangeTimeoutS);
     }
+    if (app.got_subcommand(datasets)) return run_control(control, {{"cmd", "datasets"}}, false, curve);
+    if (app.got_subcommand(dataset)) {
+      if (!csv) return run_control(control, {{"cmd", "dataset"}, {"name", name}}, false, curve);
+      const auto j = ask(control, {{"cmd", "dataset"}, {"name", name}, {"export", "csv"}}, curve);
+      if (j) std::cout << (*j)["csv"].get<std::string>();
+      return j ? 0 : 1;
+    }
+    if (app.got_subcommand(import)) {
+      std::ifstream in(file);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      return run_control(control, {{"cmd", "import"}, {"name", name}, {"text", text}, {"replace", replace}}, false, curve,
+                         kChangeTimeoutS);
+    }
+    if (app.got_subcommand(train)) {
+      nlohmann::json req = {{"cmd", "train"}, {"dataset", name}, {"steps_scale", steps_scale},
+                            {"budget_min", budget_min}, {"min_examples", min_examples}};
+      if (!train_camera.empty()) req["camera"] = train_camera;
+      if (!train_features.empty()) req["features"] = train_features;
+      if (!follow) return run_control(control, req, false, curve);
+      const auto j = ask(control, req, curve);
+      return j ? follow_job(control, j->value("id", ""), curve) : 1;
+    }
+    if (app.got_subcommand(jobs)) return run_control(control, {{"cmd", "jobs"}}, false, curve);
+    if (app.got_subcommand(job)) {
+      return follow ? follow_job(control, name, curve) : run_control(control, {{"cmd", "job"}, {"id", name}}, false, curve);
+    }
+    if (app.got_subcommand(cancel)) return run_control(control, {{"cmd", "cancel"}}, false, curve, 30);
     if (app.got_subcommand(replay)) {
       return run_control(control, {{"cmd", "replay"}, {"camera", camera}, {"from", from}, {"max", max}}, true, curve);
     }

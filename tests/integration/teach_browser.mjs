@@ -68,7 +68,9 @@ try {
                              null, { timeout: 300000 });
   result.jobs = await page.$$eval("#jobs li", (lis) => lis.map((li) => li.textContent));
   result.progress = await page.$eval("#progress", (p) => p.value);
-  result.train_log_lines = (await page.textContent("#train-log")).split("\n").length;
+  const trainLog = await page.textContent("#train-log");
+  result.train_log_lines = trainLog.split("\n").length;
+  result.decoding = (trainLog.match(/decoding \{.*\}/) || ["?"])[0];
   step("trained");
   const href = await page.$eval("#jobs li a", (a) => a.href);
   result.job = href.match(/\/api\/train\/([^/]+)\//)[1];
@@ -108,6 +110,14 @@ try {
   step("rolled back");
 } catch (e) {
   result.error = String(e);
+  const pages = browser.contexts().flatMap((c) => c.pages());
+  if (pages.length) {
+    result.status = await pages[0].textContent("#status").catch(() => "?");
+    result.shadow_feed = await pages[0].evaluate(async (cam) => {
+      const r = await fetch(`/api/cameras/${cam}/shadow`, { headers: { Authorization: "Bearer " + new URLSearchParams(location.hash.slice(1)).get("token") } });
+      return r.text();
+    }, camera).catch((x) => String(x));
+  }
 } finally {
   await browser.close();
 }

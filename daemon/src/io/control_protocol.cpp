@@ -1,6 +1,7 @@
 #include "actiond/daemon/io/control_protocol.hpp"
 
 #include "actiond/daemon/journal/journal.hpp"
+#include "actiond/daemon/teach/commands.hpp"
 
 namespace actiond::daemon {
 
@@ -73,7 +74,15 @@ json handle_control_request(const ControlContext& ctx, const std::string& reques
       }
       return ctx.promote(req["model"], req["candidate"]);
     }
-    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay, reload, models, promote, rollback, shadow)");
+    if (teach::is_teach_command(cmd)) {
+      if (!ctx.teach) return error(cmd + ": teaching is not served here");
+      if ((cmd == "import" || cmd == "train" || cmd == "cancel") && !ctx.reload) {
+        return error(cmd + ": not allowed on this socket (actiond.json /control/allow_reload)");
+      }
+      return ctx.teach(req);
+    }
+    return error("unknown cmd \"" + cmd + "\" (known: status, cameras, snapshot, replay, reload, models, promote, "
+                 "rollback, shadow, datasets, dataset, import, train, jobs, job, cancel)");
   } catch (const std::exception& e) {
     return error(cmd + ": " + e.what());
   }

@@ -6,6 +6,7 @@
 #include "actiond/daemon/io/control_server.hpp"
 #include "actiond/daemon/journal/journal.hpp"
 #include "actiond/daemon/sinks/sink_runner.hpp"
+#include "actiond/daemon/teach/commands.hpp"
 #include "actiond/models/models.hpp"
 #include "io/http_server.hpp"
 #include "runtime/clip_service.hpp"
@@ -128,6 +129,9 @@ void Daemon::Impl::build_cluster() {
 
 void Daemon::Impl::build_control(Daemon& self) {
   const config::Config& c = *cfg;
+  workspace = std::make_unique<teach::Workspace>(
+      teach::WorkspacePaths{c.daemon.teach.dir, c.daemon.teach.media_dir, c.daemon.clips.dir});
+  jobs = std::make_unique<teach::TrainJobs>(c.daemon.teach.dir / "candidates", train_command(c.daemon.teach));
   ControlContext ctx;
   ctx.snapshot = [this] { return InferenceLoop::to_json(loop->snapshot()); };
   ctx.status = [this] {
@@ -151,6 +155,11 @@ void Daemon::Impl::build_control(Daemon& self) {
   if (journal) ctx.journal_dir = journal->config().dir;
   ctx.security = c.daemon.security;
   ctx.models = [&self] { return self.models(); };
+  ctx.teach = [this, &self](const nlohmann::json& req) {
+    const teach::TeachContext tc{workspace.get(), jobs.get(), [this] { return InferenceLoop::to_json(loop->snapshot()); },
+                                 [&self] { return self.models(); }};
+    return teach::handle_teach_command(tc, req);
+  };
   if (c.daemon.control_allow_reload) {
     ctx.reload = [&self] { return self.reload().to_json(); };
     ctx.promote = [&self](const std::string& model, const std::string& candidate) {
@@ -190,9 +199,6 @@ void Daemon::Impl::build_http(Daemon& self) {
         return self.shadow(camera, candidate.empty() || path.is_absolute() ? path : model_dir / path);
       };
       ao.shadow_feed = &shadow_feed;
-      workspace = std::make_unique<teach::Workspace>(
-          teach::WorkspacePaths{c.daemon.teach.dir, c.daemon.teach.media_dir, c.daemon.clips.dir});
-      jobs = std::make_unique<teach::TrainJobs>(c.daemon.teach.dir / "candidates", train_command(c.daemon.teach));
       ao.workspace = workspace.get();
       ao.jobs = jobs.get();
       api = std::make_unique<Api>(std::move(ao));

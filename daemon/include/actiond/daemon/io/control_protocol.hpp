@@ -34,6 +34,9 @@ struct ControlContext {
   std::function<nlohmann::json(const std::string& model, const std::string& candidate)> promote;
   std::function<nlohmann::json(const std::string& model)> rollback;
   std::function<nlohmann::json(const std::string& camera, const std::string& candidate)> shadow;  // "" stops
+  // The teach commands (actiond/daemon/teach/commands.hpp); empty: refused. Writes (import, train,
+  // cancel) are refused too when `reload` is.
+  std::function<nlohmann::json(const nlohmann::json& request)> teach;
   config::SecurityConfig security;           // CURVE server + allow-list when enabled
 };
 
