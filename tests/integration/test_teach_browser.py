@@ -1,6 +1,6 @@
 """Teach your own actions, end to end in a real browser: headless Chromium (Debian's chromium driven
 by playwright-core, tests/reference/browser) on the label page of a running actiond with two
-synthetic workbench cameras, clips on and the journal on. The browser (teach_browser.mjs) takes the
+cameras on videos of the synthetic workbench world (actiond world), clips on and the journal on. The browser (teach_browser.mjs) takes the
 camera's segments on the recordings as a start, labels two segments with the keyboard, saves, trains
 (actiond-train, tiny steps, the camera's backbone), opens the report, tries the candidate in shadow
 mode until its segments show, promotes it and rolls back. Then, from the journal:
@@ -63,9 +63,14 @@ def test_teach_in_the_browser(args) -> None:
         with open(os.path.join(root, "token"), "w") as f:
             f.write(TOKEN + "\n")
         port = free_port()
+        # Cameras on encoded video, as real cameras are (clips and live frames then look alike): two
+        # videos of the workbench world, looped at their pace.
+        world = os.path.join(root, "world")
+        subprocess.run([args.actiond, "world", "--out", world, "--videos", "2", "--activities", "4", "--seed", "7",
+                        "--test-fraction", "0.5", "--val-fraction", "0"], check=True, capture_output=True, timeout=120)
         cams = {}
-        for cam_id, seed in (("workbench", 7), ("bench2", 11)):
-            cams[cam_id] = {"uri": f"synthetic://workbench?seed={seed}", "fps": 5,
+        for cam_id, video in (("workbench", "wb_000"), ("bench2", "wb_001")):
+            cams[cam_id] = {"uri": f"file://{world}/videos/{video}.mp4", "loop": True, "fps": 5,
                             "models": {"backbone": "bb", "segmenter": "seg", "recognizer": "rec"},
                             "clips": {"enabled": True, "pre_s": 6, "post_s": 4}}
         write_config(root, {"metrics": {"listen": f"127.0.0.1:{port}"}, "model_dir": models,
@@ -75,18 +80,28 @@ def test_teach_in_the_browser(args) -> None:
                                        "rec": {"path": "recognizer.pt"}}}, cams)
         daemon = subprocess.Popen([args.actiond, "--config", root])
         try:
-            deadline = time.time() + 150
+            # Enough clips that every label the camera's model gives is in 5 of them: whatever videos
+            # actiond-train holds out for val and test, each label keeps a training example.
+            deadline, seen = time.time() + 300, {}
             while True:
                 if daemon.poll() is not None:
                     fail(f"actiond exited with {daemon.returncode}")
                 try:
-                    if len(get(port, "/api/recordings")["recordings"]) >= 10:
-                        break
+                    for r in get(port, "/api/recordings")["recordings"]:
+                        if r["id"] not in seen:
+                            seen[r["id"]] = {s["label"] for s in
+                                             get(port, f"/api/recording-segments?id={r['id']}")["segments"]}
                 except OSError:
                     pass
+                per_label = {}
+                for rid, labels in seen.items():
+                    for label in labels:
+                        per_label.setdefault(label, set()).add(rid)
+                if len(seen) >= 12 and per_label and min(map(len, per_label.values())) >= 5:
+                    break
                 if time.time() > deadline:
-                    fail("fewer than 10 clips after 150 s")
-                time.sleep(1)
+                    fail(f"after 300 s: {len(seen)} clips, labels in {[(k, len(v)) for k, v in per_label.items()]}")
+                time.sleep(2)
             env = dict(os.environ, ACTIOND_BROWSER_DIR=fetch.stdout.strip().splitlines()[-1], ACTIOND_CHROMIUM=chromium)
             run = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "teach_browser.mjs"),
                                   f"http://127.0.0.1:{port}/", TOKEN, "workbench", args.label_png, args.report_png],
