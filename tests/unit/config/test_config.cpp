@@ -259,6 +259,17 @@ TEST_CASE("api and clips settings: defaults, values, exact errors", "[config][ap
   CHECK(defaults->daemon.api.enabled);
   CHECK(defaults->daemon.api.token.empty());
   CHECK(defaults->daemon.clips.dir == plain.path() / "clips");
+  CHECK(defaults->daemon.teach.dir == plain.path() / "teach");
+  CHECK(defaults->daemon.teach.media_dir.empty());
+  CHECK(defaults->daemon.teach.train_command.empty());
+
+  TempDir teach;
+  teach.write("actiond.json", R"({"teach": {"dir": "/var/teach", "media_dir": "videos", "train_command": "/opt/t"}})");
+  teach.write("videos/a.mp4", "");
+  const auto taught = load_config(teach.path());
+  CHECK(taught->daemon.teach.dir == "/var/teach");
+  CHECK(taught->daemon.teach.media_dir == teach.path() / "videos");
+  CHECK(taught->daemon.teach.train_command == "/opt/t");
 
   TempDir same;
   same.write("actiond.json", R"({"api": {"token_file": "t", "read_token_file": "t"}})");
@@ -272,6 +283,9 @@ TEST_CASE("api and clips settings: defaults, values, exact errors", "[config][ap
       {R"({"api": {"token_file": "missing"}})", "actiond.json: /api/token_file: cannot read \"DIR/missing\""},
       {R"({"clips": {"max_total_mb": 0}})", "actiond.json: /clips/max_total_mb: must be between 1 and 104857600, got 0"},
       {R"({"clips": {"keep": 1}})", "actiond.json: /clips/keep: unknown key (expected one of: dir, max_age_h, max_total_mb)"},
+      {R"({"teach": {"media": "x"}})", "actiond.json: /teach/media: unknown key (expected one of: dir, media_dir, train_command)"},
+      {R"({"teach": {"media_dir": "/nonexistent/videos"}})",
+       "actiond.json: /teach/media_dir: no such directory: /nonexistent/videos"},
   };
   for (const auto& [daemon, message] : daemon_cases) {
     INFO(daemon);
