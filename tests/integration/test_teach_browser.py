@@ -22,7 +22,7 @@ import tempfile
 import time
 import urllib.request
 
-from testlib import fail, free_port, skip, write_config
+from testlib import browser_env, fail, free_port, write_config
 
 TOKEN = "teach-e2e-token"
 
@@ -49,13 +49,7 @@ def segment_events(port: int, camera: str, since_ms: int, until_ms: int) -> list
 
 def test_teach_in_the_browser(args) -> None:
     args.source = os.path.abspath(args.source)
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        fail("chromium is not installed (scripts/install-deps.sh installs Debian's chromium)")
-    fetch = subprocess.run([os.path.join(args.source, "scripts", "fetch-npm-reference.sh"), "browser"],
-                           capture_output=True, text=True)
-    if fetch.returncode != 0:
-        skip(f"playwright-core could not be installed from npm: {fetch.stderr.strip()}")
+    env = browser_env(args.source)
     with tempfile.TemporaryDirectory() as root:
         models = os.path.join(root, "models")
         shutil.copytree(os.path.join(args.source, "models", "default"), models)
@@ -102,7 +96,6 @@ def test_teach_in_the_browser(args) -> None:
                 if time.time() > deadline:
                     fail(f"after 300 s: {len(seen)} clips, labels in {[(k, len(v)) for k, v in per_label.items()]}")
                 time.sleep(2)
-            env = dict(os.environ, ACTIOND_BROWSER_DIR=fetch.stdout.strip().splitlines()[-1], ACTIOND_CHROMIUM=chromium)
             run = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "teach_browser.mjs"),
                                   f"http://127.0.0.1:{port}/", TOKEN, "workbench", args.label_png, args.report_png],
                                  env=env, capture_output=True, text=True, timeout=600)

@@ -8,7 +8,6 @@ Usage (from ctest): test_web_timeline.py --actiond BIN --source DIR --screenshot
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -16,18 +15,12 @@ import time
 import urllib.error
 import urllib.request
 
-from testlib import fail, free_port, skip, write_config
+from testlib import browser_env, fail, free_port, write_config
 
 
 def test_web_timeline(args) -> None:
     args.source = os.path.abspath(args.source)
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        fail("chromium is not installed (scripts/install-deps.sh installs Debian's chromium)")
-    fetch = subprocess.run([os.path.join(args.source, "scripts", "fetch-npm-reference.sh"), "browser"],
-                           capture_output=True, text=True)
-    if fetch.returncode != 0:
-        skip(f"playwright-core could not be installed from npm: {fetch.stderr.strip()}")
+    env = browser_env(args.source)
     with tempfile.TemporaryDirectory() as root:
         port = free_port()
         with open(os.path.join(args.source, "config", "examples", "demo", "cameras", "workbench.json")) as f:
@@ -51,7 +44,6 @@ def test_web_timeline(args) -> None:
                 except (urllib.error.URLError, ConnectionError):
                     time.sleep(0.2)
             time.sleep(args.settle)
-            env = dict(os.environ, ACTIOND_BROWSER_DIR=fetch.stdout.strip().splitlines()[-1], ACTIOND_CHROMIUM=chromium)
             run = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "web_timeline.mjs"),
                                   f"http://127.0.0.1:{port}/", args.screenshot], env=env, capture_output=True,
                                  text=True, timeout=150)

@@ -43,6 +43,20 @@ def make_video(path: str, width: int = 320, height: int = 240) -> None:
     subprocess.run(cmd, check=True, timeout=60)
 
 
+def browser_env(source: str) -> dict:
+    """The environment a browser script (web_timeline.mjs, teach_browser.mjs) runs in: Debian's
+    chromium driven by playwright-core from npm (scripts/fetch-npm-reference.sh browser). Fails without
+    chromium; skips when npm cannot install playwright-core."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        fail("chromium is not installed (scripts/install-deps.sh installs Debian's chromium)")
+    fetch = subprocess.run([os.path.join(source, "scripts", "fetch-npm-reference.sh"), "browser"],
+                           capture_output=True, text=True)
+    if fetch.returncode != 0:
+        skip(f"playwright-core could not be installed from npm: {fetch.stderr.strip()}")
+    return dict(os.environ, ACTIOND_BROWSER_DIR=fetch.stdout.strip().splitlines()[-1], ACTIOND_CHROMIUM=chromium)
+
+
 def run_daemon_until(actiond: str, config_dir: str, endpoint: str, done, timeout: float, extra=()) -> tuple:
     """Starts actiond on `config_dir` with a subscriber on `endpoint`, waits until done(events) (or the
     daemon exits, or `timeout`), lets the last decisions out, stops it with SIGTERM.

@@ -167,7 +167,7 @@ TEST_CASE("config errors name the file and key path", "[config]") {
        "actiond.json: /log/level: must be one of trace, debug, info, warn, error, critical, off, got \"loud\""},
       {R"({"models": {"bb": {"file": "x.pt"}}})", "", "actiond.json: /models/bb/path: is required"},
       {R"({"modelz": {}})", "", "actiond.json: /modelz: unknown key (expected one of: api, clips, control, inference, journal, "
-                                "log, metrics, model_dir, models, publish, reload, security, sinks)"},
+                                "log, metrics, model_dir, models, publish, reload, security, sinks, teach)"},
       {R"({"metrics": {"listen": "7702"}})", "",
        "actiond.json: /metrics/listen: must be HOST:PORT such as 127.0.0.1:7702, got \"7702\""},
       {R"({"metrics": {"listen": "localhost:99999"}})", "",
