@@ -75,6 +75,10 @@ TrainJobs::TrainJobs(fs::path candidates, std::string command)
     : candidates_(std::move(candidates)), command_(std::move(command)) {}
 
 TrainJobs::~TrainJobs() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
   cancel();
   if (reader_.joinable()) reader_.join();
 }
@@ -85,6 +89,7 @@ fs::path TrainJobs::folder(const std::string& id) const {
 }
 
 json TrainJobs::start(const TrainRequest& r) {
+  std::lock_guard one(start_mu_);
   std::unique_lock lock(mu_);
   if (running_) throw TeachError(409, "a training job is running (" + live_.id + "); one runs at a time");
   if (reader_.joinable()) {
@@ -227,7 +232,10 @@ void TrainJobs::finish(int wait_status) {
     if (!live_.partial.empty()) take_line(live_.partial);
     live_.partial.clear();
     const bool ok = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
-    const JobState state = live_.cancelling ? JobState::cancelled : ok ? JobState::succeeded : JobState::failed;
+    const JobState state = closing_           ? JobState::interrupted
+                           : live_.cancelling ? JobState::cancelled
+                           : ok               ? JobState::succeeded
+                                              : JobState::failed;
     live_.record["state"] = to_string(state);
     live_.record["ended"] = utc_now("%Y-%m-%dT%H:%M:%SZ");
     live_.record["exit_code"] = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);

@@ -86,10 +86,12 @@ class TrainJobs {
   std::filesystem::path candidates_;
   std::string command_;
   std::function<void(const nlohmann::json&)> on_end_;
+  std::mutex start_mu_;               // one start() at a time (it may join the last job's reader)
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;
   Live live_;                         // the running job, or the last one (its output stays readable)
   bool running_ = false;
+  bool closing_ = false;              // the destructor stops the job: it ends `interrupted`
   std::thread reader_;
 };
 
