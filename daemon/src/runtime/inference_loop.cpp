@@ -283,6 +283,8 @@ void InferenceLoop::close_segment(Camera& cam, config::EndReason end_reason) {
   // Every person's segment ends, then the person's track, with the same reason.
   for (auto& [id, subj] : cam.people) close_subject(cam, *subj, end_reason);
   cam.people.clear();
+  for (auto& [id, subj] : cam.shadow_people) close_subject(cam, *subj, end_reason);
+  cam.shadow_people.clear();
   cam.gate->reset();
   TrackChanges ended;
   cam.persons->end_all(end_reason, ended);
@@ -292,6 +294,7 @@ void InferenceLoop::close_segment(Camera& cam, config::EndReason end_reason) {
 
 void InferenceLoop::emit_for(Camera& cam, const Subject& subj, Event event) {
   if (subj.shadow) {
+    if (subj.track_id != 0) event.subject = EventFactory::subject(subj.person);
     emit_shadow(cam, event);
     return;
   }

@@ -79,10 +79,11 @@ struct InferenceLoop::Camera {
   std::unique_ptr<SceneCut> cuts;            // pose cameras: a cut of the picture ends every track
   std::map<std::uint64_t, std::unique_ptr<Subject>> people;  // pose cameras with a segmenter, by track id
   EventFactory events;
-  // Shadow mode (whole-frame cameras): a candidate segmenter on the same features, its own tracker
-  // and numbering; its events go to "<camera>/shadow.<type>" only.
+  // Shadow mode: a candidate segmenter on the same features (the frame's, or each person's), its own
+  // trackers and numbering; its events go to "<camera>/shadow.<type>" only.
   std::shared_ptr<models::Segmenter> shadow_model;
-  std::unique_ptr<Subject> shadow;
+  std::unique_ptr<Subject> shadow;                                  // whole-frame cameras
+  std::map<std::uint64_t, std::unique_ptr<Subject>> shadow_people;  // pose cameras, by track id
   std::unique_ptr<EventFactory> shadow_events;
   std::uint64_t skipped = 0;      // frames that left a window before being decided
   std::uint64_t queue_full = 0;   // FrameHub drops, as last seen
@@ -116,11 +117,13 @@ struct InferenceLoop::Camera {
     if (frame_subject) frame_subject->streaming = false;
     if (shadow) shadow->streaming = false;
     for (auto& [id, s] : people) s->streaming = false;
+    for (auto& [id, s] : shadow_people) s->streaming = false;
   }
   // Forgets the analysis state (rings, trackers, tracks) without events: the last resort when even
   // ending the camera's segments failed.
   void reset_analysis() {
     people.clear();
+    shadow_people.clear();
     if (persons) {
       persons = std::make_unique<PersonAnalysis>(config.persons);
       gate->reset();

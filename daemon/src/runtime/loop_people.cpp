@@ -81,6 +81,7 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
       close_subject(cam, *it->second, config::EndReason::track_lost);
       cam.people.erase(it);
     }
+    end_shadow_person(cam, t.id);
     emit(cam, cam.events.track_end(t, at, changes.end_reason));
   }
   for (const auto& t : changes.started) {
@@ -97,6 +98,11 @@ void InferenceLoop::track_people(Camera& cam, const pipeline::Frame& fr, const s
     subj.remember_pose(fr.pts, t->pose);
     store_features(subj, fr, r.row.data());
     touched.insert({&cam, &subj});
+    if (Subject* shadow = shadow_person(cam, *t)) {  // the candidate on the same person's features
+      shadow->remember_pose(fr.pts, t->pose);
+      store_features(*shadow, fr, r.row.data());
+      decide(cam, *shadow, false);
+    }
   }
 }
 

@@ -52,6 +52,8 @@ struct LoopCounters {
   std::uint64_t events = 0;
 };
 
+struct PersonTrack;
+
 class InferenceLoop {
  public:
   // `heartbeat_s` > 0: each camera emits a heartbeat event when it has been quiet that long.
@@ -99,10 +101,11 @@ class InferenceLoop {
   // is safe because every camera using that name has been removed first.
   void adopt_models(ModelSet models, std::set<std::string> replaced = {});
   // Shadow mode: `candidate` (a segmenter reading the camera's features) runs beside the camera's
-  // segmenter on the same frames, with its own tracker and numbering; its events (with "shadow":
+  // segmenter on the same frames (pose cameras: on each person's features, per person), with its own
+  // trackers and numbering; its events (with "shadow":
   // true) go out on "<camera>/shadow.<type>" and are never journaled, so no sink, index or cluster
   // log sees them. Null stops it (its open segment ends "reconfigured"). Returns once applied: ""
-  // or why not (no such camera; a pose camera; features of another dimension).
+  // or why not (no such camera; no segmenter; features of another dimension).
   std::string set_shadow(const std::string& camera, std::shared_ptr<models::Segmenter> candidate);
   // Publishes a stream.status event for the camera (ordered after events already emitted).
   void post_status(pipeline::CameraHandle handle, const pipeline::StreamStatus& status);
@@ -173,6 +176,8 @@ class InferenceLoop {
   void emit(Camera& cam, const Event& event);
   void shadow_step(Camera& cam, const pipeline::Frame& frame, const float* feature);  // loop_shadow.cpp
   void emit_shadow(Camera& cam, const Event& event);
+  Subject* shadow_person(Camera& cam, const PersonTrack& track);  // the person's shadow subject, or null
+  void end_shadow_person(Camera& cam, std::uint64_t track_id);    // their shadow segment ends track_lost
   // A batch threw something no stage caught: its cameras' segments and tracks end with `error`.
   void recover(const std::vector<pipeline::SourceItem>& items, const char* what);
   void count_inference_error(const char* stage, const std::string& what);
