@@ -374,13 +374,25 @@ async function pollShadow() {
       t.append(b);
     }
   }
-  let same = 0, n = 0;
+  let same = 0, n = 0, runStart = null;
+  const differ = $("differ");
+  differ.replaceChildren();
+  const mark = (a, b) => {
+    const d = el("div", "differ");
+    d.style.left = `${(100 * (a - from)) / (LIVE_WINDOW_S * 1000)}%`;
+    d.style.width = `${Math.max(0.3, (100 * (b - a)) / (LIVE_WINDOW_S * 1000))}%`;
+    differ.append(d);
+  };
   for (let t = from; t < now; t += 200) {
     const a = labelAt(tracks.live, t), b = labelAt(tracks.shadowed, t);
+    const differs = (a || b) && a !== b;
+    if (differs && runStart === null) runStart = t;
+    if (!differs && runStart !== null) { mark(runStart, t); runStart = null; }
     if (!a && !b) continue;
     n++;
     if (a === b) same++;
   }
+  if (runStart !== null) mark(runStart, now);
   $("agreement").textContent = n ? `agree ${(100 * same / n).toFixed(0)} % of the labelled time in the last ${LIVE_WINDOW_S / 60} min` +
     ` (running: ${tracks.live.length} segment(s), candidate: ${tracks.shadowed.length})` : "no segment from either yet";
 }
