@@ -184,7 +184,9 @@ TEST_CASE("backpressure: a slow model makes the camera blocked, drops the oldest
   const auto last = statuses(events, "busy", "stopped").at(0);
   CHECK(last["dropped"]["queue_full"].get<std::uint64_t>() >= blocked["dropped"]["queue_full"].get<std::uint64_t>());
   CHECK(last["fps_processed"].get<double>() > 0);
-  CHECK(last["fps_processed"].get<double>() < 10);
+  // At most the analysis rate (10), measured over recent frames (a little jitter): the model is what
+  // limits it, and `blocked` above says it fell behind (it measured 10.2 once on a quiet machine).
+  CHECK(last["fps_processed"].get<double>() < 10.5);
   CHECK(statuses(events, "busy", "reconnecting").empty());
   CHECK(statuses(events, "busy", "stalled").empty());
   // Latency stays bounded: boundaries are reported from fresh frames, not from a growing backlog.
