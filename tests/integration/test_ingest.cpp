@@ -155,10 +155,11 @@ TEST_CASE("backpressure: a slow model makes the camera blocked, drops the oldest
           "[integration][backpressure]") {
   TempDir dir;
   dir.write("actiond.json", daemon_json("slow_backbone.pt"));
-  // 25 fps source analysed at 10 fps by a model that manages about 8.
+  // 25 fps source analysed at 20 fps by a model that manages about 8-12 (it is slow by computing:
+  // how slow depends on the machine; at 10 fps a quiet machine kept up).
   dir.write("cameras/busy.json",
             R"({"id": "busy", "uri": "test://pattern?cycle=black,red&period=1&width=160&height=120&fps=25",
-                "fps": 10, "queue_frames": 2, "models": {"backbone": "bb", "segmenter": "seg"},
+                "fps": 20, "queue_frames": 2, "models": {"backbone": "bb", "segmenter": "seg"},
                 "tracker": {"min_duration_s": 0.2, "confirm_frames": 1}})");
   daemon::Daemon d(load(dir));
   test::EventCollector sub(d.publish_endpoint());
@@ -184,9 +185,7 @@ TEST_CASE("backpressure: a slow model makes the camera blocked, drops the oldest
   const auto last = statuses(events, "busy", "stopped").at(0);
   CHECK(last["dropped"]["queue_full"].get<std::uint64_t>() >= blocked["dropped"]["queue_full"].get<std::uint64_t>());
   CHECK(last["fps_processed"].get<double>() > 0);
-  // At most the analysis rate (10), measured over recent frames (a little jitter): the model is what
-  // limits it, and `blocked` above says it fell behind (it measured 10.2 once on a quiet machine).
-  CHECK(last["fps_processed"].get<double>() < 10.5);
+  CHECK(last["fps_processed"].get<double>() < 20);  // the model is what limits it
   CHECK(statuses(events, "busy", "reconnecting").empty());
   CHECK(statuses(events, "busy", "stalled").empty());
   // Latency stays bounded: boundaries are reported from fresh frames, not from a growing backlog.
