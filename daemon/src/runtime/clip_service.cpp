@@ -92,7 +92,12 @@ void ClipService::run() {
     while (!notices_.empty()) {
       Notice n = std::move(notices_.front());
       notices_.pop_front();
-      auto& cam = cameras_.at(n.camera);
+      const auto found = cameras_.find(n.camera);
+      if (found == cameras_.end()) {  // removed (a reload) between its event and now: no ring to cut from
+        ++counters_.dropped;
+        continue;
+      }
+      auto& cam = found->second;
       const SegmentInfo& seg = n.segment;
       // The ring's clock: the camera's pts, or (record_uri) the wall clock of the frames' `time`.
       const bool wall = !cam.cfg.record_uri.empty();
@@ -115,7 +120,13 @@ void ClipService::run() {
     }
     // Jobs whose end is in the ring (or whose time is up), in order.
     for (auto it = jobs.begin(); it != jobs.end() && !stop_;) {
-      const Camera& cam = cameras_.at(it->camera);
+      const auto found = cameras_.find(it->camera);
+      if (found == cameras_.end()) {
+        ++counters_.failed;
+        it = jobs.erase(it);
+        continue;
+      }
+      const Camera& cam = found->second;
       const auto newest = cam.recorder->newest_pts();
       if (!cam.removed && std::chrono::steady_clock::now() < it->deadline && (!newest || *newest < it->to)) {
         ++it;
