@@ -12,7 +12,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <set>
 
 namespace actiond::daemon {
 

@@ -226,7 +226,6 @@ void TrainJobs::take_line(const std::string& raw) {
 }
 
 void TrainJobs::finish(int wait_status) {
-  json done;
   {
     std::lock_guard lock(mu_);
     if (!live_.partial.empty()) take_line(live_.partial);
@@ -248,10 +247,8 @@ void TrainJobs::finish(int wait_status) {
     write_json(candidates_ / live_.id / "job.json", live_.record);
     running_ = false;
     live_.pid = -1;
-    done = describe(live_.record);
     changed_.notify_all();
   }
-  if (on_end_) on_end_(done);
 }
 
 bool TrainJobs::cancel() {

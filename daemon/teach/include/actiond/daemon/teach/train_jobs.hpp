@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -64,9 +63,6 @@ class TrainJobs {
   std::filesystem::path file(const std::string& id, const std::string& name) const;
   std::filesystem::path folder(const std::string& id) const;
 
-  // Set once, before start(): called (on the reader thread) when a job ends.
-  void on_end(std::function<void(const nlohmann::json& job)> fn) { on_end_ = std::move(fn); }
-
  private:
   struct Live {
     std::string id;
@@ -85,7 +81,6 @@ class TrainJobs {
 
   std::filesystem::path candidates_;
   std::string command_;
-  std::function<void(const nlohmann::json&)> on_end_;
   std::mutex start_mu_;               // one start() at a time (it may join the last job's reader)
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;
